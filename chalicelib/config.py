@@ -1,0 +1,80 @@
+"""Settings, read lazily.
+
+`chalice local` copies the stage's environment over the process environment before importing
+the app, and tests change the environment between cases, so nothing here is read at import time.
+Resolution order: explicit environment variable, then SSM Parameter Store (deployed stages name a
+parameter with `<NAME>_PARAM`), then the default.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+# Every variable name the app reads, in one place.
+WECHAT_TOKEN = "WECHAT_TOKEN"
+WECHAT_APP_ID = "WECHAT_APP_ID"
+WECHAT_APP_SECRET = "WECHAT_APP_SECRET"
+WECHAT_ENCODING_AES_KEY = "WECHAT_ENCODING_AES_KEY"
+WECHAT_API_BASE = "WECHAT_API_BASE"
+ADMIN_TOKEN = "ADMIN_TOKEN"
+TABLE_PREFIX = "WXLESS_TABLE_PREFIX"
+MEDIA_BUCKET = "WXLESS_MEDIA_BUCKET"
+PUBLIC_BASE_URL = "WXLESS_PUBLIC_BASE_URL"
+
+SECRETS = (WECHAT_TOKEN, WECHAT_APP_SECRET, WECHAT_ENCODING_AES_KEY, ADMIN_TOKEN)
+
+_DEFAULTS = {
+    WECHAT_API_BASE: "https://api.weixin.qq.com",
+    TABLE_PREFIX: "wxless-dev",
+    WECHAT_APP_ID: "",
+    WECHAT_TOKEN: "",
+    WECHAT_APP_SECRET: "",
+    WECHAT_ENCODING_AES_KEY: "",
+    ADMIN_TOKEN: "",
+    PUBLIC_BASE_URL: "",
+}
+
+# SSM values are cached per container; a rotated secret is picked up after the TTL.
+_SSM_TTL = 300.0
+_ssm_cache: dict[str, tuple[float, str]] = {}
+_ssm_lock = threading.Lock()
+
+
+def get(name: str, default: str | None = None) -> str:
+    value = os.environ.get(name)
+    if value:
+        return value
+    param = os.environ.get(f"{name}_PARAM")
+    if param:
+        return _ssm_get(param)
+    if default is not None:
+        return default
+    return _DEFAULTS.get(name, "")
+
+
+def _ssm_get(param: str) -> str:
+    now = time.monotonic()
+    cached = _ssm_cache.get(param)
+    if cached and now - cached[0] < _SSM_TTL:
+        return cached[1]
+    with _ssm_lock:
+        from chalicelib.store.aws import client  # store owns AWS clients
+
+        resp = client("ssm").get_parameter(Name=param, WithDecryption=True)
+        value = resp["Parameter"]["Value"]
+        _ssm_cache[param] = (now, value)
+        return value
+
+
+def table_name(suffix: str) -> str:
+    return f"{get(TABLE_PREFIX)}-{suffix}"
+
+
+def media_bucket() -> str:
+    return get(MEDIA_BUCKET) or f"{get(TABLE_PREFIX)}-media"
+
+
+def clear_cache() -> None:
+    _ssm_cache.clear()

@@ -1,0 +1,98 @@
+"""Admin routes for rules, special replies and the message log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint, Response
+
+from chalicelib.engine.validate import validate_rule
+from chalicelib.handlers.common import admin_route, json_response, query_int, read_json, read_object
+from chalicelib.store import inbox
+from chalicelib.store import rules as store
+from chalicelib.store.errors import NotFound
+from chalicelib.wechat.replies import validate_reply
+
+bp = Blueprint(__name__)
+admin = admin_route(bp)
+
+
+def _public(rule: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in rule.items() if k != "seq"}
+
+
+@bp.route("/admin/rules", methods=["GET"])
+@admin
+def list_rules() -> dict:
+    return {"items": [_public(r) for r in store.list_rules()]}
+
+
+@bp.route("/admin/rules", methods=["POST"])
+@admin
+def create_rule() -> Response:
+    fields = validate_rule(read_object(bp.current_request))
+    return json_response(_public(store.create_rule(fields)), 201)
+
+
+@bp.route("/admin/rules/{rule_id}", methods=["GET"])
+@admin
+def get_rule(rule_id: str) -> dict:
+    return _public(store.get_rule(rule_id))
+
+
+@bp.route("/admin/rules/{rule_id}", methods=["PUT", "PATCH"])
+@admin
+def update_rule(rule_id: str) -> dict:
+    body = read_object(bp.current_request)
+    current = store.get_rule(rule_id)
+    fields = validate_rule(body, base=current)
+    return _public(store.replace_rule(rule_id, fields))
+
+
+@bp.route("/admin/rules/{rule_id}", methods=["DELETE"])
+@admin
+def delete_rule(rule_id: str) -> Response:
+    store.delete_rule(rule_id)
+    return Response("", status_code=204)
+
+
+def _kind(kind: str) -> str:
+    if kind not in store.SPECIAL_KINDS:
+        raise NotFound(
+            f"unknown special reply {kind!r}; use one of {', '.join(store.SPECIAL_KINDS)}"
+        )
+    return kind
+
+
+@bp.route("/admin/replies/{kind}", methods=["GET"])
+@admin
+def get_special(kind: str) -> Any:
+    reply = store.get_special(_kind(kind))
+    if reply is None:
+        raise NotFound(f"no {kind} reply is set")
+    return reply
+
+
+@bp.route("/admin/replies/{kind}", methods=["PUT"])
+@admin
+def put_special(kind: str) -> Any:
+    _kind(kind)
+    reply = validate_reply(read_json(bp.current_request))
+    store.put_special(kind, reply)
+    return reply
+
+
+@bp.route("/admin/replies/{kind}", methods=["DELETE"])
+@admin
+def delete_special(kind: str) -> Response:
+    store.put_special(_kind(kind), None)
+    return Response("", status_code=204)
+
+
+@bp.route("/admin/messages", methods=["GET"])
+@admin
+def list_messages() -> dict:
+    request = bp.current_request
+    openid = (request.query_params or {}).get("openid") or None
+    limit = query_int(request, "limit", 50, 1, 500)
+    return {"items": inbox.list_messages(openid, limit)}

@@ -1,0 +1,250 @@
+"""The WeChat callback: `GET /wechat` (URL verification) and `POST /wechat` (messages).
+
+The Chalice routes are the first and last lines; everything between is plain functions so the
+benchmark and unit tests drive the same path without HTTP.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from chalice import Blueprint, Response
+
+from chalicelib import config
+from chalicelib.engine.cache import SnapshotCache
+from chalicelib.engine.replying import Decision, ReplyBook, build_book, decide, max_articles
+from chalicelib.store.inbox import DynamoInbox, Inbox, InboxEntry
+from chalicelib.wechat import signature
+from chalicelib.wechat.crypto import WeChatCrypto
+from chalicelib.wechat.errors import InvalidMessageError, PayloadTooLarge, SignatureError
+from chalicelib.wechat.messages import Message, parse_message
+from chalicelib.wechat.replies import render_reply
+from chalicelib.wechat.xml import MAX_BODY, parse_xml
+
+log = logging.getLogger("wxless.callback")
+bp = Blueprint(__name__)
+
+XML = "application/xml; charset=utf-8"
+TEXT = "text/plain; charset=utf-8"
+SUCCESS = "success"
+
+
+@dataclass(slots=True)
+class Answer:
+    status: int
+    body: str
+    content_type: str = TEXT
+
+
+class Callback:
+    """Everything one message needs, built once per container (and per settings, for tests)."""
+
+    def __init__(
+        self,
+        token: str,
+        app_id: str,
+        aes_key: str,
+        inbox: Inbox,
+        book: SnapshotCache[ReplyBook] | Any,
+    ) -> None:
+        self.token = token
+        self.app_id = app_id
+        self.crypto: WeChatCrypto | None = None
+        if aes_key:
+            try:
+                self.crypto = WeChatCrypto(token, aes_key, app_id)
+            except ValueError:
+                # A mistyped key must not take plaintext mode down with it.
+                log.error("callback.bad_aes_key: WECHAT_ENCODING_AES_KEY is not a valid key")
+        self.inbox = inbox
+        self.book = book
+
+    # -- GET: URL verification ------------------------------------------------------------
+    def verify(self, query: dict[str, str]) -> Answer:
+        try:
+            signature.check_signature(
+                self.token, query.get("signature"), query.get("timestamp"), query.get("nonce")
+            )
+        except SignatureError:
+            return Answer(403, "forbidden")
+        echostr = query.get("echostr")
+        if not echostr:
+            return Answer(403, "forbidden")
+        return Answer(200, echostr)
+
+    # -- POST: one message ----------------------------------------------------------------
+    def receive(self, query: dict[str, str], body: bytes) -> Answer:
+        if len(body) > MAX_BODY:
+            return Answer(413, "payload too large")
+        aes = query.get("encrypt_type", "").lower() == "aes"
+        timestamp, nonce = query.get("timestamp"), query.get("nonce")
+        try:
+            signature.check_timestamp(timestamp)
+            if aes:
+                if self.crypto is None:
+                    return Answer(400, "safe mode is not configured")
+                inner = self.crypto.decrypt_message(
+                    body, query.get("msg_signature"), timestamp, nonce
+                )
+            else:
+                signature.check_signature(self.token, query.get("signature"), timestamp, nonce)
+                inner = body
+            message = parse_message(parse_xml(inner))
+        except SignatureError:
+            return Answer(403, "forbidden")
+        except PayloadTooLarge:
+            return Answer(413, "payload too large")
+        except InvalidMessageError as exc:
+            return Answer(400, f"bad request: {exc}")
+        except Exception:  # a bug while validating: we cannot call it valid
+            log.exception("callback.validate_bug")
+            return Answer(400, "bad request")
+
+        reply_xml = self.respond(message)
+        if not reply_xml:
+            return Answer(200, SUCCESS)
+        if aes:
+            try:
+                return Answer(200, self.crypto.encrypt_reply(reply_xml, nonce=nonce), XML)
+            except Exception:
+                log.exception("callback.encrypt_bug")
+                return Answer(200, SUCCESS)
+        return Answer(200, reply_xml, XML)
+
+    def respond(self, message: Message) -> str:
+        """Decide, render, record. Never raises: a fault degrades to the best answer we have."""
+        try:
+            book = self.book.get()
+        except Exception:
+            log.warning("callback.rules_unavailable", exc_info=True)
+            book = getattr(self.book, "last", None)
+        try:
+            decision = decide(message, book)
+        except Exception:
+            log.exception("callback.decide_bug")
+            decision = Decision(book.default if book else None, "default")
+        reply_xml = self.render(message, decision)
+        entry = InboxEntry(
+            msg_id=message.dedup_key,
+            openid=message.from_user,
+            msg_type=(message.event and f"event.{message.event}") or message.msg_type,
+            content=message.summary(),
+            created_at=message.create_time,
+            rule_id=decision.rule_id,
+            outcome=decision.outcome,
+            reply=reply_xml,
+            raw=message.raw,
+        )
+        try:
+            stored = self.inbox.record(entry)
+        except Exception as exc:
+            # The message must not be lost: this line carries everything needed to replay it.
+            log.error(
+                json.dumps(
+                    {
+                        "event": "callback.store_failed",
+                        "error": f"{type(exc).__name__}: {exc}",
+                        "entry": {
+                            "msg_id": entry.msg_id,
+                            "openid": entry.openid,
+                            "created_at": entry.created_at,
+                            "outcome": entry.outcome,
+                            "rule_id": entry.rule_id,
+                            "raw": entry.raw,
+                        },
+                    },
+                    ensure_ascii=False,
+                )
+            )
+            return reply_xml
+        if stored is not None:  # a retry: the first delivery's answer, and nothing new happens
+            return stored
+        return reply_xml
+
+    @staticmethod
+    def render(message: Message, decision: Decision) -> str:
+        if decision.reply is None:
+            return ""
+        try:
+            return render_reply(
+                decision.reply,
+                to_user=message.from_user,
+                from_user=message.to_user,
+                create_time=int(time.time()),
+                max_articles=max_articles(message),
+            )
+        except Exception:
+            log.exception("callback.render_bug")
+            return ""
+
+
+# -- wiring ---------------------------------------------------------------------------------
+_callback: Callback | None = None
+_callback_key: tuple[str, ...] | None = None
+
+
+def _load_book_data() -> tuple[int, Any]:
+    from chalicelib.store import rules as rules_store
+
+    version, rules, specials = rules_store.load_snapshot()
+    return version, (rules, specials)
+
+
+def _read_version() -> int:
+    from chalicelib.store import rules as rules_store
+
+    return rules_store.read_version()
+
+
+def book_cache() -> SnapshotCache[ReplyBook]:
+    return get_callback().book
+
+
+def get_callback() -> Callback:
+    """Built lazily (chalice local sets the environment before import; tests change it)."""
+    global _callback, _callback_key
+    key = (
+        config.get(config.WECHAT_TOKEN),
+        config.get(config.WECHAT_APP_ID),
+        config.get(config.WECHAT_ENCODING_AES_KEY),
+        config.get(config.TABLE_PREFIX),
+    )
+    if _callback is None or key != _callback_key:
+        cache = SnapshotCache(_read_version, _load_book_data, build_book)
+        _callback = Callback(key[0], key[1], key[2], DynamoInbox(), cache)
+        _callback_key = key
+    return _callback
+
+
+def reset() -> None:
+    global _callback, _callback_key
+    _callback = None
+    _callback_key = None
+
+
+def _reply(answer: Answer) -> Response:
+    return Response(
+        answer.body, status_code=answer.status, headers={"Content-Type": answer.content_type}
+    )
+
+
+@bp.route("/wechat", methods=["GET"])
+def wechat_verify() -> Response:
+    query = bp.current_request.query_params or {}
+    return _reply(get_callback().verify(dict(query)))
+
+
+@bp.route("/wechat", methods=["POST"], content_types=["text/xml", "application/xml"])
+def wechat_receive() -> Response:
+    request = bp.current_request
+    query = dict(request.query_params or {})
+    try:
+        answer = get_callback().receive(query, request.raw_body or b"")
+    except Exception:  # last line of defence: WeChat never sees a 5xx
+        log.exception("callback.unhandled")
+        answer = Answer(200, SUCCESS)
+    return _reply(answer)

@@ -1,0 +1,103 @@
+"""Shared plumbing for the admin Blueprints: bearer auth, JSON in/out, error mapping."""
+
+from __future__ import annotations
+
+import functools
+import hmac
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from chalice import Response
+
+from chalicelib import config
+from chalicelib.store.errors import Conflict, NotFound, StoreUnavailable
+
+log = logging.getLogger("wxless.admin")
+JSON_TYPE = "application/json; charset=utf-8"
+
+
+class BadRequest(ValueError):
+    pass
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    all_headers = {"Content-Type": JSON_TYPE, "Cache-Control": "no-store"}
+    all_headers.update(headers or {})
+    text = "" if body is None else json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    return Response(text, status_code=status, headers=all_headers)
+
+
+def error(status: int, message: str, **extra: Any) -> Response:
+    return json_response({"error": message, **extra}, status)
+
+
+def authorized(request: Any) -> bool:
+    expected = config.get(config.ADMIN_TOKEN)
+    if not expected:
+        return False  # no token configured: the admin API stays shut
+    header = (request.headers or {}).get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        return False
+    return hmac.compare_digest(token.strip().encode(), expected.encode())
+
+
+def read_json(request: Any) -> Any:
+    raw = request.raw_body or b""
+    if not raw.strip():
+        raise BadRequest("request body must be a JSON document")
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest(f"body is not valid JSON: {exc}") from None
+
+
+def read_object(request: Any) -> dict[str, Any]:
+    body = read_json(request)
+    if not isinstance(body, dict):
+        raise BadRequest("body must be a JSON object")
+    return body
+
+
+def admin_route(bp: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Wrap an admin view: 401 without the token, and every known failure to a JSON answer."""
+
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            request = bp.current_request
+            if not authorized(request):
+                return error(401, "missing or invalid admin token")
+            try:
+                result = view(*args, **kwargs)
+            except NotFound as exc:
+                return error(404, str(exc) or "not found")
+            except Conflict as exc:
+                return error(409, str(exc))
+            except StoreUnavailable as exc:
+                log.warning("admin.store_unavailable: %s", exc)
+                return error(503, "storage is unavailable, retry later", retryable=True)
+            except (BadRequest, ValueError) as exc:
+                return error(400, str(exc))
+            if isinstance(result, Response):
+                return result
+            return json_response(result)
+
+        return wrapper
+
+    return decorate
+
+
+def query_int(request: Any, name: str, default: int, lo: int, hi: int) -> int:
+    raw = (request.query_params or {}).get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadRequest(f"{name} must be an integer") from None
+    if not lo <= value <= hi:
+        raise BadRequest(f"{name} must be between {lo} and {hi}")
+    return value

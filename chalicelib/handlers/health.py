@@ -1,0 +1,28 @@
+"""`GET /health`: 200 only once storage answers; `GET /admin/openapi.json`."""
+
+from __future__ import annotations
+
+from chalice import Blueprint, Response
+
+from chalicelib.handlers.common import admin_route, json_response
+
+bp = Blueprint(__name__)
+
+
+@bp.route("/health", methods=["GET"])
+def health() -> Response:
+    from chalicelib.store import rules as rules_store
+
+    try:
+        rules_store.read_version()
+    except Exception as exc:
+        return json_response({"status": "unavailable", "error": type(exc).__name__}, 503)
+    return json_response({"status": "ok"})
+
+
+@bp.route("/admin/openapi.json", methods=["GET"])
+@admin_route(bp)
+def openapi() -> dict:
+    from chalicelib.openapi import document
+
+    return document()

@@ -1,0 +1,36 @@
+"""Turn PynamoDB/botocore failures into store errors the handlers understand."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from botocore.exceptions import BotoCoreError, ClientError
+from pynamodb.exceptions import PynamoDBException
+
+from chalicelib.store.errors import Conflict, NotFound, StoreUnavailable
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def is_condition_failure(exc: BaseException) -> bool:
+    code = getattr(exc, "cause_response_code", None)
+    if code is None and isinstance(exc, ClientError):
+        code = exc.response.get("Error", {}).get("Code")
+    return code in ("ConditionalCheckFailedException", "TransactionCanceledException")
+
+
+def guarded(func: F) -> F:
+    """Let NotFound/Conflict/ValueError through; map every AWS failure to StoreUnavailable."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except (NotFound, Conflict, StoreUnavailable, ValueError):
+            raise
+        except (PynamoDBException, BotoCoreError, ClientError) as exc:
+            raise StoreUnavailable(f"storage error: {type(exc).__name__}") from exc
+
+    return wrapper  # type: ignore[return-value]

@@ -1,0 +1,147 @@
+"""The message log, which is also the dedup record: one conditional PutItem per message.
+
+A first delivery costs exactly one write. A retry (same dedup key) fails the condition and the
+same call hands back the stored item (ReturnValuesOnConditionCheckFailure=ALL_OLD), so the retry
+gets the first reply without a read. Expired items linger until DynamoDB's lazy TTL sweep, so the
+condition also treats an item whose `expires_at` has passed as absent.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from chalicelib import config
+from chalicelib.store.aws import client
+from chalicelib.store.errors import StoreUnavailable
+from chalicelib.store.guard import guarded
+from chalicelib.store.models import MessageItem
+
+RETENTION_DAYS = 90
+_RETRYABLE = {
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+}
+
+
+@dataclass(slots=True)
+class InboxEntry:
+    msg_id: str
+    openid: str
+    msg_type: str
+    content: str
+    created_at: int
+    rule_id: str | None
+    outcome: str  # rule | default | subscribe | none | ...
+    reply: str  # the rendered plaintext reply XML, "" for `success`
+    raw: dict[str, Any] = field(default_factory=dict)
+    received_at: int = 0  # ms
+
+    def to_item(self, now: float) -> dict[str, Any]:
+        received = self.received_at or int(now * 1000)
+        item: dict[str, Any] = {
+            "msg_id": {"S": self.msg_id},
+            "openid": {"S": self.openid},
+            "msg_type": {"S": self.msg_type},
+            "content": {"S": self.content},
+            "created_at": {"N": str(self.created_at)},
+            "received_at": {"N": str(received)},
+            "day": {"S": time.strftime("%Y-%m-%d", time.gmtime(received / 1000))},
+            "outcome": {"S": self.outcome},
+            "reply": {"S": self.reply},
+            "raw": {"S": json.dumps(self.raw, ensure_ascii=False, separators=(",", ":"))},
+            "expires_at": {"N": str(int(now) + RETENTION_DAYS * 86400)},
+        }
+        if self.rule_id:
+            item["rule_id"] = {"S": self.rule_id}
+        return item
+
+
+class Inbox(Protocol):
+    def record(self, entry: InboxEntry) -> str | None:
+        """Store a first delivery and return None, or return the stored reply of a retry."""
+
+
+class DynamoInbox:
+    def record(self, entry: InboxEntry) -> str | None:
+        now = time.time()
+        request = {
+            "TableName": config.table_name("messages"),
+            "Item": entry.to_item(now),
+            "ConditionExpression": "attribute_not_exists(msg_id) OR expires_at < :now",
+            "ExpressionAttributeValues": {":now": {"N": str(int(now))}},
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+        ddb = client("dynamodb", "fast")
+        for attempt in (0, 1):
+            try:
+                ddb.put_item(**request)
+                return None
+            except ClientError as exc:
+                error = exc.response.get("Error", {})
+                if error.get("Code") == "ConditionalCheckFailedException":
+                    old = exc.response.get("Item") or {}
+                    return old.get("reply", {}).get("S", "")
+                if attempt == 0 and error.get("Code") in _RETRYABLE:
+                    time.sleep(0.02 + random.random() * 0.05)  # one short, jittered retry
+                    continue
+                raise StoreUnavailable(f"messages put failed: {error.get('Code')}") from exc
+            except BotoCoreError as exc:  # connection refused, timeout, ...
+                if attempt == 0:
+                    time.sleep(0.02 + random.random() * 0.05)
+                    continue
+                raise StoreUnavailable(f"messages put failed: {type(exc).__name__}") from exc
+        raise AssertionError("unreachable")
+
+
+class MemoryInbox:
+    """Same contract in memory: for the benchmark and unit tests."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, InboxEntry] = {}
+
+    def record(self, entry: InboxEntry) -> str | None:
+        old = self.items.get(entry.msg_id)
+        if old is not None:
+            return old.reply
+        self.items[entry.msg_id] = entry
+        return None
+
+
+def _to_log(item: MessageItem) -> dict[str, Any]:
+    return {
+        "msg_id": item.msg_id,
+        "openid": item.openid,
+        "msg_type": item.msg_type,
+        "content": item.content or "",
+        "created_at": int(item.created_at),
+        "received_at": int(item.received_at),
+        "rule_id": item.rule_id,
+        "outcome": item.outcome,
+    }
+
+
+@guarded
+def list_messages(openid: str | None = None, limit: int = 50, days: int = 31) -> list[dict]:
+    """Newest first, by follower (GSI by_openid) or across followers (GSI by_day, day by day)."""
+    if openid:
+        query = MessageItem.by_openid.query(openid, scan_index_forward=False, limit=limit)
+        return [_to_log(item) for item in query]
+    out: list[dict] = []
+    now = time.time()
+    for back in range(days):
+        day = time.strftime("%Y-%m-%d", time.gmtime(now - back * 86400))
+        remaining = limit - len(out)
+        query = MessageItem.by_day.query(day, scan_index_forward=False, limit=remaining)
+        out.extend(_to_log(item) for item in query)
+        if len(out) >= limit:
+            break
+    return out

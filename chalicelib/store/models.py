@@ -1,0 +1,130 @@
+"""PynamoDB models for every table, with table names resolved at call time.
+
+Table names come from `WXLESS_TABLE_PREFIX` (see config). PynamoDB reads `Meta.table_name` on
+every call and rebuilds its connection when the name changes, so making `table_name` a property of
+the Meta class lets one process (tests, the local runner) switch stores without re-importing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    JSONAttribute,
+    ListAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from chalicelib import config
+
+MODELS: list[type[Model]] = []
+
+
+class _TableMeta(type):
+    @property
+    def table_name(cls) -> str:
+        return config.table_name(cls.suffix)
+
+
+def table(suffix: str) -> type:
+    """A Meta class for a table named `<prefix>-<suffix>`."""
+
+    class Meta(metaclass=_TableMeta):
+        # Admin and job traffic: botocore's standard retries; the callback's hot write does not
+        # go through PynamoDB (store.inbox uses a fail-fast client).
+        connect_timeout_seconds = 2
+        read_timeout_seconds = 5
+        max_retry_attempts = 2
+        billing_mode = "PAY_PER_REQUEST"
+
+    Meta.suffix = suffix  # type: ignore[attr-defined]
+    return Meta
+
+
+def register(cls: type[Model]) -> type[Model]:
+    MODELS.append(cls)
+    return cls
+
+
+@register
+class ConfigItem(Model):
+    """Small key/value items: the rules version counter, special replies, tokens."""
+
+    Meta = table("config")
+    pk = UnicodeAttribute(hash_key=True)
+    version = NumberAttribute(null=True)
+    value = JSONAttribute(null=True)
+    updated_at = NumberAttribute(null=True)
+
+
+@register
+class RuleItem(Model):
+    Meta = table("rules")
+    id = UnicodeAttribute(hash_key=True)
+    name = UnicodeAttribute()
+    match = UnicodeAttribute()
+    keywords = ListAttribute(of=UnicodeAttribute)
+    reply = JSONAttribute()
+    priority = NumberAttribute(default=0)
+    enabled = BooleanAttribute(default=True)
+    seq = NumberAttribute()
+    created_at = NumberAttribute()
+    updated_at = NumberAttribute()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "match": self.match,
+            "keywords": list(self.keywords),
+            "reply": self.reply,
+            "priority": int(self.priority),
+            "enabled": bool(self.enabled),
+            "seq": int(self.seq),
+            "created_at": int(self.created_at),
+            "updated_at": int(self.updated_at),
+        }
+
+
+class MessagesByOpenid(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_openid"
+        projection = AllProjection()
+
+    openid = UnicodeAttribute(hash_key=True)
+    received_at = NumberAttribute(range_key=True)
+
+
+class MessagesByDay(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_day"
+        projection = AllProjection()
+
+    day = UnicodeAttribute(hash_key=True)
+    received_at = NumberAttribute(range_key=True)
+
+
+@register
+class MessageItem(Model):
+    """One item per inbound message or event: the dedup record and the log line at once."""
+
+    Meta = table("messages")
+    msg_id = UnicodeAttribute(hash_key=True)
+    openid = UnicodeAttribute()
+    msg_type = UnicodeAttribute()
+    content = UnicodeAttribute(null=True)
+    created_at = NumberAttribute()
+    received_at = NumberAttribute()
+    day = UnicodeAttribute()
+    rule_id = UnicodeAttribute(null=True)
+    outcome = UnicodeAttribute(null=True)
+    reply = UnicodeAttribute(null=True)
+    raw = JSONAttribute(null=True)
+    expires_at = TTLAttribute(null=True)
+    by_openid = MessagesByOpenid()
+    by_day = MessagesByDay()

@@ -1,0 +1,485 @@
+"""Core of the WeChat Official Account API client: errors, token providers, HTTP transport.
+
+Framework-free on purpose (no Chalice, no boto3): the same client runs in Lambda handlers,
+scheduled jobs, scripts and tests against ``infra.fake_wechat``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from urllib.parse import unquote, urlencode
+
+import urllib3
+from urllib3.exceptions import HTTPError as Urllib3HTTPError
+from urllib3.filepost import encode_multipart_formdata
+from urllib3.util.retry import Retry
+
+if TYPE_CHECKING:
+    from .draft import DraftAPI, FreePublishAPI
+    from .media import MaterialAPI, MediaAPI
+    from .menu import MenuAPI
+    from .messages import MessagesAPI
+    from .tags import TagsAPI
+    from .token import TokenAPI
+    from .users import UsersAPI
+
+DEFAULT_BASE_URL = "https://api.weixin.qq.com"
+USER_AGENT = "wxless/0.1 (+urllib3)"
+
+
+# --------------------------------------------------------------------------- errors
+
+
+class WeChatAPIError(Exception):
+    """WeChat answered with ``errcode != 0`` (or, for TransportError, did not answer usefully)."""
+
+    #: Whether repeating the same call later may succeed (callers/jobs decide; the client never
+    #: repeats on its own except the single token retry).
+    retryable: bool = False
+
+    def __init__(
+        self,
+        errcode: int,
+        errmsg: str,
+        path: str = "",
+        response: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.errcode = errcode
+        self.errmsg = errmsg
+        self.path = path
+        # The full decoded answer: some errors carry data (45065 carries the existing msg_id).
+        self.response: dict[str, Any] = dict(response or {})
+        super().__init__(f"{path or '?'}: [{errcode}] {errmsg}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keep the error picklable (logging handlers, multiprocessing) despite the custom __init__.
+        return (self.__class__, (self.errcode, self.errmsg, self.path, self.response))
+
+
+class InvalidTokenError(WeChatAPIError):
+    """40001 / 40014 / 42001: access_token invalid, not the latest, or expired."""
+
+
+class InvalidCredentialError(WeChatAPIError):
+    """40013 / 40125: wrong AppID or AppSecret when fetching a token (retrying cannot help)."""
+
+
+class RateLimitError(WeChatAPIError):
+    """45009 daily API limit / 45011 minute quota."""
+
+    retryable = True
+
+
+class QuotaExhaustedError(WeChatAPIError):
+    """45028: no mass-send quota left."""
+
+
+class OutOfWindowError(WeChatAPIError):
+    """45015: customer-service message outside the 48 h / 1 min interaction window."""
+
+
+class TooManyMessagesError(WeChatAPIError):
+    """45047: customer-service message count inside the window exceeded."""
+
+
+class UserUnsubscribedError(WeChatAPIError):
+    """43004: the follower has unsubscribed."""
+
+
+class IPNotWhitelistedError(WeChatAPIError):
+    """40164: the caller's egress IP is not on the account's whitelist."""
+
+
+class SystemBusyError(WeChatAPIError):
+    """-1: WeChat is busy; try again later."""
+
+    retryable = True
+
+
+class DuplicateClientMsgIdError(WeChatAPIError):
+    """45065: a mass send with this clientmsgid exists (``response['msg_id']`` is the old one)."""
+
+
+class TransportError(WeChatAPIError):
+    """No usable WeChat answer: network error, timeout, non-2xx status or a non-JSON body.
+
+    ``errcode`` is 0 because WeChat never said anything; ``status`` holds the HTTP status if any.
+    """
+
+    retryable = True
+
+    def __init__(
+        self,
+        errmsg: str,
+        path: str = "",
+        *,
+        status: int | None = None,
+    ) -> None:
+        super().__init__(0, errmsg, path)
+        self.status = status
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_transport_error, (self.errmsg, self.path, self.status))
+
+
+def _rebuild_transport_error(errmsg: str, path: str, status: int | None) -> TransportError:
+    return TransportError(errmsg, path, status=status)
+
+
+#: errcode -> exception class. Adding a mapping is one line.
+ERROR_CLASSES: dict[int, type[WeChatAPIError]] = {
+    -1: SystemBusyError,
+    40001: InvalidTokenError,
+    40014: InvalidTokenError,
+    42001: InvalidTokenError,
+    40013: InvalidCredentialError,
+    40125: InvalidCredentialError,
+    40164: IPNotWhitelistedError,
+    43004: UserUnsubscribedError,
+    45009: RateLimitError,
+    45011: RateLimitError,
+    45015: OutOfWindowError,
+    45028: QuotaExhaustedError,
+    45047: TooManyMessagesError,
+    45065: DuplicateClientMsgIdError,
+}
+
+
+def error_for(
+    errcode: int, errmsg: str, path: str = "", response: Mapping[str, Any] | None = None
+) -> WeChatAPIError:
+    """Build the most specific exception for a WeChat ``errcode``."""
+    cls = ERROR_CLASSES.get(errcode, WeChatAPIError)
+    return cls(errcode, errmsg, path, response)
+
+
+def check_response(data: Any, path: str) -> dict[str, Any]:
+    """Return ``data`` if it is a successful WeChat answer, else raise the mapped error."""
+    if not isinstance(data, dict):
+        raise TransportError(f"expected a JSON object, got {type(data).__name__}", path)
+    errcode = data.get("errcode", 0)  # many success answers omit errcode entirely
+    try:
+        errcode = int(errcode)
+    except (TypeError, ValueError):
+        raise TransportError(f"non-integer errcode {errcode!r}", path) from None
+    if errcode != 0:
+        raise error_for(errcode, str(data.get("errmsg", "")), path, data)
+    return data
+
+
+# --------------------------------------------------------------------------- token providers
+
+
+@runtime_checkable
+class TokenProvider(Protocol):
+    """Source of the access_token the client puts on every API call.
+
+    ``invalidate(bad_token)`` is called when WeChat rejected ``bad_token``; it returns a token to
+    retry with (the stored one if another worker already refreshed, else at most one refresh).
+    """
+
+    def get(self) -> str: ...
+
+    def invalidate(self, bad_token: str) -> str: ...
+
+
+class StaticTokenProvider:
+    """A fixed token (tests, one-off scripts). Records invalidations; ``refresh`` is optional."""
+
+    def __init__(self, token: str, *, refresh: Callable[[], str] | None = None) -> None:
+        self.token = token
+        self._refresh = refresh
+        self.invalidated: list[str] = []
+        self._lock = threading.Lock()
+
+    def get(self) -> str:
+        return self.token
+
+    def invalidate(self, bad_token: str) -> str:
+        with self._lock:
+            self.invalidated.append(bad_token)
+            if self._refresh is not None and bad_token == self.token:
+                self.token = self._refresh()
+            return self.token
+
+
+# --------------------------------------------------------------------------- raw responses
+
+_FILENAME_RE = re.compile(r'filename="?([^";]+)"?', re.IGNORECASE)
+_FILENAME_STAR_RE = re.compile(r"filename\*=([\w-]+)''([^;\s]+)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class RawResponse:
+    """A binary answer (media/get, material/get_material)."""
+
+    content: bytes
+    content_type: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def is_json(self) -> bool:
+        return _looks_like_json(self.content_type)
+
+    @property
+    def filename(self) -> str | None:
+        disposition = self.headers.get("content-disposition", "")
+        star = _FILENAME_STAR_RE.search(disposition)  # RFC 5987 form wins (non-ASCII names)
+        if star:
+            return unquote(star.group(2), encoding=star.group(1) or "utf-8", errors="replace")
+        match = _FILENAME_RE.search(disposition)
+        return match.group(1) if match else None
+
+    def json(self) -> dict[str, Any]:
+        data = json.loads(self.content.decode("utf-8"), strict=False)
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object")
+        return data
+
+
+def _looks_like_json(content_type: str) -> bool:
+    # WeChat labels JSON as application/json, text/plain or "application/json; encoding=utf-8".
+    ct = content_type.split(";", 1)[0].strip().lower()
+    return ct in ("application/json", "text/plain", "text/json") or ct.endswith("+json")
+
+
+def dumps(body: Any) -> bytes:
+    """UTF-8 JSON, never ``\\uXXXX``: some WeChat APIs (menu/create) reject escaped Chinese."""
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+# --------------------------------------------------------------------------- client
+
+
+class WeChatClient:
+    """Thin synchronous client for ``api.weixin.qq.com``.
+
+    API families are attributes built on first use (``client.menu.create(...)``) so a Lambda that
+    only sends messages does not import the menu validator.
+    """
+
+    def __init__(
+        self,
+        base_url: str = DEFAULT_BASE_URL,
+        *,
+        token_provider: TokenProvider | None = None,
+        timeout: float = 3.0,
+        http: urllib3.PoolManager | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.token_provider = token_provider
+        # WeChat's callback deadline is 5 s, so a request-path call must give up well before.
+        self.timeout = urllib3.Timeout(connect=timeout, read=timeout)
+        # One pool reused across calls (and across warm Lambda invocations if kept at module
+        # level); retries are decided per request below, never by the pool.
+        self.http = http or urllib3.PoolManager(
+            num_pools=4, maxsize=10, retries=False, headers={"User-Agent": USER_AGENT}
+        )
+
+    # ---- public verbs --------------------------------------------------------------------
+
+    def get(
+        self, path: str, params: Mapping[str, Any] | None = None, *, with_token: bool = True
+    ) -> dict[str, Any]:
+        return self._call("GET", path, params, None, None, with_token=with_token)
+
+    def post(
+        self,
+        path: str,
+        json_body: Any = None,
+        *,
+        params: Mapping[str, Any] | None = None,
+        with_token: bool = True,
+    ) -> dict[str, Any]:
+        body = dumps(json_body if json_body is not None else {})
+        return self._call(
+            "POST",
+            path,
+            params,
+            body,
+            "application/json; charset=utf-8",
+            with_token=with_token,
+        )
+
+    def post_multipart(
+        self,
+        path: str,
+        field_name: str,
+        filename: str,
+        content: bytes,
+        content_type: str,
+        extra_fields: Mapping[str, str] | None = None,
+        *,
+        params: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        fields: dict[str, Any] = {field_name: (filename, content, content_type)}
+        for name, value in (extra_fields or {}).items():
+            fields[name] = value
+        # Encoded once: the token retry resends the very same bytes.
+        body, multipart_type = encode_multipart_formdata(fields)
+        return self._call("POST", path, params, body, multipart_type)
+
+    def get_raw(self, path: str, params: Mapping[str, Any] | None = None) -> RawResponse:
+        return self._call("GET", path, params, None, None, raw=True)
+
+    def post_raw(self, path: str, json_body: Any = None) -> RawResponse:
+        body = dumps(json_body if json_body is not None else {})
+        return self._call("POST", path, None, body, "application/json; charset=utf-8", raw=True)
+
+    # ---- families (lazy) -----------------------------------------------------------------
+
+    @cached_property
+    def token(self) -> TokenAPI:
+        from .token import TokenAPI
+
+        return TokenAPI(self)
+
+    @cached_property
+    def menu(self) -> MenuAPI:
+        from .menu import MenuAPI
+
+        return MenuAPI(self)
+
+    @cached_property
+    def media(self) -> MediaAPI:
+        from .media import MediaAPI
+
+        return MediaAPI(self)
+
+    @cached_property
+    def material(self) -> MaterialAPI:
+        from .media import MaterialAPI
+
+        return MaterialAPI(self)
+
+    @cached_property
+    def draft(self) -> DraftAPI:
+        from .draft import DraftAPI
+
+        return DraftAPI(self)
+
+    @cached_property
+    def freepublish(self) -> FreePublishAPI:
+        from .draft import FreePublishAPI
+
+        return FreePublishAPI(self)
+
+    @cached_property
+    def users(self) -> UsersAPI:
+        from .users import UsersAPI
+
+        return UsersAPI(self)
+
+    @cached_property
+    def tags(self) -> TagsAPI:
+        from .tags import TagsAPI
+
+        return TagsAPI(self)
+
+    @cached_property
+    def messages(self) -> MessagesAPI:
+        from .messages import MessagesAPI
+
+        return MessagesAPI(self)
+
+    # ---- internals -----------------------------------------------------------------------
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None,
+        body: bytes | None,
+        content_type: str | None,
+        *,
+        raw: bool = False,
+        with_token: bool = True,
+    ) -> Any:
+        query = {k: v for k, v in (params or {}).items() if v is not None}
+        if not with_token:
+            return self._send(method, path, query, body, content_type, raw=raw)
+        provider = self.token_provider
+        if provider is None:
+            raise RuntimeError(f"{path} needs an access_token but the client has no token_provider")
+        token = provider.get()
+        try:
+            return self._send(
+                method, path, {**query, "access_token": token}, body, content_type, raw=raw
+            )
+        except InvalidTokenError:
+            # Another worker may have refreshed, or the token expired early: ask the provider
+            # for a fresh one (it refreshes at most once) and retry exactly once.
+            fresh = provider.invalidate(token)
+            return self._send(
+                method, path, {**query, "access_token": fresh}, body, content_type, raw=raw
+            )
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        query: Mapping[str, Any],
+        body: bytes | None,
+        content_type: str | None,
+        *,
+        raw: bool = False,
+    ) -> Any:
+        if not path.startswith("/"):
+            raise ValueError(f"path must start with '/': {path!r}")
+        url = self.base_url + path
+        if query:
+            url += "?" + urlencode(query)
+        headers = {"Content-Type": content_type} if content_type else {}
+        # GETs may be retried once on a connect failure (the request never left); POSTs never,
+        # because a POST that reached WeChat (a message, a mass send) must not be repeated blindly.
+        retries: Retry | bool = (
+            Retry(total=1, connect=1, read=0, status=0, other=0, redirect=0)
+            if method == "GET"
+            else False
+        )
+        try:
+            resp = self.http.request(
+                method,
+                url,
+                body=body,
+                headers=headers,
+                timeout=self.timeout,
+                retries=retries,
+                redirect=False,
+            )
+        except Urllib3HTTPError as exc:
+            # Never include ``url``: it carries the access_token.
+            raise TransportError(f"{type(exc).__name__}: {_reason(exc)}", path) from None
+        if not 200 <= resp.status < 300:
+            raise TransportError(f"HTTP {resp.status}", path, status=resp.status)
+        resp_type = resp.headers.get("Content-Type", "")
+        data: bytes = resp.data
+        if raw and not _looks_like_json(resp_type):
+            return RawResponse(data, resp_type, {k.lower(): v for k, v in resp.headers.items()})
+        try:
+            # strict=False: WeChat may put raw control characters in nicknames/remarks.
+            decoded = json.loads(data.decode("utf-8"), strict=False)
+        except (UnicodeDecodeError, ValueError):
+            if raw:  # labelled text/plain but not JSON: hand it back as content
+                return RawResponse(data, resp_type, {k.lower(): v for k, v in resp.headers.items()})
+            raise TransportError(
+                f"non-JSON answer ({resp_type or 'no content-type'}, {len(data)} bytes)",
+                path,
+                status=resp.status,
+            ) from None
+        checked = check_response(decoded, path)
+        if raw:
+            return RawResponse(data, resp_type, {k.lower(): v for k, v in resp.headers.items()})
+        return checked
+
+
+def _reason(exc: Exception) -> str:
+    # Only class names: MaxRetryError's str() contains the full URL, i.e. the access_token.
+    inner = getattr(exc, "reason", None)
+    return type(inner).__name__ if isinstance(inner, Exception) else "request failed"

