@@ -17,6 +17,7 @@ from chalice import Blueprint, Response
 from chalicelib import config
 from chalicelib.engine.cache import SnapshotCache
 from chalicelib.engine.replying import Decision, ReplyBook, build_book, decide, max_articles
+from chalicelib.store import effects
 from chalicelib.store.inbox import DynamoInbox, Inbox, InboxEntry
 from chalicelib.wechat import signature
 from chalicelib.wechat.crypto import WeChatCrypto
@@ -140,7 +141,7 @@ class Callback:
             raw=message.raw,
         )
         try:
-            stored = self.inbox.record(entry)
+            stored = self.inbox.record(entry, effects.collect(message, decision, time.time()))
         except Exception as exc:
             # The message must not be lost: this line carries everything needed to replay it.
             log.error(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import random
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -65,15 +66,27 @@ class InboxEntry:
         return item
 
 
+class WriteConflict(Exception):
+    """A side-effect write's own condition failed (e.g. a flow step raced): nothing was written."""
+
+    def __init__(self, reasons: list[dict[str, Any]]) -> None:
+        super().__init__(", ".join(r.get("Code", "?") for r in reasons))
+        self.reasons = reasons
+
+
 class Inbox(Protocol):
-    def record(self, entry: InboxEntry) -> str | None:
-        """Store a first delivery and return None, or return the stored reply of a retry."""
+    def record(self, entry: InboxEntry, extra_writes: Sequence[dict[str, Any]] = ()) -> str | None:
+        """Store a first delivery (and its side-effect writes, atomically) and return None, or
+        return the stored reply of a retry (and write nothing)."""
 
 
 class DynamoInbox:
-    def record(self, entry: InboxEntry) -> str | None:
+    def record(self, entry: InboxEntry, extra_writes: Sequence[dict[str, Any]] = ()) -> str | None:
+        """`extra_writes` are TransactWriteItems entries (`{"Update": {...}}`, `{"Put": ...}`)
+        that must happen exactly once with this message: they ride in the same request, so a
+        retry, which fails the inbox condition, cancels them too."""
         now = time.time()
-        request = {
+        put = {
             "TableName": config.table_name("messages"),
             "Item": entry.to_item(now),
             "ConditionExpression": "attribute_not_exists(msg_id) OR expires_at < :now",
@@ -83,13 +96,26 @@ class DynamoInbox:
         ddb = client("dynamodb", "fast")
         for attempt in (0, 1):
             try:
-                ddb.put_item(**request)
+                if extra_writes:
+                    ddb.transact_write_items(TransactItems=[{"Put": put}, *extra_writes])
+                else:
+                    ddb.put_item(**put)
                 return None
             except ClientError as exc:
                 error = exc.response.get("Error", {})
                 if error.get("Code") == "ConditionalCheckFailedException":
                     old = exc.response.get("Item") or {}
                     return old.get("reply", {}).get("S", "")
+                if error.get("Code") == "TransactionCanceledException":
+                    reasons = exc.response.get("CancellationReasons") or []
+                    first = reasons[0] if reasons else {}
+                    if first.get("Code") == "ConditionalCheckFailed":
+                        return (first.get("Item") or {}).get("reply", {}).get("S", "")
+                    if any(r.get("Code") == "ConditionalCheckFailed" for r in reasons):
+                        raise WriteConflict(reasons) from exc
+                    if attempt == 0:  # TransactionConflict / throttling inside the transaction
+                        time.sleep(0.02 + random.random() * 0.05)
+                        continue
                 if attempt == 0 and error.get("Code") in _RETRYABLE:
                     time.sleep(0.02 + random.random() * 0.05)  # one short, jittered retry
                     continue
@@ -108,7 +134,7 @@ class MemoryInbox:
     def __init__(self) -> None:
         self.items: dict[str, InboxEntry] = {}
 
-    def record(self, entry: InboxEntry) -> str | None:
+    def record(self, entry: InboxEntry, extra_writes: Sequence[dict[str, Any]] = ()) -> str | None:
         old = self.items.get(entry.msg_id)
         if old is not None:
             return old.reply

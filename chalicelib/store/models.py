@@ -24,6 +24,19 @@ from chalicelib import config
 
 MODELS: list[type[Model]] = []
 
+# Modules that define more models (one per concern, e.g. "chalicelib.store.followers"); each
+# decorates its models with @register. all_models() imports them so every table gets created,
+# deployed (infra/) and covered by the IAM policy.
+MODEL_MODULES: tuple[str, ...] = ()
+
+
+def all_models() -> list[type[Model]]:
+    import importlib
+
+    for name in MODEL_MODULES:
+        importlib.import_module(name)
+    return list(MODELS)
+
 
 class _TableMeta(type):
     @property

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from chalicelib import config
 from chalicelib.store.aws import client
-from chalicelib.store.models import MODELS
+from chalicelib.store.models import all_models
 
 
 def create_all(*, bucket: bool = True) -> list[str]:
     created = []
-    for model in MODELS:
+    for model in all_models():
         if not model.exists():
             model.create_table(billing_mode="PAY_PER_REQUEST", wait=True)
             created.append(model.Meta.table_name)
@@ -29,5 +29,5 @@ def create_all(*, bucket: bool = True) -> list[str]:
 
 def reset_connections() -> None:
     """Drop PynamoDB's cached connections (a new moto per test needs new clients)."""
-    for model in MODELS:
+    for model in all_models():
         model._connection = None

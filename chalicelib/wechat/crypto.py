@@ -158,10 +158,8 @@ class WeChatCrypto:
         random_prefix: bytes | None = None,
     ) -> str:
         """Encrypt and sign a passive reply into WeChat's reply envelope."""
-        if timestamp is None:
-            timestamp = str(int(time.time()))
-        if nonce is None:
-            nonce = str(secrets.randbelow(10**10))
+        timestamp = str(int(time.time())) if timestamp is None else str(timestamp)
+        nonce = str(secrets.randbelow(10**10)) if nonce is None else str(nonce)
         encrypt = self.encrypt(reply_xml, random_prefix=random_prefix)
         signature = compute_signature(self.token, timestamp, nonce, encrypt)
         # base64 and hex never contain "]]>"; the nonce might if a caller passes one, so escape.

@@ -100,7 +100,9 @@ class Message:
         if not self.is_event:
             return None
         value = self.raw.get("Event")
-        return value.strip().lower() or None if isinstance(value, str) else None
+        if not isinstance(value, str):
+            return None
+        return value.strip().lower() or None
 
     @property
     def event_key(self) -> str:

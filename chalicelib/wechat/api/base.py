@@ -455,7 +455,7 @@ class WeChatClient:
             )
         except Urllib3HTTPError as exc:
             # Never include ``url``: it carries the access_token.
-            raise TransportError(f"{type(exc).__name__}: {_reason(exc)}", path) from None
+            raise TransportError(_describe(exc), path) from None
         if not 200 <= resp.status < 300:
             raise TransportError(f"HTTP {resp.status}", path, status=resp.status)
         resp_type = resp.headers.get("Content-Type", "")
@@ -479,7 +479,9 @@ class WeChatClient:
         return checked
 
 
-def _reason(exc: Exception) -> str:
-    # Only class names: MaxRetryError's str() contains the full URL, i.e. the access_token.
+def _describe(exc: Exception) -> str:
+    # Class names only: MaxRetryError's str() contains the full URL, i.e. the access_token.
     inner = getattr(exc, "reason", None)
-    return type(inner).__name__ if isinstance(inner, Exception) else "request failed"
+    if isinstance(inner, Exception):
+        return f"{type(exc).__name__} ({type(inner).__name__})"
+    return type(exc).__name__
