@@ -209,9 +209,9 @@ def test_calls_are_recorded(fake, http) -> None:
     method, path, query, body = calls[0]
     assert (method, path, body) == ("GET", "/cgi-bin/user/info", None)
     assert query == {"access_token": token, "openid": "o1", "lang": "zh_CN"}
-    assert calls[1] == Call("POST", "/cgi-bin/tags/create", {"access_token": token}, {
-        "tag": {"name": "贵宾"}
-    })
+    assert calls[1] == Call(
+        "POST", "/cgi-bin/tags/create", {"access_token": token}, {"tag": {"name": "贵宾"}}
+    )
     assert fake.count("/cgi-bin/tags/create") == 1
     assert fake.count("/cgi-bin/tags/get") == 0
     assert fake.raw_bodies("/cgi-bin/tags/create") == ['{"tag": {"name": "贵宾"}}'.encode()]
@@ -299,7 +299,9 @@ def test_escaped_unicode_is_rejected_like_wechat(fake, http) -> None:
     assert plain == {"errcode": 0, "errmsg": "ok"}
     # A literal backslash-u typed by a user (\\u in JSON) is not an escape.
     text = {"touser": "o1", "msgtype": "text", "text": {"content": "C:\\users"}}
-    assert post(http, fake, "/cgi-bin/message/custom/send", text, access_token=token)["errcode"] == 0
+    assert (
+        post(http, fake, "/cgi-bin/message/custom/send", text, access_token=token)["errcode"] == 0
+    )
 
 
 def test_bad_json_is_data_format_error(fake, http) -> None:
@@ -325,7 +327,10 @@ def test_menu_shapes(fake, http) -> None:
     assert answer["errcode"] == 65303
     menu = {
         "button": [
-            {"name": "服务", "sub_button": [{"type": "view", "name": "官网", "url": "https://x.cn"}]}
+            {
+                "name": "服务",
+                "sub_button": [{"type": "view", "name": "官网", "url": "https://x.cn"}],
+            }
         ]
     }
     post(http, fake, "/cgi-bin/menu/create", menu, access_token=token)
@@ -369,9 +374,9 @@ def test_media_limits_and_retired_add_news(fake, http) -> None:
             http.request("POST", url, body=body, headers={"Content-Type": ctype}).data
         )
 
-    assert upload("/cgi-bin/media/upload", "thumb", "t.jpg", b"x" * (64 * 1024 + 1))[
-        "errcode"
-    ] == (40006)
+    assert upload("/cgi-bin/media/upload", "thumb", "t.jpg", b"x" * (64 * 1024 + 1))["errcode"] == (
+        40006
+    )
     assert upload("/cgi-bin/media/upload", "voice", "v.wav", b"x")["errcode"] == 40005
     assert upload("/cgi-bin/media/upload", "pdf", "v.pdf", b"x")["errcode"] == 40004
     assert upload("/cgi-bin/material/add_material", "voice", "v.wav", b"x")["media_id"]
@@ -414,7 +419,9 @@ def test_followers_paging_and_unsubscribe(fake, http) -> None:
 def test_tags_rules(fake, http) -> None:
     token = fake.issue_token()
     fake.add_follower("o1")
-    created = post(http, fake, "/cgi-bin/tags/create", {"tag": {"name": "贵宾"}}, access_token=token)
+    created = post(
+        http, fake, "/cgi-bin/tags/create", {"tag": {"name": "贵宾"}}, access_token=token
+    )
     tag_id = created["tag"]["id"]
     assert tag_id >= 100
     dup = post(http, fake, "/cgi-bin/tags/create", {"tag": {"name": "贵宾"}}, access_token=token)
@@ -478,7 +485,9 @@ def test_template_and_custom_rules(fake, http) -> None:
     two = {
         "touser": "o1",
         "msgtype": "news",
-        "news": {"articles": [{"title": "a", "url": "https://a"}, {"title": "b", "url": "https://b"}]},
+        "news": {
+            "articles": [{"title": "a", "url": "https://a"}, {"title": "b", "url": "https://b"}]
+        },
     }
     answer = post(http, fake, "/cgi-bin/message/custom/send", two, access_token=token)
     assert answer["errcode"] == 45008
