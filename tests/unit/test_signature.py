@@ -71,9 +71,7 @@ def test_missing_parameters(missing, placeholder):
     if missing == "signature":
         args["signature"] = placeholder
     with pytest.raises(SignatureError):
-        check_signature(
-            args["token"], args["signature"], args["timestamp"], args["nonce"], now=NOW
-        )
+        check_signature(args["token"], args["signature"], args["timestamp"], args["nonce"], now=NOW)
 
 
 @pytest.mark.parametrize("delta", [301, -301, 10_000, -10_000])
@@ -124,9 +122,7 @@ def test_valid_msg_signature():
         check_msg_signature(TOKEN, None, TS, NONCE, encrypt, now=NOW)
     ts = str(int(NOW) - 301)
     with pytest.raises(SignatureError):
-        check_msg_signature(
-            TOKEN, _sha1(TOKEN, ts, NONCE, encrypt), ts, NONCE, encrypt, now=NOW
-        )
+        check_msg_signature(TOKEN, _sha1(TOKEN, ts, NONCE, encrypt), ts, NONCE, encrypt, now=NOW)
 
 
 def test_comparison_is_constant_time(monkeypatch):
