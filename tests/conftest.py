@@ -25,9 +25,10 @@ os.environ.update(
 
 def _reset_process_state() -> None:
     from chalicelib.handlers import callback
-    from chalicelib.store import aws, tables
+    from chalicelib.store import aws, tables, throttle
 
     aws.reset()
+    throttle.reset()
     tables.reset_connections()
     callback.reset()
 

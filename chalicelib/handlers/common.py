@@ -12,6 +12,7 @@ from typing import Any
 from chalice import Response
 
 from chalicelib import config
+from chalicelib.store import throttle
 from chalicelib.store.errors import Conflict, NotFound, StoreUnavailable
 
 log = logging.getLogger("wxless.admin")
@@ -30,18 +31,47 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
 
 
 def error(status: int, message: str, **extra: Any) -> Response:
-    return json_response({"error": message, **extra}, status)
+    headers = {"Retry-After": str(extra["retry_after"])} if "retry_after" in extra else None
+    return json_response({"error": message, **extra}, status, headers)
+
+
+def check_token(request: Any) -> str:
+    """ "ok", "missing" (no bearer token presented) or "wrong"."""
+    expected = config.get(config.ADMIN_TOKEN)
+    header = (request.headers or {}).get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return "missing"
+    if not expected:
+        return "wrong"  # no token configured: the admin API stays shut
+    ok = hmac.compare_digest(token.strip().encode(), expected.encode())
+    return "ok" if ok else "wrong"
 
 
 def authorized(request: Any) -> bool:
-    expected = config.get(config.ADMIN_TOKEN)
-    if not expected:
-        return False  # no token configured: the admin API stays shut
-    header = (request.headers or {}).get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        return False
-    return hmac.compare_digest(token.strip().encode(), expected.encode())
+    return check_token(request) == "ok"
+
+
+def source_ip(request: Any) -> str:
+    identity = (getattr(request, "context", None) or {}).get("identity") or {}
+    return str(identity.get("sourceIp") or "unknown")
+
+
+def _auth_refusal(request: Any) -> Response | None:
+    """None when the request may proceed; else the 401/429 answer."""
+    ip = source_ip(request)
+    wait = throttle.locked_for(ip)
+    if wait:
+        return error(429, "too many failed attempts; try later", retry_after=wait)
+    verdict = check_token(request)
+    if verdict == "ok":
+        return None
+    if verdict == "wrong":
+        wait = throttle.record_failure(ip)
+        log.warning("admin.bad_token ip=%s", ip)
+        if wait:
+            return error(429, "too many failed attempts; try later", retry_after=wait)
+    return error(401, "missing or invalid admin token")
 
 
 def read_json(request: Any) -> Any:
@@ -67,9 +97,9 @@ def admin_route(bp: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            request = bp.current_request
-            if not authorized(request):
-                return error(401, "missing or invalid admin token")
+            refusal = _auth_refusal(bp.current_request)
+            if refusal is not None:
+                return refusal
             try:
                 result = view(*args, **kwargs)
             except NotFound as exc:

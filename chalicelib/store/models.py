@@ -73,6 +73,7 @@ class ConfigItem(Model):
     version = NumberAttribute(null=True)
     value = JSONAttribute(null=True)
     updated_at = NumberAttribute(null=True)
+    expires_at = TTLAttribute(null=True)  # for short-lived items (auth failure counters)
 
 
 @register

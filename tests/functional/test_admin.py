@@ -208,3 +208,29 @@ def test_openapi_document_is_valid_and_covers_every_admin_route(client):
         assert path in doc["paths"], f"{path} is not documented"
         for method in methods:
             assert method.lower() in doc["paths"][path], f"{method} {path} is not documented"
+
+
+def test_token_guessing_is_throttled_per_ip(client, monkeypatch):
+    monkeypatch.setenv("WXLESS_AUTH_MAX_FAILURES", "5")
+    statuses = [
+        admin(client, "GET", "/admin/rules", token=f"guess-{i}").status_code for i in range(7)
+    ]
+    assert statuses[:4] == [401] * 4
+    assert statuses[4:] == [429] * 3
+    # locked: even the right token waits, so guessing cannot continue
+    locked = admin(client, "GET", "/admin/rules")
+    assert locked.status_code == 429
+    assert int(locked.headers["Retry-After"]) > 0
+    # a missing header is not a guess and is not counted
+    from chalicelib.store import throttle
+
+    throttle.reset()
+    monkeypatch.setenv("WXLESS_AUTH_MAX_FAILURES", "1000")
+    assert admin(client, "GET", "/admin/rules").status_code == 200
+
+
+def test_missing_tokens_do_not_lock_anyone_out(client, monkeypatch):
+    monkeypatch.setenv("WXLESS_AUTH_MAX_FAILURES", "3")
+    for _ in range(10):
+        assert admin(client, "GET", "/admin/rules", token=None).status_code == 401
+    assert admin(client, "GET", "/admin/rules").status_code == 200
