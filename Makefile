@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: run test lint fmt bench package install clean
+.PHONY: run test lint fmt bench package install clean soak
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,12 @@ fmt: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# The long forms of the reliability checks: 60 s of mixed load with retries on the local stack,
+# then 10 minutes of coverage-guided fuzzing of the callback body.
+soak: $(STAMP)
+	WXLESS_LOAD_SECONDS=60 WXLESS_LOAD_CLIENTS=16 $(BIN)/python -m pytest -q tests/load
+	$(BIN)/python tests/fuzz/atheris_callback.py -max_total_time=600 -rss_limit_mb=2048
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -15,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests import wxsim
+from tests.stack import start as start_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.e2e
@@ -33,48 +31,10 @@ def _request(
 
 @pytest.fixture(scope="module")
 def server():
-    port = wxsim.free_port()
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("WECHAT_", "ADMIN_", "WXLESS_"))
-    }
-    env.pop("AWS_ENDPOINT_URL", None)
-    env.update(
-        PORT=str(port),
-        WECHAT_TOKEN=wxsim.TOKEN,
-        WECHAT_APP_ID=wxsim.APP_ID,
-        WECHAT_ENCODING_AES_KEY=wxsim.AES_KEY,
-        ADMIN_TOKEN=wxsim.ADMIN,
-        PYTHONUNBUFFERED="1",
-    )
-    proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "infra" / "local_run.py")],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    banner: list[str] = []
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            if proc.poll() is not None:
-                break
-            continue
-        banner.append(line)
-        if "demo data" in line:
-            break
-    else:
-        proc.kill()
-    text = "".join(banner)
-    assert f"{base}/wechat" in text, text
-    assert wxsim.ADMIN in text
-    yield proc, base, text
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(20)
+    stack = start_stack()
+    yield stack.proc, stack.base, stack.banner
+    if stack.proc.poll() is None:
+        stack.stop()
 
 
 def test_banner_health_and_demo_rules(server):
