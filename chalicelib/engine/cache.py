@@ -25,12 +25,17 @@ class SnapshotCache(Generic[T]):
         build: Callable[[Any], T],
         *,
         ttl: float = 2.0,
+        max_age: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._read_version = read_version
         self._load = load
         self._build = build
         self._ttl = ttl
+        # A full reload at least this often, whatever the version says: the safety net for a data
+        # write whose version bump was lost to a fault (writers bump best-effort, see store.rules).
+        self._max_age = max_age
+        self._loaded_at = float("-inf")
         self._clock = clock
         self._lock = threading.Lock()
         self._value: T | None = None
@@ -60,10 +65,12 @@ class SnapshotCache(Generic[T]):
             return self._value
         try:
             version = self._read_version()
-            if self._value is None or version != self._version:
+            stale = now - self._loaded_at >= self._max_age
+            if self._value is None or version != self._version or stale:
                 version, data = self._load()
                 self._value = self._build(data)
                 self._version = version
+                self._loaded_at = now
         except Exception:
             if self._value is None:
                 raise
@@ -81,3 +88,4 @@ class SnapshotCache(Generic[T]):
             self._value = None
             self._version = None
             self._checked = float("-inf")
+            self._loaded_at = float("-inf")

@@ -17,8 +17,8 @@ from botocore.config import Config
 # The callback must answer WeChat within 5 s (we aim for < 1 s even when AWS is failing), so its
 # DynamoDB calls fail fast and retry at most once, by hand, with a short jitter (see store.inbox).
 FAST = Config(
-    connect_timeout=0.5,
-    read_timeout=1.0,
+    connect_timeout=0.3,
+    read_timeout=0.8,
     retries={"mode": "standard", "total_max_attempts": 1},
     max_pool_connections=20,
 )

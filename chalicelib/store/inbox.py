@@ -24,6 +24,7 @@ from chalicelib.store.guard import guarded
 from chalicelib.store.models import MessageItem
 
 RETENTION_DAYS = 90
+RETRY_WINDOW = 0.25  # s: retry only a fast failure; a slow one has used the answer's budget
 _RETRYABLE = {
     "ProvisionedThroughputExceededException",
     "ThrottlingException",
@@ -94,6 +95,7 @@ class DynamoInbox:
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }
         ddb = client("dynamodb", "fast")
+        started = time.monotonic()
         for attempt in (0, 1):
             try:
                 if extra_writes:
@@ -113,18 +115,17 @@ class DynamoInbox:
                         return (first.get("Item") or {}).get("reply", {}).get("S", "")
                     if any(r.get("Code") == "ConditionalCheckFailed" for r in reasons):
                         raise WriteConflict(reasons) from exc
-                    if attempt == 0:  # TransactionConflict / throttling inside the transaction
-                        time.sleep(0.02 + random.random() * 0.05)
-                        continue
-                if attempt == 0 and error.get("Code") in _RETRYABLE:
-                    time.sleep(0.02 + random.random() * 0.05)  # one short, jittered retry
-                    continue
-                raise StoreUnavailable(f"messages put failed: {error.get('Code')}") from exc
+                # TransactionConflict / throttling inside the transaction, or on the put
+                retryable = error.get("Code") in _RETRYABLE | {"TransactionCanceledException"}
+                failure: Exception = exc
+                reason = str(error.get("Code"))
             except BotoCoreError as exc:  # connection refused, timeout, ...
-                if attempt == 0:
-                    time.sleep(0.02 + random.random() * 0.05)
-                    continue
-                raise StoreUnavailable(f"messages put failed: {type(exc).__name__}") from exc
+                retryable, failure, reason = True, exc, type(exc).__name__
+            # One short, jittered retry, and only while the callback's budget allows it.
+            if attempt == 0 and retryable and time.monotonic() - started < RETRY_WINDOW:
+                time.sleep(0.02 + random.random() * 0.05)
+                continue
+            raise StoreUnavailable(f"messages put failed: {reason}") from failure
         raise AssertionError("unreachable")
 
 

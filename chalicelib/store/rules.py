@@ -4,6 +4,7 @@ that sees the new version always loads the new data."""
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from typing import Any
@@ -14,6 +15,7 @@ from chalicelib.store.errors import NotFound
 from chalicelib.store.guard import guarded, is_condition_failure
 from chalicelib.store.models import ConfigItem, RuleItem
 
+log = logging.getLogger("wxless.store")
 VERSION_KEY = "rules#version"
 SEQ_KEY = "rules#seq"
 SPECIAL_KINDS = ("subscribe", "default")
@@ -25,9 +27,17 @@ def _counter_add(key: str) -> int:
     return int(item.version)
 
 
-@guarded
-def bump_version() -> int:
-    return _counter_add(VERSION_KEY)
+def bump_version() -> int | None:
+    """Tell every container's cache to reload. Best-effort: it runs after the data write has
+    succeeded, and failing the admin's request then would invite a retry that writes twice.
+    A lost bump is healed by the cache's max_age reload (engine.cache)."""
+    try:
+        return _counter_add(VERSION_KEY)
+    except Exception:
+        log.warning(
+            "rules.bump_version_failed: caches catch up within their max age", exc_info=True
+        )
+        return None
 
 
 @guarded
