@@ -79,11 +79,16 @@ def make_messages(match: str, keywords: list[str], rng: random.Random, count: in
     return out
 
 
-def bench(match: str, n: int) -> tuple[float, float, int, int]:
+def bench(
+    match: str, n: int, *, n_messages: int | None = None, repeat: int | None = None
+) -> tuple[float, float, int, int]:
+    """(build ms, median us/message, hits, messages); `n_messages`/`repeat` override the defaults
+    (the `make bench` smoke test uses tiny ones)."""
     rng = random.Random(f"{match}-{n}")
     rules, keywords = make_rules(match, n, rng)
     slow = match.startswith("regex")
-    count, repeat = (REGEX_MESSAGES, REGEX_REPEAT) if slow else (MESSAGES, REPEAT)
+    default_count, default_repeat = (REGEX_MESSAGES, REGEX_REPEAT) if slow else (MESSAGES, REPEAT)
+    count, repeat = n_messages or default_count, repeat or default_repeat
     messages = make_messages(match, keywords, rng, count)
     t0 = time.perf_counter()
     ruleset = compile_rules(rules)

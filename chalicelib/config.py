@@ -22,6 +22,10 @@ ADMIN_TOKEN = "ADMIN_TOKEN"
 TABLE_PREFIX = "WXLESS_TABLE_PREFIX"
 MEDIA_BUCKET = "WXLESS_MEDIA_BUCKET"
 PUBLIC_BASE_URL = "WXLESS_PUBLIC_BASE_URL"
+# Comma-separated origins (https://ops.example.com) allowed to call the admin API from a browser.
+ALLOWED_ORIGINS = "WXLESS_ALLOWED_ORIGINS"
+# Zone of analytics dates (IANA name or "+08:00"): the bank's day, not UTC's.
+TIMEZONE = "WXLESS_TIMEZONE"
 
 SECRETS = (WECHAT_TOKEN, WECHAT_APP_SECRET, WECHAT_ENCODING_AES_KEY, ADMIN_TOKEN)
 
@@ -34,6 +38,8 @@ _DEFAULTS = {
     WECHAT_ENCODING_AES_KEY: "",
     ADMIN_TOKEN: "",
     PUBLIC_BASE_URL: "",
+    ALLOWED_ORIGINS: "",
+    TIMEZONE: "Asia/Shanghai",
 }
 
 # SSM values are cached per container; a rotated secret is picked up after the TTL.

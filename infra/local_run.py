@@ -109,6 +109,10 @@ class LocalStack:
 
         create_all()
         seeded = seed_if_empty()
+        if seeded:  # the demo flow (办卡) and Guangzhou branches; apart so benches keep rules only
+            from infra.seed_flows import seed_flows_and_points
+
+            seed_flows_and_points()
 
         # `chalice local`, through a shim that lets every method reach its gateway emulation
         self.chalice = subprocess.Popen(

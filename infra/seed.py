@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from chalicelib.engine.validate import validate_rule
 from chalicelib.store import rules as store
+from infra.seed_cms import seed_cms_if_empty
 
 DEMO_RULES = [
     {
@@ -79,7 +80,10 @@ DEMO_DEFAULT = {
 def seed_if_empty() -> bool:
     if store.list_rules() or store.get_special("subscribe") or store.get_special("default"):
         return False
+    articles = seed_cms_if_empty()  # demo categories and articles (CMS)
     for rule in DEMO_RULES:
+        if rule["name"] == "信用卡" and "card" in articles:  # news by article id: stays current
+            rule = {**rule, "reply": {"type": "news", "article_ids": [articles["card"]]}}
         store.create_rule(validate_rule(rule))
     store.put_special("subscribe", DEMO_SUBSCRIBE)
     store.put_special("default", DEMO_DEFAULT)

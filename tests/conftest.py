@@ -31,6 +31,28 @@ def _reset_process_state() -> None:
     throttle.reset()
     tables.reset_connections()
     callback.reset()
+    _reset_wechat_state()
+    _reset_cms_state()
+    from chalicelib.jobs import campaigns  # queue URL cache (a new moto per test)
+
+    campaigns.reset()
+
+
+def _reset_cms_state() -> None:
+    # Per-container caches of articles (admin index, published snapshot) watch a version counter
+    # that starts again in every new moto.
+    from chalicelib.store import articles
+
+    articles.reset_caches()
+
+
+def _reset_wechat_state() -> None:
+    # The shared WeChat client (per-container token cache) and the token items' PynamoDB view.
+    from chalicelib.jobs import wechat
+    from chalicelib.store import tokens
+
+    wechat.reset()
+    tokens.reset()
 
 
 @pytest.fixture
@@ -55,6 +77,27 @@ def aws(settings):
         create_all()
         yield
     _reset_process_state()
+
+
+@pytest.fixture(scope="session")
+def _fake_wechat_server():
+    from infra.fake_wechat import FakeWeChat
+
+    fake = FakeWeChat(app_id=wxsim.APP_ID, app_secret="test-secret").start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def fake_wechat(_fake_wechat_server, settings, monkeypatch):
+    """The fake WeChat API on loopback (one server per session, state reset per test);
+    WECHAT_API_BASE points at it, so `chalicelib.jobs.wechat.client()` talks to it."""
+    fake = _fake_wechat_server
+    fake.reset(tokens=True)
+    monkeypatch.setenv("WECHAT_API_BASE", fake.url)
+    _reset_wechat_state()
+    yield fake
+    _reset_wechat_state()
 
 
 @pytest.fixture

@@ -1,14 +1,19 @@
 """Decide what to answer a message with. Pure: no storage, no HTTP.
 
-Order: keyword/click rules, then the special replies (subscribe, default). Flows and location
-answers slot in before the rules as they land.
+Order for a text message: the follower's active flow (engine/flows.py), then flow entries and
+keyword rules by priority (a flow entry wins a tie), then the default reply. Clicks: click rules
+and flow click entries. A location message: the nearest points (engine/geo.py). Subscribe: the
+subscribe reply. Flow state, points and the clock are passed in, so this stays pure.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib.engine import flows as flow_engine
+from chalicelib.engine.geo import PlaceBook
 from chalicelib.engine.rules import RuleSet, compile_rules
 from chalicelib.wechat.messages import Message
 
@@ -23,13 +28,15 @@ class ReplyBook:
     rules: RuleSet
     subscribe: dict[str, Any] | None = None
     default: dict[str, Any] | None = None
+    flows: flow_engine.FlowBook = flow_engine.EMPTY
 
 
 @dataclass(slots=True)
 class Decision:
     reply: dict[str, Any] | None
-    outcome: str  # rule | default | subscribe | none
+    outcome: str  # rule | default | subscribe | none | location | flow.<step>
     rule_id: str | None = None
+    flow: flow_engine.FlowStep | None = None  # flow state + counters to write with the message
 
     @property
     def answered(self) -> bool:
@@ -39,17 +46,37 @@ class Decision:
 NOTHING = Decision(None, "none")
 
 
-def build_book(data: tuple[list[dict[str, Any]], dict[str, Any]]) -> ReplyBook:
-    rules, specials = data
-    return ReplyBook(compile_rules(rules), specials.get("subscribe"), specials.get("default"))
+def build_book(data: tuple[Any, ...]) -> ReplyBook:
+    """`(rules, specials)` or `(rules, specials, flows)`."""
+    rules, specials, *more = data
+    flows = flow_engine.compile_flows(more[0]) if more else flow_engine.EMPTY
+    return ReplyBook(
+        compile_rules(rules), specials.get("subscribe"), specials.get("default"), flows
+    )
 
 
 def max_articles(message: Message) -> int:
     return MAX_ARTICLES_EVENT if message.is_event else MAX_ARTICLES_MESSAGE
 
 
-def decide(message: Message, book: ReplyBook | None) -> Decision:
-    """`book` is None when storage failed before any rule set was ever loaded."""
+def decide(
+    message: Message,
+    book: ReplyBook | None,
+    *,
+    flow: flow_engine.FlowState | None = None,
+    places: PlaceBook | None = None,
+    now: float | None = None,
+) -> Decision:
+    """`book` is None when storage failed before any rule set was ever loaded.
+
+    `flow`: the follower's flow state as read (NO_STATE when they have none; None when it was
+    not read, e.g. for events, or could not be). `places`: the points of service, for location
+    messages. `now`: epoch seconds (flow timeouts).
+    """
+    if now is None:
+        now = time.time()
+    if message.msg_type == "location" and places is not None:
+        return _nearest(places, message, MAX_ARTICLES_MESSAGE)
     if book is None:
         return NOTHING
     if message.is_event:
@@ -58,13 +85,53 @@ def decide(message: Message, book: ReplyBook | None) -> Decision:
             return Decision(book.subscribe, "subscribe") if book.subscribe else NOTHING
         if event == "click":
             rule = book.rules.match_click(message.event_key)
+            entry = book.flows.match_click(message.event_key)
+            if entry is not None and (rule is None or entry.priority >= _priority(rule)):
+                return _from_turn(flow_engine.enter(entry, None, now))  # state not read
             return Decision(rule["reply"], "rule", rule["id"]) if rule else NOTHING
+        if (
+            event == "location"
+            and places is not None
+            and places.settings.get("answer_location_events")
+        ):
+            return _nearest(places, message, MAX_ARTICLES_EVENT)
         return NOTHING
     if message.msg_type == "text":
-        rule = book.rules.match_text(message.content)  # type: ignore[attr-defined]
+        content = message.content  # type: ignore[attr-defined]
+        carried: flow_engine.FlowStep | None = None
+        if flow is not None and flow.active:
+            turn = flow_engine.take_turn(book.flows, flow, content, now)
+            if turn.outcome is not None:
+                return _from_turn(turn)
+            carried = turn.step  # timed out / let go: recorded with whatever answers instead
+        rule = book.rules.match_text(content)
+        entry = book.flows.match_text(content)
+        if entry is not None and (rule is None or entry.priority >= _priority(rule)):
+            counters = carried.counters if carried else ()
+            return _from_turn(flow_engine.enter(entry, flow, now, counters))
         if rule is not None:
-            return Decision(rule["reply"], "rule", rule["id"])
+            return Decision(rule["reply"], "rule", rule["id"], carried)
         if book.default:
-            return Decision(book.default, "default")
-        return Decision(None, "unanswered")
+            return Decision(book.default, "default", None, carried)
+        return Decision(None, "unanswered", None, carried)
     return NOTHING
+
+
+def _priority(rule: dict[str, Any]) -> int:
+    try:
+        return int(rule.get("priority") or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _from_turn(turn: flow_engine.Turn) -> Decision:
+    return Decision(turn.reply, turn.outcome or "none", f"flow:{turn.flow_id}", turn.step)
+
+
+def _nearest(places: PlaceBook, message: Message, articles: int) -> Decision:
+    lat = message.latitude  # type: ignore[attr-defined]
+    lng = message.longitude  # type: ignore[attr-defined]
+    if not (-90 <= lat <= 90 and -180 <= lng <= 180):
+        return NOTHING
+    reply = places.answer(lat, lng, max_articles=articles)
+    return Decision(reply, "location") if reply else NOTHING

@@ -7,8 +7,9 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib.engine.validate import validate_rule
+from chalicelib.handlers.admin_wechat import wechat_errors
 from chalicelib.handlers.common import admin_route, json_response, query_int, read_json, read_object
-from chalicelib.store import inbox
+from chalicelib.store import articles, inbox, media
 from chalicelib.store import rules as store
 from chalicelib.store.errors import NotFound
 from chalicelib.wechat.replies import validate_reply
@@ -29,8 +30,11 @@ def list_rules() -> dict:
 
 @bp.route("/admin/rules", methods=["POST"])
 @admin
+@wechat_errors  # naming a media item may upload it to WeChat
 def create_rule() -> Response:
-    fields = validate_rule(read_object(bp.current_request))
+    # A reply may name a media item ({"media": id}): resolved to permanent material on save.
+    fields = media.validated(validate_rule, read_object(bp.current_request))
+    articles.check_reply_refs(fields["reply"])  # news by article id: the articles must exist
     return json_response(_public(store.create_rule(fields)), 201)
 
 
@@ -42,10 +46,12 @@ def get_rule(rule_id: str) -> dict:
 
 @bp.route("/admin/rules/{rule_id}", methods=["PUT", "PATCH"])
 @admin
+@wechat_errors
 def update_rule(rule_id: str) -> dict:
     body = read_object(bp.current_request)
     current = store.get_rule(rule_id)
-    fields = validate_rule(body, base=current)
+    fields = media.validated(lambda b: validate_rule(b, base=current), body)
+    articles.check_reply_refs(fields["reply"])
     return _public(store.replace_rule(rule_id, fields))
 
 
@@ -75,9 +81,11 @@ def get_special(kind: str) -> Any:
 
 @bp.route("/admin/replies/{kind}", methods=["PUT"])
 @admin
+@wechat_errors
 def put_special(kind: str) -> Any:
     _kind(kind)
-    reply = validate_reply(read_json(bp.current_request))
+    reply = media.validated(validate_reply, read_json(bp.current_request), reply_key=None)
+    articles.check_reply_refs(reply)
     store.put_special(kind, reply)
     return reply
 

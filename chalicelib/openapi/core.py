@@ -5,6 +5,8 @@ from __future__ import annotations
 from chalicelib.openapi.spec import items_of, op, path_param, query_param, ref
 
 _str = {"type": "string"}
+# Admin input only (see openapi/wechat.py): resolved to the permanent material's media_id on save.
+_media = {"media": {"type": "string", "description": "a media item id instead of media_id"}}
 
 RESPONSES = {
     f"E{code}": {
@@ -45,18 +47,21 @@ SCHEMAS = {
             },
             {
                 "type": "object",
-                "required": ["type", "media_id"],
-                "properties": {"type": {"enum": ["image", "voice"]}, "media_id": _str},
+                "required": ["type"],
+                "properties": {"type": {"enum": ["image", "voice"]}, "media_id": _str, **_media},
+                "anyOf": [{"required": ["media_id"]}, {"required": ["media"]}],
             },
             {
                 "type": "object",
-                "required": ["type", "media_id"],
+                "required": ["type"],
                 "properties": {
                     "type": {"enum": ["video"]},
                     "media_id": _str,
+                    **_media,
                     "title": _str,
                     "description": _str,
                 },
+                "anyOf": [{"required": ["media_id"]}, {"required": ["media"]}],
             },
             {
                 "type": "object",

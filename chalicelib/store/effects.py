@@ -19,7 +19,11 @@ log = logging.getLogger("wxless.effects")
 Provider = Callable[[Any, Any, float], list[dict[str, Any]]]
 
 # Modules that call `register(...)` at import time.
-PROVIDER_MODULES: tuple[str, ...] = ()
+PROVIDER_MODULES: tuple[str, ...] = (
+    "chalicelib.store.followers",
+    "chalicelib.store.analytics",
+    "chalicelib.store.campaigns",  # MASSSENDJOBFINISH / TEMPLATESENDJOBFINISH totals
+)
 
 _providers: list[Provider] = []
 _loaded = False

@@ -27,7 +27,15 @@ MODELS: list[type[Model]] = []
 # Modules that define more models (one per concern, e.g. "chalicelib.store.followers"); each
 # decorates its models with @register. all_models() imports them so every table gets created,
 # deployed (infra/) and covered by the IAM policy.
-MODEL_MODULES: tuple[str, ...] = ()
+MODEL_MODULES: tuple[str, ...] = (
+    "chalicelib.store.articles",
+    "chalicelib.store.media",
+    "chalicelib.store.flows",
+    "chalicelib.store.points",
+    "chalicelib.store.followers",
+    "chalicelib.store.analytics",
+    "chalicelib.store.campaigns",
+)
 
 
 def all_models() -> list[type[Model]]:

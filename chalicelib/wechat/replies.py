@@ -95,8 +95,27 @@ def _v_music(obj: dict[Any, Any], out: dict[str, Any]) -> None:
 _ARTICLE_KEYS = frozenset({"title", "description", "url", "pic_url"})
 
 
+_ARTICLE_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def _v_article_ids(ids: Any, out: dict[str, Any]) -> None:
+    """News built from CMS articles by id: the callback fills in titles and links when it
+    answers, so they stay right when an article changes (existence is checked by the admin API)."""
+    if not isinstance(ids, list) or not 1 <= len(ids) <= MAX_ARTICLES:
+        raise _fail("reply.article_ids", f"must be a list of 1 to {MAX_ARTICLES} article ids")
+    for index, article_id in enumerate(ids):
+        if not isinstance(article_id, str) or not _ARTICLE_ID_RE.fullmatch(article_id):
+            raise _fail(f"reply.article_ids[{index}]", "must be an article id")
+    out["article_ids"] = list(dict.fromkeys(ids))
+
+
 def _v_news(obj: dict[Any, Any], out: dict[str, Any]) -> None:
     articles = obj.get("articles")
+    if "article_ids" in obj:
+        if articles is not None:
+            raise _fail("reply.article_ids", "give either articles or article_ids, not both")
+        _v_article_ids(obj["article_ids"], out)
+        return
     if articles is None:
         raise _fail("reply.articles", "is required")
     if not isinstance(articles, list):
@@ -133,7 +152,7 @@ _VALIDATORS: dict[str, tuple[_Validator, frozenset[str]]] = {
         _v_music,
         frozenset({"type", "title", "description", "music_url", "hq_music_url", "thumb_media_id"}),
     ),
-    "news": (_v_news, frozenset({"type", "articles"})),
+    "news": (_v_news, frozenset({"type", "articles", "article_ids"})),
     "transfer_customer_service": (_v_transfer, frozenset({"type", "kf_account"})),
 }
 

@@ -1,0 +1,414 @@
+"""Admin routes that act on WeChat: custom menu, tags, live follower info, customer-service
+messages, and the token status.
+
+Every WeChat call goes through `chalicelib.jobs.wechat.client()` (token from the shared store).
+WeChat's refusals become JSON answers with the errcode (`wechat_errors`): 404 for unknown ids,
+409 for state conflicts (e.g. 45015 outside the customer-service window), 422 when WeChat refused
+what was asked for another reason, 429 for quota, and 502 only when the fault is ours or WeChat's
+(no answer, busy, IP whitelist, credentials).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+from chalice import Blueprint, Response
+
+from chalicelib.handlers.common import BadRequest, admin_route, error, json_response, read_object
+from chalicelib.wechat.api import (
+    InvalidCredentialError,
+    InvalidTokenError,
+    IPNotWhitelistedError,
+    RateLimitError,
+    SystemBusyError,
+    TransportError,
+    WeChatAPIError,
+)
+
+log = logging.getLogger("wxless.admin.wechat")
+bp = Blueprint(__name__)
+admin = admin_route(bp)
+
+MAX_OPENIDS_PER_REQUEST = 500  # 10 batchtagging calls of 50: well inside the Lambda timeout
+_OPENID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+# errcode -> (HTTP status, what it means for the admin)
+WECHAT_ERRORS: dict[int, tuple[int, str]] = {
+    40003: (404, "unknown openid (not a follower of this account)"),
+    43004: (409, "the follower has unsubscribed"),
+    45015: (
+        409,
+        "outside the customer-service window: the follower must have written within the last "
+        "48 hours (or clicked the menu, subscribed or scanned within the last minute)",
+    ),
+    45047: (
+        409,
+        "too many customer-service messages: at most 5 within 48 hours of the follower's last "
+        "message (3 within a minute of a click, subscribe or scan)",
+    ),
+    40050: (404, "unknown tag"),
+    45159: (404, "unknown tag"),
+    45157: (409, "a tag with this name already exists"),
+    45158: (400, "tag name too long (30 characters at most)"),
+    45058: (409, "the system tags 0, 1 and 2 cannot be changed"),
+    45056: (409, "too many tags: WeChat allows 100"),
+    45057: (409, "the tag has more than 100,000 followers; untag them first"),
+    45059: (409, "a follower already has the maximum of 20 tags"),
+    46003: (404, "no menu is published"),
+    40007: (400, "WeChat does not know this media_id"),
+}
+
+
+def _wechat_error_response(exc: WeChatAPIError) -> Response:
+    extra: dict[str, Any] = {"errcode": exc.errcode, "wechat": exc.errmsg}
+    if isinstance(exc, TransportError):
+        return error(502, f"WeChat did not answer usefully: {exc.errmsg}", retryable=True)
+    known = WECHAT_ERRORS.get(exc.errcode)
+    if known is not None:
+        return error(known[0], known[1], **extra)
+    if isinstance(exc, RateLimitError):
+        return error(429, "WeChat API quota reached; retry later", retryable=True, **extra)
+    if isinstance(exc, IPNotWhitelistedError):
+        message = "WeChat refused this server's IP: add it to the account's IP whitelist"
+        return error(502, message, **extra)
+    if isinstance(exc, InvalidCredentialError):
+        return error(502, "WeChat rejected WECHAT_APP_ID / WECHAT_APP_SECRET", **extra)
+    if isinstance(exc, (SystemBusyError, InvalidTokenError)):
+        return error(502, f"WeChat failed: [{exc.errcode}] {exc.errmsg}", retryable=True, **extra)
+    # Anything else is WeChat refusing this particular request (bad content, limits).
+    return error(422, f"WeChat refused: [{exc.errcode}] {exc.errmsg}", **extra)
+
+
+def wechat_errors(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Map WeChat's refusals to JSON answers (use inside `admin_route`)."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return view(*args, **kwargs)
+        except WeChatAPIError as exc:
+            log.warning("admin.wechat_error path=%s errcode=%s", exc.path, exc.errcode)
+            return _wechat_error_response(exc)
+
+    return wrapper
+
+
+def wechat() -> Any:
+    from chalicelib.jobs.wechat import client
+
+    return client()
+
+
+def _openid(value: Any, field: str = "openid") -> str:
+    if not isinstance(value, str) or not _OPENID_RE.match(value):
+        raise BadRequest(f"{field} must be a WeChat openid (1..64 letters, digits, _ or -)")
+    return value
+
+
+def _openids(body: dict[str, Any]) -> list[str]:
+    openids = body.get("openids")
+    if not isinstance(openids, list) or not openids:
+        raise BadRequest("openids must be a non-empty list")
+    if len(openids) > MAX_OPENIDS_PER_REQUEST:
+        raise BadRequest(f"at most {MAX_OPENIDS_PER_REQUEST} openids per request")
+    return list(dict.fromkeys(_openid(o, "openids[]") for o in openids))
+
+
+def _tag_id(raw: str) -> int:
+    try:
+        tag_id = int(raw)
+    except ValueError:
+        raise BadRequest("tag id must be an integer") from None
+    if tag_id < 0:
+        raise BadRequest("tag id must be >= 0")
+    return tag_id
+
+
+def _tag_name(body: dict[str, Any]) -> str:
+    name = body.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise BadRequest("name must be a non-empty string")
+    return name.strip()
+
+
+# --------------------------------------------------------------------------- menu
+
+
+def _click_keys(menu: dict[str, Any]) -> list[str]:
+    keys = []
+    for button in menu.get("button", []):
+        for leaf in button.get("sub_button") or [button]:
+            if leaf.get("type") == "click":
+                keys.append(leaf["key"])
+    return keys
+
+
+def _unanswered(keys: list[str]) -> list[str]:
+    """Click keys no enabled click rule answers (a hint for the admin; never blocks)."""
+    from chalicelib.store import rules
+
+    answered = {
+        k
+        for r in rules.list_rules()
+        if r["match"] == "click" and r["enabled"]
+        for k in r["keywords"]
+    }
+    return [k for k in keys if k not in answered]
+
+
+@bp.route("/admin/menu", methods=["PUT"])
+@admin
+@wechat_errors
+def put_menu() -> dict:
+    from chalicelib.store import menu as menu_store
+    from chalicelib.wechat.api import validate_menu
+
+    body = read_object(bp.current_request)
+    if "matchrule" in body:
+        raise BadRequest("menu.matchrule: conditional menus are not supported by this route")
+    unknown = sorted(set(body) - {"button"})
+    if unknown:
+        raise BadRequest(f"menu: unknown field(s) {', '.join(unknown)}")
+    menu = validate_menu(body)
+    wechat().menu.create(menu, validate=False)
+    record = menu_store.put_menu(menu)
+    return {**record, "unanswered_click_keys": _unanswered(_click_keys(menu))}
+
+
+@bp.route("/admin/menu", methods=["GET"])
+@admin
+@wechat_errors
+def get_menu() -> dict:
+    from chalicelib.store import menu as menu_store
+    from chalicelib.store.errors import NotFound
+
+    record = menu_store.get_menu()
+    live = (bp.current_request.query_params or {}).get("live") in ("1", "true", "yes")
+    if record is None and not live:
+        raise NotFound("no menu has been published through the admin API")
+    out: dict[str, Any] = dict(record or {"menu": None, "published_at": None})
+    if live:
+        out["live"] = wechat().menu.get()
+    return out
+
+
+@bp.route("/admin/menu", methods=["DELETE"])
+@admin
+@wechat_errors
+def delete_menu() -> Response:
+    from chalicelib.store import menu as menu_store
+
+    wechat().menu.delete()
+    menu_store.delete_menu()
+    return Response("", status_code=204)
+
+
+# --------------------------------------------------------------------------- tags
+
+
+@bp.route("/admin/tags", methods=["GET"])
+@admin
+@wechat_errors
+def list_tags() -> dict:
+    return {"items": wechat().tags.list()}
+
+
+@bp.route("/admin/tags", methods=["POST"])
+@admin
+@wechat_errors
+def create_tag() -> Response:
+    name = _tag_name(read_object(bp.current_request))
+    return json_response(wechat().tags.create(name), 201)
+
+
+@bp.route("/admin/tags/{tag_id}", methods=["PUT"])
+@admin
+@wechat_errors
+def rename_tag(tag_id: str) -> dict:
+    tid = _tag_id(tag_id)
+    name = _tag_name(read_object(bp.current_request))
+    wechat().tags.update(tid, name)
+    return {"id": tid, "name": name}
+
+
+@bp.route("/admin/tags/{tag_id}", methods=["DELETE"])
+@admin
+@wechat_errors
+def delete_tag(tag_id: str) -> Response:
+    wechat().tags.delete(_tag_id(tag_id))
+    return Response("", status_code=204)
+
+
+@bp.route("/admin/tags/{tag_id}/members", methods=["GET"])
+@admin
+@wechat_errors
+def tag_members(tag_id: str) -> dict:
+    cursor = (bp.current_request.query_params or {}).get("next_openid") or ""
+    page = wechat().tags.tag_followers(_tag_id(tag_id), cursor)
+    return {
+        "items": (page.get("data") or {}).get("openid") or [],
+        "next_openid": page.get("next_openid") or None,
+    }
+
+
+@bp.route("/admin/tags/{tag_id}/members", methods=["POST"])
+@admin
+@wechat_errors
+def tag_followers(tag_id: str) -> dict:
+    tid = _tag_id(tag_id)
+    openids = _openids(read_object(bp.current_request))
+    calls = wechat().tags.tag_users(tid, openids)
+    return {"tag_id": tid, "tagged": len(openids), "calls": calls}
+
+
+@bp.route("/admin/tags/{tag_id}/members/remove", methods=["POST"])
+@admin
+@wechat_errors
+def untag_followers(tag_id: str) -> dict:
+    tid = _tag_id(tag_id)
+    openids = _openids(read_object(bp.current_request))
+    calls = wechat().tags.untag_users(tid, openids)
+    return {"tag_id": tid, "untagged": len(openids), "calls": calls}
+
+
+# --------------------------------------------------------------------------- followers (live)
+
+
+@bp.route("/admin/wechat/users", methods=["GET"])
+@admin
+@wechat_errors
+def list_wechat_users() -> dict:
+    cursor = (bp.current_request.query_params or {}).get("next_openid") or None
+    page = wechat().users.followers(cursor)
+    return {
+        "total": int(page.get("total") or 0),
+        "items": (page.get("data") or {}).get("openid") or [],
+        "next_openid": page.get("next_openid") or None,
+    }
+
+
+@bp.route("/admin/wechat/users/{openid}", methods=["GET"])
+@admin
+@wechat_errors
+def get_wechat_user(openid: str) -> dict:
+    return wechat().users.info(_openid(openid))
+
+
+# --------------------------------------------------------------------------- CS messages
+
+CUSTOM_TYPES = ("text", "image", "voice", "video", "music", "news", "mpnewsarticle")
+
+
+def send_custom_message(openid: str, message: Any, kf_account: str | None = None) -> str:
+    """Validate a Reply-shaped message, resolve media items, send it; return its type."""
+    from chalicelib.store import media
+    from chalicelib.wechat.replies import validate_reply
+
+    if not isinstance(message, dict):
+        raise BadRequest("message must be an object")
+    mtype = message.get("type")
+    if mtype not in CUSTOM_TYPES:
+        raise BadRequest(f"message.type must be one of {', '.join(CUSTOM_TYPES)}")
+    api = wechat().messages
+    extra = {"kf_account": kf_account} if kf_account else {}
+    if mtype == "mpnewsarticle":
+        article_id = message.get("article_id")
+        if not isinstance(article_id, str) or not article_id:
+            raise BadRequest("message.article_id is required")
+        api.send_mpnewsarticle(openid, article_id, **extra)
+        return mtype
+    # A message goes out now: any currently valid media_id will do (temporary is fine).
+    resolved = media.resolve_reply(message, permanent=False, path="message")
+    reply = validate_reply(resolved)
+    if "article_ids" in reply:  # news from CMS articles by id: today's titles and links
+        from chalicelib.store import articles
+
+        reply = articles.expand_reply(reply)
+        if reply is None:
+            raise BadRequest("message.article_ids: none of these articles is published")
+    if mtype == "text":
+        api.send_text(openid, reply["content"], **extra)
+    elif mtype in ("image", "voice"):
+        api.send_custom(openid, mtype, {"media_id": reply["media_id"]}, **extra)
+    elif mtype == "video":
+        api.send_video(
+            openid,
+            reply["media_id"],
+            title=reply.get("title"),
+            description=reply.get("description"),
+            **extra,
+        )
+    elif mtype == "music":
+        if not reply.get("music_url") or not reply.get("hq_music_url"):
+            raise BadRequest("message.music_url and message.hq_music_url are required")
+        api.send_music(
+            openid,
+            musicurl=reply["music_url"],
+            hqmusicurl=reply["hq_music_url"],
+            thumb_media_id=reply["thumb_media_id"],
+            title=reply.get("title"),
+            description=reply.get("description"),
+            **extra,
+        )
+    elif mtype == "news":
+        articles = reply["articles"]
+        if len(articles) != 1:
+            raise BadRequest("message.articles: a customer-service news message has 1 article")
+        article = articles[0]
+        if not article.get("url"):
+            raise BadRequest("message.articles[0].url is required")
+        api.send_news(
+            openid,
+            {
+                "title": article["title"],
+                "description": article.get("description", ""),
+                "url": article["url"],
+                "picurl": article.get("pic_url", ""),
+            },
+            **extra,
+        )
+    return mtype
+
+
+@bp.route("/admin/messages/custom", methods=["POST"])
+@admin
+@wechat_errors
+def post_custom_message() -> dict:
+    body = read_object(bp.current_request)
+    unknown = sorted(set(body) - {"openid", "message", "kf_account"})
+    if unknown:
+        raise BadRequest(f"unknown field(s): {', '.join(unknown)}")
+    openid = _openid(body.get("openid"))
+    kf_account = body.get("kf_account")
+    if kf_account is not None and (not isinstance(kf_account, str) or not kf_account):
+        raise BadRequest("kf_account must be a non-empty string")
+    mtype = send_custom_message(openid, body.get("message"), kf_account)
+    return {"sent": True, "openid": openid, "type": mtype}
+
+
+# --------------------------------------------------------------------------- token status
+
+
+@bp.route("/admin/token", methods=["GET"])
+@admin
+def token_status() -> dict:
+    """Expiry, last refresh, generation; never the token or the ticket themselves."""
+    from chalicelib.jobs import token_refresh
+    from chalicelib.store import tokens
+
+    now = time.time()
+    out: dict[str, Any] = {}
+    for kind in tokens.KINDS:
+        stored = tokens.read(kind, consistent=True)
+        out[kind] = stored.status(now) if stored else {"present": False, "generation": 0}
+    out["schedule"] = {
+        "rate_seconds": token_refresh.RATE_SECONDS,
+        "access_refresh_window_seconds": token_refresh.ACCESS_WINDOW,
+        "jsapi_refresh_margin_seconds": token_refresh.TICKET_MARGIN,
+    }
+    return out

@@ -1,0 +1,183 @@
+"""Public article pages, no auth: `/p/articles/{id}`, `/p/articles/{id}/cover`,
+`/p/categories/{id}`.
+
+Rendered with Jinja2 (autoescape on; the article body is the one value marked safe, and it is
+sanitized on save and again here). Only published articles exist for the public: a draft, an
+unpublished or a deleted article is a 404, its cover too. Answers carry an ETag (a 304 for a
+matching If-None-Match) and `Cache-Control: public, max-age=60`, which bounds how long a cache
+may keep showing an article after it is unpublished.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import threading
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from chalice import Blueprint, Response
+
+from chalicelib.cms import links
+from chalicelib.cms.sanitize import sanitize_html
+from chalicelib.cms.search import format_day, format_iso
+from chalicelib.store import articles as store
+from chalicelib.store.errors import StoreUnavailable
+
+bp = Blueprint(__name__)
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+HTML = "text/html; charset=utf-8"
+PAGE_CACHE = "public, max-age=60"
+COVER_CACHE = "public, max-age=600"  # well inside the presigned URL's hour
+PAGE_SIZE = 10
+
+_env: Any = None
+_env_lock = threading.Lock()
+
+
+def _environment() -> tuple[Any, str]:
+    """The Jinja2 environment and the page CSP, built on first use (keeps cold starts short)."""
+    global _env
+    if _env is None:
+        with _env_lock:
+            if _env is None:
+                from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+                env = Environment(
+                    loader=FileSystemLoader(str(TEMPLATES)),
+                    autoescape=select_autoescape(["html"], default=True),
+                    trim_blocks=True,
+                    lstrip_blocks=True,
+                )
+                css = (TEMPLATES / "page.css").read_text(encoding="utf-8")
+                env.globals["css"] = css
+                digest = base64.b64encode(hashlib.sha256(css.encode()).digest()).decode()
+                csp = (
+                    "default-src 'none'; img-src https: http: data:; "
+                    f"style-src 'sha256-{digest}'; base-uri 'none'; form-action 'none'; "
+                    "frame-ancestors 'none'"
+                )
+                _env = (env, csp)
+    return _env
+
+
+def _page(template: str, status: int = 200, **context: Any) -> Response:
+    from markupsafe import Markup
+
+    env, csp = _environment()
+    if "body" in context:
+        context["body"] = Markup(context["body"])
+    html = env.get_template(template).render(**context)
+    headers = {
+        "Content-Type": HTML,
+        "Content-Security-Policy": csp,
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "strict-origin-when-cross-origin",
+    }
+    if status != 200:
+        headers["Cache-Control"] = "no-store"
+        return Response(html, status_code=status, headers=headers)
+    etag = '"' + hashlib.sha256(html.encode("utf-8")).hexdigest()[:32] + '"'
+    headers.update({"ETag": etag, "Cache-Control": PAGE_CACHE})
+    if _etag_matches(etag):
+        return Response("", status_code=304, headers={"ETag": etag, "Cache-Control": PAGE_CACHE})
+    return Response(html, status_code=200, headers=headers)
+
+
+def _etag_matches(etag: str) -> bool:
+    header = (bp.current_request.headers or {}).get("if-none-match", "")
+    candidates = {tag.strip().removeprefix("W/") for tag in header.split(",")}
+    return etag in candidates or "*" in candidates
+
+
+def _not_found(message: str = "文章不存在或已下线。") -> Response:
+    return _page("not_found.html", 404, title="页面不存在", message=message)
+
+
+def _unavailable() -> Response:
+    response = _page("not_found.html", 503, title="请稍后再试", message="服务暂时不可用。")
+    response.headers["Retry-After"] = "5"
+    return response
+
+
+def _base() -> str:
+    return links.base_url_from_request(bp.current_request)
+
+
+@bp.route("/p/articles/{article_id}", methods=["GET"])
+def article_page(article_id: str) -> Response:
+    try:
+        article = store.get_published(article_id)
+        category = None
+        if article and article.get("category_id"):
+            category = store.find_category(article["category_id"])
+    except StoreUnavailable:
+        return _unavailable()
+    if article is None:
+        return _not_found()
+    base = _base()
+    return _page(
+        "article.html",
+        article=article,
+        category=category,
+        body=sanitize_html(article.get("body_html")),  # stored clean; cleaned again to be sure
+        url=base + links.article_path(article_id),
+        cover_url=base + links.cover_path(article_id) if article.get("cover_key") else None,
+        category_url=base + links.category_path(category["id"]) if category else None,
+        published_iso=format_iso(article.get("published_at")),
+        published_day=format_day(article.get("published_at")),
+    )
+
+
+@bp.route("/p/articles/{article_id}/cover", methods=["GET"])
+def article_cover(article_id: str) -> Response:
+    """A published article's cover: a redirect to a short-lived presigned S3 URL, so the image
+    bytes never pass through Lambda and the bucket stays private."""
+    try:
+        article = store.get_published(article_id)
+    except StoreUnavailable:
+        return Response("", status_code=503, headers={"Retry-After": "5"})
+    if article is None or not article.get("cover_key"):
+        return Response("not found", status_code=404, headers={"Content-Type": "text/plain"})
+    return Response(
+        "",
+        status_code=302,
+        headers={"Location": store.cover_url(article["cover_key"]), "Cache-Control": COVER_CACHE},
+    )
+
+
+@bp.route("/p/categories/{category_id}", methods=["GET"])
+def category_page(category_id: str) -> Response:
+    cursor = (bp.current_request.query_params or {}).get("cursor") or None
+    try:
+        category = store.find_category(category_id)
+        if category is None:
+            return _not_found("栏目不存在。")
+        try:
+            items, next_cursor = store.published_in_category(category_id, PAGE_SIZE, cursor)
+        except ValueError:
+            return _not_found("页面不存在。")
+    except StoreUnavailable:
+        return _unavailable()
+    base = _base()
+    url = base + links.category_path(category_id)
+    shown = [
+        {
+            **item,
+            "url": base + links.article_path(item["id"]),
+            "cover_url": base + links.cover_path(item["id"]) if item.get("cover_key") else None,
+            "published_iso": format_iso(item.get("published_at")),
+            "published_day": format_day(item.get("published_at")),
+        }
+        for item in items
+    ]
+    return _page(
+        "category.html",
+        category=category,
+        items=shown,
+        url=url,
+        first_url=url if cursor else None,
+        next_url=f"{url}?cursor={quote(next_cursor)}" if next_cursor else None,
+    )

@@ -1,0 +1,130 @@
+"""Who a campaign reaches, one page at a time, with a cursor that survives a crash.
+
+| audience | source                                          | cursor                          |
+| -------- | ----------------------------------------------- | ------------------------------- |
+| all      | WeChat `user/get` (10,000 per page)             | WeChat's next_openid            |
+| tag      | WeChat `user/tag/get`                           | WeChat's next_openid            |
+| openids  | the list, stored with the campaign (`l#` parts) | index of the next part          |
+| query    | the follower records (chalicelib.store.followers| the follower search's cursor    |
+|          | search: tag, region, active_since, q), subscribed only                            |
+
+Mass sends to `all` or a tag never page: one `sendall` reaches them. Template campaigns page
+through every audience; mass sends page only through a query.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.store import campaigns as store
+from chalicelib.wechat.api import WeChatAPIError
+
+log = logging.getLogger("wxless.campaigns")
+
+if TYPE_CHECKING:
+    from chalicelib.wechat.api import WeChatClient
+
+PART_SIZE = 10_000  # openids per stored list part
+
+
+@dataclass(frozen=True)
+class Page:
+    openids: list[str]
+    cursor: str | None  # where the next page starts; None: this was the last page
+
+
+def list_parts(openids: list[str]) -> list[tuple[str, dict[str, Any]]]:
+    """An openid-list audience as stored parts (written with the campaign)."""
+    return [
+        (store.part_sk(i + 1), {"openids": store.encode_openids(openids[s : s + PART_SIZE])})
+        for i, s in enumerate(range(0, len(openids), PART_SIZE))
+    ]
+
+
+def next_page(
+    campaign: Mapping[str, Any],
+    audience: Mapping[str, Any],
+    cursor: str | None,
+    client: WeChatClient,
+    size: int = PART_SIZE,
+) -> Page:
+    kind = audience["type"]
+    if kind == "all":
+        data = client.users.followers(next_openid=cursor or None)
+        return _wechat_page(data)
+    if kind == "tag":
+        data = client.tags.tag_followers(int(audience["tag_id"]), next_openid=cursor or "")
+        return _wechat_page(data)
+    if kind == "openids":
+        index = int(cursor or 1)
+        part = store.get_part(campaign["id"], store.part_sk(index))
+        if part is None:
+            return Page([], None)
+        more = index < int(campaign.get("parts") or 0)
+        return Page(store.decode_openids(part.get("openids")), str(index + 1) if more else None)
+    return _query_page(audience.get("query") or {}, cursor, size)
+
+
+def _wechat_page(data: Mapping[str, Any]) -> Page:
+    openids = list((data.get("data") or {}).get("openid") or [])
+    if not openids:
+        return Page([], None)
+    # WeChat's next_openid is the page's last openid; the end shows as an empty page.
+    return Page(openids, str(data.get("next_openid") or "") or None)
+
+
+def _query_page(query: Mapping[str, Any], cursor: str | None, size: int) -> Page:
+    from chalicelib.store import followers
+
+    filters = followers.Filters(
+        tag=query.get("tag"),
+        region=query.get("region"),
+        subscribed=True,
+        active_since=query.get("active_since"),
+        q=query.get("q"),
+    )
+    found: list[str] = []
+    while len(found) < size:
+        items, cursor = followers.search(filters, limit=size - len(found), cursor=cursor)
+        found.extend(item["openid"] for item in items)
+        if not cursor:
+            return Page(found, None)
+    return Page(found, cursor)
+
+
+def follower_profiles(
+    openids: Iterable[str], fields: set[str], client: WeChatClient
+) -> dict[str, dict[str, Any]]:
+    """Profiles for template data: the follower records first, WeChat's user-info API for the
+    followers we have no record of. Only called when the data names a field besides openid."""
+    wanted = list(openids)
+    profiles: dict[str, dict[str, Any]] = {o: {"openid": o} for o in wanted}
+    if not fields:
+        return profiles
+    missing = set(wanted)
+    try:
+        from chalicelib.store import followers
+
+        for item in followers.FollowerItem.batch_get(wanted):
+            profiles[item.openid] = {**followers.to_dict(item), "openid": item.openid}
+            missing.discard(item.openid)
+    except ImportError:
+        pass
+    ordered = sorted(missing)
+    for start in range(0, len(ordered), 100):
+        try:
+            infos = client.users.batch_info(ordered[start : start + 100])
+        except WeChatAPIError as exc:
+            # One unknown openid fails the whole batch (40003): those followers get their
+            # openid only; the send itself will say what is wrong with them.
+            log.warning("campaigns.profiles_unavailable %s", exc)
+            continue
+        for info in infos:
+            openid = info.get("openid")
+            if openid in profiles:
+                tags = info.get("tagid_list")
+                profiles[openid] = {**info, "tags": tags or [], "openid": openid}
+    return profiles

@@ -1,0 +1,306 @@
+"""Mass sends: `sendall` (all followers or a tag) or `send` in openid batches of <= 10,000.
+
+Each batch: PENDING -> CLAIMED (lease) -> SENT (msg_id kept) | FAILED | UNKNOWN, one conditional
+write per step. The call carries a deterministic `clientmsgid` (`wxl-<campaign>-<batch>`), so a
+batch re-sent after a crash (a claim whose lease expired: the worker died before recording the
+answer) is deduplicated by WeChat for 24 h, and its 45065 answer carries the original msg_id,
+which counts as sent. Past 23 h from the first attempt an unanswered batch is not re-sent:
+WeChat no longer dedups, so it is recorded UNKNOWN; SENT batches whose MASSSENDJOBFINISH never
+came are reconciled with `mass/get`.
+
+Every call first takes a slot from the shared GCRA limiter (60 calls/min across every Lambda).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from chalicelib.jobs import campaign_run
+from chalicelib.jobs.campaign_audience import next_page
+from chalicelib.jobs.campaign_run import Run
+from chalicelib.jobs.campaign_spec import mass_message
+from chalicelib.store import campaigns as store
+from chalicelib.wechat.api import (
+    RateLimitError,
+    SystemBusyError,
+    TransportError,
+    WeChatAPIError,
+)
+
+log = logging.getLogger("wxless.campaigns")
+
+LEASE = 120.0  # seconds; longer than one mass call, short enough for a quick takeover
+RESEND_WINDOW = 23 * 3600.0  # WeChat dedups clientmsgid for 24 h; keep an hour's margin
+RETRY_AFTER = 30.0
+RATE_LIMITED_FOR = 60.0
+MAX_ATTEMPTS = 8
+RECONCILE_AFTER = 3600.0  # a SENT batch with no MASSSENDJOBFINISH after this: ask mass/get
+MAX_SLOT_WAIT = 5.0
+# Errors that no batch of this campaign can overcome: the campaign fails at once.
+FATAL = frozenset(
+    {
+        40007,  # invalid media_id
+        40008,  # invalid message type
+        40013,  # invalid appid
+        40050,  # invalid tag id
+        40164,  # caller IP not whitelisted
+        45028,  # no mass-send quota left
+        45159,  # invalid tag
+        47001,  # data format error
+        48001,  # API unauthorized (account lacks the permission)
+    }
+)
+
+
+def clientmsgid(campaign_id: str, sk: str) -> str:
+    return f"wxl-{campaign_id}-{sk.split('#')[1]}"  # <= 64 bytes (id is 32 hex)
+
+
+def run(campaign: dict[str, Any], spec: Mapping[str, Any], run: Run) -> None:
+    cid = campaign["id"]
+    media_id = campaign.get("media_id")
+    if spec["content"]["type"] == "news" and not spec["content"].get("media_id") and not media_id:
+        media_id = _prepare_news(campaign, spec, run)
+        if media_id is None:
+            return
+    if not campaign.get("planned") and not _plan(campaign, spec, run):
+        return
+    msgtype, payload = mass_message(spec["content"], media_id)
+    while run.has_time():
+        now = run.now()
+        keys = store.open_work(cid, "P", before=now, limit=20)
+        keys += store.open_work(cid, "C", before=now, limit=20)
+        if not keys:
+            return
+        progressed = False
+        for sk in keys:
+            if not _take_slot(run):
+                run.count("mass_slot_waits")
+                return
+            outcome = _send_batch(cid, sk, spec, msgtype, payload, run)
+            if outcome in ("fatal", "throttled"):
+                return
+            progressed = progressed or outcome != "busy"
+        if not progressed:
+            return  # only stale index entries or batches others hold: next run
+
+
+def _take_slot(run: Run) -> bool:
+    interval = campaign_run.mass_interval()
+    if interval <= 0:
+        return True
+    while True:
+        wait = store.acquire_mass_slot(run.now(), interval)
+        if wait <= 0:
+            return True
+        if wait > MAX_SLOT_WAIT or not run.has_time(wait + 1.0):
+            return False
+        run.sleep(wait)
+
+
+def _send_batch(
+    cid: str, sk: str, spec: Mapping[str, Any], msgtype: str, payload: dict, run: Run
+) -> str:
+    now = run.now()
+    old = store.claim_batch(cid, sk, run.owner, now, LEASE)
+    if old is None:
+        return "busy"  # someone else holds it, or it is already final
+    count = int(old.get("count") or 0)
+    sendall = bool(old.get("sendall"))
+    # The previous attempt may have reached WeChat: its claim expired (the worker died between
+    # the call and the write) or the call timed out.
+    ambiguous = old.get("state") == store.CLAIMED or bool(old.get("ambiguous"))
+    first = float(old.get("first_attempt_at") or now)
+    attempts = int(old.get("attempts") or 0) + 1
+    if ambiguous and now - first > RESEND_WINDOW:
+        reason = "no answer recorded within WeChat's 24 h clientmsgid window: not re-sent"
+        return _finish(cid, sk, run, store.UNKNOWN, count, reason)
+    if attempts > MAX_ATTEMPTS:
+        state = store.UNKNOWN if ambiguous else store.FAILED_STATE
+        return _finish(cid, sk, run, state, count, f"gave up after {MAX_ATTEMPTS} attempts")
+    openids = store.decode_openids(old.get("openids"))
+    if not sendall and len(openids) < 2:
+        return _finish(
+            cid, sk, run, store.FAILED_STATE, count, "a mass send needs >= 2 openids", "40130"
+        )
+    messages = run.client.messages
+    ignore_reprint = int(bool(spec["content"].get("send_ignore_reprint")))
+    try:
+        if sendall:
+            audience = spec["audience"]
+            result = messages.mass_send_all(
+                msgtype,
+                payload,
+                tag_id=int(audience["tag_id"]) if audience["type"] == "tag" else None,
+                is_to_all=audience["type"] == "all",
+                clientmsgid=clientmsgid(cid, sk),
+                send_ignore_reprint=ignore_reprint,
+            )
+        else:
+            result = messages.mass_send(
+                openids,
+                msgtype,
+                payload,
+                clientmsgid=clientmsgid(cid, sk),
+                send_ignore_reprint=ignore_reprint,
+            )
+    except RateLimitError as exc:
+        store.release_batch(
+            cid, sk, run.owner, not_before=now + RATE_LIMITED_FOR, ambiguous=False, error=str(exc)
+        )
+        run.count("mass_rate_limited")
+        return "throttled"
+    except SystemBusyError as exc:
+        store.release_batch(
+            cid, sk, run.owner, not_before=now + RETRY_AFTER, ambiguous=False, error=str(exc)
+        )
+        return "retry"
+    except TransportError as exc:
+        # Maybe sent: the retry, inside 24 h and with the same clientmsgid, is deduplicated.
+        store.release_batch(
+            cid, sk, run.owner, not_before=now + RETRY_AFTER, ambiguous=True, error=str(exc)
+        )
+        return "retry"
+    except WeChatAPIError as exc:
+        code = str(exc.errcode)
+        _finish(cid, sk, run, store.FAILED_STATE, count, exc.errmsg, code)
+        if exc.errcode in FATAL:
+            fail_campaign(cid, f"[{exc.errcode}] {exc.errmsg}", run)
+            return "fatal"
+        return "failed"
+    fields = {
+        "msg_id": str(result.msg_id),
+        "sent_at": run.now(),
+        "duplicate": bool(result.duplicate),
+    }
+    if result.msg_data_id is not None:
+        fields["msg_data_id"] = str(result.msg_data_id)
+    pointer = {
+        "msg_id": str(result.msg_id),
+        "campaign": cid,
+        "kind": "batch",
+        "ref": sk,
+        "expires_at": int(now + store.RETENTION_SECONDS),
+    }
+    counts = {"batches_done": 1, "batches_sent": 1, "recipients_sent": count}
+    if store.finish_batch(cid, sk, run.owner, store.SENT, fields, counts, pointer):
+        run.count("mass_batches_sent")
+        run.count("mass_duplicates", int(result.duplicate))
+        return "sent"
+    return "lost"  # our lease lapsed and another worker recorded it (same msg_id, via 45065)
+
+
+def _finish(
+    cid: str, sk: str, run: Run, state: str, count: int, reason: str, code: str | None = None
+) -> str:
+    tag = {"UNKNOWN": "unknown", "FAILED": "failed"}[state]
+    counts = {"batches_done": 1, f"batches_{tag}": 1, f"recipients_{tag}": count}
+    if code:
+        counts[f"err_{code}"] = count or 1
+    fields: dict[str, Any] = {"reason": reason, "finished_at": run.now()}
+    if code:
+        fields["errcode"] = code
+    store.finish_batch(cid, sk, run.owner, state, fields, counts)
+    run.count(f"mass_batches_{tag}")
+    return tag
+
+
+def fail_campaign(cid: str, reason: str, run: Run) -> None:
+    done, _ = store.transition(
+        cid, store.RUNNING, store.FAILED, fail_reason=reason, finished_at=run.now()
+    )
+    if done:
+        log.warning("campaigns.failed id=%s reason=%s", cid, reason)
+        run.count("campaigns_failed")
+
+
+# --------------------------------------------------------------------------- planning
+
+
+def _plan(campaign: dict[str, Any], spec: Mapping[str, Any], run: Run) -> bool:
+    """Query audiences: one batch per page of <= 10,000 followers; True when fully planned."""
+    cid = campaign["id"]
+    cursor = campaign.get("plan_cursor")
+    seq = int(campaign.get("batches") or 0)
+    while run.has_time(5.0):
+        page = next_page(campaign, spec["audience"], cursor, run.client, 10_000)
+        children = []
+        counts = {}
+        if page.openids:
+            seq += 1
+            sk = store.batch_sk(seq)
+            fields = {
+                "state": store.PENDING,
+                "openids": store.encode_openids(page.openids),
+                "count": len(page.openids),
+                "not_before": 0,
+                **store.open_attrs(cid, "P", 0, sk),
+            }
+            children.append((sk, fields))
+            counts = {"batches": 1, "recipients": len(page.openids)}
+        finished = page.cursor is None
+        if not store.plan_step(
+            cid, cursor, page.cursor, children, finished=finished, counts=counts
+        ):
+            return False  # another dispatcher planned this unit; it carries on
+        cursor = page.cursor
+        run.count("mass_batches_planned", len(children))
+        if finished:
+            return True
+    return False
+
+
+def _prepare_news(campaign: dict[str, Any], spec: Mapping[str, Any], run: Run) -> str | None:
+    """News by article ids: the articles become one draft (draft/add), whose media_id the mass
+    send uses. A crash after draft/add and before the write leaves an unused draft, never a
+    second message."""
+    from chalicelib.cms.links import article_path, current_base_url
+    from chalicelib.store import articles
+
+    content = spec["content"]
+    base = current_base_url()
+    drafts = []
+    for article_id in content["article_ids"]:
+        article = articles.get_article(article_id)
+        drafts.append(
+            {
+                "title": article["title"][:64],
+                "author": (article.get("author") or "")[:16],
+                "digest": (article.get("digest") or "")[:120],
+                "content": article.get("body_html") or article["title"],
+                "content_source_url": base + article_path(article_id) if base else "",
+                "thumb_media_id": content["thumb_media_id"],
+            }
+        )
+    media_id = run.client.draft.add(drafts)
+    if store.set_campaign_fields(
+        campaign["id"], status=None, if_absent="media_id", media_id=media_id
+    ):
+        return media_id
+    return store.get_campaign(campaign["id"]).get("media_id")
+
+
+# --------------------------------------------------------------------------- reconciliation
+
+
+def reconcile(campaign_id: str, run: Run, max_calls: int = 20) -> int:
+    """SENT batches whose completion event never came: ask mass/get and record msg_status."""
+    calls = 0
+    for batch in store.batches_awaiting_results(campaign_id):
+        if calls >= max_calls or not run.has_time(2.0):
+            break
+        if run.now() - float(batch.get("sent_at") or 0) < RECONCILE_AFTER:
+            continue
+        try:
+            answer = run.client.messages.mass_get(int(batch["msg_id"]))
+        except WeChatAPIError as exc:
+            if exc.errcode != 40097:  # 40097: WeChat does not know the msg_id (any more)
+                log.warning("campaigns.reconcile_failed id=%s %s", campaign_id, exc)
+                break
+            answer = {"msg_status": "UNKNOWN_MSG_ID"}
+        calls += 1
+        status = str(answer.get("msg_status") or "UNKNOWN")
+        store.record_reconciled(campaign_id, batch["sk"], status, run.now())
+    return calls

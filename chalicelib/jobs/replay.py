@@ -1,0 +1,63 @@
+"""Replay messages that a storage fault kept out of the message log.
+
+When DynamoDB fails, the callback still answers the follower and logs one JSON line
+`{"event": "callback.store_failed", "entry": {..., "raw": {...}}}` carrying the whole message.
+Feed those lines (e.g. a CloudWatch Logs export) to `replay()` once storage is back: each
+message is recorded with its exactly-once side effects (follower record, counters) through the
+same conditional write as a live message, so replaying twice, or replaying a message that did
+get stored, changes nothing. Flow steps are not replayed: the follower has moved on since.
+
+    .venv/bin/python -m chalicelib.jobs.replay < store_failed.log
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from chalicelib.engine.replying import Decision
+from chalicelib.handlers.callback import inbox_entry
+from chalicelib.store import effects
+from chalicelib.store.inbox import DynamoInbox, Inbox
+from chalicelib.wechat.messages import parse_message
+
+MARK = "callback.store_failed"
+
+
+def _entries(lines: Iterable[str]) -> Iterable[dict[str, Any]]:
+    for line in lines:
+        if MARK not in line:
+            continue
+        start = line.find("{")  # CloudWatch prefixes a timestamp and request id
+        try:
+            data = json.loads(line[start:])
+        except ValueError:
+            continue
+        if data.get("event") == MARK and isinstance(data.get("entry"), dict):
+            yield data["entry"]
+
+
+def replay(lines: Iterable[str], inbox: Inbox | None = None) -> dict[str, int]:
+    inbox = inbox or DynamoInbox()
+    counts = {"replayed": 0, "already_logged": 0, "unreadable": 0}
+    for item in _entries(lines):
+        try:
+            message = parse_message(item["raw"])
+        except Exception:
+            counts["unreadable"] += 1
+            continue
+        decision = Decision(None, str(item.get("outcome") or "none"), item.get("rule_id"))
+        entry = inbox_entry(message, decision, "")
+        writes = effects.collect(message, decision, time.time())
+        if inbox.record(entry, writes) is None:
+            counts["replayed"] += 1
+        else:
+            counts["already_logged"] += 1
+    return counts
+
+
+if __name__ == "__main__":
+    print(json.dumps(replay(sys.stdin)))

@@ -1,0 +1,484 @@
+"""Follower records: one item per openid, kept current by every message and event.
+
+Writes on the hot path are an effect provider (`follower_update`): ONE UpdateItem per message in
+the callback's transaction (so a WeChat retry changes nothing), upserting the record:
+
+- any message or follower event: `last_interaction_at`, `first_seen_at` (if new),
+  `subscribed = true` and `profile_sync = "pending"` when the record is new (only subscribed
+  followers can write to an Official Account);
+- a message (not an event): `cs_window_until = at + 48 h` (customer-service messages allowed);
+  a click, scan or subscribe: `cs_event_window_until = at + 60 s` (NOTES.md);
+- subscribe: `subscribed`, `last_subscribed_at`, `first_subscribed_at` (if new),
+  `subscribe_count + 1`, `scene` (the qrscene, removed when none), `profile_sync = "pending"`;
+- unsubscribe: `subscribed = false`, `unsubscribed_at`; the windows are removed.
+
+System events (template / mass-send job reports) do not touch follower records.
+
+Profiles (nickname when WeChat still gives one, language, region, WeChat tags, remark,
+subscribe time and scene) come from the user-info API via chalicelib.jobs.profile_sync, which
+finds work through the GSI `by_profile_sync` (KEYS_ONLY, hash `profile_sync`). It cannot be a
+truly sparse index: "create the flag only when the record is new" needs `if_not_exists`, which
+needs a present value for "already synced", so synced records carry `profile_sync = "done"`. The
+job queries only the `"pending"` key, so its cost is proportional to the work, never the table.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+from pynamodb.attributes import (
+    BooleanAttribute,
+    ListAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UnicodeSetAttribute,
+)
+from pynamodb.exceptions import DoesNotExist, PynamoDBException, UpdateError
+from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.models import Model
+
+from chalicelib import config
+from chalicelib.store import effects
+from chalicelib.store.analytics import event_time
+from chalicelib.store.aws import client
+from chalicelib.store.errors import NotFound, StoreUnavailable
+from chalicelib.store.guard import guarded, is_condition_failure
+from chalicelib.store.models import ConfigItem, register, table
+
+CS_WINDOW_SECONDS = 48 * 3600
+CS_EVENT_WINDOW_SECONDS = 60
+PENDING, DONE, INVALID = "pending", "done", "invalid"
+
+# Events that are reports about jobs, not something the follower did.
+SYSTEM_EVENTS = frozenset({"templatesendjobfinish", "masssendjobfinish", "publishjobfinish"})
+# Events after which WeChat allows a few customer-service messages for one minute.
+SHORT_WINDOW_EVENTS = frozenset({"subscribe", "scan", "click", "scancode_push", "scancode_waitmsg"})
+
+MAX_OPENID_CHARS = 128  # WeChat's are 28; DynamoDB keys stop at 2048 bytes
+MAX_LOCAL_TAGS = 20
+MAX_TAG_CHARS = 30
+MAX_REMARK_CHARS = 29  # WeChat: "shorter than 30 characters"
+
+
+class FollowersByProfileSync(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_profile_sync"
+        projection = KeysOnlyProjection()
+
+    profile_sync = UnicodeAttribute(hash_key=True)
+
+
+@register
+class FollowerItem(Model):
+    Meta = table("followers")
+    openid = UnicodeAttribute(hash_key=True)
+    subscribed = BooleanAttribute(null=True)
+    first_seen_at = NumberAttribute(null=True)
+    first_subscribed_at = NumberAttribute(null=True)
+    last_subscribed_at = NumberAttribute(null=True)
+    unsubscribed_at = NumberAttribute(null=True)
+    subscribe_count = NumberAttribute(null=True)
+    state_changed_ms = NumberAttribute(null=True)  # server clock (ms) of the last (un)subscribe
+    scene = UnicodeAttribute(null=True)
+    last_interaction_at = NumberAttribute(null=True)
+    cs_window_until = NumberAttribute(null=True)
+    cs_event_window_until = NumberAttribute(null=True)
+    # from the user-info API
+    nickname = UnicodeAttribute(null=True)
+    language = UnicodeAttribute(null=True)
+    country = UnicodeAttribute(null=True)
+    province = UnicodeAttribute(null=True)
+    city = UnicodeAttribute(null=True)
+    region = UnicodeAttribute(null=True)  # "country province city", for search
+    remark = UnicodeAttribute(null=True)
+    wechat_tags = ListAttribute(of=NumberAttribute, null=True)
+    subscribe_time = NumberAttribute(null=True)
+    subscribe_scene = UnicodeAttribute(null=True)
+    qr_scene_str = UnicodeAttribute(null=True)
+    unionid = UnicodeAttribute(null=True)
+    profile_sync = UnicodeAttribute(null=True)
+    profile_synced_at = NumberAttribute(null=True)
+    # ours only
+    tags = UnicodeSetAttribute(null=True)
+    updated_at = NumberAttribute(null=True)
+    by_profile_sync = FollowersByProfileSync()
+
+
+def _int(value: Any) -> int | None:
+    return int(value) if value is not None else None
+
+
+def to_dict(item: FollowerItem, now: float | None = None) -> dict[str, Any]:
+    now = time.time() if now is None else now
+    return {
+        "openid": item.openid,
+        "subscribed": bool(item.subscribed),
+        "first_seen_at": _int(item.first_seen_at),
+        "first_subscribed_at": _int(item.first_subscribed_at),
+        "last_subscribed_at": _int(item.last_subscribed_at),
+        "unsubscribed_at": _int(item.unsubscribed_at),
+        "subscribe_count": int(item.subscribe_count or 0),
+        "scene": item.scene,
+        "last_interaction_at": _int(item.last_interaction_at),
+        "cs_window_until": _int(item.cs_window_until),
+        "cs_event_window_until": _int(item.cs_event_window_until),
+        "cs_window_open": bool(item.subscribed)
+        and max(item.cs_window_until or 0, item.cs_event_window_until or 0) > now,
+        "nickname": item.nickname or None,
+        "language": item.language or None,
+        "country": item.country or None,
+        "province": item.province or None,
+        "city": item.city or None,
+        "region": item.region or None,
+        "remark": item.remark or "",
+        "tags": sorted(item.tags or ()),
+        "wechat_tags": [int(t) for t in item.wechat_tags or ()],
+        "subscribe_time": _int(item.subscribe_time),
+        "subscribe_scene": item.subscribe_scene or None,
+        "qr_scene_str": item.qr_scene_str or None,
+        "unionid": item.unionid or None,
+        "profile_synced": item.profile_sync == DONE,
+        "profile_synced_at": _int(item.profile_synced_at),
+        "updated_at": _int(item.updated_at),
+    }
+
+
+# -- the effect provider ------------------------------------------------------------------------
+
+
+def _n(value: float) -> dict[str, str]:
+    return {"N": str(int(value))}
+
+
+@effects.register
+def follower_update(message: Any, decision: Any, now: float) -> list[dict[str, Any]]:
+    event = message.event
+    if event in SYSTEM_EVENTS:
+        return []
+    at = event_time(message.create_time, now)
+    sets = ["updated_at = :at", "first_seen_at = if_not_exists(first_seen_at, :at)"]
+    removes: list[str] = []
+    adds: list[str] = []
+    values: dict[str, Any] = {":at": _n(at)}
+    if event == "unsubscribe":
+        sets += ["subscribed = :false", "unsubscribed_at = :at", "state_changed_ms = :now"]
+        removes += ["cs_window_until", "cs_event_window_until"]
+        values.update({":false": {"BOOL": False}, ":now": _n(now * 1000)})
+    else:
+        sets.append("last_interaction_at = :at")
+        values.update({":true": {"BOOL": True}, ":pending": {"S": PENDING}})
+        if event == "subscribe":
+            sets += [
+                "subscribed = :true",
+                "last_subscribed_at = :at",
+                "first_subscribed_at = if_not_exists(first_subscribed_at, :at)",
+                "state_changed_ms = :now",
+                "profile_sync = :pending",  # re-subscribers get a fresh profile too
+            ]
+            adds.append("subscribe_count :one")
+            values.update({":now": _n(now * 1000), ":one": {"N": "1"}})
+            scene = getattr(message, "scene", None)
+            if scene:
+                sets.append("scene = :scene")
+                values[":scene"] = {"S": scene[:64]}
+            else:
+                removes.append("scene")
+        else:
+            sets += [
+                "subscribed = if_not_exists(subscribed, :true)",
+                "profile_sync = if_not_exists(profile_sync, :pending)",
+            ]
+        if not message.is_event:
+            sets.append("cs_window_until = :cs")
+            values[":cs"] = _n(at + CS_WINDOW_SECONDS)
+        elif event in SHORT_WINDOW_EVENTS:
+            sets.append("cs_event_window_until = :cse")
+            values[":cse"] = _n(at + CS_EVENT_WINDOW_SECONDS)
+    expression = "SET " + ", ".join(sets)
+    if removes:
+        expression += " REMOVE " + ", ".join(removes)
+    if adds:
+        expression += " ADD " + ", ".join(adds)
+    return [
+        {
+            "Update": {
+                "TableName": config.table_name("followers"),
+                "Key": {"openid": {"S": message.from_user}},
+                "UpdateExpression": expression,
+                "ExpressionAttributeValues": values,
+            }
+        }
+    ]
+
+
+# -- admin reads and writes ---------------------------------------------------------------------
+
+
+def _known_shape(openid: str) -> str:
+    if not openid or len(openid) > MAX_OPENID_CHARS:  # could never be stored
+        raise NotFound(f"follower {openid[:40]} not found")
+    return openid
+
+
+@guarded
+def get_follower(openid: str) -> dict[str, Any]:
+    try:
+        return to_dict(FollowerItem.get(_known_shape(openid)))
+    except DoesNotExist:
+        raise NotFound(f"follower {openid} not found") from None
+
+
+@dataclass(slots=True)
+class Filters:
+    tag: str | None = None  # a local tag, or a WeChat tag id
+    region: str | None = None  # contained in "country province city"
+    subscribed: bool | None = None
+    active_since: int | None = None  # epoch s: last_interaction_at >= this
+    q: str | None = None  # in remark or nickname, or an openid prefix
+
+
+def _filter_expression(filters: Filters) -> tuple[str | None, dict[str, str], dict[str, Any]]:
+    parts: list[str] = []
+    names: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    if filters.tag:
+        names["#tags"] = "tags"
+        values[":tag"] = {"S": filters.tag}
+        clause = "contains(#tags, :tag)"
+        if filters.tag.isascii() and filters.tag.isdigit() and len(filters.tag) <= 10:
+            names["#wt"] = "wechat_tags"
+            values[":tagid"] = {"N": str(int(filters.tag))}
+            clause = f"({clause} OR contains(#wt, :tagid))"
+        parts.append(clause)
+    if filters.region:
+        names["#region"] = "region"
+        values[":region"] = {"S": filters.region}
+        parts.append("contains(#region, :region)")
+    if filters.subscribed is not None:
+        names["#sub"] = "subscribed"
+        values[":sub"] = {"BOOL": filters.subscribed}
+        parts.append("#sub = :sub")
+    if filters.active_since is not None:
+        names["#lia"] = "last_interaction_at"
+        values[":since"] = _n(filters.active_since)
+        parts.append("#lia >= :since")
+    if filters.q:
+        names.update({"#remark": "remark", "#nick": "nickname", "#oid": "openid"})
+        values[":q"] = {"S": filters.q}
+        parts.append("(contains(#remark, :q) OR contains(#nick, :q) OR begins_with(#oid, :q))")
+    return (" AND ".join(parts) or None), names, values
+
+
+def encode_cursor(openid: str) -> str:
+    return base64.urlsafe_b64encode(openid.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> str:
+    try:
+        openid = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise ValueError("cursor is not valid") from None
+    if not openid or len(openid) > MAX_OPENID_CHARS:
+        raise ValueError("cursor is not valid")
+    return openid
+
+
+# A search reads at most SCAN_PAGE * SCAN_PAGES records per request; fewer matches than `limit`
+# plus a cursor means "keep going", not "no more".
+SCAN_PAGE = 500
+SCAN_PAGES = 6
+
+
+@guarded
+def search(
+    filters: Filters, limit: int = 50, cursor: str | None = None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """A filtered Scan with a cursor, in table order (not sorted). Fine for an admin screen at a
+    bank's scale (10^5..10^6 followers: a full pass is a few hundred thousand read units); a GSI
+    per filter would cost a write on every message for a rarely used screen."""
+    expression, names, values = _filter_expression(filters)
+    kwargs: dict[str, Any] = {"TableName": config.table_name("followers"), "Limit": SCAN_PAGE}
+    if expression:
+        kwargs.update(
+            FilterExpression=expression,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+        )
+    if cursor:
+        kwargs["ExclusiveStartKey"] = {"openid": {"S": decode_cursor(cursor)}}
+    ddb = client("dynamodb")
+    found: list[dict[str, Any]] = []
+    now = time.time()
+    for _ in range(SCAN_PAGES):
+        page = ddb.scan(**kwargs)
+        items = page.get("Items", [])
+        for index, raw in enumerate(items):
+            found.append(to_dict(FollowerItem.from_raw_data(raw), now))
+            if len(found) == limit:
+                more = index < len(items) - 1 or "LastEvaluatedKey" in page
+                return found, encode_cursor(raw["openid"]["S"]) if more else None
+        last = page.get("LastEvaluatedKey")
+        if not last:
+            return found, None
+        kwargs["ExclusiveStartKey"] = last
+    return found, encode_cursor(kwargs["ExclusiveStartKey"]["openid"]["S"])
+
+
+def check_local_fields(body: dict[str, Any]) -> dict[str, Any]:
+    """Validate a PUT body: `remark` (str, < 30 chars) and/or `tags` (local tags)."""
+    unknown = set(body) - {"remark", "tags"}
+    if unknown:
+        raise ValueError(f"unknown fields: {', '.join(sorted(unknown))}; use remark and tags")
+    if not body:
+        raise ValueError("give remark and/or tags")
+    fields: dict[str, Any] = {}
+    if "remark" in body:
+        remark = body["remark"]
+        if not isinstance(remark, str) or len(remark) > MAX_REMARK_CHARS:
+            raise ValueError(f"remark must be a string of at most {MAX_REMARK_CHARS} characters")
+        fields["remark"] = remark
+    if "tags" in body:
+        tags = body["tags"]
+        if not isinstance(tags, list) or len(tags) > MAX_LOCAL_TAGS:
+            raise ValueError(f"tags must be a list of at most {MAX_LOCAL_TAGS} strings")
+        clean = []
+        for tag in tags:
+            if not isinstance(tag, str) or not tag.strip() or len(tag.strip()) > MAX_TAG_CHARS:
+                raise ValueError(f"each tag must be a non-empty string of at most {MAX_TAG_CHARS}")
+            clean.append(tag.strip())
+        fields["tags"] = sorted(set(clean))
+    return fields
+
+
+@guarded
+def update_local(openid: str, fields: dict[str, Any]) -> dict[str, Any]:
+    """Set remark and/or local tags of a known follower."""
+    item = FollowerItem(_known_shape(openid))
+    actions = [FollowerItem.updated_at.set(int(time.time()))]
+    if "remark" in fields:
+        actions.append(FollowerItem.remark.set(fields["remark"]))
+    if "tags" in fields:
+        tags = fields["tags"]
+        actions.append(FollowerItem.tags.set(set(tags)) if tags else FollowerItem.tags.remove())
+    try:
+        item.update(actions=actions, condition=FollowerItem.openid.exists())
+    except UpdateError as exc:
+        if is_condition_failure(exc):
+            raise NotFound(f"follower {openid} not found") from None
+        raise
+    return to_dict(item)
+
+
+# -- profile sync -------------------------------------------------------------------------------
+
+
+def pending_openids(page_size: int = 100) -> Iterator[str]:
+    """Followers whose profile is due, from the GSI (one pass; pages lazily)."""
+    try:
+        for item in FollowerItem.by_profile_sync.query(PENDING, page_size=page_size):
+            yield item.openid
+    except (PynamoDBException, BotoCoreError, ClientError) as exc:  # @guarded, for a generator
+        raise StoreUnavailable(f"storage error: {type(exc).__name__}") from exc
+
+
+def _text(value: Any) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+@guarded
+def apply_profile(openid: str, info: dict[str, Any], fetched_at: float) -> str:
+    """Store one user-info answer. Returns "synced", "unsubscribed" or "raced": a subscribe or
+    unsubscribe event that landed after `fetched_at` wins over the older answer (the record
+    stays pending when it was a subscribe, so the next run fetches it again)."""
+    now = int(time.time())
+    item = FollowerItem(openid)
+    actions: list[Any] = [
+        FollowerItem.profile_sync.set(DONE),
+        FollowerItem.profile_synced_at.set(now),
+        FollowerItem.updated_at.set(now),
+        FollowerItem.first_seen_at.set(FollowerItem.first_seen_at | now),
+    ]
+    subscribed = bool(info.get("subscribe"))
+    actions.append(FollowerItem.subscribed.set(subscribed))
+    if subscribed:
+        for attr, key in (
+            (FollowerItem.language, "language"),
+            (FollowerItem.subscribe_scene, "subscribe_scene"),
+            (FollowerItem.qr_scene_str, "qr_scene_str"),
+            (FollowerItem.nickname, "nickname"),
+            (FollowerItem.country, "country"),
+            (FollowerItem.province, "province"),
+            (FollowerItem.city, "city"),
+            (FollowerItem.unionid, "unionid"),
+        ):
+            value = _text(info.get(key))
+            if value:  # since 2021 WeChat sends "" for nickname and region: keep what we know
+                actions.append(attr.set(value))
+        region = " ".join(
+            p for p in (_text(info.get(k)) for k in ("country", "province", "city")) if p
+        )
+        if region:
+            actions.append(FollowerItem.region.set(region))
+        actions.append(FollowerItem.remark.set(_text(info.get("remark"))))
+        tag_ids = [int(t) for t in info.get("tagid_list") or [] if str(t).lstrip("-").isdigit()]
+        actions.append(FollowerItem.wechat_tags.set(tag_ids))
+        subscribe_time = info.get("subscribe_time")
+        if isinstance(subscribe_time, int) and subscribe_time > 0:
+            actions += [
+                FollowerItem.subscribe_time.set(subscribe_time),
+                FollowerItem.last_subscribed_at.set(
+                    FollowerItem.last_subscribed_at | subscribe_time
+                ),
+                FollowerItem.first_subscribed_at.set(
+                    FollowerItem.first_subscribed_at | subscribe_time
+                ),
+            ]
+    else:
+        actions += [
+            FollowerItem.cs_window_until.remove(),
+            FollowerItem.cs_event_window_until.remove(),
+        ]
+    no_newer_event = FollowerItem.state_changed_ms.does_not_exist() | (
+        FollowerItem.state_changed_ms < int(fetched_at * 1000)
+    )
+    try:
+        item.update(actions=actions, condition=no_newer_event)
+    except UpdateError as exc:
+        if is_condition_failure(exc):
+            return "raced"
+        raise
+    return "synced" if subscribed else "unsubscribed"
+
+
+@guarded
+def mark_invalid(openid: str) -> None:
+    """WeChat does not know this openid (40003): stop asking for it."""
+    FollowerItem(openid).update(
+        actions=[
+            FollowerItem.profile_sync.set(INVALID),
+            FollowerItem.updated_at.set(int(time.time())),
+        ]
+    )
+
+
+RESYNC_KEY = "followers#resync"
+
+
+@guarded
+def resync_state() -> dict[str, Any]:
+    """The full resync's progress: {"running", "cursor", "started_at", "processed", ...}."""
+    try:
+        return dict(ConfigItem.get(RESYNC_KEY).value or {})
+    except DoesNotExist:
+        return {}
+
+
+@guarded
+def save_resync_state(state: dict[str, Any]) -> None:
+    ConfigItem(RESYNC_KEY, value=state, updated_at=int(time.time())).save()

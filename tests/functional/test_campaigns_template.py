@@ -1,0 +1,244 @@
+"""Template campaigns: fan-out through SQS into the handler declared in app.py (invoked with
+chalice.test.Client), per-recipient errors, completion events, audiences, `make run`'s path."""
+
+# ruff: noqa: F811  (fixtures imported from test_campaigns are then named as parameters)
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+
+import pytest
+from chalice.local import LambdaContext
+
+from chalicelib.jobs import campaign_template, campaigns
+from chalicelib.store import campaigns as store
+from tests import wxsim
+from tests.functional.helpers import admin, body_json, post_xml
+from tests.functional.test_campaigns import (  # noqa: F401  (fixtures)
+    SEND,
+    _moto_for_module,
+    aws,
+    clock,
+    dispatch,
+    drain_queue,
+    mass_body,
+    openids,
+    queue,
+    template_body,
+    wx,
+)
+
+TEMPLATE_SEND = "/cgi-bin/message/template/send"
+
+
+@pytest.fixture
+def lambda_timeouts(monkeypatch):
+    """chalice.test gives every function a 3 s context; give them their configured timeouts."""
+    import functools
+
+    import chalice.test
+
+    monkeypatch.setattr(
+        chalice.test, "LambdaContext", functools.partial(LambdaContext, max_runtime_ms=60_000)
+    )
+
+
+@pytest.fixture
+def no_retry_delay(monkeypatch):
+    # moto honours DelaySeconds in real time; the tests do not wait for it.
+    monkeypatch.setattr(campaign_template, "RETRY_DELAY", 0)
+
+
+def invoke_sender(client, bodies: list[str]) -> None:
+    event = client.events.generate_sqs_event(message_bodies=bodies, queue_name=store.queue_name())
+    response = client.lambda_.invoke("send_campaign", event)
+    assert response.payload is not None or response.payload is None  # ran without raising
+
+
+def template_finish(openid: str, msg_id: str, status: str, create_time: int) -> str:
+    return wxsim.event(
+        "TEMPLATESENDJOBFINISH", openid=openid, create_time=create_time, MsgID=msg_id, Status=status
+    )
+
+
+def test_template_fanout_through_the_sqs_handler(
+    client, fake_wechat, queue, no_retry_delay, lambda_timeouts
+):
+    audience = openids(260, "o_tpl_")
+    for i, openid in enumerate(audience):
+        fake_wechat.add_follower(openid, remark=f"客户{i}")
+    response = admin(
+        client, "POST", "/admin/campaigns", template_body({"type": "all"}, time.time())
+    )
+    assert response.status_code == 201, response.body
+    cid = body_json(response)["id"]
+    fake_wechat.inject_error(TEMPLATE_SEND, 43004, "require subscribe", times=2)
+    fake_wechat.inject_error(TEMPLATE_SEND, 45047, "out of response count limit")
+    fake_wechat.inject_error(TEMPLATE_SEND, -1, "system error")  # retried later
+
+    # EventBridge -> the dispatcher (the app.py wrapper): plans 3 chunks onto the queue
+    cw = client.events.generate_cw_event("aws.events", "Scheduled Event", {}, [])
+    client.lambda_.invoke("dispatch_campaigns", cw)
+    assert body_json(admin(client, "GET", f"/admin/campaigns/{cid}"))["progress"]["chunks"] == 3
+    # SQS -> the sender, one message per invocation (batch size 1), until the queue is empty
+    handled = 0
+    while messages := store.receive(10):
+        for message in messages:
+            invoke_sender(client, [message["Body"]])
+            store.delete_message(message["ReceiptHandle"])
+            handled += 1
+    assert handled == 4  # three chunks, one of them once more for its busy recipient
+    client.lambda_.invoke("dispatch_campaigns", cw)
+
+    detail = body_json(admin(client, "GET", f"/admin/campaigns/{cid}"))
+    assert detail["status"] == "completed"
+    progress = detail["progress"]
+    assert (progress["recipients"], progress["sent"], progress["failed"]) == (260, 257, 3)
+    assert progress["errors"] == {"43004": 2, "45047": 1}
+    assert progress["queued"] == 0 and progress["chunks_done"] == 3
+    assert fake_wechat.count(TEMPLATE_SEND) == 261  # 260 + the one retry of the busy answer
+    sent = fake_wechat.template_messages
+    assert len({m["touser"] for m in sent}) == 257 == len(sent)
+    first = next(m for m in sent if m["touser"] == "o_tpl_00259")
+    assert first["data"]["first"] == {"value": "尊敬的客户259客户"}
+    assert first["data"]["remark"] == {"value": "openid o_tpl_00259"}
+    assert first["data"]["keyword2"] == {"value": "¥100.00", "color": "#173177"}
+    assert first["url"] == "https://bank.example.com/bill"
+    assert first["client_msg_id"] == campaign_template.client_msg_id(cid, "o_tpl_00259")
+    unsubscribed = [
+        r
+        for r in (store.get_recipient(cid, o) for o in audience)
+        if r["state"] == store.FAILED_STATE
+    ]
+    assert sorted(r["errcode"] for r in unsubscribed) == ["43004", "43004", "45047"]
+
+    # TEMPLATESENDJOBFINISH, through the callback: per-recipient status and totals, once
+    now = int(time.time())
+    a, b = sent[0], sent[1]
+    for xml in (
+        template_finish(a["touser"], str(a["msgid"]), "success", now),
+        template_finish(b["touser"], str(b["msgid"]), "failed:user block", now),
+        template_finish(b["touser"], str(b["msgid"]), "failed:user block", now),  # a retry
+    ):
+        assert post_xml(client, xml).status_code == 200
+    results = body_json(admin(client, "GET", f"/admin/campaigns/{cid}"))["results"]
+    assert results == {"delivered": 1, "blocked": 1, "failed": 0}
+    assert store.get_recipient(cid, b["touser"])["delivery"] == "failed:user block"
+
+
+def test_a_fatal_template_error_fails_the_campaign(wx, fake_wechat, clock, queue):
+    for openid in openids(3):
+        fake_wechat.add_follower(openid)
+    body = template_body({"type": "all"}, clock.t)
+    body["template"]["template_id"] = "tmpl_does_not_exist"
+    created = campaigns.create(body, now=clock.t)
+    dispatch(wx, clock)
+    drain_queue(lambda bodies: campaigns.handle_sqs(bodies, wx, clock=clock))
+    detail = campaigns.detail(created["id"])
+    assert detail["status"] == "failed" and "40037" in detail["fail_reason"]
+    assert fake_wechat.count(TEMPLATE_SEND) == 1  # stopped at the first answer
+
+
+def test_busy_answers_are_not_retried_forever(wx, fake_wechat, clock, queue, no_retry_delay):
+    for openid in openids(2):
+        fake_wechat.add_follower(openid)
+    fake_wechat.inject_error(TEMPLATE_SEND, -1, "system error", times=100)
+    created = campaigns.create(
+        template_body({"type": "all"}, clock.t, template=simple_template()), now=clock.t
+    )
+    dispatch(wx, clock)
+    for _ in range(10):
+        clock.advance(60)
+        drain_queue(lambda bodies: campaigns.handle_sqs(bodies, wx, clock=clock))
+    dispatch(wx, clock)
+    detail = campaigns.detail(created["id"])
+    assert detail["status"] == "completed"
+    assert detail["progress"]["failed"] == 2 and detail["progress"]["errors"] == {"gave_up": 2}
+    assert fake_wechat.count(TEMPLATE_SEND) == 2 * campaign_template.MAX_CHUNK_ATTEMPTS
+
+
+def simple_template() -> dict:
+    return {"template_id": "tmpl_txn_notice_0001", "data": {"first": "您好"}}
+
+
+def test_openid_list_and_follower_query_audiences(wx, fake_wechat, clock, queue):
+    from chalicelib.store import followers
+
+    listed = openids(3, "o_list_")
+    created = campaigns.create(
+        template_body({"type": "openids", "openids": [*listed, listed[0]]}, clock.t),
+        now=clock.t,
+    )
+    assert created["progress"]["recipients"] == 3 and not created["progress"]["planned"]
+    for i, openid in enumerate(openids(4, "o_rec_")):
+        followers.FollowerItem(
+            openid,
+            subscribed=i != 3,
+            region="中国 广东 深圳" if i % 2 == 0 else "中国 北京 北京",
+            remark=f"r{i}",
+        ).save()
+    queried = campaigns.create(
+        template_body({"type": "query", "query": {"region": "深圳"}}, clock.t), now=clock.t
+    )
+    dispatch(wx, clock)
+    drain_queue(lambda bodies: campaigns.handle_sqs(bodies, wx, clock=clock))
+    dispatch(wx, clock)
+    got = Counter(m["touser"] for m in fake_wechat.template_messages)
+    assert got == Counter({*listed, "o_rec_00000", "o_rec_00002"})  # subscribed, in 深圳
+    by_openid = {m["touser"]: m for m in fake_wechat.template_messages}
+    assert by_openid["o_rec_00002"]["data"]["first"]["value"] == "尊敬的r2客户"
+    for cid, n in ((created["id"], 3), (queried["id"], 2)):
+        detail = campaigns.detail(cid)
+        assert detail["status"] == "completed" and detail["progress"]["sent"] == n
+
+
+def test_mass_send_to_a_follower_query(wx, fake_wechat, clock):
+    from chalicelib.store import followers
+
+    for i in range(5):
+        followers.FollowerItem(f"o_q_{i}", subscribed=True, tags={"vip"} if i < 3 else None).save()
+    created = campaigns.create(
+        mass_body({"type": "query", "query": {"tag": "vip"}}, clock.t), now=clock.t
+    )
+    dispatch(wx, clock)
+    (call,) = fake_wechat.calls_to(SEND)
+    assert sorted(call.body["touser"]) == ["o_q_0", "o_q_1", "o_q_2"]
+    detail = campaigns.detail(created["id"])
+    assert detail["status"] == "completed" and detail["progress"]["sent"] == 3
+
+
+def test_every_follower_gets_exactly_one_message(wx, fake_wechat, clock, queue):
+    """The quick, correctness-only version of bench/campaigns_bench.py (moto's update
+    expressions cost ~10 ms each, so the template side stays small here)."""
+    audience = openids(400, "o_k_")
+    for openid in audience:
+        fake_wechat.add_follower(openid)
+    template = campaigns.create(
+        template_body({"type": "all"}, clock.t, template=simple_template()), now=clock.t
+    )
+    mass = campaigns.create(
+        mass_body({"type": "openids", "openids": openids(25_000)}, clock.t), now=clock.t
+    )
+    dispatch(wx, clock)
+    drain_queue(lambda bodies: campaigns.handle_sqs(bodies, wx, clock=clock))
+    dispatch(wx, clock)
+    assert Counter(m["touser"] for m in fake_wechat.template_messages) == Counter(audience)
+    assert sorted(o for c in fake_wechat.calls_to(SEND) for o in c.body["touser"]) == openids(
+        25_000
+    )
+    assert campaigns.detail(template["id"])["progress"]["sent"] == 400
+    assert campaigns.detail(mass["id"])["progress"]["sent"] == 25_000
+
+
+def test_make_run_path_fires_by_itself(fake_wechat, queue):
+    """What `make run` does: the local scheduler calls dispatch_local and drain_local."""
+    for openid in openids(3):
+        fake_wechat.add_follower(openid)
+    created = campaigns.create(template_body({"type": "all"}, time.time()))
+    campaigns.dispatch_local()
+    campaigns.drain_local()
+    campaigns.dispatch_local()
+    detail = campaigns.detail(created["id"])
+    assert detail["status"] == "completed" and detail["progress"]["sent"] == 3
+    assert detail["duration_s"] is not None

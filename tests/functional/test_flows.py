@@ -1,0 +1,400 @@
+"""Flows end to end over the callback (chalice.test.Client on moto): enter, choose, fallback,
+back, exit, timeout, retries, races, admin CRUD and analytics, and the DynamoDB request count."""
+
+from __future__ import annotations
+
+import copy
+import time
+
+import pytest
+
+from infra.seed_flows import DEMO_FLOW
+from tests import wxsim
+from tests.functional.helpers import (
+    admin,
+    body_json,
+    make_rule,
+    messages,
+    post_xml,
+    refresh_rules,
+    text_rule,
+)
+
+
+def say(client, content: str, openid: str = "o_flow", msg_id: int | None = None) -> str | None:
+    response = post_xml(client, wxsim.text(content, openid=openid, msg_id=msg_id))
+    assert response.status_code == 200
+    if response.body == b"success":
+        return None
+    return wxsim.parse(response.body.decode())["Content"]
+
+
+def create_flow(client, flow: dict | None = None) -> dict:
+    response = admin(client, "POST", "/admin/flows", flow or DEMO_FLOW)
+    assert response.status_code == 201, response.body
+    refresh_rules()
+    return body_json(response)
+
+
+def stats(client, flow_id: str, query: str = "") -> dict:
+    response = admin(client, "GET", f"/admin/flows/{flow_id}/stats{query}")
+    assert response.status_code == 200, response.body
+    return body_json(response)
+
+
+def node(report: dict, node_id: str) -> dict:
+    return next(n for n in report["nodes"] if n["id"] == node_id)
+
+
+def state_item(openid: str) -> dict:
+    from chalicelib import config
+    from chalicelib.store.aws import client
+
+    return (
+        client("dynamodb")
+        .get_item(TableName=config.table_name("flow-state"), Key={"openid": {"S": openid}})
+        .get("Item", {})
+    )
+
+
+def age_state(openid: str, seconds: int) -> None:
+    """Pretend the follower's last step happened `seconds` ago."""
+    from chalicelib import config
+    from chalicelib.store.aws import client
+
+    client("dynamodb").update_item(
+        TableName=config.table_name("flow-state"),
+        Key={"openid": {"S": openid}},
+        UpdateExpression="SET updated_at = :t",
+        ExpressionAttributeValues={":t": {"N": str(int(time.time()) - seconds)}},
+    )
+
+
+CHOOSE = "您想办理哪种卡？"
+DEBIT = "借记卡：\n1. 所需材料"
+CREDIT = "信用卡：\n1. 所需材料"
+
+
+def test_walk_through_the_demo_flow(client):
+    flow = create_flow(client)
+    admin(client, "PUT", "/admin/replies/default", {"type": "text", "content": "默认"})
+    refresh_rules()
+    assert say(client, "办卡").startswith(CHOOSE)
+    assert say(client, "2").startswith(CREDIT)  # by number
+    assert say(client, "返回").startswith(CHOOSE)  # back
+    assert say(client, "借记卡").startswith(DEBIT)  # by keyword
+    docs = say(client, "所需材料")
+    assert docs.startswith("办理借记卡请携带")  # an end node: the flow is complete
+    assert say(client, "1") == "默认"  # out of the flow
+
+    report = stats(client, flow["id"])
+    assert report["totals"]["entered"] == 1 and report["totals"]["completed"] == 1
+    assert report["totals"]["completion_rate"] == 1.0
+    assert node(report, "choose")["reached"] == 2 and node(report, "choose")["advanced"] == 2
+    assert node(report, "credit")["back"] == 1
+    assert node(report, "debit_docs")["completed"] == 1
+    assert all(n["dropped"] == 0 for n in report["nodes"])
+
+    logged = messages(client, "o_flow")
+    assert logged[-1]["rule_id"] == f"flow:{flow['id']}" and logged[-1]["outcome"] == "flow.enter"
+    assert [m["outcome"] for m in logged][:2] == ["default", "flow.complete"]
+
+
+def test_regex_option_and_final_reply(client):
+    create_flow(client)
+    say(client, "办卡", openid="o_re")
+    say(client, "1", openid="o_re")
+    assert say(client, "年费多少", openid="o_re").startswith("借记卡免工本费")
+    assert not state_item("o_re").get("flow_id")
+
+
+def test_fallback_then_exit_and_exit_beats_a_rule(client):
+    flow = create_flow(client)
+    make_rule(client, text_rule("退出", "规则：退出", priority=100))
+    refresh_rules()
+    say(client, "办卡", openid="o_fb")
+    fallback = say(client, "今天天气如何", openid="o_fb")
+    assert fallback.startswith("没有听懂") and CHOOSE in fallback
+    assert say(client, "退出", openid="o_fb") == "已退出「办卡指引」。"
+    assert say(client, "退出", openid="o_fb") == "规则：退出"  # out of the flow: the rule
+    report = stats(client, flow["id"])
+    assert node(report, "choose")["fallback"] == 1 and node(report, "choose")["exited"] == 1
+    assert report["totals"]["exited"] == 1 and node(report, "choose")["dropped"] == 1
+
+
+def test_the_flow_answers_before_keyword_rules(client):
+    create_flow(client)
+    make_rule(client, text_rule("1", "规则一"))
+    refresh_rules()
+    assert say(client, "1", openid="o_pri") == "规则一"
+    say(client, "办卡", openid="o_pri")
+    assert say(client, "1", openid="o_pri").startswith(DEBIT)
+
+
+def test_menu_click_enters_the_flow(client):
+    create_flow(client)
+    response = post_xml(client, wxsim.event("CLICK", "MENU_CARD", openid="o_click"))
+    assert wxsim.parse(response.body.decode())["Content"].startswith(CHOOSE)
+    assert say(client, "2", openid="o_click").startswith(CREDIT)
+
+
+def test_timeout_takes_the_follower_out(client):
+    flow = create_flow(client)
+    say(client, "办卡", openid="o_slow")
+    say(client, "1", openid="o_slow")
+    age_state("o_slow", 601)  # the demo flow's timeout is 600 s
+    assert say(client, "1", openid="o_slow") is None  # no rule, no default: success
+    assert say(client, "1", openid="o_slow") is None  # still out, counted once
+    report = stats(client, flow["id"])
+    assert report["totals"]["timed_out"] == 1 and node(report, "debit")["timed_out"] == 1
+    assert node(report, "debit")["dropped"] == 1
+
+
+def test_not_yet_timed_out_continues(client):
+    create_flow(client)
+    say(client, "办卡", openid="o_ok")
+    age_state("o_ok", 590)
+    assert say(client, "1", openid="o_ok").startswith(DEBIT)
+
+
+def test_retry_does_not_advance_twice_and_gets_the_same_reply(client):
+    flow = create_flow(client)
+    say(client, "办卡", openid="o_retry")
+    step_before = int(state_item("o_retry")["step"]["N"])
+    first = say(client, "1", openid="o_retry", msg_id=555_001)
+    again = say(client, "1", openid="o_retry", msg_id=555_001)  # WeChat's retry
+    assert first == again and first.startswith(DEBIT)
+    item = state_item("o_retry")
+    assert int(item["step"]["N"]) == step_before + 1 and item["node_id"]["S"] == "debit"
+    # had it advanced twice, "1" at debit would have gone on to the documents
+    assert say(client, "返回", openid="o_retry").startswith(CHOOSE)
+    report = stats(client, flow["id"])
+    assert node(report, "debit")["reached"] == 1 and node(report, "choose")["advanced"] == 1
+    assert len([m for m in messages(client, "o_retry") if m["msg_id"] == "555001"]) == 1
+
+
+def test_a_step_that_lost_a_race_is_decided_again(client, monkeypatch):
+    from chalicelib.handlers import callback
+
+    flow = create_flow(client)
+    say(client, "办卡", openid="o_race")
+    cb = callback.get_callback()
+    real = cb.read_flow_state
+    stale = real("o_race")  # read before another message moved the follower on
+    say(client, "1", openid="o_race")
+    reads: list[str] = []
+
+    def racy(openid):
+        reads.append(openid)
+        return stale if len(reads) == 1 else real(openid)
+
+    monkeypatch.setattr(cb, "read_flow_state", racy)
+    # At the stale node "材料" is not an option; at the real one it leads to the documents.
+    assert say(client, "材料", openid="o_race").startswith("办理借记卡请携带")
+    assert len(reads) == 2
+    report = stats(client, flow["id"])
+    assert node(report, "choose")["fallback"] == 0  # the losing write left nothing behind
+    assert report["totals"]["completed"] == 1
+
+
+def test_losing_twice_answers_the_fallback_and_changes_nothing(client, monkeypatch):
+    from chalicelib.handlers import callback
+
+    create_flow(client)
+    say(client, "办卡", openid="o_race2")
+    cb = callback.get_callback()
+    stale = cb.read_flow_state("o_race2")
+    say(client, "1", openid="o_race2")
+    step = state_item("o_race2")["step"]["N"]
+    monkeypatch.setattr(cb, "read_flow_state", lambda openid: stale)
+    assert say(client, "材料", openid="o_race2").startswith("没有听懂")
+    assert state_item("o_race2")["step"]["N"] == step
+    assert messages(client, "o_race2")[0]["outcome"] == "flow.conflict"
+
+
+def test_entry_inside_a_flow_starts_over_and_too_many_fallbacks_let_go(client):
+    flow = create_flow(client, {**DEMO_FLOW, "max_fallbacks": 1})
+    say(client, "办卡", openid="o_again")
+    say(client, "1", openid="o_again")
+    assert say(client, "办卡", openid="o_again").startswith(CHOOSE)
+    assert say(client, "嗯", openid="o_again").startswith("没有听懂")
+    assert say(client, "嗯?", openid="o_again") is None  # let go: answered as outside a flow
+    report = stats(client, flow["id"])
+    assert report["totals"]["abandoned"] == 2 and report["totals"]["entered"] == 2
+
+
+def test_deleting_a_flow_lets_its_followers_go(client):
+    flow = create_flow(client)
+    make_rule(client, text_rule("1", "规则一"))
+    say(client, "办卡", openid="o_del")
+    assert admin(client, "DELETE", f"/admin/flows/{flow['id']}").status_code == 204
+    refresh_rules()
+    assert say(client, "1", openid="o_del") == "规则一"
+
+
+# -- admin ----------------------------------------------------------------------------------
+
+
+def test_flow_crud(client):
+    flow = create_flow(client)
+    assert flow["id"] and flow["name"] == "办卡指引" and flow["timeout_seconds"] == 600
+    assert body_json(admin(client, "GET", f"/admin/flows/{flow['id']}")) == flow
+    assert [f["id"] for f in body_json(admin(client, "GET", "/admin/flows"))["items"]] == [
+        flow["id"]
+    ]
+    response = admin(client, "PATCH", f"/admin/flows/{flow['id']}", {"timeout_seconds": 60})
+    assert response.status_code == 200
+    updated = body_json(response)
+    assert updated["timeout_seconds"] == 60 and updated["nodes"] == flow["nodes"]
+    assert updated["created_at"] == flow["created_at"]
+    response = admin(client, "PUT", f"/admin/flows/{flow['id']}", {"enabled": False})
+    assert body_json(response)["enabled"] is False
+    refresh_rules()
+    assert say(client, "办卡", openid="o_crud") is None  # disabled: no entry
+    assert admin(client, "DELETE", f"/admin/flows/{flow['id']}").status_code == 204
+    assert admin(client, "GET", f"/admin/flows/{flow['id']}").status_code == 404
+    assert admin(client, "DELETE", f"/admin/flows/{flow['id']}").status_code == 404
+    assert admin(client, "PUT", "/admin/flows/nope", {"enabled": False}).status_code == 404
+
+
+def _add_trap(flow: dict) -> None:
+    """Two nodes leading only to each other: once there, only "exit" gets the follower out."""
+    text = {"type": "text", "content": "loop"}
+    flow["nodes"][0]["options"].append({"keywords": ["循环"], "next": "loop_a"})
+    flow["nodes"] += [
+        {"id": "loop_a", "prompt": text, "options": [{"keywords": ["x"], "next": "loop_b"}]},
+        {"id": "loop_b", "prompt": text, "options": [{"keywords": ["y"], "next": "loop_a"}]},
+    ]
+
+
+def _broken(change) -> dict:
+    flow = copy.deepcopy(DEMO_FLOW)
+    change(flow)
+    return flow
+
+
+@pytest.mark.parametrize(
+    ("flow", "message"),
+    [
+        (_broken(lambda f: f["nodes"][0]["options"][0].update(next="nowhere")), "unknown node"),
+        (_broken(_add_trap), "cycle with no way to finish"),
+        (_broken(lambda f: f.update(exit_words=[])), "exit_words"),
+        (
+            _broken(lambda f: f["nodes"][0].update(prompt={"type": "news", "articles": []})),
+            "prompt",
+        ),
+        (_broken(lambda f: f.pop("entry")), "entry is required"),
+        (b"not json", "JSON"),
+        ([1, 2], "object"),
+    ],
+    ids=["dangling", "cycle", "no-exit", "bad-reply", "no-entry", "not-json", "not-object"],
+)
+def test_invalid_flow_is_400_and_stores_nothing(client, flow, message):
+    response = admin(client, "POST", "/admin/flows", flow)
+    assert response.status_code == 400
+    assert message in body_json(response)["error"]
+    assert body_json(admin(client, "GET", "/admin/flows"))["items"] == []
+
+
+def test_invalid_update_is_400_and_keeps_the_flow(client):
+    flow = create_flow(client)
+    bad = {
+        "nodes": [
+            {
+                "id": "a",
+                "prompt": {"type": "text", "content": "x"},
+                "options": [{"keywords": ["y"], "next": "a"}],
+            }
+        ],
+        "start": "a",
+    }
+    response = admin(client, "PUT", f"/admin/flows/{flow['id']}", bad)
+    assert response.status_code == 400 and "cycle" in body_json(response)["error"]
+    assert body_json(admin(client, "GET", f"/admin/flows/{flow['id']}")) == flow
+
+
+def test_two_flows_cannot_start_on_the_same_entry(client):
+    create_flow(client)
+    other = {**DEMO_FLOW, "name": "另一个", "entry": {"keywords": ["办卡"]}}
+    response = admin(client, "POST", "/admin/flows", other)
+    assert response.status_code == 409 and "办卡" in body_json(response)["error"]
+    assert admin(client, "POST", "/admin/flows", {**other, "enabled": False}).status_code == 201
+
+
+def test_stats_range_and_errors(client):
+    flow = create_flow(client)
+    say(client, "办卡", openid="o_st")
+    from chalicelib.store.analytics import today
+
+    day = today().isoformat()
+    report = stats(client, flow["id"], f"?from={day}&to={day}")
+    assert report["from"] == report["to"] == day and report["totals"]["entered"] == 1
+    assert report["days"] == [
+        {"day": day, "entered": 1, "completed": 0, "exited": 0, "timed_out": 0, "abandoned": 0}
+    ]
+    past = stats(client, flow["id"], "?from=2020-01-01&to=2020-01-31")
+    assert past["totals"]["entered"] == 0 and past["totals"]["completion_rate"] is None
+    assert node(past, "choose")["reached"] == 0
+    for query in (
+        "?from=2020-02-01&to=2020-01-01",
+        "?from=yesterday",
+        "?from=2020-01-01&to=2022-01-01",
+    ):
+        assert admin(client, "GET", f"/admin/flows/{flow['id']}/stats{query}").status_code == 400
+    assert admin(client, "GET", "/admin/flows/nope/stats").status_code == 404
+
+
+# -- cost per message -----------------------------------------------------------------------
+
+
+def _count_calls(monkeypatch) -> list[str]:
+    import botocore.client
+
+    calls: list[str] = []
+    original = botocore.client.BaseClient._make_api_call
+
+    def counting(self, operation_name, api_params):
+        if self.meta.service_model.service_name == "dynamodb":
+            calls.append(operation_name)
+        return original(self, operation_name, api_params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", counting)
+    return calls
+
+
+def test_dynamodb_requests_per_message(client, monkeypatch):
+    """The figures in the README: per text message, the rules-version check amortised away."""
+    from chalicelib.handlers import callback
+
+    make_rule(client, text_rule("余额", "100 元"))
+    refresh_rules()
+    say(client, "余额", openid="o_warm")  # loads the snapshot
+    monkeypatch.setattr(callback.get_callback().book, "_ttl", 3600.0)
+    calls = _count_calls(monkeypatch)
+
+    say(client, "余额", openid="o_cost")
+    no_flows = list(calls)
+    assert "GetItem" not in no_flows  # no flow defined: the state is never read
+    assert len(no_flows) == 1
+
+    create_flow(client)
+    refresh_rules()
+    say(client, "余额", openid="o_warm")  # reload the snapshot with the flow
+    monkeypatch.setattr(callback.get_callback().book, "_ttl", 3600.0)
+    calls.clear()
+    say(client, "余额", openid="o_cost")
+    outside = list(calls)
+    calls.clear()
+    say(client, "办卡", openid="o_cost")
+    entering = list(calls)
+    calls.clear()
+    say(client, "1", openid="o_cost")
+    inside = list(calls)
+
+    assert outside[0] == "GetItem" and len(outside) == 2
+    assert entering == ["GetItem", "TransactWriteItems"]
+    assert inside == ["GetItem", "TransactWriteItems"]
+    print(
+        f"\nDynamoDB requests: no flows {no_flows}; outside a flow {outside}; "
+        f"entering {entering}; inside {inside}"
+    )

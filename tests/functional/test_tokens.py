@@ -1,0 +1,360 @@
+"""Access token and jsapi_ticket: the scheduled refresher, the shared store, recovery from
+40001/42001, no stampede, and the 24 h call budget (fake WeChat on loopback, DynamoDB on moto)."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+
+from tests.functional.helpers import admin, body_json
+
+STABLE = "/cgi-bin/stable_token"
+TICKET = "/cgi-bin/ticket/getticket"
+
+
+def scheduled_event(client) -> dict:
+    return client.events.generate_cw_event(
+        source="aws.events",
+        detail_type="Scheduled Event",
+        detail={},
+        resources=["arn:aws:events:us-east-1:123456789012:rule/wxless-dev-token_refresh"],
+    )
+
+
+@pytest.fixture
+def serial_dynamodb(monkeypatch):
+    """DynamoDB applies a conditional write atomically; moto's in-memory backend does not lock
+    across threads. Serialise its writes so concurrency tests test our logic, not moto's."""
+    from moto.dynamodb.models import DynamoDBBackend
+
+    lock = threading.RLock()
+    for name in ("put_item", "update_item", "delete_item", "get_item"):
+        original = getattr(DynamoDBBackend, name)
+
+        def locked(self, *args, __original=original, **kwargs):
+            with lock:
+                return __original(self, *args, **kwargs)
+
+        monkeypatch.setattr(DynamoDBBackend, name, locked)
+
+
+def stored(kind: str = "access"):
+    from chalicelib.store import tokens
+
+    return tokens.read(kind, consistent=True)
+
+
+def make_provider(fake, **kw: Any):
+    """A provider + client as another Lambda container would build them."""
+    from chalicelib.store.tokens import DynamoTokenProvider
+    from chalicelib.wechat.api import WeChatClient
+
+    api = WeChatClient(fake.url)
+    provider = DynamoTokenProvider(
+        lambda: api.token.fetch_stable_token(fake.app_id, fake.app_secret), **kw
+    )
+    api.token_provider = provider
+    return api, provider
+
+
+# --------------------------------------------------------------------------- the schedule
+
+
+def test_schedule_is_declared_for_chalice_package():
+    from chalice.app import ScheduledEventConfig
+
+    from app import app
+    from chalicelib.jobs import token_refresh
+
+    schedules = [s for s in app.event_sources if isinstance(s, ScheduledEventConfig)]
+    assert [s.name for s in schedules if s.name == "token_refresh"] == ["token_refresh"]
+    (schedule,) = [s for s in schedules if s.name == "token_refresh"]
+    assert schedule.schedule_expression.to_string() == "rate(2 minutes)"
+    assert token_refresh.RATE_SECONDS < 300  # a run always falls in WeChat's renewal window
+    # Lambda only has app.py + chalicelib/: the schedule must not depend on scheduled/.
+    assert "scheduled" not in schedule.handler_string
+
+
+def test_scheduled_refresh_stores_token_and_ticket(client, fake_wechat):
+    response = client.lambda_.invoke("token_refresh", scheduled_event(client))
+    assert response.payload["access"]["outcome"] == "refreshed"
+    assert response.payload["jsapi"]["outcome"] == "refreshed"
+    assert fake_wechat.count(STABLE) == 1 and fake_wechat.count(TICKET) == 1
+    # normal mode only, never force_refresh
+    assert fake_wechat.calls_to(STABLE)[0].body["force_refresh"] is False
+
+    token = stored("access")
+    assert token.generation == 1 and token.remaining(token.refreshed_at) > 7000
+    assert stored("jsapi").value
+
+    # The next run finds both fresh: a DynamoDB read each, no WeChat call.
+    again = client.lambda_.invoke("token_refresh", scheduled_event(client)).payload
+    assert again["access"]["outcome"] == "fresh" and again["jsapi"]["outcome"] == "fresh"
+    assert fake_wechat.count(STABLE) == 1 and fake_wechat.count(TICKET) == 1
+
+
+def test_callers_read_the_stored_token(client, fake_wechat):
+    client.lambda_.invoke("token_refresh", scheduled_event(client))
+    token = stored("access").value
+    response = admin(client, "GET", "/admin/tags")
+    assert response.status_code == 200, response.body
+    assert fake_wechat.calls_to("/cgi-bin/tags/get")[0].query["access_token"] == token
+    assert fake_wechat.count(STABLE) == 1  # the admin route did not fetch its own
+
+
+def test_first_caller_fetches_when_the_store_is_empty(client, fake_wechat):
+    response = admin(client, "GET", "/admin/tags")
+    assert response.status_code == 200, response.body
+    assert fake_wechat.count(STABLE) == 1
+    assert stored("access").generation == 1
+
+
+def test_token_status_shows_expiry_never_the_token(client, fake_wechat):
+    client.lambda_.invoke("token_refresh", scheduled_event(client))
+    response = admin(client, "GET", "/admin/token")
+    assert response.status_code == 200
+    status = body_json(response)
+    assert status["access"]["generation"] == 1
+    assert 7000 < status["access"]["expires_in"] <= 7200
+    assert status["access"]["refreshed_at"] and status["access"]["expires_at"]
+    assert status["jsapi"]["present"] is True
+    assert status["schedule"]["rate_seconds"] == 120
+    body = response.body.decode()
+    assert stored("access").value not in body and stored("jsapi").value not in body
+    assert admin(client, "GET", "/admin/token", token=None).status_code == 401
+
+
+def test_failed_refresh_is_reported_and_backs_off(aws, fake_wechat):
+    from chalicelib.jobs import token_refresh
+
+    now = [1_000_000.0]
+    api, _ = make_provider(fake_wechat, clock=lambda: now[0])
+
+    def run() -> dict:
+        return token_refresh.run(clock=lambda: now[0], wechat=api)
+
+    fake_wechat.inject_error(STABLE, -1, "system busy", times=1)
+    first = run()
+    assert first["access"]["outcome"] == "failed" and "-1" in first["access"]["error"]
+    assert first["jsapi"]["outcome"] == "skipped"  # no token to ask with
+    assert stored("access").last_error and stored("access").value is None
+    # Within the lease, nobody retries (one failing call per lease across the fleet).
+    now[0] += 5
+    assert run()["access"]["outcome"] == "busy"
+    assert fake_wechat.count(STABLE) == 1
+    now[0] += 10
+    third = run()
+    assert third["access"]["outcome"] == "refreshed" and third["jsapi"]["outcome"] == "refreshed"
+    assert fake_wechat.count(STABLE) == 2 and stored("access").last_error is None
+
+
+# --------------------------------------------------------------------------- 40001 / 42001
+
+
+def test_40001_mid_call_rereads_refreshes_once_and_retries_once(client, fake_wechat):
+    client.lambda_.invoke("token_refresh", scheduled_event(client))
+    fake_wechat.revoke_tokens()  # e.g. a force refresh elsewhere: every token answers 40001
+    before = stored("access")
+
+    response = admin(client, "GET", "/admin/tags")
+    assert response.status_code == 200, response.body
+    assert fake_wechat.count("/cgi-bin/tags/get") == 2  # the failed call and one retry
+    assert fake_wechat.count(STABLE) == 2  # the schedule's and ONE normal-mode refresh
+    assert all(c.body["force_refresh"] is False for c in fake_wechat.calls_to(STABLE))
+    after = stored("access")
+    assert after.generation == before.generation + 1 and after.value != before.value
+
+
+def test_40001_after_another_container_refreshed_costs_no_token_call(aws, fake_wechat):
+    api_a, provider_a = make_provider(fake_wechat)
+    api_b, provider_b = make_provider(fake_wechat)
+    api_a.tags.list()  # container A caches T1
+    api_b.tags.list()
+    assert fake_wechat.count(STABLE) == 1
+    fake_wechat.revoke_tokens()
+    api_b.tags.list()  # container B hits 40001 first and refreshes
+    assert fake_wechat.count(STABLE) == 2
+    api_a.tags.list()  # A: 40001 -> re-read finds B's token -> retry; no WeChat token call
+    assert fake_wechat.count(STABLE) == 2
+    assert provider_a.fetches == 1 and provider_b.fetches == 1
+
+
+def test_42001_expired_token_recovers(aws, fake_wechat):
+    api, provider = make_provider(fake_wechat)
+    api.tags.list()
+    fake_wechat.expire_tokens()
+    api.tags.list()
+    assert fake_wechat.count(STABLE) == 2 and provider.fetches == 2
+
+
+def test_persistent_40001_is_one_refresh_and_one_retry_then_an_error(aws, fake_wechat):
+    from chalicelib.wechat.api import InvalidTokenError
+
+    api, provider = make_provider(fake_wechat)
+    api.tags.list()
+    fake_wechat.inject_error("/cgi-bin/tags/get", 40001, "invalid credential", times=5)
+    with pytest.raises(InvalidTokenError):
+        api.tags.list()
+    assert fake_wechat.count("/cgi-bin/tags/get") == 3  # 1 ok, then 1 failed + 1 retry
+    assert provider.fetches == 2  # one refresh, no loop
+
+
+# --------------------------------------------------------------------------- no stampede
+
+
+def test_concurrent_40001s_make_one_token_call(aws, fake_wechat, serial_dynamodb):
+    containers = [make_provider(fake_wechat) for _ in range(8)]
+    for api, _ in containers:
+        api.tags.list()  # every container caches T1 (the first fetched it)
+    assert fake_wechat.count(STABLE) == 1
+    generation = stored("access").generation
+    fake_wechat.revoke_tokens()
+
+    barrier = threading.Barrier(len(containers))
+    errors: list[BaseException] = []
+
+    def worker(api) -> None:
+        barrier.wait()
+        try:
+            api.tags.list()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(api,)) for api, _ in containers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert errors == []
+    assert fake_wechat.count(STABLE) == 2  # T1, then exactly one refresh for 8 containers
+    assert sum(p.fetches for _, p in containers) == 2
+    assert stored("access").generation == generation + 1
+
+
+def test_overlapping_scheduled_runs_make_one_call(aws, fake_wechat, serial_dynamodb):
+    from chalicelib.jobs import token_refresh
+
+    barrier = threading.Barrier(6)
+    results: list[dict] = []
+
+    def run() -> None:
+        barrier.wait()
+        results.append(token_refresh.run())
+
+    threads = [threading.Thread(target=run) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert len(results) == 6
+    assert fake_wechat.count(STABLE) == 1 and fake_wechat.count(TICKET) == 1
+    outcomes = sorted(r["access"]["outcome"] for r in results)
+    assert outcomes.count("refreshed") == 1
+    assert set(outcomes) <= {"refreshed", "busy", "fresh"}
+
+
+# --------------------------------------------------------------------------- 24 h budget
+
+
+class SimClock:
+    def __init__(self, start: float = 1_700_000_000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def simulate_day(*, with_schedule: bool) -> dict[str, int]:
+    """24 h of operation on a simulated clock shared by the fake WeChat, the scheduled job and
+    two 'containers' serving traffic every 4 minutes; returns what it cost."""
+    from chalicelib.jobs import token_refresh
+    from chalicelib.store.tokens import DynamoTokenProvider
+    from chalicelib.wechat.api import WeChatClient
+    from infra.fake_wechat import FakeWeChat
+
+    clock = SimClock()
+    invalidations = []
+    with FakeWeChat(app_id="wxsim", app_secret="s", clock=clock) as fake:
+        job_client = WeChatClient(fake.url)
+        containers = []
+        for _ in range(2):
+            api = WeChatClient(fake.url)
+            provider = DynamoTokenProvider(
+                lambda api=api: api.token.fetch_stable_token("wxsim", "s"),
+                clock=clock,
+                sleep=clock.sleep,
+            )
+            original = provider.invalidate
+
+            def counting(bad, original=original):
+                invalidations.append(bad)
+                return original(bad)
+
+            provider.invalidate = counting
+            api.token_provider = provider
+            containers.append(api)
+        job_client.token_provider = containers[0].token_provider
+
+        start, step = clock.now, token_refresh.RATE_SECONDS
+        tick = 0
+        while clock.now < start + 86400:
+            if with_schedule:
+                token_refresh.run(clock=clock, wechat=job_client)
+            if tick % (300 // step or 1) == 0:
+                for api in containers:
+                    api.tags.list()  # traffic: must never meet an expired token
+            clock.now += step
+            tick += 1
+        return {
+            "token_calls": fake.count(STABLE),
+            "ticket_calls": fake.count(TICKET),
+            "invalidations": len(invalidations),
+        }
+
+
+def test_24h_of_operation_costs_about_13_token_calls(aws, monkeypatch):
+    monkeypatch.setenv("WECHAT_APP_ID", "wxsim")
+    monkeypatch.setenv("WECHAT_APP_SECRET", "s")
+    cost = simulate_day(with_schedule=True)
+    print(f"24h with the schedule: {cost}")
+    # One call per token lifetime (WeChat renews only in the last 5 minutes): 86400 / ~6950.
+    assert 12 <= cost["token_calls"] <= 14, cost
+    assert cost["token_calls"] <= 30
+    assert cost["ticket_calls"] <= 14, cost
+    assert cost["invalidations"] == 0, cost  # no caller ever held a dead token
+
+
+def test_24h_without_the_schedule_readers_stay_within_budget(aws, monkeypatch):
+    monkeypatch.setenv("WECHAT_APP_ID", "wxsim")
+    monkeypatch.setenv("WECHAT_APP_SECRET", "s")
+    cost = simulate_day(with_schedule=False)
+    print(f"24h without the schedule: {cost}")
+    # The scheduler is down: containers refresh (guarded, normal mode) in the last minute.
+    assert cost["token_calls"] <= 15, cost
+    assert cost["invalidations"] == 0, cost
+
+
+# --------------------------------------------------------------------------- make run
+
+
+def test_local_scheduler_keeps_the_token_in_the_store(aws, fake_wechat):
+    """What `make run` does: the runner's LocalScheduler runs the refresh at start."""
+    import time
+
+    from scheduled.local import LocalScheduler
+
+    with LocalScheduler() as scheduler:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and scheduler.jobs[0].runs == 0:
+            time.sleep(0.02)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and scheduler.jobs[0].last_result is None:
+            time.sleep(0.02)
+    result = scheduler.jobs[0].last_result
+    assert result["access"]["outcome"] == "refreshed", result
+    assert stored("access").generation == 1 and stored("jsapi").value

@@ -1,0 +1,246 @@
+"""The deployment template and IAM policies, regenerated from the code in memory (no AWS, fast).
+
+A new model, schedule or queue handler without regenerated infra fails here: run `make infra`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chalicelib import config
+from chalicelib.store.models import all_models
+from infra import build, resources
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def resolve(value: Any, stage: str, bucket: str = "") -> Any:
+    """Evaluate the template's Fn::Sub/Ref of Stage and pseudo parameters for one stage."""
+    if isinstance(value, dict):
+        if set(value) == {"Fn::Sub"}:
+            text = value["Fn::Sub"].replace("${Stage}", stage)
+            return build.resolve({"Fn::Sub": text})
+        if value == {"Ref": "MediaBucket"}:
+            return bucket
+        return {k: resolve(v, stage, bucket) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolve(v, stage, bucket) for v in value]
+    return value
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    return build.build_template()
+
+
+def _environment(template: dict[str, Any], stage: str) -> dict[str, str]:
+    bucket = resolve(template["Resources"]["MediaBucket"]["Properties"]["BucketName"], stage)
+    return resolve(template["Globals"]["Function"]["Environment"]["Variables"], stage, bucket)
+
+
+def test_committed_files_match_the_code():
+    stale = [str(p.relative_to(ROOT)) for p in build.stale()]
+    assert not stale, f"stale generated files {stale}: run `make infra` and commit them"
+
+
+@pytest.mark.parametrize("stage", resources.STAGES)
+def test_every_model_has_its_table_under_the_name_the_code_computes(template, stage, monkeypatch):
+    from pynamodb.attributes import TTLAttribute
+
+    env = _environment(template, stage)
+    monkeypatch.setenv(config.TABLE_PREFIX, env[config.TABLE_PREFIX])
+    tables = {
+        resolve(r["Properties"]["TableName"], stage): r["Properties"]
+        for r in template["Resources"].values()
+        if r.get("Type") == "AWS::DynamoDB::Table"
+    }
+    models = all_models()
+    assert len(tables) == len(models)
+    for model in models:
+        props = tables[model.Meta.table_name]  # the code's own name for the table
+        schema = model._get_schema()
+        assert props["KeySchema"] == build._key_schema(schema["key_schema"])
+        assert {i["IndexName"] for i in props.get("GlobalSecondaryIndexes", [])} == {
+            i["index_name"] for i in schema["global_secondary_indexes"]
+        }
+        ttl = [a.attr_name for a in model.get_attributes().values() if isinstance(a, TTLAttribute)]
+        if ttl:
+            assert props["TimeToLiveSpecification"] == {"AttributeName": ttl[0], "Enabled": True}
+        else:
+            assert "TimeToLiveSpecification" not in props
+        assert props["BillingMode"] == "PAY_PER_REQUEST"
+        assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+        assert props["DeletionProtectionEnabled"] == {"Fn::If": ["Protected", True, False]}
+
+
+def test_deletion_protection_is_on_for_prod_only(template):
+    condition = template["Conditions"]["Protected"]
+    assert condition == {"Fn::Equals": [{"Ref": "Stage"}, "prod"]}
+    assert template["Parameters"]["Stage"]["AllowedValues"] == list(resources.STAGES)
+
+
+@pytest.mark.parametrize("stage", resources.STAGES)
+def test_media_bucket_is_private_encrypted_and_named_for_the_code(template, stage, monkeypatch):
+    bucket = template["Resources"]["MediaBucket"]["Properties"]
+    assert all(bucket["PublicAccessBlockConfiguration"].values())
+    assert len(bucket["PublicAccessBlockConfiguration"]) == 4
+    encryption = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+    assert encryption["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    rules = {r["Id"]: r for r in bucket["LifecycleConfiguration"]["Rules"]}
+    assert rules["expire-temporary-uploads"]["Prefix"] == resources.MEDIA_TEMP_PREFIX
+    env = _environment(template, stage)
+    monkeypatch.setenv(config.MEDIA_BUCKET, env[config.MEDIA_BUCKET])
+    name = config.media_bucket()
+    assert name == resolve(bucket["BucketName"], stage)
+    policy = build.resolve(build.build_policy(stage))
+    s3 = [r for s in policy["Statement"] if s["Sid"].startswith("Media") for r in s["Resource"]]
+    assert sorted(s3) == [f"arn:aws:s3:::{name}", f"arn:aws:s3:::{name}/*"]
+
+
+@pytest.mark.parametrize("stage", resources.STAGES)
+def test_secrets_come_from_the_stage_parameters(template, stage):
+    env = _environment(template, stage)
+    for name in config.SECRETS:
+        assert name not in env, f"{name} must never be in the template"
+        assert env[f"{name}_PARAM"].startswith(resources.ssm_path(stage))
+    text = json.dumps(template) + json.dumps(build.build_policy(stage))
+    assert "wxless-demo" not in text  # no demo secret leaked into deploy files
+
+
+@pytest.mark.parametrize("stage", resources.STAGES)
+def test_policy_names_every_table_and_index_and_no_wildcard(stage):
+    policy = build.build_policy(stage)
+    assert build.wildcard_findings(policy) == []
+    resolved = build.resolve(policy)
+    statements = {s["Sid"]: s for s in resolved["Statement"]}
+    table_arns = set(statements["Tables"]["Resource"])
+    prefix = "arn:aws:dynamodb:ap-east-1:123456789012:table/"
+    for spec in build.table_specs():
+        assert prefix + spec.name(stage) in table_arns
+        if spec.global_indexes:
+            assert prefix + spec.name(stage) + "/index/*" in table_arns
+    assert set(build.LOGS_ACTIONS) <= set(statements["WriteOwnLogs"]["Action"])
+    assert statements["ReadStageParameters"]["Resource"] == [
+        f"arn:aws:ssm:ap-east-1:123456789012:parameter/wxless/{stage}/*"
+    ]
+    kms = statements["DecryptStageParameters"]
+    assert kms["Action"] == ["kms:Decrypt"]
+    assert kms["Condition"]["StringEquals"]["kms:ViaService"] == "ssm.ap-east-1.amazonaws.com"
+    # An inline role policy holds at most 10,240 characters, whitespace not counted.
+    assert len(re.sub(r"\s", "", json.dumps(resolved))) < 10240
+
+
+def test_wildcard_findings_catch_broad_grants():
+    policy = {
+        "Statement": [
+            {"Sid": "a", "Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": "*"},
+            {"Sid": "b", "Effect": "Allow", "Action": ["s3:*"], "Resource": "arn:aws:s3:::x/*"},
+            {
+                "Sid": "c",
+                "Effect": "Allow",
+                "Action": ["sqs:SendMessage"],
+                "Resource": "arn:aws:sqs:r:1:wxless-*",
+            },
+            {
+                "Sid": "d",
+                "Effect": "Allow",
+                "Action": ["kms:Decrypt"],
+                "Resource": "arn:aws:kms:r:1:key/*",
+            },
+            {"Sid": "e", "Effect": "Allow", "Action": ["logs:PutLogEvents"], "Resource": "*"},
+        ]
+    }
+    found = " | ".join(build.wildcard_findings(policy))
+    for sid in "abcd":
+        assert f"{sid}: " in found
+    assert "e: " not in found  # logs are not a data service
+
+
+def test_chalice_stages_use_the_reviewed_policies_and_leave_the_environment_to_the_template(
+    template,
+):
+    chalice = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    wired = set(template["Globals"]["Function"]["Environment"]["Variables"])
+    assert chalice.get("autogen_policy") is False
+    assert set(chalice["stages"]) == set(resources.STAGES)
+    for name, stage in chalice["stages"].items():
+        assert stage.get("autogen_policy", chalice["autogen_policy"]) is False
+        assert stage["iam_policy_file"] == f"policy-{name}.json"
+        # chalice local copies these over the process environment (make run's settings), and in
+        # AWS a function's own variables override the template's Globals.
+        overlap = wired & set(stage.get("environment_variables", {}))
+        assert not overlap, f"stage {name} sets {overlap}; the template owns them"
+
+
+def test_stage_template_pins_the_stage():
+    from infra import package
+
+    for stage in resources.STAGES:
+        merged = package.stage_template(stage)
+        assert merged["Parameters"]["Stage"]["AllowedValues"] == [stage]
+        assert merged["Parameters"]["Stage"]["Default"] == stage
+        # The Protected condition is folded away: a constant once the stage is pinned.
+        assert "Protected" not in merged["Conditions"]
+        assert "Protected" not in json.dumps(merged)
+        tables = [
+            r["Properties"]
+            for r in merged["Resources"].values()
+            if r.get("Type") == "AWS::DynamoDB::Table"
+        ]
+        assert all(t["DeletionProtectionEnabled"] is (stage == "prod") for t in tables)
+
+
+def _app_with_queue_handler():
+    from chalice import Chalice, Rate
+
+    app = Chalice(app_name="wxless")
+
+    @app.route("/health")
+    def health():
+        return {}
+
+    @app.schedule(Rate(5, unit=Rate.MINUTES))
+    def tick(event):
+        return None
+
+    @app.on_sqs_message(queue="campaign-sends", batch_size=5)
+    def send_batch(event):
+        return None
+
+    return app
+
+
+def test_a_queue_handler_needs_a_declared_queue(monkeypatch):
+    monkeypatch.setattr(resources, "QUEUES", ())
+    with pytest.raises(SystemExit, match="campaign-sends"):
+        build.build_template(_app_with_queue_handler())
+
+
+def test_a_declared_queue_gets_a_dead_letter_queue_a_trigger_and_a_grant(monkeypatch):
+    queue = resources.Queue("campaign-sends", max_receive_count=3)
+    monkeypatch.setattr(resources, "QUEUES", (queue,))
+    template = build.build_template(_app_with_queue_handler())
+    res = template["Resources"]
+    props = res["CampaignSendsQueue"]["Properties"]
+    assert resolve(props["QueueName"], "prod") == "wxless-prod-campaign-sends"
+    assert props["RedrivePolicy"]["maxReceiveCount"] == 3
+    assert props["RedrivePolicy"]["deadLetterTargetArn"] == {
+        "Fn::GetAtt": ["CampaignSendsQueueDeadLetters", "Arn"]
+    }
+    assert props["VisibilityTimeout"] == 6 * build.lambda_timeout("send_batch")
+    event = res["SendBatch"]["Properties"]["Events"]["SendBatchSqsEventSource"]
+    assert event == {"Properties": {"Queue": {"Fn::Sub": "${CampaignSendsQueue.Arn}"}}}
+    env = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert env["WXLESS_QUEUE_CAMPAIGN_SENDS_URL"] == {"Ref": "CampaignSendsQueue"}
+    assert {"SendBatchErrorsAlarm", "TickErrorsAlarm", "CampaignSendsQueueDeadLettersAlarm"} <= set(
+        res
+    )
+    policy = build.resolve(build.build_policy("dev"))
+    queues = next(s for s in policy["Statement"] if s["Sid"] == "Queues")
+    assert queues["Resource"] == ["arn:aws:sqs:ap-east-1:123456789012:wxless-dev-campaign-sends"]
+    assert build.wildcard_findings(build.build_policy("dev")) == []
