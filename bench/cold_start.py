@@ -112,7 +112,7 @@ def peak_rss_mb() -> float:
 
 
 def run() -> Section:
-    repeat = 1 if quick() else 11
+    repeat = 1 if quick() else 9
     section = Section()
     _sample(BARE_STACK)  # warm-up: write/refresh .pyc files
     _sample(APP)

@@ -480,7 +480,7 @@ def run() -> Section:
     from chalice.test import Client
     from moto import mock_aws
 
-    count = 2 if quick() else 40
+    count = 2 if quick() else 25
     section = Section()
     with bench_env(), mock_aws():
         reset_process_state()
@@ -554,7 +554,7 @@ def run() -> Section:
                         expect="带身份证到网点办理",
                     )
                 handler_cpu, botocore_cpu = measure_handler_cpu(
-                    driver, recorder, 5 if quick() else 300
+                    driver, recorder, 5 if quick() else 200
                 )
                 all_calls = cold.calls + [c for s in scenarios.values() for c in s.calls]
                 elapsed = time.perf_counter() - traffic_start

@@ -596,8 +596,8 @@ def measure(contenders: dict[str, Prepare], aes: bool, per_batch: int, repeat: i
 
 def run() -> Section:
     small = quick()
-    per_batch = 25 if small else 600
-    repeat = 3 if small else 11
+    per_batch = 25 if small else 400
+    repeat = 3 if small else 9
     section = Section()
     have = peers_available()
     for aes in (False, True):

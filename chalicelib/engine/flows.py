@@ -43,6 +43,7 @@ which no end can be reached (a cycle without a way out): every node must be able
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import unicodedata
@@ -86,6 +87,7 @@ MAX_NODES = 100
 MAX_OPTIONS = 20
 MAX_WORDS = 50
 MAX_PATH = 20  # how many "back" steps a follower can take
+MAX_FLOW_BYTES = 256 * 1024  # stored as one DynamoDB item (400 KB at most)
 PRIORITY_LIMIT = 1_000_000
 _NODE_ID = re.compile(r"[A-Za-z0-9_\-]{1,40}")
 
@@ -307,6 +309,9 @@ def validate_flow(body: Any, base: dict[str, Any] | None = None) -> dict[str, An
     for key in ("fallback", "exit_reply"):
         if merged.get(key) is not None:
             out[key] = _reply(merged[key], key)
+    size = len(json.dumps(out, ensure_ascii=False).encode())
+    if size > MAX_FLOW_BYTES:
+        raise FlowError(f"the flow is {size} bytes as JSON; at most {MAX_FLOW_BYTES}")
     return out
 
 

@@ -110,10 +110,8 @@ def nearest() -> dict:
     lat, lng = _float(query, "lat", 90), _float(query, "lng", 180)
     n = query_int(request, "n", 3, 1, MAX_COUNT * 10)
     cache = callback.get_callback().places
-    if cache is not None:
-        places = cache.get()
-    else:  # no cache wired (tests of the handler alone)
-        places = build_place_book(store.load_snapshot()[1])
+    # Without a cache (a Callback built by hand) load the points directly.
+    places = cache.get() if cache is not None else build_place_book(store.load_snapshot()[1])
     radius = places.settings.get("max_distance_km") or 0
     tag = query.get("tag")
     found = places.nearest(

@@ -24,6 +24,7 @@ rather than risk a second message.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -279,8 +280,7 @@ def process_chunk(campaign: Mapping[str, Any], sk: str, attempt: int, run: Run) 
 
 
 def store_spec(campaign: Mapping[str, Any]) -> dict[str, Any]:
-    import json
-
+    """The campaign's audience/content/template, stored as one JSON string."""
     spec = campaign.get("spec")
     return json.loads(spec) if isinstance(spec, str) else dict(spec or {})
 

@@ -363,7 +363,10 @@ def dispatch(
         if done:
             started.append(due["id"])
             log.info("campaigns.started id=%s", due["id"])
-    running = [c["id"] for c in store.campaigns_by_status(store.RUNNING)]
+    # The index may not show a campaign started a moment ago yet: those first.
+    running = list(
+        dict.fromkeys([*started, *(c["id"] for c in store.campaigns_by_status(store.RUNNING))])
+    )
     recent = [
         c["id"]
         for c in store.campaigns_by_status(

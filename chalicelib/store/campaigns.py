@@ -36,6 +36,7 @@ import hashlib
 import json
 import logging
 import math
+import os
 import re
 import string
 from collections.abc import Iterable, Iterator, Sequence
@@ -1021,8 +1022,6 @@ def queue_url() -> str:
     configured = config.get(QUEUE_URL_ENV, "")
     if configured:
         return configured
-    import os
-
     key = (os.environ.get("AWS_ENDPOINT_URL", ""), queue_name())
     found = _queue_urls.get(key)
     if found is None:
@@ -1034,8 +1033,6 @@ def queue_url() -> str:
 def ensure_queue() -> str:
     """Create the queue and its dead-letter queue (local runs and tests; deployed stages get
     them from infra/). Idempotent."""
-    import os
-
     sqs = client("sqs")
     dlq = sqs.create_queue(QueueName=queue_name() + "-dlq")["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"][

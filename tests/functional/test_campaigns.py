@@ -177,8 +177,6 @@ def template_body(audience: dict, send_at: float, **extra) -> dict:
 def drain_queue(handler, limit: int = 1000) -> int:
     """Deliver every visible message of the (moto) queue to `handler(bodies)`, deleting each
     once handled, as Lambda's SQS trigger does. Returns how many were handled."""
-    import boto3  # noqa: F401  (moto is in-process; the store's client is what matters)
-
     handled = 0
     while handled < limit:
         messages = store.receive(10)

@@ -132,7 +132,7 @@ def test_a_dead_workers_lease_expires_and_its_batch_is_taken_over(wx, fake_wecha
     created = campaigns.create(
         mass_body({"type": "openids", "openids": openids(4)}, clock.t), now=clock.t
     )
-    campaigns.dispatch  # noqa: B018  (documentation: the dispatcher claims, then dies below)
+    # A worker started the campaign, claimed batch 1 and died before calling WeChat.
     store.transition(created["id"], store.SCHEDULED, store.RUNNING, started_at=clock.t)
     assert store.claim_batch(created["id"], store.batch_sk(1), "dead-worker", clock.t, 120)
     dispatch(wx, clock)

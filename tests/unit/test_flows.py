@@ -432,3 +432,20 @@ def test_compile_skips_a_broken_stored_flow():
     good = {**validate_flow(CARD), "id": "ok", "created_at": 1, "updated_at": 1}
     compiled = flows.compile_flows([{"id": "bad", "nodes": "garbage"}, good])
     assert list(compiled.flows) == ["ok"]
+
+
+def test_a_flow_too_big_for_one_item_is_refused():
+    long = "长" * 600  # 1,800 bytes per prompt
+    nodes = [
+        {
+            "id": f"n{i}",
+            "prompt": reply(long),
+            "options": [{"keywords": [f"k{j}"], "reply": reply(long)} for j in range(2)],
+        }
+        for i in range(60)
+    ]
+    nodes[0]["options"] += [{"keywords": [f"go{i}"], "next": f"n{i}"} for i in range(1, 17)]
+    for i in range(1, 59):
+        nodes[i]["options"].append({"keywords": ["more"], "next": f"n{i + 1}"})
+    with pytest.raises(FlowError, match="bytes as JSON"):
+        validate_flow(flow_def(nodes=nodes, start="n0"))
