@@ -54,7 +54,7 @@ RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath", "python-dateu
 TEST_SUITES = ("Crypto/SelfTest/", "regex/tests/")
 # C extensions that must come from the artifact (manylinux wheels for the runtime). pycryptodome
 # loads its shared libraries by path from its own package directory, so AES stands for them.
-NATIVE_MODULES = ("ahocorasick", "regex._regex", "Crypto.Cipher.AES")
+NATIVE_MODULES = ("ahocorasick", "regex._regex", "Crypto.Cipher.AES", "nh3")
 # Lambda's limits for a zip uploaded through S3.
 MAX_ZIPPED = 50 * 1024 * 1024
 MAX_UNZIPPED = 250 * 1024 * 1024
@@ -83,6 +83,7 @@ class Report:
     functions: list[dict[str, Any]] = field(default_factory=list)
     app_event_sources: list[dict[str, Any]] = field(default_factory=list)
     native: dict[str, str] = field(default_factory=dict)
+    extensions: dict[str, str] = field(default_factory=dict)
     artifacts: list[Artifact] = field(default_factory=list)
     dropped: dict[str, int] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
@@ -313,7 +314,7 @@ def lint(template: Path) -> tuple[bool, str]:
 # The import check runs in a fresh interpreter: -I (no user site, no PYTHON* variables, no cwd),
 # -S (no site-packages), -B (no .pyc written into the tree, as on Lambda's read-only /var/task).
 CHECK_SCRIPT = r"""
-import importlib, json, sys, sysconfig, time
+import importlib, json, pathlib, sys, sysconfig, time
 tree, runtime, mode = sys.argv[1], sys.argv[2], sys.argv[3]
 sys.path[:0] = [tree] + ([runtime] if runtime else [])
 started = time.perf_counter()
@@ -351,9 +352,24 @@ if mode == "check":
         box = AES.new(b"k" * 32, AES.MODE_CBC, b"i" * 16)
         smoke["aes"] = AES.new(b"k" * 32, AES.MODE_CBC, b"i" * 16).decrypt(
             box.encrypt(b"x" * 16)) == b"x" * 16
+        import nh3
+        smoke["nh3"] = nh3.clean("<b>x</b><script>y</script>") == "<b>x</b>"
     except Exception as exc:
         smoke["error"] = f"{type(exc).__name__}: {exc}"
     out["smoke"] = smoke
+    # Every Python extension module in the tree imports here (a wheel for another platform or
+    # Python would not). pycryptodome's libraries are plain shared objects it loads with ctypes.
+    extensions = {}
+    for path in sorted(pathlib.Path(tree).rglob("*.so")):
+        parts = path.relative_to(tree).parts
+        module = ".".join(parts[:-1] + (parts[-1].split(".")[0],))
+        try:
+            importlib.import_module(module)
+            extensions[module] = "ok"
+        except ImportError as exc:
+            plain = "module export function" in str(exc)
+            extensions[module] = "shared library" if plain else f"ImportError: {exc}"
+    out["extensions"] = extensions
     sources = []
     for source in app_module.app.event_sources:
         item = {"type": type(source).__name__, "name": source.name,
@@ -633,6 +649,10 @@ def prove(report: Report, tree: Path, runtime: Path) -> None:
     for name, passed in check["smoke"].items():
         if passed is not True:
             found.append(f"C extension smoke test {name}: {passed}")
+    for module, status in check["extensions"].items():
+        if status not in ("ok", "shared library"):
+            found.append(f"extension {module}: {status}")
+    report.extensions = check["extensions"]
     if check["foreign_modules"]:
         found.append(f"modules from outside the artifact: {check['foreign_modules']}")
     report.app_event_sources = check["event_sources"]
@@ -656,10 +676,13 @@ def summary(report: Report) -> str:
     lines.append(f"cfn-lint      {lint_text}")
     if report.import_ok:
         natives = ", ".join(sorted(report.native))
+        modules = sum(1 for v in report.extensions.values() if v == "ok")
+        libraries = len(report.extensions) - modules
         lines.append(
             f"import check  ok: app and {len({f['handler'] for f in report.functions})} handlers "
-            f"from the unzipped artifact with a clean sys.path; C extensions from the tree "
-            f"({natives}) work"
+            "from the unzipped artifact with a clean sys.path;\n"
+            f"              {modules} extension modules import and {libraries} shared libraries "
+            f"are present; {natives} load from the tree and work"
         )
     else:
         lines.append("import check  FAILED")
