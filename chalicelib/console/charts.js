@@ -9,7 +9,7 @@ export const PALETTE = ["#1aad19", "#576b95", "#fa9d3b", "#e64340", "#10aeff", "
 function s(tag, attrs, ...children) {
   const el = document.createElementNS(NS, tag);
   for (const [key, value] of Object.entries(attrs || {})) el.setAttribute(key, String(value));
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {
     if (child === null || child === undefined || child === false) continue;
     el.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }

@@ -23,6 +23,7 @@ async function fill(target, load) {
 }
 
 const short = (date) => date.slice(5); // MM-DD
+const WIDE = { width: 1100, height: 260 }; // full-width panels: keeps the labels' size
 
 export async function render(view) {
   // Empty at first: the server picks the last 7 days in the account's time zone (the browser's
@@ -75,7 +76,7 @@ export async function render(view) {
         { name: "消息", values: m.days.map((d) => d.messages || 0) },
         { name: "事件", values: m.days.map((d) => d.events || 0) },
         { name: "未回复", values: m.days.map((d) => (d.outcomes || {}).unanswered || 0) },
-      ]);
+      ], WIDE);
     });
     fill(hours, async () => {
       const m = await messages;

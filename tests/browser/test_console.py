@@ -219,6 +219,8 @@ def test_dashboard_charts_and_screenshot(console, stack):
     messages.wait_for()
     assert int(messages.inner_text()) >= 5
     assert page.locator("figure[data-chart] svg").count() >= 4
+    assert page.locator("[data-panel='时段分布'] svg rect").count() == 24  # a bar per hour
+    assert page.locator("[data-panel='规则命中排行'] svg rect").count() >= 1
     assert page.locator("[data-panel] .form-error").count() == 0  # every stats route answered
     page.wait_for_timeout(300)  # let the last panel paint
     shot = console.screenshot("console.png")
