@@ -23,7 +23,7 @@ os.environ.update(
 )
 
 
-def _reset_process_state(clients: bool = True) -> None:
+def _reset_process_state(clients: bool = False) -> None:
     """Forget per-container caches. `clients=False` keeps the botocore clients and PynamoDB
     connections: building them loads botocore's data files (~0.1 s each, ~15 of them), and
     they stay valid as long as the same moto is running."""
@@ -107,10 +107,10 @@ def _moto_session():
         patch.setenv("WXLESS_TABLE_PREFIX", "wxtest")
         patch.delenv("AWS_ENDPOINT_URL", raising=False)
         with mock_aws():
-            _reset_process_state()
+            _reset_process_state(clients=True)  # clients built before moto started are not mocked
             create_all()
             yield
-    _reset_process_state()
+    _reset_process_state(clients=True)
 
 
 @pytest.fixture
