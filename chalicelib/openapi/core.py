@@ -90,6 +90,21 @@ SCHEMAS = {
             },
             {
                 "type": "object",
+                "description": "news built from CMS articles by id: titles, digests, covers and "
+                "links are filled in when the reply is sent; unpublished ones are skipped",
+                "required": ["type", "article_ids"],
+                "properties": {
+                    "type": {"enum": ["news"]},
+                    "article_ids": {
+                        "type": "array",
+                        "minItems": 1,
+                        "maxItems": 8,
+                        "items": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"},
+                    },
+                },
+            },
+            {
+                "type": "object",
                 "required": ["type"],
                 "properties": {"type": {"enum": ["transfer_customer_service"]}, "kf_account": _str},
             },
