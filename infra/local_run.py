@@ -80,6 +80,9 @@ class LocalStack:
         if not os.environ.get("AWS_ENDPOINT_URL"):
             from moto.server import ThreadedMotoServer
 
+            from infra import moto_patches
+
+            moto_patches.apply()  # concurrent transactions must not roll back each other
             os.environ.update(
                 AWS_ACCESS_KEY_ID="testing",
                 AWS_SECRET_ACCESS_KEY="testing",
