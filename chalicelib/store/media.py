@@ -535,7 +535,9 @@ def resolve_reply(
 
 
 def names_media(reply: Any) -> bool:
-    fields = REPLY_MEDIA_FIELDS.get(reply.get("type")) if isinstance(reply, dict) else None
+    kind = reply.get("type") if isinstance(reply, dict) else None
+    # an unhashable "type" ({} or []) is the validator's to refuse, not a lookup error here
+    fields = REPLY_MEDIA_FIELDS.get(kind) if isinstance(kind, str) else None
     return bool(fields) and any(ref in reply for ref, _, _ in fields)  # type: ignore[union-attr]
 
 

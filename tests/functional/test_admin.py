@@ -234,3 +234,11 @@ def test_missing_tokens_do_not_lock_anyone_out(client, monkeypatch):
     for _ in range(10):
         assert admin(client, "GET", "/admin/rules", token=None).status_code == 401
     assert admin(client, "GET", "/admin/rules").status_code == 200
+
+
+@pytest.mark.parametrize("bad_type", [{}, [], None, 5])
+def test_reply_with_a_non_string_type_is_400_not_500(client, bad_type):
+    reply = {"type": bad_type}
+    assert admin(client, "PUT", "/admin/replies/default", reply).status_code == 400
+    rule = {**text_rule("a", "x"), "reply": reply}
+    assert admin(client, "POST", "/admin/rules", rule).status_code == 400
