@@ -310,6 +310,13 @@ class FakeWeChat:
             for token in self._tokens:
                 self._tokens[token] = now - 1
 
+    def age_tokens(self, seconds: float) -> None:
+        """Every issued token has ``seconds`` less to live, as if that much time had passed
+        at WeChat (tests of a refresher that runs on the real clock)."""
+        with self._lock:
+            for token in self._tokens:
+                self._tokens[token] -= seconds
+
     def revoke_tokens(self) -> None:
         """Every issued token now answers 40001, like after a force refresh elsewhere."""
         with self._lock:

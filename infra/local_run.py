@@ -17,6 +17,10 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from scheduled.local import LocalScheduler
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -69,7 +73,7 @@ class LocalStack:
         self.moto = None
         self.fake = None
         self.chalice: subprocess.Popen | None = None
-        self.scheduler = None
+        self.scheduler: LocalScheduler | None = None
         self.stopping = threading.Event()
 
     def start(self) -> None:
@@ -96,16 +100,13 @@ class LocalStack:
         os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
         if not os.environ.get("WECHAT_API_BASE"):
-            try:
-                from infra.fake_wechat import FakeWeChat
-            except ImportError:
-                FakeWeChat = None
-            if FakeWeChat is not None:
-                self.fake = FakeWeChat(
-                    app_id=os.environ["WECHAT_APP_ID"], app_secret=os.environ["WECHAT_APP_SECRET"]
-                )
-                self.fake.start()
-                os.environ["WECHAT_API_BASE"] = self.fake.url
+            from infra.fake_wechat import FakeWeChat
+
+            self.fake = FakeWeChat(
+                app_id=os.environ["WECHAT_APP_ID"], app_secret=os.environ["WECHAT_APP_SECRET"]
+            )
+            self.fake.start()
+            os.environ["WECHAT_API_BASE"] = self.fake.url
 
         from chalicelib.store.tables import create_all
         from infra.seed import seed_if_empty
@@ -140,13 +141,7 @@ class LocalStack:
         if self.stopping.is_set():
             return
 
-        try:
-            from scheduled.local import LocalScheduler
-        except ImportError:
-            LocalScheduler = None
-        if LocalScheduler is not None:
-            self.scheduler = LocalScheduler()
-            self.scheduler.start()
+        self.start_scheduler()
 
         aes = os.environ.get("WECHAT_ENCODING_AES_KEY", "")
         print(
@@ -169,6 +164,15 @@ class LocalStack:
             ),
             flush=True,
         )
+
+    def start_scheduler(self) -> LocalScheduler:
+        """`chalice local` runs no `@app.schedule`: run them here, in this process, against the
+        same moto and WeChat API as the app (the token refresh first, at once, then every
+        RATE_MINUTES), so the app finds a fresh token in the store without anyone asking."""
+        from scheduled.local import LocalScheduler
+
+        self.scheduler = LocalScheduler().start()
+        return self.scheduler
 
     def wait(self) -> int:
         assert self.chalice is not None

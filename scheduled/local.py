@@ -29,7 +29,7 @@ class Job:
     interval: float
     func: Callable[[], Any]
     next_run: float = 0.0
-    runs: int = 0
+    runs: int = 0  # finished runs, failed ones included
     failures: int = 0
     last_result: Any = field(default=None, repr=False)
 
@@ -61,6 +61,10 @@ class LocalScheduler:
         self.jobs = [Job(name, float(interval), func) for name, interval, func in specs]
         self._clock = clock
         self._stop = threading.Event()
+        # Set by stop() and trigger(): ends the loop's wait at once instead of at the next due job.
+        self._wake = threading.Event()
+        self._triggered: set[str] = set()
+        self._trigger_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         _ensure_log_handler()
 
@@ -77,6 +81,7 @@ class LocalScheduler:
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
+        self._wake.set()
         thread, self._thread = self._thread, None
         if thread is not None:
             thread.join(timeout)
@@ -87,6 +92,20 @@ class LocalScheduler:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    def job(self, name: str) -> Job:
+        for job in self.jobs:
+            if job.name == name:
+                return job
+        raise KeyError(f"no job {name!r}")
+
+    def trigger(self, name: str) -> None:
+        """Make `name` due now (like running an EventBridge rule by hand); the running loop
+        picks it up at once. Its next regular run is counted from this one."""
+        self.job(name)
+        with self._trigger_lock:
+            self._triggered.add(name)
+        self._wake.set()
+
     @property
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
@@ -96,7 +115,10 @@ class LocalScheduler:
         for job in self.jobs:
             if self._stop.is_set():
                 break
-            if self._clock() >= job.next_run:
+            with self._trigger_lock:
+                triggered = job.name in self._triggered
+                self._triggered.discard(job.name)
+            if triggered or self._clock() >= job.next_run:
                 self._run(job)
                 # Scheduled from the end of the run: a slow job never piles up behind itself.
                 job.next_run = self._clock() + job.interval
@@ -111,16 +133,18 @@ class LocalScheduler:
             except BaseException:  # never let the thread die; keep ticking
                 log.exception("scheduler.loop_error")
                 wait = 1.0
-            self._stop.wait(min(wait, 60.0))
+            self._wake.wait(min(wait, 60.0))
+            self._wake.clear()
 
     def _run(self, job: Job) -> None:
-        job.runs += 1
         try:
             job.last_result = job.func()
         except Exception:
             job.failures += 1
             log.exception("scheduler.job_failed job=%s", job.name)
             return
+        finally:
+            job.runs += 1  # counted once finished, so a watcher sees last_result with it
         if _worth_logging(job.last_result):
             log.info("scheduler.job job=%s result=%s", job.name, job.last_result)
 

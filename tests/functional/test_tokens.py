@@ -342,19 +342,77 @@ def test_24h_without_the_schedule_readers_stay_within_budget(aws, monkeypatch):
 # --------------------------------------------------------------------------- make run
 
 
-def test_local_scheduler_keeps_the_token_in_the_store(aws, fake_wechat):
-    """What `make run` does: the runner's LocalScheduler runs the refresh at start."""
+def wait_for(condition, timeout: float = 30.0) -> None:
     import time
 
-    from scheduled.local import LocalScheduler
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
 
-    with LocalScheduler() as scheduler:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and scheduler.jobs[0].runs == 0:
-            time.sleep(0.02)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and scheduler.jobs[0].last_result is None:
-            time.sleep(0.02)
-    result = scheduler.jobs[0].last_result
-    assert result["access"]["outcome"] == "refreshed", result
+
+def age_stored(kind: str, seconds: float) -> None:
+    """The stored credential has `seconds` less to live (time passing, without waiting)."""
+    from chalicelib.store import tokens
+
+    item = tokens.TokenItem.get(f"token#{kind}", consistent_read=True)
+    item.update(actions=[tokens.TokenItem.expires_at.set(int(item.expires_at) - int(seconds))])
+
+
+@pytest.fixture
+def runner_scheduler(aws, fake_wechat):
+    """The scheduler exactly as `make run` starts it (infra/local_run.py), in this process,
+    against moto and the fake WeChat; stopped with the runner's own stop()."""
+    from infra.local_run import LocalStack
+
+    stack = LocalStack()
+    scheduler = stack.start_scheduler()
+    assert stack.scheduler is scheduler and scheduler.running
+    yield scheduler
+    stack.stop()
+    assert not scheduler.running
+
+
+def test_local_scheduler_keeps_the_token_in_the_store(runner_scheduler):
+    """`make run`: the runner's own scheduler runs the refresh at start, nobody asking."""
+    job = runner_scheduler.job("token_refresh")
+    wait_for(lambda: job.runs >= 1)
+    assert job.last_result["access"]["outcome"] == "refreshed", job.last_result
     assert stored("access").generation == 1 and stored("jsapi").value
+
+
+def test_local_scheduler_renews_the_token_before_it_expires(runner_scheduler, client, fake_wechat):
+    """Two hours in a few seconds: the token is aged (at the fake and in the store) to 250 s
+    left, inside WeChat's renewal window; the runner's next tick renews it, and the old token
+    dying afterwards goes unnoticed by callers."""
+    job = runner_scheduler.job("token_refresh")
+    wait_for(lambda: job.runs >= 1)
+    first = stored("access")
+    assert job.interval == 120  # the Rate(2 minutes) of app.py
+
+    fake_wechat.age_tokens(6950)
+    age_stored("access", 6950)
+    runs = job.runs
+    runner_scheduler.trigger("token_refresh")  # the next 2-minute tick, now
+    wait_for(lambda: job.runs > runs)
+    assert job.last_result["access"]["outcome"] == "refreshed", job.last_result
+    second = stored("access")
+    assert second.generation == first.generation + 1 and second.value != first.value
+    assert second.remaining(second.refreshed_at) > 7000
+    assert fake_wechat.count(STABLE) == 2
+    assert all(c.body["force_refresh"] is False for c in fake_wechat.calls_to(STABLE))
+
+    fake_wechat.age_tokens(300)  # the old token has now expired at WeChat
+    response = admin(client, "GET", "/admin/tags")  # the app, on the renewed token
+    assert response.status_code == 200, response.body
+    api, provider = make_provider(fake_wechat)  # another container, starting now
+    api.tags.list()
+    assert fake_wechat.count("/cgi-bin/tags/get") == 2  # no 42001, no retry
+    assert fake_wechat.count(STABLE) == 2 and provider.fetches == 0
+
+    # A tick with nothing to do costs no WeChat call.
+    runs = job.runs
+    runner_scheduler.trigger("token_refresh")
+    wait_for(lambda: job.runs > runs)
+    assert job.last_result["access"]["outcome"] == "fresh"
+    assert fake_wechat.count(STABLE) == 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -101,3 +102,32 @@ def test_default_jobs_mirror_the_app_schedules():
 def test_interval_must_be_positive():
     with pytest.raises(ValueError):
         LocalScheduler([("bad", 0, lambda: None)])
+
+
+def _wait_runs(scheduler: LocalScheduler, name: str, runs: int) -> None:
+    deadline = time.monotonic() + 10
+    while scheduler.job(name).runs < runs:
+        assert time.monotonic() < deadline, scheduler.job(name)
+        time.sleep(0.01)
+
+
+def test_trigger_runs_a_job_now_and_counts_its_interval_from_there():
+    with LocalScheduler([("hourly", 3600, lambda: None)]) as scheduler:
+        _wait_runs(scheduler, "hourly", 1)  # the run at start
+        scheduler.trigger("hourly")  # wakes the sleeping loop: no hour-long wait
+        _wait_runs(scheduler, "hourly", 2)
+        assert scheduler.job("hourly").next_run > time.monotonic() + 3500
+    assert scheduler.job("hourly").runs == 2
+    with pytest.raises(KeyError):
+        scheduler.trigger("nope")
+
+
+def test_runs_counts_finished_runs():
+    clock = Clock()
+    seen: list[int] = []
+    scheduler = LocalScheduler(
+        [("j", 5, lambda: seen.append(scheduler.job("j").runs))], clock=clock
+    )
+    scheduler.job("j").next_run = clock.now
+    scheduler.run_due()
+    assert seen == [0] and scheduler.job("j").runs == 1
