@@ -47,6 +47,7 @@ import json
 import logging
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -312,6 +313,47 @@ def validate_flow(body: Any, base: dict[str, Any] | None = None) -> dict[str, An
     size = len(json.dumps(out, ensure_ascii=False).encode())
     if size > MAX_FLOW_BYTES:
         raise FlowError(f"the flow is {size} bytes as JSON; at most {MAX_FLOW_BYTES}")
+    return out
+
+
+def map_replies(body: Any, fn: Callable[[Any, str], Any]) -> Any:
+    """`body` (a flow as posted) with `fn(reply, where)` applied to each of its replies: node
+    prompts and fallbacks, options' final replies, the flow's fallback and exit reply. Used to
+    resolve media items before validation; a body of the wrong shape is returned as it is, for
+    validate_flow to refuse."""
+    if not isinstance(body, dict):
+        return body
+    out = dict(body)
+    for key in ("fallback", "exit_reply"):
+        if out.get(key) is not None:
+            out[key] = fn(out[key], key)
+    if isinstance(out.get("nodes"), list):
+        out["nodes"] = [_map_node(node, i, fn) for i, node in enumerate(out["nodes"])]
+    return out
+
+
+def replies_in(body: Any) -> list[Any]:
+    """Every reply of a flow (as posted or stored), in map_replies' order."""
+    found: list[Any] = []
+    map_replies(body, lambda reply, _where: found.append(reply) or reply)
+    return found
+
+
+def _map_node(node: Any, index: int, fn: Callable[[Any, str], Any]) -> Any:
+    if not isinstance(node, dict):
+        return node
+    out = dict(node)
+    where = f"node {out.get('id')!r}" if isinstance(out.get("id"), str) else f"nodes[{index}]"
+    for key in ("prompt", "fallback"):
+        if out.get(key) is not None:
+            out[key] = fn(out[key], f"{where}.{key}")
+    if isinstance(out.get("options"), list):
+        out["options"] = [
+            {**opt, "reply": fn(opt["reply"], f"{where}.options[{pos}].reply")}
+            if isinstance(opt, dict) and opt.get("reply") is not None
+            else opt
+            for pos, opt in enumerate(out["options"])
+        ]
     return out
 
 

@@ -6,15 +6,31 @@ from typing import Any
 
 from chalice import Blueprint, Response
 
-from chalicelib.engine.flows import validate_flow
+from chalicelib.engine.flows import map_replies, replies_in, validate_flow
+from chalicelib.handlers.admin_wechat import wechat_errors
 from chalicelib.handlers.common import admin_route, json_response, read_object
-from chalicelib.store import articles
+from chalicelib.store import articles, media
 from chalicelib.store import flows as store
 from chalicelib.store.analytics import date_range
 
 bp = Blueprint(__name__)
 admin = admin_route(bp)
 DEFAULT_RANGE_DAYS = 30
+
+
+def _validated(body: Any, base: dict[str, Any] | None = None) -> dict[str, Any]:
+    """validate_flow, plus what rules get on save: news by article id must name existing
+    articles, and a reply naming a media item ({"type": "image", "media": id}) is resolved to
+    the item's permanent material. The whole flow is checked (with placeholders) before
+    anything is uploaded, so an invalid flow uploads nothing."""
+    has_media = any(media.names_media(reply) for reply in replies_in(body))
+
+    def resolved(dry: bool) -> Any:
+        return map_replies(body, lambda r, where: media.resolve_reply(r, dry=dry, path=where))
+
+    fields = validate_flow(resolved(dry=True) if has_media else body, base=base)
+    articles.check_nested_refs(fields)
+    return validate_flow(resolved(dry=False), base=base) if has_media else fields
 
 
 @bp.route("/admin/flows", methods=["GET"])
@@ -25,9 +41,9 @@ def list_flows() -> dict:
 
 @bp.route("/admin/flows", methods=["POST"])
 @admin
+@wechat_errors  # naming a media item may upload it to WeChat
 def create_flow() -> Response:
-    fields = validate_flow(read_object(bp.current_request))
-    articles.check_nested_refs(fields)  # news by article id: the articles must exist
+    fields = _validated(read_object(bp.current_request))
     return json_response(store.create_flow(fields), 201)
 
 
@@ -39,10 +55,10 @@ def get_flow(flow_id: str) -> dict:
 
 @bp.route("/admin/flows/{flow_id}", methods=["PUT", "PATCH"])
 @admin
+@wechat_errors
 def update_flow(flow_id: str) -> dict:
     body = read_object(bp.current_request)
-    fields = validate_flow(body, base=store.get_flow(flow_id))
-    articles.check_nested_refs(fields)
+    fields = _validated(body, base=store.get_flow(flow_id))
     return store.replace_flow(flow_id, fields)
 
 

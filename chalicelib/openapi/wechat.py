@@ -308,7 +308,8 @@ PATHS: dict[str, Any] = {
             "Get a media item", tag="media", returns=ref("MediaItem"), errors=(401, 404, 503)
         ),
         "delete": wop(
-            "Delete a media item (WeChat material, S3 object, record); 409 while a rule uses it",
+            "Delete a media item (WeChat material, S3 object, record); "
+            "409 while a rule, special reply or flow uses it",
             tag="media",
             ok=204,
             errors=(401, 404, 409, 503),

@@ -566,8 +566,9 @@ def validated(
 
 
 def _references(media_ids: set[str]) -> list[str]:
-    """Rules and special replies whose stored reply uses one of these media_ids."""
-    from chalicelib.store import rules
+    """Rules, special replies and flows whose stored replies use one of these media_ids."""
+    from chalicelib.engine.flows import replies_in
+    from chalicelib.store import flows, rules
 
     def uses(reply: Any) -> bool:
         return isinstance(reply, dict) and any(
@@ -578,13 +579,16 @@ def _references(media_ids: set[str]) -> list[str]:
     for kind in rules.SPECIAL_KINDS:
         if uses(rules.get_special(kind)):
             found.append(f"the {kind} reply")
+    for flow in flows.list_flows():
+        if any(uses(reply) for reply in replies_in(flow)):
+            found.append(f"flow {flow['id']} ({flow['name']})")
     return found
 
 
 @guarded
 def delete_media(item_id: str, *, wechat: WeChatClient | None = None) -> None:
-    """Delete the WeChat material, the S3 object and the record. Refused (409) while a rule or
-    special reply still uses the item's permanent media_id."""
+    """Delete the WeChat material, the S3 object and the record. Refused (409) while a rule,
+    special reply or flow still uses the item's permanent media_id."""
     item = get_item(item_id)
     if item.material_id:
         users = _references({item.material_id})

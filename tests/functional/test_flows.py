@@ -344,6 +344,132 @@ def test_stats_range_and_errors(client):
     assert admin(client, "GET", "/admin/flows/nope/stats").status_code == 404
 
 
+# -- replies naming media items and CMS articles, as rules may ---------------------------------
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(range(256)) * 4
+
+
+def _with_replies(prompt: dict, final: dict) -> dict:
+    """The demo flow with the start node's prompt and the debit fee option's reply replaced."""
+    flow = copy.deepcopy(DEMO_FLOW)
+    flow["nodes"][0]["prompt"] = prompt
+    flow["nodes"][1]["options"][2]["reply"] = final
+    return flow
+
+
+def test_flow_replies_may_name_media_items(client, fake_wechat):
+    import base64
+
+    image = body_json(
+        admin(
+            client,
+            "POST",
+            "/admin/media",
+            {"kind": "image", "content_base64": base64.b64encode(PNG).decode()},
+        )
+    )
+    uploads = "/cgi-bin/material/add_material"
+    # Bad references are 400 naming the reply, store nothing and upload nothing.
+    for bad, needle in [
+        ({"type": "image", "media": "nope"}, "node 'debit'.options[2].reply.media: no media item"),
+        ({"type": "video", "media": image["id"]}, "a video is needed"),
+    ]:
+        flow = _with_replies({"type": "image", "media": image["id"]}, bad)
+        response = admin(client, "POST", "/admin/flows", flow)
+        assert response.status_code == 400 and needle in body_json(response)["error"], bad
+    broken = _with_replies(
+        {"type": "image", "media": image["id"]}, {"type": "text", "content": "x"}
+    )
+    broken["nodes"][0]["options"][0]["next"] = "nowhere"  # valid media, invalid flow
+    assert admin(client, "POST", "/admin/flows", broken).status_code == 400
+    assert body_json(admin(client, "GET", "/admin/flows"))["items"] == []
+    assert fake_wechat.count(uploads) == 0
+
+    flow = create_flow(
+        client,
+        _with_replies(
+            {"type": "image", "media": image["id"]}, {"type": "image", "media": image["id"]}
+        ),
+    )
+    material = body_json(admin(client, "GET", f"/admin/media/{image['id']}"))
+    assert material["permanent"] is True and fake_wechat.count(uploads) == 1  # once per item
+    stored = {"type": "image", "media_id": material["media_id"]}
+    assert flow["nodes"][0]["prompt"] == stored
+    assert flow["nodes"][1]["options"][2]["reply"] == stored
+
+    response = post_xml(client, wxsim.text("办卡", openid="o_media"))
+    reply = wxsim.parse(response.body.decode())
+    assert reply["MsgType"] == "image" and reply["Image"]["MediaId"] == material["media_id"]
+
+    # PATCH resolves too; the item cannot be deleted while the flow uses it.
+    patched = admin(
+        client,
+        "PATCH",
+        f"/admin/flows/{flow['id']}",
+        {"exit_reply": {"type": "image", "media": image["id"]}},
+    )
+    assert patched.status_code == 200 and body_json(patched)["exit_reply"] == stored
+    refused = admin(client, "DELETE", f"/admin/media/{image['id']}")
+    assert refused.status_code == 409 and flow["id"] in body_json(refused)["error"]
+    assert admin(client, "DELETE", f"/admin/flows/{flow['id']}").status_code == 204
+    assert admin(client, "DELETE", f"/admin/media/{image['id']}").status_code == 204
+
+
+def test_flow_news_by_article_id_renders_the_current_article(client, monkeypatch):
+    from chalicelib.store import articles
+
+    monkeypatch.setenv("WXLESS_PUBLIC_BASE_URL", "https://wx.bank.example")
+    created = admin(
+        client,
+        "POST",
+        "/admin/articles",
+        {
+            "title": "借记卡费用说明",
+            "digest": "免年费",
+            "body_html": "<p>x</p>",
+            "status": "published",
+        },
+    )
+    article = body_json(created)
+    news = {"type": "news", "article_ids": [article["id"]]}
+    ghost = _with_replies(
+        DEMO_FLOW["nodes"][0]["prompt"], {"type": "news", "article_ids": ["ghost"]}
+    )
+    response = admin(client, "POST", "/admin/flows", ghost)
+    assert response.status_code == 400 and "unknown article" in body_json(response)["error"]
+    flow = create_flow(client, _with_replies(DEMO_FLOW["nodes"][0]["prompt"], news))
+    assert flow["nodes"][1]["options"][2]["reply"] == news  # kept by id, expanded when sent
+    bad_patch = admin(
+        client,
+        "PATCH",
+        f"/admin/flows/{flow['id']}",
+        {"exit_reply": {"type": "news", "article_ids": ["ghost"]}},
+    )
+    assert bad_patch.status_code == 400
+
+    def fee_answer(openid: str) -> dict:
+        articles.reset_caches()  # the published snapshot re-reads at once (normally within ~2 s)
+        say(client, "办卡", openid=openid)
+        say(client, "借记卡", openid=openid)
+        response = post_xml(client, wxsim.text("费用", openid=openid))
+        return wxsim.parse(response.body.decode())
+
+    reply = fee_answer("o_news1")
+    assert reply["MsgType"] == "news" and reply["ArticleCount"] == "1"
+    assert reply["Articles"][0]["Title"] == "借记卡费用说明"
+    assert reply["Articles"][0]["Description"] == "免年费"
+    assert reply["Articles"][0]["Url"] == f"https://wx.bank.example/p/articles/{article['id']}"
+
+    admin(client, "PUT", f"/admin/articles/{article['id']}", {"title": "借记卡费用（新版）"})
+    assert fee_answer("o_news2")["Articles"][0]["Title"] == "借记卡费用（新版）"
+    admin(client, "POST", f"/admin/articles/{article['id']}/unpublish")
+    articles.reset_caches()
+    assert say(client, "办卡", openid="o_news3").startswith(CHOOSE)
+    say(client, "借记卡", openid="o_news3")
+    assert say(client, "费用", openid="o_news3") is None  # nothing published: success, no news
+    assert not state_item("o_news3").get("flow_id")  # the step still completed the flow
+
+
 # -- cost per message -----------------------------------------------------------------------
 
 

@@ -449,3 +449,31 @@ def test_a_flow_too_big_for_one_item_is_refused():
         nodes[i]["options"].append({"keywords": ["more"], "next": f"n{i + 1}"})
     with pytest.raises(FlowError, match="bytes as JSON"):
         validate_flow(flow_def(nodes=nodes, start="n0"))
+
+
+def test_map_replies_visits_every_reply_and_leaves_bad_shapes_alone():
+    body = flow_def(fallback=reply("F"), exit_reply=reply("X"))
+    body["nodes"][2]["options"].append("not an option")
+    body["nodes"].append("not a node")
+    seen: list[tuple[str, str]] = []
+
+    def mark(value, where):
+        seen.append((where, value["content"]))
+        return {**value, "content": value["content"] + "!"}
+
+    out = flows.map_replies(body, mark)
+    assert seen == [
+        ("fallback", "F"),
+        ("exit_reply", "X"),
+        ("node 'choose'.prompt", "选卡：1 借记卡 2 信用卡"),
+        ("node 'choose'.options[2].reply", "发位置"),
+        ("node 'debit'.prompt", "借记卡：1 材料"),
+        ("node 'credit'.prompt", "信用卡：1 材料"),
+        ("node 'credit'.fallback", "信用卡：请回复 1"),
+        ("node 'docs'.prompt", "带身份证"),
+    ]
+    assert out["nodes"][3]["prompt"] == reply("带身份证!") and out["exit_reply"] == reply("X!")
+    assert body["nodes"][3]["prompt"] == reply("带身份证")  # the input is not changed
+    assert out["nodes"][-1] == "not a node" and out["nodes"][2]["options"][-1] == "not an option"
+    assert flows.map_replies([1], mark) == [1]
+    assert [r["content"] for r in flows.replies_in(out)][:2] == ["F!", "X!"]
