@@ -255,6 +255,55 @@ def test_overlapping_scheduled_runs_make_one_call(aws, fake_wechat, serial_dynam
     assert set(outcomes) <= {"refreshed", "busy", "fresh"}
 
 
+# --------------------------------------------------------------------------- jsapi_ticket
+
+
+def test_jsapi_ticket_on_request_path_after_40001_refreshes_the_token_once(aws, fake_wechat):
+    """The ticket the same way: from the store; if missing, ONE guarded getticket, whose own
+    40001 recovers like any call (re-read, one normal-mode refresh, one retry)."""
+    from chalicelib.jobs import wechat
+
+    wechat.client().tags.list()  # the access token is in the store; no ticket yet
+    fake_wechat.revoke_tokens()
+    ticket = wechat.jsapi_ticket()
+    assert ticket == stored("jsapi").value and stored("jsapi").generation == 1
+    assert fake_wechat.count(TICKET) == 2  # 40001, then one retry on the renewed token
+    assert fake_wechat.count(STABLE) == 2  # the first token and ONE refresh
+    assert all(c.body["force_refresh"] is False for c in fake_wechat.calls_to(STABLE))
+    assert wechat.jsapi_ticket() == ticket and fake_wechat.count(TICKET) == 2  # cached
+
+
+def test_concurrent_jsapi_ticket_requests_make_one_call(aws, fake_wechat, serial_dynamodb):
+    from chalicelib.store.tokens import JSAPI, DynamoTokenProvider
+
+    containers = [make_provider(fake_wechat)[0] for _ in range(6)]
+    containers[0].tags.list()  # the access token is stored once for all
+    tickets = [
+        DynamoTokenProvider(lambda api=api: api.token.get_ticket("jsapi"), kind=JSAPI)
+        for api in containers
+    ]
+    barrier = threading.Barrier(len(tickets))
+    got: list[str] = []
+    errors: list[BaseException] = []
+
+    def worker(provider) -> None:
+        barrier.wait()
+        try:
+            got.append(provider.get())
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(t,)) for t in tickets]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert errors == [] and len(got) == 6 and len(set(got)) == 1
+    assert fake_wechat.count(TICKET) == 1 and sum(t.fetches for t in tickets) == 1
+    assert fake_wechat.count(STABLE) == 1
+    assert stored("jsapi").generation == 1 and stored("jsapi").value == got[0]
+
+
 # --------------------------------------------------------------------------- 24 h budget
 
 

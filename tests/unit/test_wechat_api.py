@@ -271,6 +271,22 @@ def test_error_codes_map_to_classes(sclient, fake, static, errcode, cls) -> None
     assert pickle.loads(pickle.dumps(exc)).errcode == errcode
 
 
+@pytest.mark.parametrize(
+    ("errcode", "cls"), sorted(ERROR_CLASSES.items()), ids=[str(c) for c in sorted(ERROR_CLASSES)]
+)
+def test_every_mapped_errcode_comes_back_typed_from_the_fake(sclient, fake, static, errcode, cls):
+    """Each entry of the mapping table, answered by the fake over HTTP: the typed exception,
+    with one retry for the token codes (the provider is asked once) and none for the others."""
+    token_error = cls is InvalidTokenError
+    fake.inject_error("/cgi-bin/tags/get", errcode, "mapped", times=2 if token_error else 1)
+    with pytest.raises(cls) as info:
+        sclient.tags.list()
+    assert type(info.value) is cls and info.value.errcode == errcode
+    assert fake.count("/cgi-bin/tags/get") == (2 if token_error else 1)
+    assert static.invalidated == ([static.token] if token_error else [])
+    assert sclient.tags.list() == [{"id": 2, "name": "星标组", "count": 0}]  # and then success
+
+
 def test_error_mapping_table_is_complete() -> None:
     assert {c: ERROR_CLASSES[c] for c in (40001, 40014, 42001)} == dict.fromkeys(
         (40001, 40014, 42001), InvalidTokenError
@@ -287,11 +303,12 @@ def test_real_fake_errors_map_too(client, fake) -> None:
     assert "invalid openid" in info.value.errmsg
 
 
-def test_http_500_is_transport_error(sclient, fake) -> None:
-    fake.inject_error("/cgi-bin/tags/get", status=500)
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+def test_http_5xx_is_transport_error(sclient, fake, status) -> None:
+    fake.inject_error("/cgi-bin/tags/get", status=status)
     with pytest.raises(TransportError) as info:
         sclient.tags.list()
-    assert info.value.status == 500
+    assert info.value.status == status and info.value.retryable
     assert info.value.errcode == 0
     assert fake.count("/cgi-bin/tags/get") == 1
 
