@@ -67,6 +67,41 @@ def test_nearest_matches_brute_force_on_random_points(seed, box):
         assert_same(found, brute_force(points, lat, lng, k), points, lat, lng)
 
 
+class _CountingList(list):
+    """A list that counts item reads: how many points a query looked at."""
+
+    reads = 0
+
+    def __getitem__(self, index):
+        _CountingList.reads += 1
+        return super().__getitem__(index)
+
+
+def test_ten_thousand_points_exact_and_no_full_scan():
+    """At 10,000 points (a big bank's branches and ATMs) every answer matches the brute-force
+    reference, and a query reads a small fraction of the points (counted, not timed: the
+    machine is shared), so a message never costs a scan."""
+    rng = random.Random(10_000)
+    centres = [(23.13, 113.26), (22.54, 114.06), (31.23, 121.47), (39.90, 116.40)]
+    points = []
+    for _ in range(10_000):
+        lat, lng = rng.choice(centres)
+        points.append((lat + rng.gauss(0, 0.3), lng + rng.gauss(0, 0.3)))
+    tree = tree_of(points)
+    tree._xyz = _CountingList(tree._xyz)  # noqa: SLF001 - count reads after the build
+    reads = []
+    for _ in range(100):
+        lat, lng = rng.choice(centres)
+        lat, lng = lat + rng.gauss(0, 0.5), lng + rng.gauss(0, 0.5)
+        _CountingList.reads = 0
+        found = tree.nearest(geo.to_xyz(lat, lng), 3)
+        reads.append(_CountingList.reads)
+        assert_same(found, brute_force(points, lat, lng, 3), points, lat, lng)
+    reads.sort()
+    assert reads[len(reads) // 2] < 200 and reads[-1] < 1000, reads  # median, worst of 100
+    print(f"\n10,000 points, 3 nearest: median {reads[50]} points read, worst {reads[-1]}")
+
+
 def test_across_the_antimeridian():
     points = [(0.0, 179.9), (0.0, -179.9), (0.0, 170.0), (0.0, -170.0)]
     found = tree_of(points).nearest(geo.to_xyz(0.0, -179.95), 2)
