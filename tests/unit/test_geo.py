@@ -88,7 +88,7 @@ def test_ten_thousand_points_exact_and_no_full_scan():
         lat, lng = rng.choice(centres)
         points.append((lat + rng.gauss(0, 0.3), lng + rng.gauss(0, 0.3)))
     tree = tree_of(points)
-    tree._xyz = _CountingList(tree._xyz)  # noqa: SLF001 - count reads after the build
+    tree._xyz = _CountingList(tree._xyz)  # count reads after the build
     reads = []
     for _ in range(100):
         lat, lng = rng.choice(centres)
