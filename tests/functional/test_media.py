@@ -376,3 +376,30 @@ def test_customer_service_message_with_a_media_item(client, fake_wechat):
     # A message goes out now: the temporary media_id is fine, no material is made.
     assert sent["image"] == {"media_id": item["media_id"]}
     assert fake_wechat.count("/cgi-bin/material/add_material") == 0
+
+
+def test_video_rule_naming_a_media_item_replies_with_the_material(client, fake_wechat):
+    item = body_json(upload(client, "video", MP4))
+    rule = {
+        "name": "开户视频",
+        "match": "exact",
+        "keywords": ["开户"],
+        "reply": {
+            "type": "video",
+            "media": item["id"],
+            "title": "开户指南",
+            "description": "3 分钟",
+        },
+    }
+    response = admin(client, "POST", "/admin/rules", rule)
+    assert response.status_code == 201, response.body
+    material_id = body_json(admin(client, "GET", f"/admin/media/{item['id']}"))["media_id"]
+    assert body_json(response)["reply"]["media_id"] == material_id
+    # WeChat needs a title for permanent video: the reply's title went with the upload.
+    (raw,) = fake_wechat.raw_bodies("/cgi-bin/material/add_material")
+    assert "开户指南".encode() in raw
+
+    refresh_rules()
+    reply = wxsim.parse(post_xml(client, wxsim.text("开户")).body.decode())
+    assert reply["MsgType"] == "video" and reply["Video"]["MediaId"] == material_id
+    assert reply["Video"]["Title"] == "开户指南"
