@@ -45,13 +45,14 @@ KB = 1024
 MB = 1024 * KB
 # kind -> (max bytes, allowed file extensions); WeChat checks the extension, not the bytes.
 TEMP_MEDIA_LIMITS: dict[str, tuple[int, frozenset[str]]] = {
-    "image": (10 * MB, frozenset({"bmp", "png", "jpeg", "jpg", "gif"})),
+    "image": (10 * MB, frozenset({"png", "jpeg", "jpg", "gif"})),
     "voice": (2 * MB, frozenset({"amr", "mp3"})),
     "video": (10 * MB, frozenset({"mp4"})),
     "thumb": (64 * KB, frozenset({"jpg", "jpeg"})),
 }
 MATERIAL_LIMITS = {
     **TEMP_MEDIA_LIMITS,
+    "image": (10 * MB, frozenset({"bmp", "png", "jpeg", "jpg", "gif"})),
     "voice": (2 * MB, frozenset({"amr", "mp3", "wma", "wav"})),
 }
 CUSTOM_MSGTYPES = {

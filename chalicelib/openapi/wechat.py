@@ -120,7 +120,8 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "required": ["kind"],
         "description": "Exactly one of content_base64 or s3_key. The type is judged by the "
-        "file's bytes (jpg/png/gif/bmp, amr/mp3, mp4; wav/wma for permanent voice). Limits: "
+        "file's bytes (jpg/png/gif, amr/mp3, mp4; bmp for permanent images, wav/wma for "
+        "permanent voice). Limits: "
         "image 10 MB, voice 2 MB, video 10 MB, thumb 64 KB jpg.",
         "properties": {
             "kind": {"enum": ["image", "voice", "video", "thumb"]},

@@ -115,6 +115,7 @@ REFUSED_UPLOADS = [
     ("image", b"<?php echo 1; ?>" * 10, "unrecognised file content"),
     ("image", AMR, "not allowed"),  # a voice file sent as an image
     ("thumb", PNG, "not allowed"),  # thumbs are jpg only
+    ("image", BMP, "not allowed"),  # temporary images: png/jpeg/jpg/gif (bmp: permanent only)
     ("video", M4A, "unrecognised"),
     ("voice", b"RIFF\x00\x00\x00\x00WAVEfmt " + b"\x00" * 100, "not allowed"),  # temp: amr/mp3
     ("thumb", JPEG + b"\x00" * (64 * 1024), "65536"),
@@ -129,6 +130,14 @@ def test_upload_refused(client, fake_wechat):
         assert response.status_code == 400, (kind, message, response.body)
         assert message in body_json(response)["error"], (kind, message)
     assert fake_wechat.count("/cgi-bin/media/upload") == 0
+
+
+def test_bmp_is_accepted_as_permanent_material(client, fake_wechat):
+    response = upload(client, "image", BMP, permanent=True)
+    assert response.status_code == 201, response.body
+    item = body_json(response)
+    assert item["content_type"] == "image/bmp" and item["s3_key"].endswith(".bmp")
+    assert fake_wechat.count("/cgi-bin/material/add_material") == 1
 
 
 def test_declared_type_must_match_the_bytes(client, fake_wechat):

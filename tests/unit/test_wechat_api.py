@@ -552,6 +552,7 @@ def test_temporary_media_round_trip(client, fake) -> None:
         ("voice", "audio/wav", 10, False, "not allowed"),
         ("voice", "audio/mpeg", 2 * 1024 * 1024 + 1, True, "limit 2097152"),
         ("video", "video/quicktime", 10, False, "not allowed"),
+        ("image", "image/bmp", 10, False, "not allowed"),  # bmp only as permanent material
         ("image", "image/png", 0, False, "empty"),
         ("file", "application/pdf", 10, False, "media kind"),
         ("article_image", "image/gif", 10, False, "not allowed"),
@@ -565,6 +566,7 @@ def test_check_media_rejects(kind, ctype, size, permanent, message) -> None:
 
 def test_check_media_accepts() -> None:
     check_media("voice", "audio/wav", 100, permanent=True)  # permanent voice also takes wav
+    check_media("image", "image/bmp", 100, permanent=True)  # and permanent images bmp
     check_media("image", "image/jpeg; charset=binary", 10 * 1024 * 1024)
     check_media("thumb", "image/jpeg", 64 * 1024)
 

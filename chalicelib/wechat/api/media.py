@@ -25,21 +25,22 @@ class MediaLimit:
     formats: str  # for messages
 
 
-_IMAGE_TYPES = frozenset({"image/jpeg", "image/jpg", "image/png", "image/gif", "image/bmp"})
+_IMAGE_TYPES = frozenset({"image/jpeg", "image/jpg", "image/png", "image/gif"})
 _MP3_AMR = frozenset({"audio/amr", "audio/mpeg", "audio/mp3"})
 
-#: Temporary media (media/upload): image 10 MB, voice 2 MB amr/mp3, video 10 MB mp4,
-#: thumb 64 KB jpg.
+#: Temporary media (media/upload): image 10 MB png/jpeg/jpg/gif, voice 2 MB amr/mp3, video
+#: 10 MB mp4, thumb 64 KB jpg.
 TEMPORARY_LIMITS: dict[str, MediaLimit] = {
-    "image": MediaLimit(10 * MB, _IMAGE_TYPES, "bmp/png/jpeg/jpg/gif"),
+    "image": MediaLimit(10 * MB, _IMAGE_TYPES, "png/jpeg/jpg/gif"),
     "voice": MediaLimit(2 * MB, _MP3_AMR, "amr/mp3"),
     "video": MediaLimit(10 * MB, frozenset({"video/mp4"}), "mp4"),
     "thumb": MediaLimit(64 * KB, frozenset({"image/jpeg", "image/jpg"}), "jpg"),
 }
 
-#: Permanent material (material/add_material): same sizes; voice also takes wma/wav.
+#: Permanent material (material/add_material): same sizes; image also takes bmp, voice wma/wav.
 PERMANENT_LIMITS: dict[str, MediaLimit] = {
     **TEMPORARY_LIMITS,
+    "image": MediaLimit(10 * MB, _IMAGE_TYPES | {"image/bmp"}, "bmp/png/jpeg/jpg/gif"),
     "voice": MediaLimit(
         2 * MB,
         _MP3_AMR | {"audio/x-ms-wma", "audio/wav", "audio/x-wav", "audio/wave"},
