@@ -473,15 +473,16 @@ def test_flow_news_by_article_id_renders_the_current_article(client, monkeypatch
 # -- cost per message -----------------------------------------------------------------------
 
 
-def _count_calls(monkeypatch) -> list[str]:
+def _count_calls(monkeypatch) -> list[tuple[str, int]]:
+    """Every DynamoDB request from now on, as (operation, items written in a transaction)."""
     import botocore.client
 
-    calls: list[str] = []
+    calls: list[tuple[str, int]] = []
     original = botocore.client.BaseClient._make_api_call
 
     def counting(self, operation_name, api_params):
         if self.meta.service_model.service_name == "dynamodb":
-            calls.append(operation_name)
+            calls.append((operation_name, len(api_params.get("TransactItems", ()))))
         return original(self, operation_name, api_params)
 
     monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", counting)
@@ -489,38 +490,55 @@ def _count_calls(monkeypatch) -> list[str]:
 
 
 def test_dynamodb_requests_per_message(client, monkeypatch):
-    """The figures in the README: per text message, the rules-version check amortised away."""
+    """The figures in the README, on a warm container: per message, with the rules-version
+    check (one GetItem per container at most every 2 s) amortised away."""
     from chalicelib.handlers import callback
+    from tests.functional.test_location import import_points, location
 
     make_rule(client, text_rule("余额", "100 元"))
+    admin(client, "PUT", "/admin/replies/default", {"type": "text", "content": "默认"})
     refresh_rules()
+    import_points(client, [{"name": "天河支行", "lat": 23.1372, "lng": 113.329}])
     say(client, "余额", openid="o_warm")  # loads the snapshot
-    monkeypatch.setattr(callback.get_callback().book, "_ttl", 3600.0)
+    post_xml(client, location(23.138, 113.328, openid="o_warm"))  # loads the points
+    book, places = callback.get_callback().book, callback.get_callback().places
+    monkeypatch.setattr(book, "_ttl", 3600.0)
+    monkeypatch.setattr(places, "_ttl", 3600.0)
     calls = _count_calls(monkeypatch)
 
-    say(client, "余额", openid="o_cost")
-    no_flows = list(calls)
-    assert "GetItem" not in no_flows  # no flow defined: the state is never read
-    assert len(no_flows) == 1
+    def cost(xml: str) -> list[tuple[str, int]]:
+        calls.clear()
+        assert post_xml(client, xml).status_code == 200
+        return list(calls)
+
+    text = lambda content: wxsim.text(content, openid="o_cost")  # noqa: E731
+    tx = "TransactWriteItems"
+    # inbox put + follower + hour counter + text counter
+    assert cost(text("余额")) == [(tx, 4)]  # no flow defined: the state is never read
+    assert cost(location(23.138, 113.328, openid="o_cost")) == [(tx, 3)]
 
     create_flow(client)
-    refresh_rules()
     say(client, "余额", openid="o_warm")  # reload the snapshot with the flow
-    monkeypatch.setattr(callback.get_callback().book, "_ttl", 3600.0)
-    calls.clear()
-    say(client, "余额", openid="o_cost")
-    outside = list(calls)
-    calls.clear()
-    say(client, "办卡", openid="o_cost")
-    entering = list(calls)
-    calls.clear()
-    say(client, "1", openid="o_cost")
-    inside = list(calls)
-
-    assert outside[0] == "GetItem" and len(outside) == 2
-    assert entering == ["GetItem", "TransactWriteItems"]
-    assert inside == ["GetItem", "TransactWriteItems"]
-    print(
-        f"\nDynamoDB requests: no flows {no_flows}; outside a flow {outside}; "
-        f"entering {entering}; inside {inside}"
-    )
+    monkeypatch.setattr(book, "_ttl", 3600.0)
+    figures = {
+        "outside a flow": cost(text("余额")),
+        "entering (办卡)": cost(text("办卡")),
+        "choosing (1)": cost(text("1")),
+        "fallback": cost(text("嗯")),
+        "back": cost(text("返回")),
+        "exit": cost(text("退出")),
+        "menu click entering": cost(wxsim.event("CLICK", "MENU_CARD", openid="o_cost")),
+        "completing (2, 材料)": cost(text("2")) + cost(text("材料")),
+        "location": cost(location(23.138, 113.328, openid="o_cost")),
+    }
+    # In a flow the transaction also carries the state update and one flow-stats ADD.
+    read_then_write = [("GetItem", 0), (tx, 6)]
+    assert figures["outside a flow"] == [("GetItem", 0), (tx, 4)]
+    for step in ("entering (办卡)", "choosing (1)", "fallback", "back", "exit"):
+        assert figures[step] == read_then_write, (step, figures[step])
+    assert figures["menu click entering"] == [(tx, 5)]  # an event: no text counter, no read
+    assert figures["completing (2, 材料)"] == read_then_write * 2
+    assert figures["location"] == [(tx, 3)]
+    print("\nDynamoDB requests per message (warm container, (operation, transaction items)):")
+    for step, requests in figures.items():
+        print(f"  {step}: {len(requests)} {requests}")
