@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from chalicelib.openapi.spec import items_of, op, path_param, query_param, ref
+from chalicelib.openapi.wechat import wop  # saving may upload a media item to WeChat
 
 _str = {"type": "string"}
 _int = {"type": "integer"}
@@ -45,7 +46,10 @@ SCHEMAS = {
         "type": "object",
         "required": ["name", "entry", "nodes"],
         "description": "Validation refuses references to unknown nodes, nodes unreachable from "
-        "`start`, and nodes that cannot reach an end (cycles with no way to finish).",
+        "`start`, and nodes that cannot reach an end (cycles with no way to finish). Every Reply "
+        "(prompts, fallbacks, final replies, exit reply) may name a media item (`media`, resolved "
+        "to its permanent material when saved, as for rules) or CMS articles (`article_ids`, which "
+        "must exist; expanded with their current titles and links when sent).",
         "properties": {
             "name": {"type": "string", "maxLength": 100},
             "enabled": {"type": "boolean", "default": True},
@@ -149,7 +153,7 @@ _nf = (400, 401, 404, 503)
 PATHS = {
     "/admin/flows": {
         "get": op("List flows", tag="flows", returns=items_of(ref("Flow")), errors=(401, 503)),
-        "post": op(
+        "post": wop(
             "Create a flow (409 when an enabled flow already starts on one of its entries)",
             tag="flows",
             body=ref("FlowInput"),
@@ -161,14 +165,14 @@ PATHS = {
     "/admin/flows/{flow_id}": {
         "parameters": [_flow_id],
         "get": op("Get a flow", tag="flows", returns=ref("Flow"), errors=(401, 404, 503)),
-        "put": op(
+        "put": wop(
             "Update a flow (fields left out keep their value; nodes are replaced whole)",
             tag="flows",
             body={"type": "object"},
             returns=ref("Flow"),
             errors=(400, 401, 404, 409, 503),
         ),
-        "patch": op(
+        "patch": wop(
             "Update some fields of a flow",
             tag="flows",
             body={"type": "object"},

@@ -301,7 +301,7 @@ def step_writes(openid: str, step: FlowStep | None, now: float) -> list[dict[str
 
 @guarded
 def stats(flow_id: str, start: dt.date, end: dt.date) -> dict[str, Any]:
-    """Counters of one flow over [start, end] (UTC days): totals, per node, per day."""
+    """Counters of one flow over [start, end] (local dates): totals, per node, per day."""
     flow = get_flow(flow_id)
     if end < start:
         raise ValueError("from must not be after to")
