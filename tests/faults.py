@@ -1,8 +1,11 @@
-"""Fault injection for AWS calls in tests: make chosen botocore operations fail N times.
+"""Fault injection for AWS calls in tests: make chosen botocore operations fail N times, or
+fail the n-th call among a set of operations (to hit every write point of a path in turn).
 
-It wraps `BaseClient._make_api_call`, so it reaches every client (PynamoDB's and ours) created
-before or after it, and it fails the way AWS does: a ClientError with AWS's error code, or a
-connection error.
+It wraps `BaseClient._make_api_call`, so it reaches every client (PynamoDB's and ours, DynamoDB,
+S3 and SQS) created before or after it, above botocore's own retries (an injected fault is what
+the caller sees once those are spent), and it fails the way AWS does: a ClientError with AWS's
+error code, or a connection error. `lost_answer` lets the call land, then loses the answer (the
+caller cannot know whether it was applied: the hardest case for "never applied twice").
 """
 
 from __future__ import annotations
@@ -12,9 +15,27 @@ import threading
 from collections.abc import Iterator
 
 import botocore.client
-from botocore.exceptions import ClientError, EndpointConnectionError
+from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError
 
 KINDS = ("ProvisionedThroughputExceededException", "InternalServerError", "connection")
+LOST_ANSWER = "lost_answer"
+#: Every AWS call that changes something, across DynamoDB, S3 and SQS.
+WRITES = frozenset(
+    {
+        "PutItem",
+        "UpdateItem",
+        "DeleteItem",
+        "TransactWriteItems",
+        "BatchWriteItem",
+        "PutObject",
+        "CopyObject",
+        "DeleteObject",
+        "DeleteObjects",
+        "SendMessage",
+        "SendMessageBatch",
+        "DeleteMessage",
+    }
+)
 
 
 class Faults:
@@ -23,6 +44,14 @@ class Faults:
         self.injected: dict[str, int] = {}
         self.calls: dict[str, int] = {}
         self.lock = threading.Lock()
+        self.nth: tuple[int, str, frozenset[str]] | None = None
+        self.counted = 0  # calls seen among the nth plan's operations
+        self.fired: list[str] = []  # operations that got the nth fault
+
+    def fail_nth(self, n: int, kind: str = KINDS[0], operations: frozenset[str] = WRITES) -> None:
+        """Fail only the n-th call (1-based) among `operations`, once."""
+        with self.lock:
+            self.nth, self.counted = (n, kind, frozenset(operations)), 0
 
     def fail(self, operation: str, kind: str = KINDS[0], times: int = 10**9) -> None:
         with self.lock:
@@ -31,19 +60,32 @@ class Faults:
     def clear(self) -> None:
         with self.lock:
             self.plan.clear()
+            self.nth = None
 
-    def check(self, operation: str) -> None:
+    def check(self, operation: str) -> str | None:
+        """The fault kind to inject into this call, or None."""
         with self.lock:
             self.calls[operation] = self.calls.get(operation, 0) + 1
+            if self.nth is not None and operation in self.nth[2]:
+                self.counted += 1
+                if self.counted == self.nth[0]:
+                    self.fired.append(operation)
+                    self.injected[operation] = self.injected.get(operation, 0) + 1
+                    return self.nth[1]
             entry = self.plan.get(operation)
             if not entry or entry[1] <= 0:
-                return
+                return None
             entry[1] -= 1
             self.injected[operation] = self.injected.get(operation, 0) + 1
-            kind = entry[0]
-        if kind == "connection":
-            raise EndpointConnectionError(endpoint_url="https://injected.invalid")
-        raise ClientError({"Error": {"Code": kind, "Message": "injected fault"}}, operation)
+            return entry[0]
+
+
+def _raise(kind: str, operation: str) -> None:
+    if kind == "connection":
+        raise EndpointConnectionError(endpoint_url="https://injected.invalid")
+    if kind == LOST_ANSWER:
+        raise ConnectionClosedError(endpoint_url="https://injected.invalid")
+    raise ClientError({"Error": {"Code": kind, "Message": "injected fault"}}, operation)
 
 
 @contextlib.contextmanager
@@ -52,8 +94,12 @@ def injected() -> Iterator[Faults]:
     original = botocore.client.BaseClient._make_api_call
 
     def wrapped(self, operation_name, api_params):
-        faults.check(operation_name)
-        return original(self, operation_name, api_params)
+        kind = faults.check(operation_name)
+        if kind is None:
+            return original(self, operation_name, api_params)
+        if kind == LOST_ANSWER:
+            original(self, operation_name, api_params)  # applied; the answer never arrives
+        _raise(kind, operation_name)
 
     botocore.client.BaseClient._make_api_call = wrapped
     try:

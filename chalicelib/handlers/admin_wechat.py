@@ -60,6 +60,8 @@ WECHAT_ERRORS: dict[int, tuple[int, str]] = {
     45057: (409, "the tag has more than 100,000 followers; untag them first"),
     45059: (409, "a follower already has the maximum of 20 tags"),
     46003: (404, "no menu is published"),
+    65301: (404, "unknown conditional menu"),
+    65303: (409, "publish a default menu first (PUT /admin/menu): conditional menus need one"),
     40007: (400, "WeChat does not know this media_id"),
 }
 
@@ -67,19 +69,25 @@ WECHAT_ERRORS: dict[int, tuple[int, str]] = {
 def _wechat_error_response(exc: WeChatAPIError) -> Response:
     extra: dict[str, Any] = {"errcode": exc.errcode, "wechat": exc.errmsg}
     if isinstance(exc, TransportError):
-        return error(502, f"WeChat did not answer usefully: {exc.errmsg}", retryable=True)
+        return error(
+            502, f"WeChat did not answer usefully: {exc.errmsg}", retryable=True, retry_after=5
+        )
     known = WECHAT_ERRORS.get(exc.errcode)
     if known is not None:
         return error(known[0], known[1], **extra)
     if isinstance(exc, RateLimitError):
-        return error(429, "WeChat API quota reached; retry later", retryable=True, **extra)
+        # 45011 is a per-minute quota; 45009 a daily one (reset at midnight, Beijing time).
+        wait = 60 if exc.errcode == 45011 else 3600
+        message = "WeChat API quota reached; retry later"
+        return error(429, message, retryable=True, retry_after=wait, **extra)
     if isinstance(exc, IPNotWhitelistedError):
         message = "WeChat refused this server's IP: add it to the account's IP whitelist"
         return error(502, message, **extra)
     if isinstance(exc, InvalidCredentialError):
         return error(502, "WeChat rejected WECHAT_APP_ID / WECHAT_APP_SECRET", **extra)
     if isinstance(exc, (SystemBusyError, InvalidTokenError)):
-        return error(502, f"WeChat failed: [{exc.errcode}] {exc.errmsg}", retryable=True, **extra)
+        message = f"WeChat failed: [{exc.errcode}] {exc.errmsg}"
+        return error(502, message, retryable=True, retry_after=5, **extra)
     # Anything else is WeChat refusing this particular request (bad content, limits).
     return error(422, f"WeChat refused: [{exc.errcode}] {exc.errmsg}", **extra)
 
@@ -170,7 +178,7 @@ def put_menu() -> dict:
 
     body = read_object(bp.current_request)
     if "matchrule" in body:
-        raise BadRequest("menu.matchrule: conditional menus are not supported by this route")
+        raise BadRequest("menu.matchrule: a conditional menu goes to POST /admin/menu/conditional")
     unknown = sorted(set(body) - {"button"})
     if unknown:
         raise BadRequest(f"menu: unknown field(s) {', '.join(unknown)}")
@@ -205,6 +213,51 @@ def delete_menu() -> Response:
 
     wechat().menu.delete()
     menu_store.delete_menu()
+    return Response("", status_code=204)
+
+
+# --------------------------------------------------------------------------- conditional menus
+# WeChat's menu/get is their record (we keep no copy: deleting the default menu drops them all).
+
+
+@bp.route("/admin/menu/conditional", methods=["POST"])
+@admin
+@wechat_errors
+def add_conditional_menu() -> Response:
+    from chalicelib.wechat.api import validate_menu
+
+    body = read_object(bp.current_request)
+    unknown = sorted(set(body) - {"button", "matchrule"})
+    if unknown:
+        raise BadRequest(f"menu: unknown field(s) {', '.join(unknown)}")
+    menu = validate_menu(body, conditional=True)
+    menuid = wechat().menu.addconditional(menu, validate=False)
+    answer = {"menuid": menuid, **menu, "unanswered_click_keys": _unanswered(_click_keys(menu))}
+    return json_response(answer, 201)
+
+
+@bp.route("/admin/menu/conditional", methods=["GET"])
+@admin
+@wechat_errors
+def list_conditional_menus() -> dict:
+    from chalicelib.wechat.api import WeChatAPIError
+
+    try:
+        live = wechat().menu.get()
+    except WeChatAPIError as exc:
+        if exc.errcode != 46003:  # no menu at all: no conditional menu either
+            raise
+        live = {}
+    return {"items": live.get("conditionalmenu") or []}
+
+
+@bp.route("/admin/menu/conditional/{menuid}", methods=["DELETE"])
+@admin
+@wechat_errors
+def delete_conditional_menu(menuid: str) -> Response:
+    if not (menuid.isascii() and menuid.isdigit()) or len(menuid) > 20:
+        raise BadRequest("menuid must be the digits addconditional answered")
+    wechat().menu.delconditional(menuid)
     return Response("", status_code=204)
 
 

@@ -220,20 +220,25 @@ class Callback:
 
     @staticmethod
     def _store_failed(entry: InboxEntry, exc: Exception) -> None:
-        # The message must not be lost: this line carries everything needed to replay it.
+        # The message must not be lost: this line carries everything needed to replay it, sealed
+        # (chalicelib.logsafe), so the logs never hold the openid or the follower's words in clear.
+        from chalicelib import logsafe
+
+        replay = {
+            "msg_id": entry.msg_id,
+            "openid": entry.openid,
+            "created_at": entry.created_at,
+            "outcome": entry.outcome,
+            "rule_id": entry.rule_id,
+            "raw": entry.raw,
+        }
         log.error(
             json.dumps(
                 {
                     "event": "callback.store_failed",
-                    "error": f"{type(exc).__name__}: {exc}",
-                    "entry": {
-                        "msg_id": entry.msg_id,
-                        "openid": entry.openid,
-                        "created_at": entry.created_at,
-                        "outcome": entry.outcome,
-                        "rule_id": entry.rule_id,
-                        "raw": entry.raw,
-                    },
+                    "error": type(exc).__name__,
+                    "follower": logsafe.follower(entry.openid),
+                    "sealed": logsafe.seal(replay),
                 },
                 ensure_ascii=False,
             )

@@ -18,6 +18,9 @@ from chalicelib.store.errors import Conflict, NotFound, StoreUnavailable
 
 log = logging.getLogger("wxless.admin")
 JSON_TYPE = "application/json; charset=utf-8"
+#: Seconds a client should wait after a 503 from storage (botocore already retried with backoff;
+#: throttling and brief outages clear within seconds).
+STORE_RETRY_AFTER = 2
 
 
 class BadRequest(ValueError):
@@ -118,7 +121,12 @@ def admin_route(bp: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
                 return error(409, str(exc))
             except StoreUnavailable as exc:
                 log.warning("admin.store_unavailable: %s", exc)
-                return error(503, "storage is unavailable, retry later", retryable=True)
+                return error(
+                    503,
+                    "storage is unavailable, retry later",
+                    retryable=True,
+                    retry_after=STORE_RETRY_AFTER,
+                )
             except (BadRequest, ValueError) as exc:
                 return error(400, str(exc))
             if isinstance(result, Response):

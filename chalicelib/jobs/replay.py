@@ -1,8 +1,10 @@
 """Replay messages that a storage fault kept out of the message log.
 
 When DynamoDB fails, the callback still answers the follower and logs one JSON line
-`{"event": "callback.store_failed", "entry": {..., "raw": {...}}}` carrying the whole message.
-Feed those lines (e.g. a CloudWatch Logs export) to `replay()` once storage is back: each
+`{"event": "callback.store_failed", "follower": "f:<hash>", "sealed": "v1...."}` carrying the
+whole message sealed (chalicelib.logsafe: encrypted with a key derived from WECHAT_TOKEN, so run
+the replay with the stage's settings). Lines of the older, clear `"entry": {...}` form are still
+read. Feed those lines (e.g. a CloudWatch Logs export) to `replay()` once storage is back: each
 message is recorded with its exactly-once side effects (follower record, counters) through the
 same conditional write as a live message, so replaying twice, or replaying a message that did
 get stored, changes nothing. Flow steps are not replayed: the follower has moved on since.
@@ -18,6 +20,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
+from chalicelib import logsafe
 from chalicelib.engine.replying import Decision
 from chalicelib.handlers.callback import inbox_entry
 from chalicelib.store import effects
@@ -36,7 +39,15 @@ def _entries(lines: Iterable[str]) -> Iterable[dict[str, Any]]:
             data = json.loads(line[start:])
         except ValueError:
             continue
-        if data.get("event") == MARK and isinstance(data.get("entry"), dict):
+        if not isinstance(data, dict) or data.get("event") != MARK:
+            continue
+        if "sealed" in data:
+            try:
+                entry = logsafe.unseal(data["sealed"])
+            except ValueError:
+                entry = None  # another key (WECHAT_TOKEN rotated since) or a damaged line
+            yield entry if isinstance(entry, dict) else {}
+        elif isinstance(data.get("entry"), dict):
             yield data["entry"]
 
 

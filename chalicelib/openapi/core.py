@@ -26,7 +26,11 @@ SCHEMAS = {
     "Error": {
         "type": "object",
         "required": ["error"],
-        "properties": {"error": _str, "retryable": {"type": "boolean"}},
+        "properties": {
+            "error": _str,
+            "retryable": {"type": "boolean"},
+            "retry_after": {"type": "integer", "description": "seconds; also Retry-After"},
+        },
     },
     "Article": {
         "type": "object",

@@ -486,8 +486,11 @@ def test_store_fault_on_write_still_answers_and_logs_for_replay(client, caplog):
         for r in caplog.records
         if "callback.store_failed" in r.getMessage()
     ]
-    assert lines and lines[0]["entry"]["msg_id"] == "777"
-    assert lines[0]["entry"]["raw"]["Content"] == "余额"
+    from chalicelib import logsafe
+
+    entry = logsafe.unseal(lines[0]["sealed"])  # the message travels sealed, never in clear
+    assert entry["msg_id"] == "777" and entry["raw"]["Content"] == "余额"
+    assert "余额" not in caplog.text and entry["openid"] not in caplog.text
 
 
 def test_store_down_before_any_rules_loaded_answers_success(client, monkeypatch):

@@ -91,7 +91,9 @@ def test_admin_write_fault_is_a_clear_retryable_error_and_writes_nothing(client,
     assert body_json(response) == {
         "error": "storage is unavailable, retry later",
         "retryable": True,
+        "retry_after": 2,
     }
+    assert response.headers["Retry-After"] == "2"
     assert body_json(admin(client, "GET", "/admin/rules"))["items"] == []
     assert admin(client, "POST", "/admin/rules", text_rule("余额", "x")).status_code == 201
     assert len(body_json(admin(client, "GET", "/admin/rules"))["items"]) == 1

@@ -65,6 +65,9 @@ def _token_pair(data: dict[str, Any], key: str, path: str) -> tuple[str, int]:
         expires_in = int(data.get("expires_in", 7200))
     except (TypeError, ValueError):
         raise TransportError("answer has a non-integer expires_in", path) from None
+    if expires_in <= 0:
+        # Storing it would replace a still-valid credential by a dead one.
+        raise TransportError(f"answer has a non-positive expires_in ({expires_in})", path)
     return value, expires_in
 
 
