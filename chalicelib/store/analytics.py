@@ -104,6 +104,31 @@ def local_datetime(ts: float) -> dt.datetime:
     return dt.datetime.fromtimestamp(ts, local_zone())
 
 
+def local_day_hour(ts: float) -> tuple[str, int]:
+    """(local date as YYYY-MM-DD, local hour) of an instant: what every message is counted by."""
+    zone = zone_name()
+    cached = _slot_day_hour(zone, int(ts) // _SLOT)
+    if cached is not None:
+        return cached
+    local = local_datetime(ts)
+    return local.date().isoformat(), local.hour
+
+
+_SLOT = 900  # seconds
+
+
+@functools.lru_cache(maxsize=64)
+def _slot_day_hour(zone: str, slot: int) -> tuple[str, int] | None:
+    """The local (date, hour) shared by a whole 15-minute slot, or None when the slot straddles
+    a local hour (only zones with odd-minute offsets): messages arrive in bursts, so one
+    datetime conversion serves every message of a slot (~2 us saved per message)."""
+    first = dt.datetime.fromtimestamp(slot * _SLOT, _zone(zone))
+    last = dt.datetime.fromtimestamp(slot * _SLOT + _SLOT - 1, _zone(zone))
+    if first.date() != last.date() or first.hour != last.hour:
+        return None
+    return first.date().isoformat(), first.hour
+
+
 def today() -> dt.date:
     return local_datetime(time.time()).date()
 
@@ -174,6 +199,10 @@ def normalize_text(text: str) -> str:
     TEXT_MAX_CHARS characters. "余额？", " 余额 " and "余额!" are one key. Text made only of
     punctuation keeps its punctuation ("？？" stays a question). "" for empty text."""
     cleaned = clean_text(text).casefold()
+    # Letters and digits only (the common case, "我想办信用卡"): nothing to drop, and no
+    # per-character scan. No alphanumeric character is in a dropped category.
+    if cleaned.replace(" ", "").isalnum():
+        return cleaned[:TEXT_MAX_CHARS]
     stripped = _SPACE.sub(" ", "".join(c for c in cleaned if not _drop(c))).strip()
     return (stripped or cleaned)[:TEXT_MAX_CHARS]
 
@@ -262,14 +291,13 @@ def count_message(message: Any, decision: Any, now: float) -> list[dict[str, Any
     """Effect provider: one hour-counter update per message, plus one text-counter update per
     text message."""
     at = event_time(message.create_time, now)
-    local = local_datetime(at)
-    day = local.date().isoformat()
+    day, hour = local_day_hour(at)
     shard = shard_for(message.dedup_key)
     # "flow.<step>" -> "flow": a bounded set of outcome counters. Rule hits are keyword/click
     # rules only (a flow's id also arrives in rule_id; flow analytics count flows).
     outcome = (getattr(decision, "outcome", None) or "none").split(".", 1)[0][:20]
     rule_id = getattr(decision, "rule_id", None) if outcome == "rule" else None
-    writes = [hour_counter_update(day, local.hour, shard, message_kind(message), outcome, rule_id)]
+    writes = [hour_counter_update(day, hour, shard, message_kind(message), outcome, rule_id)]
     if message.msg_type == "text":
         update = text_counter_update(day, shard, message.content, outcome, rule_id, at)
         if update is not None:

@@ -19,6 +19,7 @@ import binascii
 import os
 import secrets
 import struct
+import threading
 import time
 
 from Crypto.Cipher import AES
@@ -38,7 +39,7 @@ _PADS = tuple(bytes([n]) * n for n in range(_BLOCK + 1))
 class WeChatCrypto:
     """Encrypts/decrypts one account's messages. Cheap to keep as a module-level singleton."""
 
-    __slots__ = ("_app_id", "_ecb", "_iv", "_key", "app_id", "token")
+    __slots__ = ("_app_id", "_cbc", "_ecb", "_iv", "_key", "_lock", "app_id", "token")
 
     def __init__(self, token: str, encoding_aes_key: str, app_id: str) -> None:
         if not isinstance(encoding_aes_key, str) or len(encoding_aes_key) != 43:
@@ -59,9 +60,12 @@ class WeChatCrypto:
         self._app_id = app_id.encode("utf-8")
         # ECB is stateless (it only holds the key schedule), so unlike a CBC object one instance
         # can be shared by every call: decrypt() does the CBC chaining itself (see _cbc_decrypt),
-        # which saves the ~5 us AES.new costs. Encryption cannot: CBC encryption is sequential,
-        # so it gets a fresh AES.new CBC object per message.
+        # which saves the ~5 us AES.new costs. Encryption keeps ONE CBC object for the same
+        # reason and re-bases its chain per message (see _cbc_encrypt).
         self._ecb = AES.new(key, AES.MODE_ECB)
+        # (cipher, its current chaining block): the block is the last ciphertext block it emitted.
+        self._cbc = (AES.new(key, AES.MODE_CBC, self._iv), self._iv)
+        self._lock = threading.Lock()  # chalice local serves requests on threads
 
     # -- raw payload ----------------------------------------------------------------------------
 
@@ -74,9 +78,24 @@ class WeChatCrypto:
             raise ValueError("random_prefix must be 16 bytes")
         plain = b"".join((prefix, _LEN.pack(len(msg)), msg, self._app_id))
         plain += _PADS[_BLOCK - len(plain) % _BLOCK]  # always 1..32 bytes of padding
-        # A CBC cipher object is stateful, so a fresh one per message is required.
-        cipher = AES.new(self._key, AES.MODE_CBC, self._iv)
-        return base64.b64encode(cipher.encrypt(plain)).decode("ascii")
+        return base64.b64encode(self._cbc_encrypt(plain)).decode("ascii")
+
+    def _cbc_encrypt(self, plain: bytes) -> bytes:
+        """AES-CBC encryption with the fixed IV, on one long-lived CBC object.
+
+        A CBC object continues its chain from the last block it emitted (X): it encrypts the
+        next block as E(P xor X). Feeding P0 xor IV xor X as the first block therefore yields
+        E(P0 xor IV), exactly a fresh CBC with IV, and the rest of the chain follows as usual.
+        Equivalent to ``AES.new(key, MODE_CBC, iv).encrypt(plain)`` (the unit tests check this)
+        without the ~5 us that AES.new costs per message.
+        """
+        with self._lock:
+            cipher, chain = self._cbc
+            rebase = int.from_bytes(self._iv, "big") ^ int.from_bytes(chain, "big")
+            first = (int.from_bytes(plain[:16], "big") ^ rebase).to_bytes(16, "big")
+            out = cipher.encrypt(first + plain[16:])
+            self._cbc = (cipher, out[-16:])
+        return out
 
     def decrypt(self, encrypted: str) -> bytes:
         """Decrypt a base64 payload and return the message bytes.

@@ -8,6 +8,8 @@ from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from chalicelib.store import analytics, followers
 from chalicelib.wechat.messages import parse_message
@@ -273,3 +275,33 @@ def test_cursor_round_trip_and_garbage():
     assert followers.decode_cursor(followers.encode_cursor("oAbC_-123")) == "oAbC_-123"
     with pytest.raises(ValueError, match="cursor"):
         followers.decode_cursor("%%%")
+
+
+# -- fast paths agree with the plain definitions ----------------------------------------------
+
+
+def _normalize_reference(text: str) -> str:
+    cleaned = analytics.clean_text(text).casefold()
+    kept = "".join(c for c in cleaned if not analytics._drop(c))
+    stripped = analytics._SPACE.sub(" ", kept).strip()
+    return (stripped or cleaned)[: analytics.TEXT_MAX_CHARS]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(st.text(max_size=60), st.text(alphabet="余额办卡 ,.？1２", max_size=20)))
+def test_normalize_fast_path_equals_the_character_scan(text):
+    assert analytics.normalize_text(text) == _normalize_reference(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.integers(min_value=1_600_000_000, max_value=1_900_000_000),
+    st.sampled_from(["Asia/Shanghai", "America/New_York", "Asia/Kathmandu", "+05:37", "UTC"]),
+)
+def test_local_day_hour_equals_a_direct_conversion(ts, zone):
+    # Slots are cached per 15 minutes: DST changes (New York), 45-minute (Kathmandu) and odd
+    # offsets (+05:37, whose slots straddle hours and are never cached) must all stay exact.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("WXLESS_TIMEZONE", zone)
+        local = analytics.local_datetime(ts)
+        assert analytics.local_day_hour(ts) == (local.date().isoformat(), local.hour)

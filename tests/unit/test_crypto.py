@@ -150,6 +150,18 @@ def test_cbc_decrypt_matches_pycryptodome_cbc(blocks):
     assert c._cbc_decrypt(data) == AES.new(key, AES.MODE_CBC, key[:16]).decrypt(data)
 
 
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(min_value=2, max_value=40), min_size=1, max_size=8))
+def test_cbc_encrypt_matches_a_fresh_pycryptodome_cbc_every_time(sizes):
+    # encrypt() re-bases ONE long-lived CBC object per message; every message, in any sequence,
+    # must equal what a fresh CBC object with the fixed IV produces.
+    c = WeChatCrypto(TOKEN, KAT_KEY, KAT_APPID)
+    key = base64.b64decode(KAT_KEY + "=")
+    for blocks in sizes:
+        data = os.urandom(16 * blocks)
+        assert c._cbc_encrypt(data) == AES.new(key, AES.MODE_CBC, key[:16]).encrypt(data)
+
+
 def test_other_key_cannot_decrypt(crypto):
     other = WeChatCrypto(TOKEN, "A" * 43, KAT_APPID)
     with pytest.raises(InvalidMessageError):

@@ -375,3 +375,72 @@ def test_wechat_shaped_strategy_reaches_the_builders():
 
     collect()
     assert len(kinds) >= 5, kinds
+
+
+# -- the flat fast path -------------------------------------------------------------------------
+
+# Characters and spacing the fast path takes, and those that must make it decline.
+_GOOD_CHARS = ["a", "中", " ", "x", "1", "\n", "\t", ">", "]", "\U0001fffe"]
+_BAD_CHARS = ["\r", "\u3000", "]]", "]]>", "<", "&", "&amp;", "\x01", "\ufffe", "<![CDATA["]
+_GOOD_SPACE = ["", " ", "\n  ", "\t"]
+_BAD_SPACE = ["\r\n", "\u3000"]
+
+
+@st.composite
+def _flatish(draw) -> str:
+    """Nearly flat documents with the values and spacing that could trip the fast path; half
+    of them are clean (the fast path must take them), half may hold anything."""
+    clean = draw(st.booleans())
+    chars = st.sampled_from(_GOOD_CHARS if clean else _GOOD_CHARS + _BAD_CHARS)
+    space = st.sampled_from(_GOOD_SPACE if clean else _GOOD_SPACE + _BAD_SPACE)
+    names = ["A", "MsgId", "b_1", "Content"] if clean else ["A", "MsgId", "b_1", "A"]
+    parts = [draw(space), "<xml>"]
+    for name in draw(st.lists(st.sampled_from(names), max_size=6, unique=clean)):
+        value = "".join(draw(st.lists(chars, max_size=6)))
+        if draw(st.booleans()):
+            value = f"<![CDATA[{value}]]>"
+        parts += [draw(space), f"<{name}>{value}</{name}>"]
+    parts += [draw(space), "</xml>", draw(space)]
+    return "".join(parts)
+
+
+def _expat(doc: str):
+    try:
+        return wxml._parse(doc.encode("utf-8", "surrogatepass"))
+    except Exception as exc:  # any expat refusal
+        return type(exc)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.one_of(_flatish(), _wechatish(), st.text(max_size=200)))
+def test_flat_fast_path_agrees_with_expat(doc):
+    # The fast path may decline (None: expat decides), but what it returns is expat's answer.
+    flat = wxml._parse_flat(doc)
+    if flat is not None:
+        assert flat == _expat(doc)
+
+
+def test_flat_fast_path_takes_wechats_real_shapes():
+    assert wxml._parse_flat(TEXT.decode()) == parse_xml(TEXT)
+    envelope = (
+        "<xml><ToUserName><![CDATA[gh]]></ToUserName><Encrypt><![CDATA[QUJD+/==]]></Encrypt></xml>"
+    )
+    assert wxml._parse_flat(envelope) == {"ToUserName": "gh", "Encrypt": "QUJD+/=="}
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        "<xml><A><![CDATA[x]]]]><![CDATA[>y]]></A></xml>",  # split CDATA: expat joins it
+        "<xml><A>a&amp;b</A></xml>",  # entity
+        "<xml><A>a\r\nb</A></xml>",  # CR: expat normalises it
+        "<xml><A>1</A><A>2</A></xml>",  # repeated: a list
+        "<xml><A><B>1</B></A></xml>",  # nested
+        '<?xml version="1.0"?><xml><A>1</A></xml>',  # declaration
+        "<xml><A x='1'>1</A></xml>",  # attribute
+        "<xml><!-- c --><A>1</A></xml>",  # comment
+        "\u3000<xml><A>1</A></xml>",  # not XML whitespace
+    ],
+)
+def test_flat_fast_path_leaves_everything_else_to_expat(doc):
+    assert wxml._parse_flat(doc) is None
