@@ -100,6 +100,45 @@ def test_walk_through_the_demo_flow(client):
     assert [m["outcome"] for m in logged][:2] == ["default", "flow.complete"]
 
 
+def _zeros(**counts: int) -> dict:
+    names = ("reached", "advanced", "back", "fallback", "completed", "exited", "timed_out")
+    row = {**dict.fromkeys((*names, "abandoned"), 0), **counts}
+    row["dropped"] = row["reached"] - row["advanced"] - row["back"] - row["completed"]
+    return row
+
+
+def test_flow_stats_exactly_for_a_scripted_sequence(client):
+    from chalicelib.store.analytics import today
+
+    flow = create_flow(client)
+    for word in ("办卡", "1", "材料"):  # A: completes at the debit documents
+        say(client, word, openid="o_a")
+    for word in ("办卡", "嗯", "2", "退出"):  # B: one fallback, then exits at credit
+        say(client, word, openid="o_b")
+    for word in ("办卡", "1"):  # C: goes silent at debit, comes back after the timeout
+        say(client, word, openid="o_c")
+    age_state("o_c", 601)
+    say(client, "你好", openid="o_c")
+    for word in ("办卡", "2", "进度"):  # D: a final reply at credit
+        say(client, word, openid="o_d")
+    for word in ("办卡", "办卡"):  # E: starts over (abandons once), then silence
+        say(client, word, openid="o_e")
+
+    report = stats(client, flow["id"])
+    day = today().isoformat()
+    totals = {"entered": 6, "completed": 2, "exited": 1, "timed_out": 1, "abandoned": 1}
+    assert report["totals"] == {**totals, "completion_rate": 0.3333}
+    assert report["days"] == [{"day": day, **totals}]
+    assert report["nodes"] == [
+        {"id": "choose", **_zeros(reached=6, advanced=4, fallback=1, abandoned=1)},
+        {"id": "debit", **_zeros(reached=2, advanced=1, timed_out=1)},
+        {"id": "credit", **_zeros(reached=2, exited=1, completed=1)},
+        {"id": "debit_docs", **_zeros(reached=1, completed=1)},
+        {"id": "credit_docs", **_zeros()},
+    ]
+    assert [n["dropped"] for n in report["nodes"]] == [2, 1, 1, 0, 0]
+
+
 def test_regex_option_and_final_reply(client):
     create_flow(client)
     say(client, "办卡", openid="o_re")
