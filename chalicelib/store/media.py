@@ -352,6 +352,11 @@ def create_media(
         item.save(condition=MediaItem.id.does_not_exist())
     except Exception:
         _delete_object(key)  # WeChat or DynamoDB refused: keep nothing half-made
+        if item.material_id:  # WeChat stored a material that no record will ever name
+            try:
+                _delete_material(api, item.material_id)
+            except Exception:
+                log.warning("media.orphan_material media_id=%s", item.material_id)
         raise
     if s3_key is not None and s3_key.startswith("tmp/"):
         _delete_object(s3_key)
