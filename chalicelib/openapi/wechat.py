@@ -36,6 +36,12 @@ def wop(summary: str, *, tag: str, quota: bool = False, **kw: Any) -> dict[str, 
     return out
 
 
+_unanswered_click_keys = {
+    "type": "array",
+    "items": _str,
+    "description": "click keys no enabled click rule answers (in the answer to a publish)",
+}
+
 _button = {
     "type": "object",
     "required": ["name"],
@@ -102,17 +108,50 @@ SCHEMAS: dict[str, Any] = {
         "required": ["button"],
         "properties": {"button": {"type": "array", "minItems": 1, "maxItems": 3, "items": _button}},
     },
+    "MatchRule": {
+        "type": "object",
+        "minProperties": 1,
+        "description": "Who sees a conditional menu; at least one condition. tag_id: a WeChat "
+        "tag's id as a string; client_platform_type: 1 iOS, 2 Android, 3 others.",
+        "properties": {
+            key: _str
+            for key in (
+                "tag_id",
+                "client_platform_type",
+                "sex",
+                "country",
+                "province",
+                "city",
+                "language",
+            )
+        },
+        "additionalProperties": False,
+    },
+    "ConditionalMenu": {
+        "type": "object",
+        "required": ["button", "matchrule"],
+        "properties": {
+            "button": {"type": "array", "minItems": 1, "maxItems": 3, "items": _button},
+            "matchrule": ref("MatchRule"),
+        },
+    },
+    "PublishedConditionalMenu": {
+        "type": "object",
+        "required": ["menuid", "button", "matchrule"],
+        "properties": {
+            "menuid": _str,
+            "button": {"type": "array", "items": _button},
+            "matchrule": ref("MatchRule"),
+            "unanswered_click_keys": _unanswered_click_keys,
+        },
+    },
     "PublishedMenu": {
         "type": "object",
         "required": ["menu", "published_at"],
         "properties": {
             "menu": {"allOf": [ref("Menu")], "nullable": True},
             "published_at": _nullable_int,
-            "unanswered_click_keys": {
-                "type": "array",
-                "items": _str,
-                "description": "click keys no enabled click rule answers (PUT only)",
-            },
+            "unanswered_click_keys": _unanswered_click_keys,
             "live": {"type": "object", "description": "WeChat's menu/get answer (?live=true)"},
         },
     },
@@ -274,6 +313,31 @@ PATHS: dict[str, Any] = {
             errors=(401, 404, 503),
         ),
         "delete": wop("Delete the menu at WeChat", tag="menu", ok=204, errors=(401, 503)),
+    },
+    "/admin/menu/conditional": {
+        "post": wop(
+            "Validate and add a conditional menu (needs a published default menu: else 409)",
+            tag="menu",
+            body=ref("ConditionalMenu"),
+            ok=201,
+            returns=ref("PublishedConditionalMenu"),
+            errors=(400, 401, 404, 409, 503),
+        ),
+        "get": wop(
+            "The conditional menus WeChat holds (menu/get)",
+            tag="menu",
+            returns=items_of(ref("PublishedConditionalMenu")),
+            errors=(401, 503),
+        ),
+    },
+    "/admin/menu/conditional/{menuid}": {
+        "parameters": [path_param("menuid")],
+        "delete": wop(
+            "Delete a conditional menu at WeChat",
+            tag="menu",
+            ok=204,
+            errors=(400, 401, 404, 503),
+        ),
     },
     "/admin/media": {
         "post": wop(

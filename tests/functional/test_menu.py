@@ -101,3 +101,80 @@ def test_menu_routes_need_the_admin_token(client, fake_wechat):
     for method in ("GET", "PUT", "DELETE"):
         assert admin(client, method, "/admin/menu", MENU, token=None).status_code == 401
     assert fake_wechat.calls == []
+
+
+# --------------------------------------------------------------------------- conditional menus
+
+VIP_MENU = {
+    "button": [
+        {"type": "click", "name": "专属经理", "key": "MENU_VIP_MANAGER"},
+        {"type": "view", "name": "贵宾专区", "url": "https://example.com/vip"},
+    ],
+    "matchrule": {"tag_id": "2"},  # 星标组, a tag every account has
+}
+
+
+def test_conditional_menu_for_a_tag_and_its_click(client, fake_wechat):
+    from chalicelib.jobs.wechat import client as wechat
+
+    make_rule(client, text_rule("MENU_VIP_MANAGER", "您的专属经理：王经理", match="click"))
+    assert admin(client, "PUT", "/admin/menu", MENU).status_code == 200
+    response = admin(client, "POST", "/admin/menu/conditional", VIP_MENU)
+    assert response.status_code == 201, response.body
+    added = body_json(response)
+    assert added["menuid"] and added["matchrule"] == {"tag_id": "2"}
+    assert added["unanswered_click_keys"] == []
+
+    listed = body_json(admin(client, "GET", "/admin/menu/conditional"))["items"]
+    assert [(m["menuid"], m["button"]) for m in listed] == [(added["menuid"], VIP_MENU["button"])]
+    # A follower with the tag sees it, the others the default menu.
+    fake_wechat.add_follower("o_vip")
+    fake_wechat.add_follower("o_plain")
+    wechat().tags.tag_users(2, ["o_vip"])
+    assert wechat().menu.trymatch("o_vip")["button"] == VIP_MENU["button"]
+    assert wechat().menu.trymatch("o_plain")["button"] == MENU["button"]
+
+    refresh_rules()
+    reply = wxsim.parse(post_xml(client, wxsim.event("CLICK", "MENU_VIP_MANAGER")).body.decode())
+    assert reply["Content"] == "您的专属经理：王经理"
+
+    path = f"/admin/menu/conditional/{added['menuid']}"
+    assert admin(client, "DELETE", path).status_code == 204
+    assert body_json(admin(client, "GET", "/admin/menu/conditional"))["items"] == []
+    gone = admin(client, "DELETE", path)
+    assert gone.status_code == 404 and body_json(gone)["errcode"] == 65301
+    # The default menu is untouched.
+    assert fake_wechat.menu["button"] == MENU["button"]
+
+
+def test_conditional_menu_needs_a_default_menu(client, fake_wechat):
+    response = admin(client, "POST", "/admin/menu/conditional", VIP_MENU)
+    assert response.status_code == 409 and body_json(response)["errcode"] == 65303
+    assert "PUT /admin/menu" in body_json(response)["error"]
+    assert body_json(admin(client, "GET", "/admin/menu/conditional"))["items"] == []
+
+
+INVALID_CONDITIONAL = [
+    ({"button": VIP_MENU["button"]}, "menu.matchrule"),
+    ({**VIP_MENU, "matchrule": {}}, "menu.matchrule"),
+    ({**VIP_MENU, "matchrule": {"colour": "red"}}, "unknown keys"),
+    ({**VIP_MENU, "matchrule": {"tag_id": "vip"}}, "matchrule.tag_id"),
+    ({**VIP_MENU, "matchrule": {"tag_id": ["2"]}}, "matchrule.tag_id: must be a string"),
+    ({**VIP_MENU, "matchrule": {"client_platform_type": "4"}}, "client_platform_type"),
+    ({**VIP_MENU, "button": VIP_MENU["button"] * 2}, "limit 3"),
+    ({**VIP_MENU, "button": [{"type": "click", "name": "专属客户经理", "key": "K"}]}, "name"),
+    ({**VIP_MENU, "menuid": "1"}, "unknown field"),
+]
+
+
+def test_conditional_menu_validated_before_wechat(client, fake_wechat):
+    assert admin(client, "PUT", "/admin/menu", MENU).status_code == 200
+    for menu, message in INVALID_CONDITIONAL:
+        response = admin(client, "POST", "/admin/menu/conditional", menu)
+        assert response.status_code == 400, (menu, response.body)
+        assert message in body_json(response)["error"], (menu, message)
+    assert fake_wechat.count("/cgi-bin/menu/addconditional") == 0
+    for menuid in ("abc", "1e3", "١٢"):
+        response = admin(client, "DELETE", f"/admin/menu/conditional/{menuid}")
+        assert response.status_code == 400, menuid
+    assert fake_wechat.count("/cgi-bin/menu/delconditional") == 0

@@ -488,6 +488,18 @@ def test_validate_conditional_needs_matchrule() -> None:
     with pytest.raises(ValueError, match=r"^menu\.matchrule: unknown keys"):
         validate_menu(BANK_MENU | {"matchrule": {"colour": "red"}})
     assert validate_menu(BANK_MENU | {"matchrule": {"tag_id": "100"}}, conditional=True)
+    assert validate_menu(BANK_MENU | {"matchrule": {"client_platform_type": "2"}})
+    bad_rules = [
+        ({"tag_id": "vip"}, "menu.matchrule.tag_id: must be a tag id"),
+        ({"tag_id": "١٠٠"}, "menu.matchrule.tag_id: must be a tag id"),  # non-ASCII digits
+        ({"tag_id": True}, "menu.matchrule.tag_id: must be a string"),
+        ({"client_platform_type": "4"}, "menu.matchrule.client_platform_type:"),
+        ({"tag_id": " ", "language": ""}, "menu.matchrule: needs at least one"),
+    ]
+    for rule, message in bad_rules:
+        with pytest.raises(ValueError) as info:
+            validate_menu(BANK_MENU | {"matchrule": rule}, conditional=True)
+        assert str(info.value).startswith(message), (rule, str(info.value))
 
 
 def test_menu_family(client, fake) -> None:

@@ -82,14 +82,28 @@ def _check_url(button: Mapping[str, Any], path: str) -> None:
         raise _fail(f"{path}.url", "must start with http:// or https://")
 
 
+#: client_platform_type: 1 iOS, 2 Android, 3 others.
+PLATFORM_TYPES = frozenset({"1", "2", "3"})
+
+
 def _check_matchrule(rule: Any, path: str) -> None:
     if not isinstance(rule, Mapping) or not rule:
         raise _fail(path, "must be a non-empty object")
     unknown = set(rule) - MATCHRULE_KEYS
     if unknown:
         raise _fail(path, f"unknown keys {sorted(unknown)}")
+    for key, value in rule.items():
+        # WeChat takes every condition as a string ("100", "2"); ints are sent as such too.
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (str, int))):
+            raise _fail(f"{path}.{key}", "must be a string")
     if not any(str(v).strip() for v in rule.values() if v is not None):
         raise _fail(path, "needs at least one non-empty condition")
+    tag_id = str(rule.get("tag_id") or "").strip()
+    if tag_id and not (tag_id.isascii() and tag_id.isdigit()):
+        raise _fail(f"{path}.tag_id", "must be a tag id (digits)")
+    platform = str(rule.get("client_platform_type") or "").strip()
+    if platform and platform not in PLATFORM_TYPES:
+        raise _fail(f"{path}.client_platform_type", "must be 1 (iOS), 2 (Android) or 3 (others)")
 
 
 def validate_menu(menu: Mapping[str, Any], *, conditional: bool = False) -> dict[str, Any]:
