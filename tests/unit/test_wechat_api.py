@@ -482,6 +482,36 @@ def test_validate_menu_rejects_with_path(client, fake, mutate, expected) -> None
     assert fake.count("/cgi-bin/menu/create") == 0  # nothing was sent
 
 
+_FIELD_VALUES = {
+    "key": "K1",
+    "url": "https://bank.example.com/",
+    "appid": "wx1234567890abcdef",
+    "pagepath": "pages/index/index",
+    "media_id": "MEDIA_ID_1",
+    "article_id": "ARTICLE_ID_1",
+}
+
+
+def test_every_button_type_is_accepted_and_published(client, fake) -> None:
+    from chalicelib.wechat.api.menu import BUTTON_REQUIRED_FIELDS
+
+    leaves = [
+        {"type": btype, "name": btype[:8], **{f: _FIELD_VALUES[f] for f in fields}}
+        for btype, fields in sorted(BUTTON_REQUIRED_FIELDS.items())
+    ]
+    assert len(leaves) == 12  # click, view, miniprogram, 2 scancode, 3 pic, location, 3 material
+    # 3 top-level buttons of at most 5 sub-buttons each: 12 leaves fit in 3 x 4.
+    menu = {
+        "button": [{"name": f"菜单{i}", "sub_button": leaves[i * 4 : i * 4 + 4]} for i in range(3)]
+    }
+    assert validate_menu(menu) == menu
+    client.menu.create(menu)
+    assert client.menu.get()["menu"]["button"] == menu["button"]
+    for leaf in leaves:  # each also valid as a top-level button
+        top = {**leaf, "name": "单"}
+        assert validate_menu({"button": [top]})
+
+
 def test_validate_conditional_needs_matchrule() -> None:
     with pytest.raises(ValueError, match=r"^menu\.matchrule:"):
         validate_menu(BANK_MENU, conditional=True)
