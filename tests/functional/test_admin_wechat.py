@@ -171,3 +171,59 @@ def test_bad_customer_service_bodies(client, fake_wechat):
         response = admin(client, "POST", "/admin/messages/custom", body)
         assert response.status_code == 400, (body, response.body)
     assert fake_wechat.custom_messages == []
+
+
+WECHAT_ROUTES = [
+    ("PUT", "/admin/menu"),
+    ("GET", "/admin/menu"),
+    ("DELETE", "/admin/menu"),
+    ("POST", "/admin/menu/conditional"),
+    ("GET", "/admin/menu/conditional"),
+    ("DELETE", "/admin/menu/conditional/123"),
+    ("POST", "/admin/media"),
+    ("GET", "/admin/media"),
+    ("POST", "/admin/media/upload-url"),
+    ("GET", "/admin/media/abc"),
+    ("DELETE", "/admin/media/abc"),
+    ("GET", "/admin/tags"),
+    ("POST", "/admin/tags"),
+    ("PUT", "/admin/tags/100"),
+    ("DELETE", "/admin/tags/100"),
+    ("GET", "/admin/tags/100/members"),
+    ("POST", "/admin/tags/100/members"),
+    ("POST", "/admin/tags/100/members/remove"),
+    ("GET", "/admin/wechat/users"),
+    ("GET", "/admin/wechat/users/o_1"),
+    ("POST", "/admin/messages/custom"),
+    ("GET", "/admin/token"),
+]
+
+
+def test_every_wechat_route_needs_the_admin_token(client, fake_wechat):
+    from app import app
+
+    for method, path in WECHAT_ROUTES:
+        for token in (None, "wrong-token"):
+            response = admin(client, method, path, {"name": "x"}, token=token)
+            assert response.status_code == 401, (method, path, token)
+    assert fake_wechat.calls == []  # nothing reached WeChat
+    # The list above is complete: every route of the two WeChat blueprints is in it.
+    served = {
+        (method, path)
+        for path, methods in app.routes.items()
+        if path.startswith(("/admin/menu", "/admin/media", "/admin/tags", "/admin/wechat"))
+        or path in ("/admin/messages/custom", "/admin/token")
+        for method in methods
+        if method != "OPTIONS"
+    }
+    routes = {(m, p.replace("123", "{menuid}")) for m, p in WECHAT_ROUTES}
+    routes = {
+        (
+            m,
+            p.replace("/100", "/{tag_id}")
+            .replace("/abc", "/{item_id}")
+            .replace("/o_1", "/{openid}"),
+        )
+        for m, p in routes
+    }
+    assert served == routes
