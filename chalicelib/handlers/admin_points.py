@@ -15,6 +15,7 @@ from chalicelib.engine.geo import (
     validate_point,
     validate_settings,
 )
+from chalicelib.handlers.admin_wechat import wechat_errors
 from chalicelib.handlers.common import (
     BadRequest,
     admin_route,
@@ -23,6 +24,7 @@ from chalicelib.handlers.common import (
     read_json,
     read_object,
 )
+from chalicelib.store import articles, media
 from chalicelib.store import points as store
 
 bp = Blueprint(__name__)
@@ -132,8 +134,16 @@ def get_settings() -> dict:
 
 @bp.route("/admin/points/settings", methods=["PUT"])
 @admin
+@wechat_errors  # an empty_reply naming a media item may upload it to WeChat
 def put_settings() -> dict:
-    settings = validate_settings(read_object(bp.current_request), base=store.get_settings())
+    base = store.get_settings()
+    # empty_reply is a Reply like a rule's: media items resolved, article ids checked.
+    settings = media.validated(
+        lambda body: validate_settings(body, base=base),
+        read_object(bp.current_request),
+        reply_key="empty_reply",
+    )
+    articles.check_reply_refs(settings["empty_reply"])
     store.put_settings(settings)
     return settings
 

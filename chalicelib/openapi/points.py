@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from chalicelib.openapi.spec import op, path_param, query_param, ref
+from chalicelib.openapi.wechat import wop  # an empty_reply naming a media item uploads it
 
 _str = {"type": "string"}
 _num = {"type": "number"}
@@ -163,7 +164,7 @@ PATHS = {
             returns=ref("LocationSettings"),
             errors=(401, 503),
         ),
-        "put": op(
+        "put": wop(
             "Change how location messages are answered (fields left out keep their value)",
             tag="points",
             body=ref("LocationSettings"),

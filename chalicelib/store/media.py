@@ -573,7 +573,7 @@ def validated(
 def _references(media_ids: set[str]) -> list[str]:
     """Rules, special replies and flows whose stored replies use one of these media_ids."""
     from chalicelib.engine.flows import replies_in
-    from chalicelib.store import flows, rules
+    from chalicelib.store import flows, points, rules
 
     def uses(reply: Any) -> bool:
         return isinstance(reply, dict) and any(
@@ -587,13 +587,15 @@ def _references(media_ids: set[str]) -> list[str]:
     for flow in flows.list_flows():
         if any(uses(reply) for reply in replies_in(flow)):
             found.append(f"flow {flow['id']} ({flow['name']})")
+    if uses((points.get_settings() or {}).get("empty_reply")):
+        found.append("the location answer's empty_reply")
     return found
 
 
 @guarded
 def delete_media(item_id: str, *, wechat: WeChatClient | None = None) -> None:
     """Delete the WeChat material, the S3 object and the record. Refused (409) while a rule,
-    special reply or flow still uses the item's permanent media_id."""
+    special reply, flow or the location empty_reply still uses the item's permanent media_id."""
     item = get_item(item_id)
     if item.material_id:
         users = _references({item.material_id})

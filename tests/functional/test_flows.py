@@ -385,8 +385,6 @@ def test_stats_range_and_errors(client):
 
 # -- replies naming media items and CMS articles, as rules may ---------------------------------
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(range(256)) * 4
-
 
 def _with_replies(prompt: dict, final: dict) -> dict:
     """The demo flow with the start node's prompt and the debit fee option's reply replaced."""
@@ -397,16 +395,9 @@ def _with_replies(prompt: dict, final: dict) -> dict:
 
 
 def test_flow_replies_may_name_media_items(client, fake_wechat):
-    import base64
+    from tests.functional.test_media import PNG, upload
 
-    image = body_json(
-        admin(
-            client,
-            "POST",
-            "/admin/media",
-            {"kind": "image", "content_base64": base64.b64encode(PNG).decode()},
-        )
-    )
+    image = body_json(upload(client, "image", PNG))
     uploads = "/cgi-bin/material/add_material"
     # Bad references are 400 naming the reply, store nothing and upload nothing.
     for bad, needle in [

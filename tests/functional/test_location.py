@@ -262,3 +262,29 @@ def test_settings_validation(client):
         assert admin(client, "PUT", "/admin/points/settings", bad).status_code == 400
     assert body_json(admin(client, "PUT", "/admin/points/settings", {"count": 2}))["count"] == 2
     assert body_json(admin(client, "GET", "/admin/points/settings"))["count"] == 2
+
+
+def test_empty_reply_may_name_a_media_item_or_articles_like_any_reply(client, fake_wechat):
+    from tests.functional.test_media import PNG, upload
+
+    image = body_json(upload(client, "image", PNG))
+    ghost = admin(
+        client,
+        "PUT",
+        "/admin/points/settings",
+        {"count": 5, "empty_reply": {"type": "news", "article_ids": ["ghost"]}},
+    )
+    assert ghost.status_code == 400 and "unknown article" in body_json(ghost)["error"]
+    missing = {"empty_reply": {"type": "image", "media": "nope"}}
+    assert admin(client, "PUT", "/admin/points/settings", missing).status_code == 400
+    assert body_json(admin(client, "GET", "/admin/points/settings"))["count"] == 3  # unchanged
+
+    body = {"empty_reply": {"type": "image", "media": image["id"]}}
+    saved = body_json(admin(client, "PUT", "/admin/points/settings", body))
+    material = body_json(admin(client, "GET", f"/admin/media/{image['id']}"))["media_id"]
+    assert saved["empty_reply"] == {"type": "image", "media_id": material}
+    import_points(client, DEMO_POINTS)
+    reply = answer(client, location(51.5, -0.12))  # London: no branch within 50 km
+    assert reply["MsgType"] == "image" and reply["Image"]["MediaId"] == material
+    refused = admin(client, "DELETE", f"/admin/media/{image['id']}")
+    assert refused.status_code == 409 and "empty_reply" in body_json(refused)["error"]
