@@ -11,6 +11,9 @@ import * as articles from "./page_articles.js";
 import * as categories from "./page_categories.js";
 import * as flows from "./page_flows.js";
 import * as followers from "./page_followers.js";
+import * as campaigns from "./page_campaigns.js";
+import * as menu from "./page_menu.js";
+import * as points from "./page_points.js";
 
 const PAGES = [
   ["dashboard", "数据概览", dashboard],
@@ -21,6 +24,9 @@ const PAGES = [
   ["categories", "文章分类", categories],
   ["flows", "多轮对话", flows],
   ["followers", "粉丝", followers],
+  ["campaigns", "群发", campaigns],
+  ["menu", "自定义菜单", menu],
+  ["points", "网点与位置", points],
 ];
 
 const app = document.getElementById("app");

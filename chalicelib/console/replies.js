@@ -164,7 +164,8 @@ function newsFields(reply) {
   };
 }
 
-function articleFields(reply) {
+// Also used by campaigns (mass news from the library).
+export function articleFields(reply) {
   const chosen = [];
   const chosenList = h("ol", { class: "picked", "data-role": "articles-picked" });
   const results = h("ul", { class: "pick-results", "data-role": "article-results" });

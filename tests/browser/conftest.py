@@ -155,16 +155,20 @@ def admin_api(base: str, method: str, path: str, body: object = None) -> object:
     return json.loads(raw) if raw else None
 
 
-def send_text(base: str, text: str, openid: str = "o_browser") -> dict | None:
-    """Post a signed text message to the callback as WeChat would; the parsed reply or None."""
+def send_xml(base: str, xml: str) -> dict | None:
+    """Post a signed message to the callback as WeChat would; the parsed reply or None."""
     status, _headers, raw = http(
         f"{base}/wechat?{wxsim.qs(wxsim.signed_query())}",
         method="POST",
-        body=wxsim.text(text, openid=openid).encode(),
+        body=xml.encode(),
         headers={"Content-Type": "text/xml"},
     )
     assert status == 200, raw
     return None if raw == b"success" else wxsim.parse(raw.decode())
+
+
+def send_text(base: str, text: str, openid: str = "o_browser") -> dict | None:
+    return send_xml(base, wxsim.text(text, openid=openid))
 
 
 def eventually(check, timeout: float = 10.0, interval: float = 0.3):

@@ -234,10 +234,11 @@ def test_dashboard_charts_and_screenshot(console, stack):
 def test_every_page_renders(console):
     page = console.page
     console.sign_in()
-    for name in ("rules", "replies", "messages", "articles", "categories", "flows", "followers"):
+    pages = ("rules", "replies", "messages", "articles", "categories", "flows", "followers")
+    for name in (*pages, "campaigns", "menu", "points"):
         console.go(name)
         page.locator(f"nav a[data-page={name}].active").wait_for()
         page.locator(".view .page-head h1").wait_for()
         page.wait_for_load_state("networkidle")
         assert page.locator(".view .page > .form-error").count() == 0, name
-    assert re.search(r"/console#/followers$", page.url)
+    assert re.search(r"/console#/points$", page.url)

@@ -1,0 +1,217 @@
+// Locations: the bank's points of service (branches, ATMs) and how a follower's location message
+// is answered (the nearest few). List, add, edit, enable/disable, delete; the answer's settings;
+// and a "what would a follower here get" check. Bulk import stays with the API
+// (POST /admin/points/import, up to 20,000 at once).
+
+import { del, get, patch, post, put } from "./api.js";
+import { badge, confirmDialog, errorLine, field, h, lines, notify, pageHeader, run, showError, table } from "./ui.js";
+
+const PAGE_SIZE = 50;
+const TEXT_FIELDS = [
+  ["name", "名称", 64],
+  ["address", "地址", 200],
+  ["phone", "电话", 40],
+  ["hours", "营业时间", 100],
+  ["url", "详情链接", 1024],
+];
+
+export async function render(view) {
+  view.append(pageHeader("网点与位置回复"));
+  const editorCard = h("div", {});
+  const list = h("div", { id: "points-results" });
+  const tag = h("input", { class: "input", id: "points-tag", placeholder: "如：branch、ATM" });
+  const filters = h("form", { class: "toolbar" }, field("标签", tag), h("button", { type: "submit", class: "btn btn-primary" }, "查询"));
+  const more = h("button", { type: "button", class: "btn", hidden: true, "data-role": "points-more" }, "加载更多");
+  const rows = [];
+  let cursor = null;
+
+  function pointForm(point) {
+    const inputs = {};
+    for (const [key, , max] of TEXT_FIELDS) {
+      inputs[key] = h("input", { class: "input", id: `point-${key}`, maxlength: max, value: (point && point[key]) || "" });
+    }
+    const lat = h("input", { class: "input", id: "point-lat", type: "number", step: "any", min: -90, max: 90, value: point ? point.lat : "" });
+    const lng = h("input", { class: "input", id: "point-lng", type: "number", step: "any", min: -180, max: 180, value: point ? point.lng : "" });
+    const tags = h("input", { class: "input", id: "point-tags", value: point ? point.tags.join(", ") : "branch" });
+    const error = errorLine();
+    const save = h("button", { type: "submit", class: "btn btn-primary", id: "point-save" }, point ? "保存" : "添加网点");
+    const form = h(
+      "form",
+      { class: "card form", id: "point-form" },
+      h("h2", {}, point ? `编辑：${point.name}` : "添加网点"),
+      h("div", { class: "row" }, field("名称", inputs.name), field("标签", tags, "逗号分隔，如 branch、ATM")),
+      field("地址", inputs.address),
+      h("div", { class: "row" }, field("纬度", lat, "如 23.1372"), field("经度", lng, "如 113.329")),
+      h("div", { class: "row" }, field("电话", inputs.phone), field("营业时间", inputs.hours)),
+      field("详情链接", inputs.url, "图文回复时点开的页面（可选）"),
+      error,
+      h("div", { class: "form-actions" }, save, point ? h("button", { type: "button", class: "btn", onclick: () => editorCard.replaceChildren(pointForm(null)) }, "取消") : null),
+    );
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const saved = await run(
+        save,
+        () => {
+          const body = { tags: lines(tags.value) };
+          for (const [key] of TEXT_FIELDS) {
+            const value = inputs[key].value.trim();
+            if (value || point) body[key] = value || null;
+          }
+          if (lat.value === "" || lng.value === "") throw new Error("请填写经纬度");
+          body.lat = Number(lat.value);
+          body.lng = Number(lng.value);
+          return point ? put(`/admin/points/${encodeURIComponent(point.id)}`, body) : post("/admin/points", body);
+        },
+        error,
+      );
+      if (saved) {
+        notify(point ? `「${saved.name}」已保存` : `已添加「${saved.name}」`);
+        editorCard.replaceChildren(pointForm(null));
+        load(true).catch(showError);
+      }
+    });
+    return form;
+  }
+
+  function row(point) {
+    const toggle = h("input", {
+      type: "checkbox",
+      class: "switch",
+      checked: point.enabled,
+      "aria-label": "启用",
+      "data-role": "point-enabled",
+      onchange: async () => {
+        const wanted = toggle.checked;
+        const done = await run(toggle, () => patch(`/admin/points/${encodeURIComponent(point.id)}`, { enabled: wanted }));
+        if (done) notify(wanted ? `已启用「${point.name}」` : `已停用「${point.name}」`);
+        else toggle.checked = !wanted;
+      },
+    });
+    return h(
+      "tr",
+      { "data-id": point.id, "data-name": point.name },
+      h("td", {}, point.name),
+      h("td", { class: "clip" }, point.address || "—"),
+      h("td", {}, point.tags.map((t) => badge(t))),
+      h("td", { class: "mono nowrap" }, `${point.lat}, ${point.lng}`),
+      h("td", {}, point.phone || "—"),
+      h("td", {}, point.hours || "—"),
+      h("td", {}, toggle),
+      h(
+        "td",
+        { class: "actions" },
+        h("button", {
+          type: "button",
+          class: "btn btn-small",
+          "data-role": "point-edit",
+          onclick: () => {
+            editorCard.replaceChildren(pointForm(point));
+            editorCard.scrollIntoView();
+          },
+        }, "编辑"),
+        h("button", {
+          type: "button",
+          class: "btn btn-small btn-danger",
+          "data-role": "point-delete",
+          onclick: async (event) => {
+            if (!(await confirmDialog(`删除网点「${point.name}」？`, { ok: "删除" }))) return;
+            if ((await run(event.target, () => del(`/admin/points/${encodeURIComponent(point.id)}`))) !== undefined) {
+              notify("网点已删除");
+              load(true).catch(showError);
+            }
+          },
+        }, "删除"),
+      ),
+    );
+  }
+
+  async function load(reset) {
+    if (reset) {
+      rows.length = 0;
+      cursor = null;
+    }
+    const data = await get("/admin/points", { tag: tag.value.trim(), limit: PAGE_SIZE, cursor });
+    rows.push(...data.items.map(row));
+    cursor = data.next;
+    more.hidden = !cursor;
+    list.replaceChildren(table(["名称", "地址", "标签", "纬度, 经度", "电话", "营业时间", "启用", ""], rows, "还没有网点"));
+  }
+  filters.addEventListener("submit", (event) => {
+    event.preventDefault();
+    load(true).catch(showError);
+  });
+  more.addEventListener("click", () => run(more, () => load(false)));
+
+  editorCard.append(pointForm(null));
+  view.append(filters, list, more, editorCard, await settingsCard(), nearestCard());
+  await load(true);
+}
+
+async function settingsCard() {
+  const s = await get("/admin/points/settings");
+  const count = h("input", { class: "input", type: "number", min: 1, max: 10, id: "points-count", value: s.count });
+  const format = h(
+    "select",
+    { class: "input", id: "points-format" },
+    [["text", "文字列表"], ["news", "一条图文"]].map(([value, label]) => h("option", { value, selected: s.format === value }, label)),
+  );
+  const radius = h("input", { class: "input", type: "number", min: 0, step: "any", id: "points-radius", value: s.max_distance_km });
+  const title = h("input", { class: "input", maxlength: 64, value: s.title });
+  const tags = h("input", { class: "input", value: (s.tags || []).join(", ") });
+  const events = h("input", { type: "checkbox", id: "points-events", checked: s.answer_location_events });
+  const error = errorLine();
+  const save = h("button", { type: "submit", class: "btn btn-primary", id: "points-settings-save" }, "保存设置");
+  const form = h(
+    "form",
+    { class: "card form", id: "points-settings" },
+    h("h2", {}, "位置回复"),
+    h("p", { class: "muted" }, "粉丝发送位置时，回复离他最近的几个网点。"),
+    h("div", { class: "row" }, field("回复几个", count), field("形式", format), field("最远（公里）", radius, "0 表示不限")),
+    h("div", { class: "row" }, field("标题", title), field("只推荐这些标签", tags, "逗号分隔，留空为全部")),
+    h("label", { class: "check" }, events, " 也回复公众号自动上报的位置（每 5 秒一次，通常不需要）"),
+    error,
+    h("div", { class: "form-actions" }, save),
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const body = {
+      count: Number(count.value),
+      format: format.value,
+      max_distance_km: Number(radius.value || 0),
+      title: title.value.trim(),
+      tags: lines(tags.value),
+      answer_location_events: events.checked,
+    };
+    if (await run(save, () => put("/admin/points/settings", body), error)) notify("位置回复设置已保存");
+  });
+  return form;
+}
+
+function nearestCard() {
+  const lat = h("input", { class: "input", type: "number", step: "any", id: "nearest-lat", placeholder: "23.138" });
+  const lng = h("input", { class: "input", type: "number", step: "any", id: "nearest-lng", placeholder: "113.328" });
+  const results = h("div", { "data-role": "nearest-results" });
+  const error = errorLine();
+  const go = h("button", { type: "submit", class: "btn", id: "nearest-go" }, "试一试");
+  const form = h(
+    "form",
+    { class: "card form", id: "points-nearest" },
+    h("h2", {}, "粉丝在这里会收到"),
+    h("div", { class: "toolbar" }, field("纬度", lat), field("经度", lng), go),
+    error,
+    results,
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const data = await run(go, () => get("/admin/points/nearest", { lat: lat.value, lng: lng.value }), error);
+    if (!data) return;
+    results.replaceChildren(
+      table(
+        ["网点", "距离", "地址"],
+        data.items.map((p) => h("tr", {}, h("td", {}, p.name), h("td", { class: "num" }, p.distance), h("td", { class: "clip" }, p.address || "—"))),
+        "范围内没有网点",
+      ),
+    );
+  });
+  return form;
+}
