@@ -25,8 +25,13 @@ def _validated(body: Any, base: dict[str, Any] | None = None) -> dict[str, Any]:
     anything is uploaded, so an invalid flow uploads nothing."""
     has_media = any(media.names_media(reply) for reply in replies_in(body))
 
+    def resolve(reply: Any, where: str, dry: bool) -> Any:
+        if not media.names_media(reply):  # malformed replies are validate_flow's to refuse
+            return reply
+        return media.resolve_reply(reply, dry=dry, path=where)
+
     def resolved(dry: bool) -> Any:
-        return map_replies(body, lambda r, where: media.resolve_reply(r, dry=dry, path=where))
+        return map_replies(body, lambda reply, where: resolve(reply, where, dry))
 
     fields = validate_flow(resolved(dry=True) if has_media else body, base=base)
     articles.check_nested_refs(fields)

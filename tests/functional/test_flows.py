@@ -403,6 +403,7 @@ def test_flow_replies_may_name_media_items(client, fake_wechat):
     for bad, needle in [
         ({"type": "image", "media": "nope"}, "node 'debit'.options[2].reply.media: no media item"),
         ({"type": "video", "media": image["id"]}, "a video is needed"),
+        ({"type": {}, "media": image["id"]}, "node 'debit'.options[2].reply"),  # not a 500
     ]:
         flow = _with_replies({"type": "image", "media": image["id"]}, bad)
         response = admin(client, "POST", "/admin/flows", flow)
