@@ -415,6 +415,7 @@ class FakeWeChat:
         self._custom_messages: list[dict[str, Any]] = []
         self._template_messages: list[dict[str, Any]] = []
         self._mass_jobs: dict[int, dict[str, Any]] = {}
+        self._mass_videos: dict[str, dict[str, Any]] = {}  # media/uploadvideo results
         self._clientmsgids: dict[str, int] = {}
         self._tickets: dict[str, str] = {}
         self.add_template(
@@ -546,6 +547,7 @@ class FakeWeChat:
             "/cgi-bin/media/upload": (p, self._media_upload, True),
             "/cgi-bin/media/get": (g, self._media_get, True),
             "/cgi-bin/media/uploadimg": (p, self._media_uploadimg, True),
+            "/cgi-bin/media/uploadvideo": (p, self._media_uploadvideo, True),
             "/cgi-bin/material/add_material": (p, self._material_add, True),
             "/cgi-bin/material/get_material": (p, self._material_get, True),
             "/cgi-bin/material/del_material": (p, self._material_del, True),
@@ -757,6 +759,22 @@ class FakeWeChat:
         limits = {"image": (1 * MB, frozenset({"jpg", "jpeg", "png"}))}
         self._file(req, limits, "image")
         return {"url": f"http://mmbiz.qpic.cn/mmbiz_jpg/{self._new_id(24)}/0"}
+
+    def _media_uploadvideo(self, req: Request) -> dict[str, Any]:
+        """A video (temporary media or permanent material) made into a mass-send video."""
+        body = req.body()
+        source = str(body.get("media_id") or "")
+        item = self._media.get(source) or self._materials.get(source)
+        if item is None or item["kind"] != "video":
+            raise ApiError(40007, "invalid media_id")
+        media_id = self._new_id()
+        now = int(self.clock())
+        self._mass_videos[media_id] = {
+            "source": source,
+            "title": body.get("title"),
+            "description": body.get("description"),
+        }
+        return {"type": "video", "media_id": media_id, "created_at": now}
 
     def _material_add(self, req: Request) -> dict[str, Any]:
         kind = req.query.get("type", "")
@@ -1088,6 +1106,12 @@ class FakeWeChat:
             raise ApiError(47001, "data format error")
         if msgtype in ("mpnews",) and str(body[key].get("media_id")) not in self._drafts:
             raise ApiError(40007, "invalid media_id")
+        if msgtype == "image" and not (
+            isinstance(body[key].get("media_ids"), list) and body[key]["media_ids"]
+        ):
+            raise ApiError(47001, "data format error")  # images: {media_ids: [...]}
+        if msgtype == "mpvideo" and str(body[key].get("media_id")) not in self._mass_videos:
+            raise ApiError(40007, "invalid media_id")  # needs media/uploadvideo's media_id
         return key
 
     def _mass_submit(self, path: str, body: dict[str, Any], audience: list[str]) -> dict:

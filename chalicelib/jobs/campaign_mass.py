@@ -60,11 +60,7 @@ def clientmsgid(campaign_id: str, sk: str) -> str:
 
 def run(campaign: dict[str, Any], spec: Mapping[str, Any], run: Run) -> None:
     cid = campaign["id"]
-    media_id = campaign.get("media_id")
-    if spec["content"]["type"] == "news" and not spec["content"].get("media_id") and not media_id:
-        media_id = _prepare_news(campaign, spec, run)
-        if media_id is None:
-            return
+    media_id = prepared_media_id(campaign, spec, run)
     if not campaign.get("planned") and not _plan(campaign, spec, run):
         return
     msgtype, payload = mass_message(spec["content"], media_id)
@@ -252,14 +248,40 @@ def _plan(campaign: dict[str, Any], spec: Mapping[str, Any], run: Run) -> bool:
     return False
 
 
-def _prepare_news(campaign: dict[str, Any], spec: Mapping[str, Any], run: Run) -> str | None:
+def needs_preparing(content: Mapping[str, Any]) -> bool:
+    """News by article ids and videos are made into a mass-send media_id when the campaign
+    starts (or is previewed), once."""
+    return content["type"] == "video" or (content["type"] == "news" and not content.get("media_id"))
+
+
+def prepared_media_id(campaign: dict[str, Any], spec: Mapping[str, Any], run: Run) -> str | None:
+    """The campaign's mass-send media_id: made once and kept on the campaign. Two workers
+    racing here may each make one (an unused draft or video, never a second message); the
+    conditional write keeps the first."""
+    if campaign.get("media_id") or not needs_preparing(spec["content"]):
+        return campaign.get("media_id")
+    content = spec["content"]
+    if content["type"] == "video":
+        media_id = run.client.media.upload_video(
+            content["media_id"],
+            content.get("title") or campaign.get("name") or "",
+            content.get("description") or "",
+        )
+    else:
+        media_id = _news_draft(content, run)
+    if store.set_campaign_fields(
+        campaign["id"], status=None, if_absent="media_id", media_id=media_id
+    ):
+        return media_id
+    return store.get_campaign(campaign["id"]).get("media_id")
+
+
+def _news_draft(content: Mapping[str, Any], run: Run) -> str:
     """News by article ids: the articles become one draft (draft/add), whose media_id the mass
-    send uses. A crash after draft/add and before the write leaves an unused draft, never a
-    second message."""
+    send uses."""
     from chalicelib.cms.links import article_path, current_base_url
     from chalicelib.store import articles
 
-    content = spec["content"]
     base = current_base_url()
     drafts = []
     for article_id in content["article_ids"]:
@@ -274,12 +296,7 @@ def _prepare_news(campaign: dict[str, Any], spec: Mapping[str, Any], run: Run) -
                 "thumb_media_id": content["thumb_media_id"],
             }
         )
-    media_id = run.client.draft.add(drafts)
-    if store.set_campaign_fields(
-        campaign["id"], status=None, if_absent="media_id", media_id=media_id
-    ):
-        return media_id
-    return store.get_campaign(campaign["id"]).get("media_id")
+    return str(run.client.draft.add(drafts))
 
 
 # --------------------------------------------------------------------------- reconciliation

@@ -176,7 +176,8 @@ def validate_content(body: Any) -> dict[str, Any]:
         _only(body, ("type", "media_id"), "content: ")
         return {"type": kind, "media_id": _str(body, "media_id", where="content.")}
     if kind == "video":
-        # Mass video (mpvideo) needs the media_id that media/uploadvideo returns.
+        # A video's media_id (media/upload or permanent material): when the campaign starts it
+        # becomes a mass video (media/uploadvideo, with the title and description).
         _only(body, ("type", "media_id", "title", "description"), "content: ")
         out = {"type": "video", "media_id": _str(body, "media_id", where="content.")}
         for key in ("title", "description"):
@@ -303,10 +304,18 @@ def mass_message(content: Mapping[str, Any], media_id: str | None = None) -> tup
     kind = content["type"]
     if kind == "text":
         return "text", {"content": content["content"]}
-    if kind in ("image", "voice"):
-        return kind, {"media_id": content["media_id"]}
+    if kind == "image":
+        # {"msgtype": "image", "images": {"media_ids": [...]}} (the client picks the key)
+        return "image", {"media_ids": [content["media_id"]]}
+    if kind == "voice":
+        return "voice", {"media_id": content["media_id"]}
     if kind == "video":
-        return "mpvideo", {"media_id": content["media_id"]}
+        if not media_id:
+            raise ValueError("video content has no media/uploadvideo media_id yet")
+        video = {"media_id": media_id}
+        # message/mass/send takes the title and description too; sendall ignores them.
+        video.update({k: content[k] for k in ("title", "description") if content.get(k)})
+        return "mpvideo", video
     chosen = media_id or content.get("media_id")
     if not chosen:
         raise ValueError("news content has no draft media_id yet")

@@ -26,7 +26,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.jobs import campaign_mass, campaign_run, campaign_template
+from chalicelib.jobs import campaign_mass, campaign_run, campaign_template, schedules
 from chalicelib.jobs.campaign_audience import follower_profiles, list_parts
 from chalicelib.jobs.campaign_run import Run, budget_from
 from chalicelib.jobs.campaign_spec import (
@@ -50,7 +50,7 @@ log = logging.getLogger("wxless.campaigns")
 QUEUE = store.QUEUE  # the template sender's queue (declared in infra/resources.py)
 MAX_PREVIEW = 5  # mass previews are paced by the shared limiter: ~1 s each
 RECONCILE_DAYS = 3
-SQS_BATCH_SIZE = 1  # chunks per sender invocation (app.py); a chunk is ~125 sends
+SQS_BATCH_SIZE = schedules.CAMPAIGN_SQS_BATCH_SIZE  # chunks per sender invocation (app.py)
 SENDER_BUDGET = 50.0  # the sender Lambda's timeout is 60 s (.chalice/config.json)
 LOCAL_DISPATCH_BUDGET = 10.0
 PREVIEW_BUDGET = 7.0  # inside the admin Lambda's 10 s
@@ -223,7 +223,9 @@ def report(campaign: Mapping[str, Any], totals: Mapping[str, int], now: float) -
     if "content" in spec:
         out["content"] = spec["content"]
         if campaign.get("media_id"):
-            out["content"] = {**spec["content"], "media_id": campaign["media_id"]}
+            # news by article ids: the draft made of them; video: media/uploadvideo's id
+            key = "mass_media_id" if spec["content"]["type"] == "video" else "media_id"
+            out["content"] = {**spec["content"], key: campaign["media_id"]}
     if "template" in spec:
         out["template"] = spec["template"]
     if campaign.get("fail_reason"):
@@ -295,9 +297,7 @@ def preview(campaign_id: str, body: Any, client: WeChatClient | None = None) -> 
     run = Run(client or campaign_run.default_client(), budget=PREVIEW_BUDGET)
     results = []
     if campaign["type"] == MASS:
-        media_id = campaign.get("media_id")
-        if spec["content"]["type"] == "news" and not spec["content"].get("media_id"):
-            media_id = media_id or campaign_mass._prepare_news(campaign, spec, run)
+        media_id = campaign_mass.prepared_media_id(campaign, spec, run)
         msgtype, payload = mass_message(spec["content"], media_id)
         for openid in openids:
             # Previews share the mass-send rate limit with the campaigns.

@@ -59,9 +59,12 @@ _audience = {
 }
 
 _content = {
-    "description": "The mass message. `video` needs the media_id of media/uploadvideo (mpvideo); "
-    "`news` a draft's media_id (draft/add) or 1..8 `article_ids` of the CMS with a cover "
-    "`thumb_media_id` (permanent material), made into a draft when the campaign starts.",
+    "description": "The mass message. `video`: a video's media_id (temporary media or permanent "
+    "material), made into a mass video (media/uploadvideo, with `title` (default: the campaign's "
+    "name) and `description`) when the campaign starts or is previewed; the detail then shows it "
+    "as `mass_media_id`. `news`: a draft's media_id (draft/add) or 1..8 `article_ids` of the CMS "
+    "with a cover `thumb_media_id` (permanent material), made into a draft when the campaign "
+    "starts.",
     "oneOf": [
         {
             "type": "object",

@@ -473,6 +473,86 @@ def test_news_by_article_ids_becomes_one_draft(wx, fake_wechat, clock):
     assert detail["status"] == "completed"
 
 
+def _media_content(kind: str, wx: WeChatClient) -> dict:
+    """A campaign's content of each kind, with media the fake WeChat knows."""
+    if kind == "text":
+        return {"type": "text", "content": "您好"}
+    if kind in ("image", "voice"):
+        name, data, mime = (
+            ("a.jpg", b"\xff\xd8\xff" + b"0" * 100, "image/jpeg")
+            if kind == "image"
+            else ("a.mp3", b"ID3" + b"0" * 100, "audio/mpeg")
+        )
+        return {"type": kind, "media_id": wx.media.upload(kind, name, data, mime)["media_id"]}
+    if kind == "video":
+        video = wx.material.add("video", "v.mp4", b"0" * 200, "video/mp4", title="理财课")
+        return {"type": "video", "media_id": video["media_id"], "description": "第一讲"}
+    thumb = wx.material.add("thumb", "c.jpg", b"\xff\xd8\xff" + b"0" * 100, "image/jpeg")
+    draft = wx.draft.add(
+        [{"title": "本周理财", "content": "<p>x</p>", "thumb_media_id": thumb["media_id"]}]
+    )
+    return {"type": "news", "media_id": draft, "send_ignore_reprint": True}
+
+
+MASS_TYPES = {"text": "text", "image": "image", "voice": "voice", "video": "mpvideo"}
+
+
+@pytest.mark.parametrize("kind", ["text", "image", "voice", "video", "news"])
+@pytest.mark.parametrize("audience", ["all", "openids"])
+def test_every_content_type_is_sent_as_its_mass_message(client, wx, fake_wechat, kind, audience):
+    for openid in openids(3):
+        fake_wechat.add_follower(openid)
+    content = _media_content(kind, wx)
+    target = {"type": "all"} if audience == "all" else {"type": "openids", "openids": openids(3)}
+    clock = FakeClock()
+    response = admin(
+        client, "POST", "/admin/campaigns", mass_body(target, clock.t, content=content)
+    )
+    assert response.status_code == 201, response.body
+    cid = body_json(response)["id"]
+    clock.advance(1)  # the route's "now" had sub-second precision
+    dispatch(wx, clock)
+    (call,) = fake_wechat.calls_to(SENDALL if audience == "all" else SEND)
+    msgtype = MASS_TYPES.get(kind, "mpnews")
+    assert call.body["msgtype"] == msgtype
+    if kind == "text":
+        assert call.body["text"] == {"content": "您好"}
+    elif kind == "image":
+        assert call.body["images"] == {"media_ids": [content["media_id"]]}
+    elif kind == "voice":
+        assert call.body["voice"] == {"media_id": content["media_id"]}
+    elif kind == "video":
+        # The video became a mass video once (media/uploadvideo), titled by the campaign name.
+        (upload,) = fake_wechat.calls_to("/cgi-bin/media/uploadvideo")
+        assert upload.body == {
+            "media_id": content["media_id"],
+            "title": "春节问候",
+            "description": "第一讲",
+        }
+        mass_id = body_json(admin(client, "GET", f"/admin/campaigns/{cid}"))["content"]
+        assert call.body["mpvideo"]["media_id"] == mass_id["mass_media_id"] != content["media_id"]
+        assert call.body["mpvideo"]["description"] == "第一讲"
+    else:
+        assert call.body["mpnews"] == {"media_id": content["media_id"]}
+        assert call.body["send_ignore_reprint"] == 1
+    detail = body_json(admin(client, "GET", f"/admin/campaigns/{cid}"))
+    assert detail["status"] == "completed", detail
+    assert detail["progress"]["batches_sent"] == 1
+    (job,) = fake_wechat.mass_jobs.values()
+    assert sorted(job["audience"]) == openids(3)
+
+
+def test_a_video_wechat_does_not_know_fails_the_campaign(wx, fake_wechat, clock):
+    created = campaigns.create(
+        mass_body({"type": "all"}, clock.t, content={"type": "video", "media_id": "gone"}),
+        now=clock.t,
+    )
+    dispatch(wx, clock)
+    detail = campaigns.detail(created["id"])
+    assert detail["status"] == "failed" and "40007" in detail["fail_reason"]
+    assert fake_wechat.count(SENDALL) == 0
+
+
 def test_preview_to_listed_openids(client, fake_wechat):
     created = body_json(
         admin(client, "POST", "/admin/campaigns", mass_body({"type": "all"}, time.time() + 600))
@@ -490,6 +570,26 @@ def test_preview_to_listed_openids(client, fake_wechat):
     assert fake_wechat.count(SENDALL) == 0
     bad = admin(client, "POST", f"/admin/campaigns/{created['id']}/preview", {"openids": []})
     assert bad.status_code == 400
+
+
+def test_template_preview_renders_each_followers_data(client, fake_wechat):
+    fake_wechat.add_follower("o_a", remark="王先生")
+    body = template_body({"type": "all"}, time.time() + 600)
+    created = body_json(admin(client, "POST", "/admin/campaigns", body))
+    response = admin(
+        client,
+        "POST",
+        f"/admin/campaigns/{created['id']}/preview",
+        {"openids": ["o_a", "o_unknown"]},
+    )
+    assert response.status_code == 200, response.body
+    assert [r["ok"] for r in body_json(response)["results"]] == [True, True]
+    sent = {m["touser"]: m for m in fake_wechat.template_messages}
+    assert sent["o_a"]["data"]["first"] == {"value": "尊敬的王先生客户"}
+    assert sent["o_unknown"]["data"]["remark"] == {"value": "openid o_unknown"}
+    # a preview is not the campaign: still scheduled, nothing counted
+    detail = body_json(admin(client, "GET", f"/admin/campaigns/{created['id']}"))
+    assert detail["status"] == "scheduled" and detail["progress"]["sent"] == 0
 
 
 # --------------------------------------------------------------------------- limits

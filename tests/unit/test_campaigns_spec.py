@@ -125,12 +125,15 @@ def test_template_data_is_filled_from_follower_fields():
 
 def test_mass_messages():
     assert mass_message({"type": "text", "content": "hi"}) == ("text", {"content": "hi"})
-    assert mass_message({"type": "image", "media_id": "m"}) == ("image", {"media_id": "m"})
+    assert mass_message({"type": "image", "media_id": "m"}) == ("image", {"media_ids": ["m"]})
     assert mass_message({"type": "voice", "media_id": "m"}) == ("voice", {"media_id": "m"})
-    assert mass_message({"type": "video", "media_id": "v", "title": "t"}) == (
+    # the mass video is media/uploadvideo's media_id, made when the campaign starts
+    assert mass_message({"type": "video", "media_id": "v", "title": "t"}, "mass-v") == (
         "mpvideo",
-        {"media_id": "v"},
+        {"media_id": "mass-v", "title": "t"},
     )
+    with pytest.raises(ValueError):
+        mass_message({"type": "video", "media_id": "v"})
     assert mass_message({"type": "news", "media_id": "d"}) == ("mpnews", {"media_id": "d"})
     assert mass_message({"type": "news", "article_ids": ["a"]}, "made") == (
         "mpnews",

@@ -105,6 +105,15 @@ class MediaAPI:
         )
         return str(data["url"])
 
+    def upload_video(self, media_id: str, title: str, description: str = "") -> str:
+        """POST /cgi-bin/media/uploadvideo: a video (media/upload or permanent material) as the
+        media_id a mass send's `mpvideo` needs."""
+        data = self.client.post(
+            "/cgi-bin/media/uploadvideo",
+            {"media_id": media_id, "title": title, "description": description},
+        )
+        return str(data["media_id"])
+
     def get(self, media_id: str) -> RawResponse:
         """GET /cgi-bin/media/get. Binary for image/voice/thumb; for video WeChat answers JSON
         ``{"video_url": ...}`` (use ``.is_json`` / ``.json()``)."""
