@@ -5,6 +5,7 @@ chalice.test.Client), per-recipient errors, completion events, audiences, `make 
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 
@@ -242,3 +243,69 @@ def test_make_run_path_fires_by_itself(fake_wechat, queue):
     detail = campaigns.detail(created["id"])
     assert detail["status"] == "completed" and detail["progress"]["sent"] == 3
     assert detail["duration_s"] is not None
+
+
+def test_tag_audience_pages_through_the_tags_followers(wx, fake_wechat, clock, queue):
+    for openid in openids(6, "o_tag_"):
+        fake_wechat.add_follower(openid)
+    tagged = openids(6, "o_tag_")[::2]
+    wx.tags.tag_users(2, tagged)
+    created = campaigns.create(
+        template_body({"type": "tag", "tag_id": 2}, clock.t, template=simple_template()),
+        now=clock.t,
+    )
+    dispatch(wx, clock)
+    drain_queue(lambda bodies: campaigns.handle_sqs(bodies, wx, clock=clock))
+    dispatch(wx, clock)
+    assert sorted(m["touser"] for m in fake_wechat.template_messages) == tagged
+    detail = campaigns.detail(created["id"])
+    assert detail["status"] == "completed" and detail["progress"]["sent"] == 3
+
+
+def test_a_poison_message_goes_to_the_dead_letter_queue_and_its_chunk_is_resent(
+    wx, fake_wechat, clock, queue, monkeypatch
+):
+    """The sender fails on a chunk every time (a bug, a storage outage): after the queue's
+    maxReceiveCount SQS moves the message to the DLQ; the chunk stays open, and the
+    dispatcher's sweep puts it back once the trouble is over. Nothing is sent twice."""
+    from chalicelib.store.aws import client as aws_client
+
+    sqs = aws_client("sqs")
+    sqs.set_queue_attributes(QueueUrl=queue, Attributes={"VisibilityTimeout": "0"})
+    for openid in openids(3):
+        fake_wechat.add_follower(openid)
+    created = campaigns.create(
+        template_body({"type": "all"}, clock.t, template=simple_template()), now=clock.t
+    )
+    dispatch(wx, clock)
+    real = campaign_template.process_chunk
+    broken = {"on": True}
+
+    def process(*args, **kwargs):
+        if broken["on"]:
+            raise RuntimeError("storage outage")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(campaign_template, "process_chunk", process)
+    failures = 0
+    while messages := store.receive(10):  # Lambda's event source mapping, without deleting
+        for message in messages:
+            with pytest.raises(RuntimeError):
+                campaigns.handle_sqs([message["Body"]], wx, clock=clock)
+            failures += 1
+    assert failures == store.LOCAL_MAX_RECEIVES  # then SQS gave up on it
+    dlq = sqs.get_queue_url(QueueName=store.queue_name() + "-dlq")["QueueUrl"]
+    dead = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10)["Messages"]
+    assert [json.loads(m["Body"])["campaign"] for m in dead] == [created["id"]]
+    assert fake_wechat.count(TEMPLATE_SEND) == 0
+
+    broken["on"] = False
+    dispatch(wx, clock)  # too early for the sweep: the chunk may still be on its way
+    assert store.receive(10) == []
+    clock.advance(campaign_template.STUCK_AFTER + 1)
+    dispatch(wx, clock)  # the sweep re-enqueues the chunk whose message was lost
+    drain_queue(lambda bodies: campaigns.handle_sqs(bodies, wx, clock=clock))
+    dispatch(wx, clock)
+    detail = campaigns.detail(created["id"])
+    assert detail["status"] == "completed" and detail["progress"]["sent"] == 3
+    assert sorted(m["touser"] for m in fake_wechat.template_messages) == openids(3)
