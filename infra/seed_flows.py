@@ -4,8 +4,11 @@ numbers are made up."""
 
 from __future__ import annotations
 
+import copy
+
 from chalicelib.engine.flows import validate_flow
 from chalicelib.engine.geo import validate_point
+from chalicelib.store import articles
 from chalicelib.store import flows as flows_store
 from chalicelib.store import points as points_store
 
@@ -142,11 +145,37 @@ DEMO_POINTS = [
 ]
 
 
+GUIDE_TITLE = "信用卡办理指南"  # a demo CMS article (infra/seed_cms.py)
+
+
+def demo_flow() -> dict:
+    """DEMO_FLOW; when the demo CMS guide is published, the credit node also offers it as a news
+    reply by article id (sent with the article's current title and link)."""
+    guide = next(
+        (
+            entry["id"]
+            for entry in articles.admin_index().entries
+            if entry["title"].startswith(GUIDE_TITLE) and entry["status"] == "published"
+        ),
+        None,
+    )
+    flow = copy.deepcopy(DEMO_FLOW)
+    if guide is not None:
+        credit = next(node for node in flow["nodes"] if node["id"] == "credit")
+        credit["prompt"]["content"] = credit["prompt"]["content"].replace(
+            "2. 申请进度\n", "2. 申请进度\n3. 办卡指南\n"
+        )
+        credit["options"].append(
+            {"keywords": ["办卡指南", "指南"], "reply": {"type": "news", "article_ids": [guide]}}
+        )
+    return flow
+
+
 def seed_flows_and_points() -> dict[str, int]:
     """Demo flow and points, each only into its own empty table."""
     seeded = {"flows": 0, "points": 0}
     if not flows_store.list_flows():
-        flows_store.create_flow(validate_flow(DEMO_FLOW))
+        flows_store.create_flow(validate_flow(demo_flow()))
         seeded["flows"] = 1
     if not points_store.list_points(limit=1)[0]:
         result = points_store.import_points([(None, validate_point(p)) for p in DEMO_POINTS])

@@ -64,10 +64,18 @@ def test_the_seeded_demo_flow(base):
     # Out of the flow again: "1" is no option any more, the demo default reply answers.
     assert _say(base, "1", "o_demo_flow").startswith("抱歉，没有找到相关答案")
 
+    # The credit node also offers the demo CMS guide: news by article id, current title and link.
+    _say(base, "办卡", "o_demo_guide")
+    assert "3. 办卡指南" in _say(base, "2", "o_demo_guide")
+    news = _send(base, wxsim.text("3", openid="o_demo_guide"))
+    assert news is not None and news["MsgType"] == "news" and news["ArticleCount"] == "1"
+    assert news["Articles"][0]["Title"].startswith("信用卡办理指南")
+    assert f"{base}/p/articles/" in news["Articles"][0]["Url"]
+
     flows = _get(f"{base}/admin/flows")["items"]
     assert [f["name"] for f in flows] == ["办卡指引"]
     report = _get(f"{base}/admin/flows/{flows[0]['id']}/stats")
-    assert report["totals"]["entered"] == 1 and report["totals"]["completed"] == 1
+    assert report["totals"]["entered"] == 2 and report["totals"]["completed"] == 2
 
 
 def _distance(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
