@@ -2,7 +2,8 @@
 # Installs what the browser tests (tests/browser) need on a fresh Debian/Ubuntu machine:
 # Debian's Chromium (driven by Playwright through `executable_path`; Playwright's own browser
 # download is never used) and a CJK font so screenshots show Chinese text.
-# Needs root (CI runs as root); `make test` calls it only when /usr/bin/chromium is missing.
+# Needs root or passwordless sudo (CI runs as root). `make test` runs it every time (unless
+# WXLESS_SKIP_BROWSER is set); it returns at once when Chromium and the font are there.
 set -euo pipefail
 
 if [ -x /usr/bin/chromium ] && fc-list 2>/dev/null | grep -qi "wenquanyi\|noto sans cjk"; then
