@@ -346,3 +346,18 @@ def test_requests_and_write_units_per_message(client, dynamodb_calls, capsys):
     assert rule["id"]
     with capsys.disabled():
         print("\nper-message DynamoDB cost:\n  " + "\n  ".join(report))
+
+
+def test_stats_queries_read_counters_never_the_message_log(scripted, client, dynamodb_calls):
+    """Each stats route reads the counter items by key range (a Query per shard), whatever
+    the range: never a Scan of the counters, never the message log."""
+    a, b = scripted["a"], scripted["b"]
+    for route in ("messages", "rules", "keywords", "unanswered", "followers"):
+        for query in (f"?from={a}&to={b}", "?from=2025-11-01&to=2026-10-31"):
+            dynamodb_calls.clear()
+            _stats(client, route, query)
+            touched = [(op, p["TableName"].split("-")[-1]) for op, p in dynamodb_calls]
+            assert all(table != "messages" for _, table in touched), (route, touched)
+            counters = [op for op, table in touched if table == "analytics"]
+            assert counters and set(counters) == {"Query"}, (route, touched)
+            assert len(counters) == 8, (route, query, len(counters))  # one per shard
