@@ -178,6 +178,27 @@ def test_update_sanitizes_too(client):
 
 
 @pytest.mark.parametrize(
+    "dirty",
+    [
+        '<a href="JaVaScRiPt:alert(1)">x</a>',
+        '<a href="&#106;avascript:alert(1)">x</a>',  # entity-encoded scheme
+        '<a href="java\tscript:alert(1)">x</a>',  # browsers drop the tab
+        '<a href=" javascript:alert(1)">x</a>',
+        '<a href="vbscript:msgbox(1)">x</a>',
+        '<img src="data:image/svg+xml;base64,PHN2ZyBvbmxvYWQ9YWxlcnQoMSk+">',
+        "<IMG SRC=x OnErRoR=alert(1)>",
+        '<math><mi xlink:href="javascript:alert(1)">x</mi></math>',
+        '<form action="javascript:alert(1)"><button formaction="javascript:1">x</button></form>',
+        '<div onmouseover="alert(1)">x</div>',
+    ],
+)
+def test_sanitizer_evasions_are_stripped(client, dirty):
+    stored = create(client, body_html=dirty)["body_html"]
+    for bad in ("script", "alert", "data:", "onerror", "onmouseover", "<form", "formaction"):
+        assert bad not in stored.lower(), (dirty, stored)
+
+
+@pytest.mark.parametrize(
     ("body", "needle"),
     [
         ({}, "title is required"),
