@@ -1,74 +1,67 @@
 """wxless: a serverless backend for a WeChat Official Account.
 
 Thin on purpose: routes live in chalicelib.handlers Blueprints; scheduled and queue handlers are
-two-line wrappers around chalicelib.jobs.
+two-line wrappers around chalicelib.jobs. Cold start matters (a follower's first message waits for
+it), so only the callback's modules load at import: admin routes come from a manifest and load
+their module on first use (chalicelib/handlers/routing.py), jobs load when their event arrives.
 """
 
 from chalice import Chalice, Cron, Rate
 
-from chalicelib.handlers import (
-    admin_campaigns,
-    admin_cms,
-    admin_flows,
-    admin_followers,
-    admin_media,
-    admin_points,
-    admin_rules,
-    admin_stats,
-    admin_wechat,
-    callback,
-    console,
-    health,
-    pages,
-)
+from chalicelib.handlers import callback, console, health, pages, routing
 from chalicelib.handlers.common import add_admin_preflight
-from chalicelib.jobs import campaigns, profile_sync, token_refresh
+from chalicelib.jobs.schedules import (
+    CAMPAIGN_QUEUE,
+    CAMPAIGN_SQS_BATCH_SIZE,
+    PROFILE_SYNC_RATE_MINUTES,
+    TOKEN_REFRESH_RATE_MINUTES,
+)
 
 app = Chalice(app_name="wxless")
 app.register_blueprint(callback.bp)
-app.register_blueprint(admin_rules.bp)
 app.register_blueprint(health.bp)
-app.register_blueprint(admin_wechat.bp)
-app.register_blueprint(admin_media.bp)
-app.register_blueprint(admin_cms.bp)
 app.register_blueprint(pages.bp)
 app.register_blueprint(console.bp)
-app.register_blueprint(admin_followers.bp)
-app.register_blueprint(admin_stats.bp)
-app.register_blueprint(admin_campaigns.bp)
-app.register_blueprint(admin_flows.bp)
-app.register_blueprint(admin_points.bp)
+routing.register(app)
 
 
 # Keeps the access_token and jsapi_ticket fresh in DynamoDB (~13 token calls per 24 h).
-@app.schedule(Rate(token_refresh.RATE_MINUTES, unit=Rate.MINUTES), name="token_refresh")
+@app.schedule(Rate(TOKEN_REFRESH_RATE_MINUTES, unit=Rate.MINUTES), name="token_refresh")
 def refresh_wechat_tokens(event):
+    from chalicelib.jobs import token_refresh
+
     return token_refresh.run()
 
 
 # Follower profiles from user/info: the pending queue (new followers), and a running full resync.
-@app.schedule(Rate(profile_sync.RATE_MINUTES, unit=Rate.MINUTES), name="profile_sync")
+@app.schedule(Rate(PROFILE_SYNC_RATE_MINUTES, unit=Rate.MINUTES), name="profile_sync")
 def sync_follower_profiles(event):
+    from chalicelib.jobs import profile_sync
+
     return profile_sync.scheduled(event)
 
 
 # Sundays 03:00 Asia/Shanghai (19:00 UTC Saturday): start a full resync of the follower list.
 @app.schedule(Cron(0, 19, "?", "*", "SAT", "*"), name="profile_full_resync")
 def resync_follower_profiles(event):
+    from chalicelib.jobs import profile_sync
+
     return profile_sync.weekly_full_resync(event)
 
 
 # Starts due campaigns and sends mass batches; EventBridge may deliver twice: every step is safe.
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="dispatch_campaigns")
 def dispatch_campaigns(event):
+    from chalicelib.jobs import campaigns
+
     return campaigns.dispatch(context=event.context)
 
 
 # Template campaigns: one chunk (~125 template/send calls) per message; concurrency in config.
-@app.on_sqs_message(
-    queue=campaigns.QUEUE, batch_size=campaigns.SQS_BATCH_SIZE, name="send_campaign"
-)
+@app.on_sqs_message(queue=CAMPAIGN_QUEUE, batch_size=CAMPAIGN_SQS_BATCH_SIZE, name="send_campaign")
 def send_campaign_messages(event):
+    from chalicelib.jobs import campaigns
+
     return campaigns.handle_sqs(event, context=event.context)
 
 

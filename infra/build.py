@@ -682,7 +682,10 @@ def render(document: dict[str, Any]) -> str:
 
 def generated(app: Any | None = None) -> dict[Path, str]:
     """Every generated file and the text it must have."""
+    from chalicelib.handlers import routing
+
     files = {TEMPLATE_PATH: render(build_template(app))}
+    files[routing.MANIFEST_PATH] = routing.render(routing.scan())
     for stage in STAGES:
         files[policy_path(stage)] = render(build_policy(stage))
     return files

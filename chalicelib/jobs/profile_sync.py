@@ -27,6 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.jobs import schedules
 from chalicelib.store import followers
 from chalicelib.store.errors import StoreUnavailable
 from chalicelib.wechat.api.base import WeChatAPIError
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("wxless.jobs.profile_sync")
 
-RATE_MINUTES = 15
+RATE_MINUTES = schedules.PROFILE_SYNC_RATE_MINUTES
 RATE_SECONDS = RATE_MINUTES * 60
 INVALID_OPENID = 40003
 #: Seconds a run may spend when nobody tells it better (an admin request: the Lambda timeout is

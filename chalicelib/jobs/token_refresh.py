@@ -24,11 +24,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from chalicelib.jobs import schedules
+
 log = logging.getLogger("wxless.jobs.token_refresh")
 
-#: EventBridge rate. Under 5 minutes so that at least one run falls inside WeChat's renewal
-#: window (the last 300 s of a token); 2 minutes gives two chances there if the first call fails.
-RATE_MINUTES = 2
+#: EventBridge rate (declared in chalicelib/jobs/schedules.py, which app.py reads).
+RATE_MINUTES = schedules.TOKEN_REFRESH_RATE_MINUTES
 RATE_SECONDS = RATE_MINUTES * 60
 #: Call stable_token when the stored token has less than this left (WeChat renews at < 300 s;
 #: 10 s of slack absorbs the request's own latency).

@@ -48,6 +48,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjec
 from pynamodb.models import Model
 
 from chalicelib import config
+from chalicelib.jobs.schedules import CAMPAIGN_QUEUE
 from chalicelib.store import effects
 from chalicelib.store.aws import client
 from chalicelib.store.errors import Conflict, NotFound
@@ -1006,7 +1007,7 @@ def dumps(value: Any) -> str:
 
 # Logical queue name, declared in infra/resources.py QUEUES; the deployed queue is
 # `<WXLESS_TABLE_PREFIX>-campaign-sends` (+ `-dlq`) and its URL arrives as QUEUE_URL_ENV.
-QUEUE = "campaign-sends"
+QUEUE = CAMPAIGN_QUEUE
 QUEUE_URL_ENV = "WXLESS_QUEUE_CAMPAIGN_SENDS_URL"
 LOCAL_VISIBILITY_TIMEOUT = 360  # 6 x the sender's Lambda timeout, as infra/build.py derives it
 LOCAL_MAX_RECEIVES = 5

@@ -1,0 +1,134 @@
+"""Admin routes registered from a manifest, their modules imported on first use.
+
+Every API route lives in one Lambda function, and nearly all of its invocations are WeChat
+callbacks. Importing the nine admin modules (and the store, job and WeChat API modules behind
+them) at cold start made a follower's first message wait for code only an admin uses. So
+`app.py` registers each admin route from `admin_routes.json` (path, method, module, view) with a
+small view that imports the module on its first call and hands it the request.
+
+The manifest is generated from the modules themselves (`make infra`, infra/build.py) and a unit
+test fails when it is stale, as for the CloudFormation template. Outside Lambda a stale manifest
+also heals itself: it records a fingerprint of the modules' route declarations, and when that no
+longer matches (an edited route, not yet `make infra`), the routes are read from the modules.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib
+import json
+import logging
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+# The Blueprint modules behind /admin, in registration order.
+ADMIN_MODULES: tuple[str, ...] = (
+    "admin_rules",
+    "admin_wechat",
+    "admin_media",
+    "admin_cms",
+    "admin_followers",
+    "admin_stats",
+    "admin_campaigns",
+    "admin_flows",
+    "admin_points",
+)
+MANIFEST_PATH = Path(__file__).with_name("admin_routes.json")
+_PACKAGE = "chalicelib.handlers"
+# A route declaration: the decorator lines from `@bp.route(` down to the view's `def`.
+_DECLARATION = re.compile(r"^@bp\.route\(.*?^def \w+", re.MULTILINE | re.DOTALL)
+log = logging.getLogger("wxless.routing")
+
+
+def fingerprint() -> str:
+    """sha1 over every admin module's route declarations (text only: no import, ~1 ms)."""
+    digest = hashlib.sha1()
+    for name in ADMIN_MODULES:
+        source = Path(__file__).with_name(f"{name}.py").read_text(encoding="utf-8")
+        for declaration in _DECLARATION.findall(source):
+            digest.update(f"{name}\n{declaration}\n".encode())
+    return digest.hexdigest()
+
+
+def scan() -> list[dict[str, Any]]:
+    """The admin routes as the modules declare them (imports every admin module)."""
+    return [dict(route) for route in _scan()]
+
+
+@functools.cache
+def _scan() -> tuple[dict[str, Any], ...]:
+    # Once per process: Chalice consumes a Blueprint's route options when it registers it
+    # (`methods` is popped), so registering the same Blueprint twice silently turns every
+    # route into GET.
+    from chalice import Chalice
+
+    scratch = Chalice(app_name="wxless-routes")
+    owner: dict[int, str] = {}
+    for name in ADMIN_MODULES:
+        module = importlib.import_module(f"{_PACKAGE}.{name}")
+        scratch.register_blueprint(module.bp)
+        for attr, value in vars(module).items():
+            if callable(value) and getattr(value, "__module__", None) == module.__name__:
+                owner.setdefault(id(value), f"{name}:{attr}")
+    routes = []
+    for path, methods in scratch.routes.items():
+        for method, entry in methods.items():
+            where = owner.get(id(entry.view_function))
+            if where is None:
+                raise ValueError(f"{method} {path}: its view is not a module-level function")
+            # A lazy view cannot carry these; admin routes do auth and CORS themselves.
+            if entry.api_key_required or entry.authorizer is not None or entry.cors is not None:
+                raise ValueError(f"{method} {path}: api keys, authorizers and cors= unsupported")
+            module, view = where.split(":")
+            routes.append(
+                {
+                    "path": path,
+                    "method": method,
+                    "module": module,
+                    "view": view,
+                    "content_types": entry.content_types,
+                }
+            )
+    return tuple(sorted(routes, key=lambda r: (r["path"], r["method"])))
+
+
+def render(routes: list[dict[str, Any]]) -> str:
+    """The manifest: the fingerprint, then one route per line (reviewable diffs)."""
+    lines = ",\n".join("  " + json.dumps(route, ensure_ascii=False) for route in routes)
+    return f'{{"fingerprint": "{fingerprint()}", "routes": [\n{lines}\n]}}\n'
+
+
+def manifest_routes() -> list[dict[str, Any]]:
+    manifest = json.loads(MANIFEST_PATH.read_text(encoding="utf-8"))
+    # Lambda runs what `make package` built from a checked tree: trust it, skip the ~1 ms check.
+    if os.environ.get("LAMBDA_TASK_ROOT") or manifest["fingerprint"] == fingerprint():
+        return manifest["routes"]
+    log.warning("routing.stale_manifest: admin routes changed; run `make infra`")
+    return scan()
+
+
+def register(app: Any) -> None:
+    """Register every admin route of the manifest on `app` with a lazy view."""
+    for route in manifest_routes():
+        view = _lazy_view(app, route["module"], route["view"])
+        app.route(route["path"], methods=[route["method"]], content_types=route["content_types"])(
+            view
+        )
+
+
+def _lazy_view(app: Any, module_name: str, view_name: str) -> Any:
+    qualified = f"{_PACKAGE}.{module_name}"
+
+    def view(**params: Any) -> Any:
+        module = importlib.import_module(qualified)  # a dict lookup once imported
+        # The Blueprint reads current_request from the app it was registered on; it never is
+        # registered (its routes are these), so point it at ours.
+        module.bp._current_app = app
+        return getattr(module, view_name)(**params)
+
+    view.__name__ = view_name
+    view.__qualname__ = f"{module_name}.{view_name}"
+    return view

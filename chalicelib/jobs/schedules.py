@@ -1,0 +1,17 @@
+"""When the scheduled and queue-driven functions run: the figures `app.py` declares to Chalice.
+
+Kept apart from the jobs so that `app.py` can declare the functions without importing them (a
+job's modules load when its event arrives, not at every cold start of the API function).
+"""
+
+from __future__ import annotations
+
+#: EventBridge rate of the token refresh. Under 5 minutes so that at least one run falls inside
+#: WeChat's renewal window (the last 300 s of a token); 2 minutes gives two chances there.
+TOKEN_REFRESH_RATE_MINUTES = 2
+#: Follower profile sync: the pending queue (new followers) and a running full resync.
+PROFILE_SYNC_RATE_MINUTES = 15
+#: The template sender's queue (declared in infra/resources.py) and chunks per invocation
+#: (a chunk is ~125 template sends).
+CAMPAIGN_QUEUE = "campaign-sends"
+CAMPAIGN_SQS_BATCH_SIZE = 1
