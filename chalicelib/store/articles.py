@@ -140,10 +140,18 @@ def _now() -> int:
 # -- version -------------------------------------------------------------------------------
 
 
-def bump_version() -> int:
-    item = ConfigItem(VERSION_KEY)
-    item.update(actions=[ConfigItem.version.add(1), ConfigItem.updated_at.set(int(time.time()))])
-    return int(item.version)
+def bump_version() -> int | None:
+    """Tell the article caches to reload. Best-effort, as in store.rules: it runs after the data
+    write succeeded, and a 503 then would invite a retry that writes twice. A lost bump is healed
+    by the caches' max age (ADMIN_INDEX_MAX_AGE here, SnapshotCache's for the callback)."""
+    try:
+        item = ConfigItem(VERSION_KEY)
+        actions = [ConfigItem.version.add(1), ConfigItem.updated_at.set(int(time.time()))]
+        item.update(actions=actions)
+        return int(item.version)
+    except Exception:
+        log.warning("articles.bump_version_failed: caches catch up within their max age")
+        return None
 
 
 def read_version(consistent: bool = False) -> tuple[int, int]:
@@ -637,6 +645,11 @@ def _load_index() -> tuple[int, list[dict[str, Any]]]:
     return version, items
 
 
+#: Rebuild the admin index at least this often even if the version item did not move (a
+#: best-effort bump can be lost to a storage fault after the write it announces succeeded).
+ADMIN_INDEX_MAX_AGE = 30.0
+
+
 class _AdminIndexCache:
     """The admin list's index, never stale: every call reads the version item (consistent), and
     a call that finds it moved waits for the rebuild (unlike the callback's SnapshotCache, which
@@ -646,14 +659,17 @@ class _AdminIndexCache:
         self._lock = threading.Lock()
         self._version: int | None = None
         self._index: ArticleIndex | None = None
+        self._loaded_at = 0.0
 
     def get(self) -> ArticleIndex:
         version, _ = read_version(consistent=True)
         with self._lock:
-            if self._index is None or version != self._version:
+            aged = time.monotonic() - self._loaded_at >= ADMIN_INDEX_MAX_AGE  # a lost bump
+            if self._index is None or version != self._version or aged:
                 loaded_version, items = _load_index()
                 self._index = ArticleIndex.build(items)
                 self._version = loaded_version
+                self._loaded_at = time.monotonic()
             return self._index
 
 

@@ -8,6 +8,7 @@ A separate version from the rules' keeps a rule edit from reloading 10,000 point
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Iterable
@@ -89,10 +90,23 @@ def _item(point_id: str, fields: dict[str, Any], created_at: int, now: int) -> P
 
 
 @guarded
-def bump_version() -> int:
+def _add_version() -> int:
     item = ConfigItem(VERSION_KEY)
     item.update(actions=[ConfigItem.version.add(1), ConfigItem.updated_at.set(int(time.time()))])
     return int(item.version)
+
+
+def bump_version() -> int | None:
+    """Tell every container's points snapshot to reload. Best-effort, as in store.rules: it runs
+    after the data write succeeded, and a 503 then would invite a retry that writes twice. A
+    lost bump is healed by the snapshot cache's max_age reload."""
+    try:
+        return _add_version()
+    except Exception:
+        logging.getLogger("wxless.points").warning(
+            "points.bump_version_failed: caches catch up within their max age", exc_info=True
+        )
+        return None
 
 
 @guarded
