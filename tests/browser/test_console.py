@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from playwright.sync_api import expect
 
 from tests import wxsim
-from tests.browser.conftest import admin_api, eventually, http, send_text
+from tests.browser.conftest import ARTIFACTS, admin_api, eventually, http, send_text
 
 
 def test_sign_in_keeps_the_token_out_of_the_url(console):
@@ -242,3 +242,51 @@ def test_every_page_renders(console):
         page.wait_for_load_state("networkidle")
         assert page.locator(".view .page > .form-error").count() == 0, name
     assert re.search(r"/console#/points$", page.url)
+
+
+WECHAT_UA = (
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/126.0 Mobile Safari/537.36 MicroMessenger/8.0.50.2701 NetType/WIFI Language/zh_CN"
+)
+
+
+def test_public_pages_on_a_phone(browser, stack):
+    """What a follower sees in WeChat's browser: a phone-width page that fits without sideways
+    scrolling, with its cover (a redirect to a presigned S3 URL) actually loaded."""
+    found = admin_api(
+        stack.base, "GET", "/admin/articles?q=%E4%BF%A1%E7%94%A8%E5%8D%A1%E5%8A%9E%E7%90%86"
+    )
+    article = found["items"][0]  # the demo "信用卡办理指南", published with a cover
+    context = browser.new_context(
+        viewport={"width": 375, "height": 740}, user_agent=WECHAT_UA, is_mobile=True, locale="zh-CN"
+    )
+    problems: list[str] = []
+    try:
+        page = context.new_page()
+        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+        page.goto(article["url"])
+        page.wait_for_load_state("networkidle")
+        assert page.title() == article["title"]
+        assert page.locator("h1.title").inner_text() == article["title"]
+        assert page.locator(".meta .category").inner_text() == "信用卡"
+        assert re.fullmatch(r"\d{4}-\d\d-\d\d", page.locator(".meta time").inner_text())
+        cover = page.locator("img.cover")
+        natural, shown = cover.evaluate(
+            "(img) => [img.naturalWidth, img.getBoundingClientRect().width]"
+        )
+        assert natural > 0 and 300 <= shown <= 375  # loaded, and as wide as the screen allows
+        assert page.evaluate("document.scrollingElement.scrollWidth") <= 375  # no sideways scroll
+        assert page.evaluate("getComputedStyle(document.body).fontSize") == "17px"
+        page.screenshot(path=str(ARTIFACTS / "public-article-mobile.png"), full_page=True)
+
+        page.click(".meta .category")  # the category page, phone-width too
+        page.locator("ul.list li.item").first.wait_for()
+        assert page.title() == "信用卡"
+        titles = page.locator(".item-title").all_inner_texts()
+        assert article["title"] in titles and all("草稿" not in t for t in titles)
+        assert page.evaluate("document.scrollingElement.scrollWidth") <= 375
+    finally:
+        context.close()
+    # No CSP refusal of the page's own stylesheet, no failed load (not even /favicon.ico: the
+    # page names an empty icon, so browsers do not ask the API for one).
+    assert problems == [], problems
