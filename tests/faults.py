@@ -19,6 +19,15 @@ from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConn
 
 KINDS = ("ProvisionedThroughputExceededException", "InternalServerError", "connection")
 LOST_ANSWER = "lost_answer"
+#: The process dies at the call: before it reaches AWS, or after it landed (before the code sees
+#: the answer). A BaseException, so no `except Exception` in the code under test swallows it.
+CRASH_BEFORE, CRASH_AFTER = "crash_before", "crash_after"
+
+
+class Crash(BaseException):
+    """The Lambda container died here."""
+
+
 #: Every AWS call that changes something, across DynamoDB, S3 and SQS.
 WRITES = frozenset(
     {
@@ -81,6 +90,8 @@ class Faults:
 
 
 def _raise(kind: str, operation: str) -> None:
+    if kind in (CRASH_BEFORE, CRASH_AFTER):
+        raise Crash(f"{kind} {operation}")
     if kind == "connection":
         raise EndpointConnectionError(endpoint_url="https://injected.invalid")
     if kind == LOST_ANSWER:
@@ -97,7 +108,7 @@ def injected() -> Iterator[Faults]:
         kind = faults.check(operation_name)
         if kind is None:
             return original(self, operation_name, api_params)
-        if kind == LOST_ANSWER:
+        if kind in (LOST_ANSWER, CRASH_AFTER):
             original(self, operation_name, api_params)  # applied; the answer never arrives
         _raise(kind, operation_name)
 
