@@ -290,3 +290,111 @@ def test_public_pages_on_a_phone(browser, stack):
     # No CSP refusal of the page's own stylesheet, no failed load (not even /favicon.ico: the
     # page names an empty icon, so browsers do not ask the API for one).
     assert problems == [], problems
+
+
+def test_edit_and_delete_a_rule_and_set_the_default_reply(console, stack):
+    admin_api(
+        stack.base,
+        "POST",
+        "/admin/rules",
+        {
+            "name": "挂失（浏览器）",
+            "match": "exact",
+            "keywords": ["挂失测试"],
+            "reply": {"type": "text", "content": "旧答复"},
+        },
+    )
+    page = console.page
+    console.sign_in()
+    console.go("rules")
+    row = page.locator("tr[data-name='挂失（浏览器）']")
+    row.get_by_text("编辑").click()
+    page.locator("#rule-form").wait_for()
+    assert page.input_value("#rule-keywords") == "挂失测试"
+    page.fill("#rule-form [data-role=reply-text]", "银行卡挂失请拨打 95588 转 2。")
+    page.click("#rule-save")
+    row.wait_for()
+    assert eventually(
+        lambda: (
+            (send_text(stack.base, "挂失测试") or {}).get("Content")
+            == "银行卡挂失请拨打 95588 转 2。"
+        ),
+        timeout=15,
+    )
+
+    row.locator("[data-role=rule-delete]").click()
+    console.accept_dialog()
+    row.wait_for(state="detached")
+    rules = admin_api(stack.base, "GET", "/admin/rules")["items"]
+    assert "挂失（浏览器）" not in [r["name"] for r in rules]
+
+    # The special replies: a text nobody's rule matches gets the default reply set here.
+    console.go("replies")
+    form = page.locator("#reply-default")
+    form.locator("[data-role=reply-type]").select_option("text")
+    form.locator("[data-role=reply-text]").fill("没听懂您的问题，回复「人工」转客服（浏览器）")
+    form.locator("[data-role=save]").click()
+    page.locator(".toast-ok", has_text="默认回复已保存").wait_for()
+    assert eventually(
+        lambda: (
+            (send_text(stack.base, "挂失测试") or {}).get("Content")
+            == "没听懂您的问题，回复「人工」转客服（浏览器）"
+        ),
+        timeout=15,
+    )
+
+
+def test_create_a_flow_and_walk_through_it(console, stack):
+    page = console.page
+    console.sign_in()
+    console.go("flows")
+    page.get_by_text("新建对话").click()
+    page.fill("#flow-name", "业务咨询（浏览器）")
+    page.fill("#flow-keywords", "业务咨询")
+    # The node graph is prefilled with a two-level sample; a dangling reference is refused.
+    nodes = page.input_value("#flow-nodes")
+    page.fill("#flow-nodes", nodes.replace('"next": "card"', '"next": "nowhere"'))
+    page.click("#flow-save")
+    error = page.locator("#flow-form [data-role=form-error]")
+    error.wait_for()
+    assert "nowhere" in error.inner_text()
+    page.fill("#flow-nodes", nodes)
+    page.click("#flow-save")
+    page.locator("tr", has_text="业务咨询（浏览器）").wait_for()
+
+    def entered():
+        reply = send_text(stack.base, "业务咨询", openid="o_flow")  # enabled within ~2 s
+        return reply if reply and "请选择业务" in reply["Content"] else None
+
+    assert eventually(entered, timeout=15)
+    step = send_text(stack.base, "1", openid="o_flow")  # option 1: 信用卡 -> the card node
+    assert step is not None and "办卡进度" in step["Content"]
+    done = send_text(stack.base, "账单", openid="o_flow")
+    assert done is not None and done["Content"] == "账单请在手机银行查看。"
+
+    row = page.locator("tr", has_text="业务咨询（浏览器）")
+    row.get_by_text("数据").click()
+    page.locator(".page-head h1", has_text="数据").wait_for()
+    page.locator("figure[data-chart] svg").wait_for()
+
+
+def test_tag_a_follower(console, stack):
+    send_text(stack.base, "你好", openid="o_browser_tag")
+    page = console.page
+    console.sign_in()
+    console.go("followers/o_browser_tag")
+    page.locator("h2", has_text="最近消息").wait_for()
+    assert "你好" in page.locator(".view table").last.inner_text()
+    tags = page.locator("form.card input").nth(1)
+    tags.fill("vip, 理财意向")
+    page.locator("form.card").get_by_text("保存").click()
+    page.locator(".toast-ok", has_text="已保存").wait_for()
+    follower = admin_api(stack.base, "GET", "/admin/followers/o_browser_tag")["follower"]
+    assert follower["tags"] == sorted(["vip", "理财意向"])
+
+    console.go("followers")
+    page.fill("#followers-q", "o_browser_tag")
+    page.locator("form.toolbar").get_by_text("查询").click()
+    row = page.locator("tr", has_text="o_browser_tag")
+    row.wait_for()
+    assert "vip" in row.inner_text()
