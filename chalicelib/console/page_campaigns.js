@@ -332,12 +332,38 @@ async function detail(view, id) {
         }, "取消发送")
       : null;
   const refresh = h("button", { type: "button", class: "btn", onclick: () => { view.replaceChildren(); detail(view, id).catch(showError); } }, "刷新");
+  // A test send to a few followers (the admin's own phone) before the real one.
+  const previewIds = h("input", { class: "input mono", id: "campaign-preview-openids", placeholder: "最多 5 个 openid，逗号分隔" });
+  const previewError = errorLine();
+  const previewResults = h("div", { "data-role": "preview-results" });
+  const previewButton = h("button", { type: "submit", class: "btn", id: "campaign-preview" }, "发送预览");
+  const preview = h(
+    "form",
+    { class: "card form", id: "campaign-preview-form" },
+    h("h2", {}, "预览"),
+    h("p", { class: "muted" }, "立即把这条消息发给几位粉丝（如自己的微信）查看效果，不计入群发。"),
+    h("div", { class: "toolbar" }, field("openid", previewIds), previewButton),
+    previewError,
+    previewResults,
+  );
+  preview.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const sent = await run(previewButton, () => post(`/admin/campaigns/${encodeURIComponent(id)}/preview`, { openids: lines(previewIds.value) }), previewError);
+    if (!sent) return;
+    previewResults.replaceChildren(
+      table(
+        ["openid", "结果"],
+        sent.results.map((r) => h("tr", {}, h("td", { class: "mono" }, r.openid), h("td", {}, r.ok ? badge("已发送", "ok") : badge(r.error || `错误 ${r.errcode}`, "warn")))),
+      ),
+    );
+  });
   const stat = ([label, value]) => h("div", { class: "stat" }, h("span", { class: "stat-label" }, label), h("strong", { "data-stat": label }, value ?? 0));
   view.append(
     pageHeader(`群发：${c.name}`, cancelButton, refresh, h("a", { class: "btn", href: "#/campaigns" }, "返回")),
     h("dl", { class: "card facts", "data-role": "campaign-facts" }, facts.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])),
     h("div", { class: "card" }, h("h2", {}, "进度"), h("div", { class: "cards" }, counts.map(stat))),
     h("div", { class: "card" }, h("h2", {}, "微信回报"), h("div", { class: "cards" }, results.map(stat))),
+    c.status === "scheduled" ? preview : null,
     h(
       "div",
       {},

@@ -49,6 +49,13 @@ def test_schedule_a_campaign_see_its_counts_and_cancel_it(console, stack):
         "content": "双十二理财节：活期+ 限时加息，详情见菜单「理财」。",
     }
 
+    # A preview to the admin's own openid goes out at once (mass/preview), outside the campaign.
+    page.fill("#campaign-preview-openids", "o_admin_phone")
+    page.click("#campaign-preview")
+    preview = page.locator("[data-role=preview-results]")
+    expect(preview).to_contain_text("已发送")
+    assert "o_admin_phone" in preview.inner_text()
+
     # The list shows it with its counts; cancelling asks first.
     console.go("campaigns")
     row = page.locator(f"tr[data-id='{campaign_id}']")
