@@ -2,13 +2,14 @@
 
 Thin on purpose: routes live in chalicelib.handlers Blueprints; scheduled and queue handlers are
 two-line wrappers around chalicelib.jobs. Cold start matters (a follower's first message waits for
-it), so only the callback's modules load at import: admin routes come from a manifest and load
-their module on first use (chalicelib/handlers/routing.py), jobs load when their event arrives.
+it), so only the callback's modules load at import: admin and article page routes come from a
+manifest and load their module on first use (chalicelib/handlers/routing.py), jobs load when their
+event arrives.
 """
 
 from chalice import Chalice, Cron, Rate
 
-from chalicelib.handlers import callback, console, health, pages, routing
+from chalicelib.handlers import callback, console, health, routing
 from chalicelib.handlers.common import add_admin_preflight
 from chalicelib.jobs.schedules import (
     CAMPAIGN_QUEUE,
@@ -20,7 +21,6 @@ from chalicelib.jobs.schedules import (
 app = Chalice(app_name="wxless")
 app.register_blueprint(callback.bp)
 app.register_blueprint(health.bp)
-app.register_blueprint(pages.bp)
 app.register_blueprint(console.bp)
 routing.register(app)
 

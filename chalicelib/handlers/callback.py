@@ -20,7 +20,7 @@ from chalicelib.engine.cache import SnapshotCache
 from chalicelib.engine.flows import FlowState, conflict_fallback
 from chalicelib.engine.geo import PlaceBook, build_place_book
 from chalicelib.engine.replying import Decision, ReplyBook, build_book, decide, max_articles
-from chalicelib.store import articles, effects
+from chalicelib.store import effects
 from chalicelib.store.inbox import DynamoInbox, Inbox, InboxEntry, WriteConflict
 from chalicelib.wechat import signature
 from chalicelib.wechat.crypto import WeChatCrypto
@@ -251,6 +251,8 @@ class Callback:
         try:
             reply = decision.reply
             if is_article_reply(reply):  # news by CMS article id: today's titles and links
+                from chalicelib.store import articles  # CMS code loads when a reply needs it
+
                 reply = articles.expand_reply(reply)
                 if reply is None:  # none of them is published (any more): nothing to send
                     log.warning("callback.no_published_articles: %s", decision.reply)

@@ -1,10 +1,10 @@
-"""Admin routes registered from a manifest, their modules imported on first use.
+"""Admin (and public page) routes registered from a manifest, their modules imported on first use.
 
 Every API route lives in one Lambda function, and nearly all of its invocations are WeChat
-callbacks. Importing the nine admin modules (and the store, job and WeChat API modules behind
-them) at cold start made a follower's first message wait for code only an admin uses. So
-`app.py` registers each admin route from `admin_routes.json` (path, method, module, view) with a
-small view that imports the module on its first call and hands it the request.
+callbacks. Importing the nine admin modules and the article pages (and the store, CMS, job and
+WeChat API modules behind them) at cold start made a follower's first message wait for code it
+does not use. So `app.py` registers those routes from `admin_routes.json` (path, method, module,
+view) with a small view that imports the module on its first call and hands it the request.
 
 The manifest is generated from the modules themselves (`make infra`, infra/build.py) and a unit
 test fails when it is stale, as for the CloudFormation template. Outside Lambda a stale manifest
@@ -36,6 +36,8 @@ ADMIN_MODULES: tuple[str, ...] = (
     "admin_flows",
     "admin_points",
 )
+# Every module whose routes are registered lazily: the admin API and the public article pages.
+LAZY_MODULES: tuple[str, ...] = (*ADMIN_MODULES, "pages")
 MANIFEST_PATH = Path(__file__).with_name("admin_routes.json")
 _PACKAGE = "chalicelib.handlers"
 # A route declaration: the decorator lines from `@bp.route(` down to the view's `def`.
@@ -44,9 +46,9 @@ log = logging.getLogger("wxless.routing")
 
 
 def fingerprint() -> str:
-    """sha1 over every admin module's route declarations (text only: no import, ~1 ms)."""
+    """sha1 over every lazy module's route declarations (text only: no import, ~1 ms)."""
     digest = hashlib.sha1()
-    for name in ADMIN_MODULES:
+    for name in LAZY_MODULES:
         source = Path(__file__).with_name(f"{name}.py").read_text(encoding="utf-8")
         for declaration in _DECLARATION.findall(source):
             digest.update(f"{name}\n{declaration}\n".encode())
@@ -54,7 +56,7 @@ def fingerprint() -> str:
 
 
 def scan() -> list[dict[str, Any]]:
-    """The admin routes as the modules declare them (imports every admin module)."""
+    """The lazy routes as the modules declare them (imports every lazy module)."""
     return [dict(route) for route in _scan()]
 
 
@@ -67,7 +69,7 @@ def _scan() -> tuple[dict[str, Any], ...]:
 
     scratch = Chalice(app_name="wxless-routes")
     owner: dict[int, str] = {}
-    for name in ADMIN_MODULES:
+    for name in LAZY_MODULES:
         module = importlib.import_module(f"{_PACKAGE}.{name}")
         scratch.register_blueprint(module.bp)
         for attr, value in vars(module).items():
@@ -79,7 +81,7 @@ def _scan() -> tuple[dict[str, Any], ...]:
             where = owner.get(id(entry.view_function))
             if where is None:
                 raise ValueError(f"{method} {path}: its view is not a module-level function")
-            # A lazy view cannot carry these; admin routes do auth and CORS themselves.
+            # A lazy view cannot carry these; these routes do auth and CORS themselves.
             if entry.api_key_required or entry.authorizer is not None or entry.cors is not None:
                 raise ValueError(f"{method} {path}: api keys, authorizers and cors= unsupported")
             module, view = where.split(":")
@@ -111,7 +113,7 @@ def manifest_routes() -> list[dict[str, Any]]:
 
 
 def register(app: Any) -> None:
-    """Register every admin route of the manifest on `app` with a lazy view."""
+    """Register every route of the manifest on `app` with a lazy view."""
     for route in manifest_routes():
         view = _lazy_view(app, route["module"], route["view"])
         app.route(route["path"], methods=[route["method"]], content_types=route["content_types"])(

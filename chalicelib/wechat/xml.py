@@ -49,15 +49,19 @@ MAX_DEPTH = 16
 _DTD_RE = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 
 # The flat fast path (module doc). Names are ASCII; a leaf is one CDATA section or plain text
-# with no markup, entity or CR (expat would normalise CR and decode entities: leave it to expat).
-# Whitespace is XML's (space, tab, LF; CR is refused), not Unicode's: expat rejects "\u3000<xml>".
+# with no markup or entity. Characters XML 1.0 forbids (expat rejects them) and CR (expat
+# normalises it) never match, so such documents go to expat. The CDATA body is an "unrolled
+# loop" (runs of non-"]" characters, single "]" not starting "]]>"): linear, and it cannot
+# contain "]]>", so a split CDATA section fails the field and goes to expat too. Whitespace is
+# XML's (space, tab, LF), not Unicode's: expat rejects "\u3000<xml>".
+_NOT_XML = "\x00-\x08\x0b\x0c\r\x0e-\x1f\ufffe\uffff"
 _FLAT_OPEN = re.compile(r"[ \t\n]*<xml>")
 _FLAT_FIELD = re.compile(
-    r"[ \t\n]*<([A-Za-z_][A-Za-z0-9_]*)>(?:<!\[CDATA\[(.*?)\]\]>|([^<&\r]*))</\1>", re.DOTALL
+    r"[ \t\n]*<([A-Za-z_][A-Za-z0-9_]*)>"
+    rf"(?:<!\[CDATA\[([^\]{_NOT_XML}]*(?:\](?!\]>)[^\]{_NOT_XML}]*)*)\]\]>|([^<&{_NOT_XML}]*))"
+    r"</\1>"
 )
 _FLAT_CLOSE = re.compile(r"[ \t\n]*</xml>[ \t\n]*")
-# Characters XML 1.0 forbids (expat rejects them) and CR anywhere: expat's business.
-_FLAT_REFUSE = re.compile("[\x00-\x08\x0b\x0c\x0d\x0e-\x1f\ufffe\uffff]")
 
 
 def _refuse_dtd(*_args: Any) -> None:
@@ -111,18 +115,20 @@ def _parse_flat(text: str) -> dict[str, str] | None:
     """The dict expat would build for a flat WeChat document, or None when the document is not
     exactly that shape (the caller then parses it with expat)."""
     opened = _FLAT_OPEN.match(text)
-    if opened is None or _FLAT_REFUSE.search(text) is not None:
+    if opened is None:
         return None
     fields: dict[str, str] = {}
     pos = opened.end()
     match = _FLAT_FIELD.match(text, pos)
     while match is not None:
         name, cdata, plain = match.groups()
-        value = plain if cdata is None else cdata
-        # "]]>" inside: a split CDATA section (or an error in plain text); a repeat: a list.
-        if "]]>" in value or name in fields:
+        if cdata is None:
+            if "]]>" in plain:  # an error in XML text: expat's to report
+                return None
+            cdata = plain
+        if name in fields:  # repeated: expat makes a list
             return None
-        fields[name] = value
+        fields[name] = cdata
         pos = match.end()
         match = _FLAT_FIELD.match(text, pos)
     return fields if _FLAT_CLOSE.fullmatch(text, pos) is not None else None

@@ -23,14 +23,15 @@ def _modules_after_import_app() -> list[str]:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def test_cold_start_imports_no_admin_or_job_module():
+def test_cold_start_imports_no_admin_page_cms_or_job_module():
     loaded = _modules_after_import_app()
     assert "chalicelib.handlers.callback" in loaded
-    admin = [m for m in loaded if m.split(".")[-1] in routing.ADMIN_MODULES]
+    lazy = [m for m in loaded if m.split(".")[-1] in routing.LAZY_MODULES]
     jobs = [
         m for m in loaded if m.startswith("chalicelib.jobs.") and m != "chalicelib.jobs.schedules"
     ]
-    assert admin == [] and jobs == []
+    cms = [m for m in loaded if m in ("chalicelib.store.articles", "chalicelib.cms.sanitize")]
+    assert lazy == [] and jobs == [] and cms == []
 
 
 def test_manifest_matches_the_modules():
@@ -49,7 +50,7 @@ def test_every_admin_route_of_the_app_is_lazy_and_answers(client):
         (path, method)
         for path, methods in app.routes.items()
         for method, entry in methods.items()
-        if entry.view_function.__qualname__.split(".")[0] in routing.ADMIN_MODULES
+        if entry.view_function.__qualname__.split(".")[0] in routing.LAZY_MODULES
     }
     assert len(lazy) == len(routing.scan())
     # The first call imports the module and answers through it (auth included).
