@@ -7,6 +7,7 @@ scheduled jobs, scripts and tests against ``infra.fake_wechat``.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import threading
 from collections.abc import Callable, Mapping
@@ -477,6 +478,28 @@ class WeChatClient:
         if raw:
             return RawResponse(data, resp_type, {k.lower(): v for k, v in resp.headers.items()})
         return checked
+
+
+# urllib3 logs request URLs: "Retrying (...) after connection broken by ...: /path?access_token=..."
+# at WARNING, every request line at DEBUG. Those URLs carry the access_token (and /cgi-bin/token
+# the AppSecret), so its records are scrubbed before any handler sees them.
+_SECRET_PARAM = re.compile(r"\b(access_token|secret)=[^&\s'\"]+")
+
+
+class _RedactSecrets(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken record is logging's problem, not a leak
+            return True
+        if "=" in message:
+            record.msg, record.args = _SECRET_PARAM.sub(r"\1=***", message), None
+        return True
+
+
+_URLLIB3_LOG = logging.getLogger("urllib3.connectionpool")
+if not any(isinstance(f, _RedactSecrets) for f in _URLLIB3_LOG.filters):
+    _URLLIB3_LOG.addFilter(_RedactSecrets())
 
 
 def _describe(exc: Exception) -> str:
