@@ -13,6 +13,7 @@ Every call first takes a slot from the shared GCRA limiter (60 calls/min across 
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -215,37 +216,65 @@ def fail_campaign(cid: str, reason: str, run: Run) -> None:
 # --------------------------------------------------------------------------- planning
 
 
+QUERY_PAGE = 10_000  # followers read per planning step (message/mass/send takes <= 10,000)
+CARRY = 2  # openids held back for the next batch: the last batch never has just one
+
+
 def _plan(campaign: dict[str, Any], spec: Mapping[str, Any], run: Run) -> bool:
-    """Query audiences: one batch per page of <= 10,000 followers; True when fully planned."""
+    """Query audiences, one batch per page of followers; True when fully planned.
+
+    mass/send needs 2..10,000 openids and a batch, once written, may be sent at once, so the
+    last CARRY openids of each page wait (in the plan cursor) for the next batch: however the
+    pages fall, the last batch has >= 2 (only an audience of one is one)."""
     cid = campaign["id"]
-    cursor = campaign.get("plan_cursor")
+    state = campaign.get("plan_cursor")
+    cursor, carry = _unpack(state)
     seq = int(campaign.get("batches") or 0)
     while run.has_time(5.0):
-        page = next_page(campaign, spec["audience"], cursor, run.client, 10_000)
+        page = next_page(campaign, spec["audience"], cursor, run.client, QUERY_PAGE - len(carry))
+        batch = carry + page.openids
+        finished = page.cursor is None
+        if finished:
+            openids, carry = batch, []
+        elif len(batch) >= CARRY + 2:
+            openids, carry = batch[:-CARRY], batch[-CARRY:]
+        else:
+            openids, carry = [], batch  # a short page: wait for more
         children = []
         counts = {}
-        if page.openids:
+        if openids:
             seq += 1
             sk = store.batch_sk(seq)
             fields = {
                 "state": store.PENDING,
-                "openids": store.encode_openids(page.openids),
-                "count": len(page.openids),
+                "openids": store.encode_openids(openids),
+                "count": len(openids),
                 "not_before": 0,
                 **store.open_attrs(cid, "P", 0, sk),
             }
             children.append((sk, fields))
-            counts = {"batches": 1, "recipients": len(page.openids)}
-        finished = page.cursor is None
-        if not store.plan_step(
-            cid, cursor, page.cursor, children, finished=finished, counts=counts
-        ):
+            counts = {"batches": 1, "recipients": len(openids)}
+        new_state = None if finished else _pack(page.cursor, carry)
+        if not store.plan_step(cid, state, new_state, children, finished=finished, counts=counts):
             return False  # another dispatcher planned this unit; it carries on
-        cursor = page.cursor
+        state, cursor = new_state, page.cursor
         run.count("mass_batches_planned", len(children))
         if finished:
             return True
     return False
+
+
+def _pack(cursor: str | None, carry: list[str]) -> str:
+    return json.dumps({"cursor": cursor, "carry": carry}, separators=(",", ":"))
+
+
+def _unpack(state: str | None) -> tuple[str | None, list[str]]:
+    if not state:
+        return None, []
+    if not state.startswith("{"):
+        return state, []  # a bare cursor (planned before openids were carried)
+    data = json.loads(state)
+    return data.get("cursor"), list(data.get("carry") or [])
 
 
 def needs_preparing(content: Mapping[str, Any]) -> bool:
