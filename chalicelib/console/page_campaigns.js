@@ -38,11 +38,18 @@ function audienceText(audience) {
   return `筛选：${Object.entries(q).map(([k, v]) => `${k}=${v}`).join("，")}`;
 }
 
+// A mass send to all followers or a tag is one sendall: only WeChat's report (the
+// MASSSENDJOBFINISH event) says how many it reached.
+const isSendall = (c) => c.type === "mass" && Boolean(c.audience) && ["all", "tag"].includes(c.audience.type);
+
 function sentText(c) {
   const p = c.progress || {};
+  if (isSendall(c)) return c.results && c.results.total ? `${c.results.sent} / ${c.results.total}` : "—";
   if (p.recipients === null || p.recipients === undefined) return `${p.sent || 0}`;
   return `${p.sent || 0} / ${p.recipients}`;
 }
+
+const failedCount = (c) => (isSendall(c) ? (c.results || {}).error || 0 : (c.progress || {}).failed || 0);
 
 async function cancel(campaign, button) {
   if (!(await confirmDialog(`取消「${campaign.name}」？取消后不会再发送。`, { ok: "取消发送" }))) return null;
@@ -73,7 +80,7 @@ async function list(view) {
       h("td", { class: "nowrap" }, fmtTime(c.send_at)),
       h("td", {}, audienceText(c.audience)),
       h("td", { class: "num" }, sentText(c)),
-      h("td", { class: "num" }, (c.progress || {}).failed || 0),
+      h("td", { class: "num" }, failedCount(c)),
       h(
         "td",
         { class: "actions" },
@@ -303,8 +310,7 @@ async function detail(view, id) {
     ["内容", contentText(c)],
   ];
   if (c.fail_reason) facts.push(["失败原因", c.fail_reason]);
-  // A mass send to all followers or a tag is one sendall: WeChat alone knows how many it reaches.
-  const sendall = c.type === "mass" && c.audience && ["all", "tag"].includes(c.audience.type);
+  const sendall = isSendall(c);
   const counts = [
     ["计划人数", sendall ? "由微信统计" : p.recipients ?? "—"],
     sendall ? ["已提交批次", `${p.batches_sent || 0} / ${p.batches || 0}`] : ["待发送", p.queued ?? "—"],
@@ -358,11 +364,18 @@ async function detail(view, id) {
     );
   });
   const stat = ([label, value]) => h("div", { class: "stat" }, h("span", { class: "stat-label" }, label), h("strong", { "data-stat": label }, value ?? 0));
-  view.append(
+  // Native append would print a null: only the parts that apply are added.
+  const parts = [
     pageHeader(`群发：${c.name}`, cancelButton, refresh, h("a", { class: "btn", href: "#/campaigns" }, "返回")),
     h("dl", { class: "card facts", "data-role": "campaign-facts" }, facts.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])),
     h("div", { class: "card" }, h("h2", {}, "进度"), h("div", { class: "cards" }, counts.map(stat))),
-    h("div", { class: "card" }, h("h2", {}, "微信回报"), h("div", { class: "cards" }, results.map(stat))),
+    h(
+      "div",
+      { class: "card" },
+      h("h2", {}, "微信回报"),
+      h("p", { class: "muted" }, "微信发完后推送的统计（通常在发送后几分钟内到达）。"),
+      h("div", { class: "cards" }, results.map(stat)),
+    ),
     c.status === "scheduled" ? preview : null,
     h(
       "div",
@@ -394,5 +407,6 @@ async function detail(view, id) {
         ]
       : null,
     ),
-  );
+  ];
+  view.append(...parts.filter(Boolean));
 }

@@ -34,6 +34,7 @@ def test_schedule_a_campaign_see_its_counts_and_cancel_it(console, stack):
     page.fill("#campaign-text", "双十二理财节：活期+ 限时加息，详情见菜单「理财」。")
     tomorrow = dt.datetime.now() + dt.timedelta(days=1)
     page.fill("#campaign-send-at", tomorrow.strftime("%Y-%m-%dT10:00"))
+    console.screenshot("console-campaign-new.png")
     page.click("#campaign-save")
     facts = page.locator("[data-role=campaign-facts]")
     facts.wait_for()
@@ -70,6 +71,7 @@ def test_schedule_a_campaign_see_its_counts_and_cancel_it(console, stack):
     expect(row).to_contain_text("已取消")
     expect(row.locator("[data-role=campaign-cancel]")).to_have_count(0)
     assert admin_api(stack.base, "GET", f"/admin/campaigns/{campaign_id}")["status"] == "cancelled"
+    console.screenshot("console-campaigns.png")
 
 
 def test_build_and_publish_the_menu(console, stack):
@@ -218,3 +220,30 @@ def test_location_answer_settings(console, stack):
     after = admin_api(stack.base, "GET", "/admin/points/settings")
     assert after["count"] == 2 and after["format"] == "news"
     admin_api(stack.base, "PUT", "/admin/points/settings", {"count": 3, "format": "text"})
+
+
+def test_a_campaign_sent_now_shows_its_counts(console, stack):
+    page = console.page
+    console.sign_in()
+    console.go("campaigns/new")
+    page.fill("#campaign-name", "浏览器测试：到账提醒")
+    page.select_option("#campaign-audience", "openids")
+    page.fill("#campaign-openids", "o_camp_1\no_camp_2\no_camp_3\no_camp_2")  # once each
+    page.fill("#campaign-text", "您的理财产品已到期，本息已转入活期账户。")
+    page.fill("#campaign-send-at", "")  # now
+    page.click("#campaign-save")
+    page.locator("[data-role=campaign-facts]").wait_for()
+    # The runner's scheduler picks it up within ~15 s and sends it to the fake WeChat.
+    deadline = time.monotonic() + 60
+    while "已完成" not in page.locator("[data-role=campaign-facts]").inner_text():
+        assert time.monotonic() < deadline, page.locator("[data-role=campaign-facts]").inner_text()
+        page.wait_for_timeout(2000)
+        page.get_by_role("button", name="刷新").click()
+        page.locator("[data-role=campaign-facts]").wait_for()
+    assert page.locator("[data-stat='计划人数']").inner_text() == "3"
+    assert page.locator("[data-stat='已发送']").inner_text() == "3"
+    assert page.locator("[data-stat='失败']").first.inner_text() == "0"
+    batches = page.locator("table", has_text="msg_id")
+    assert batches.locator("tbody tr").count() == 1 and "3" in batches.inner_text()
+    assert "null" not in page.locator(".view").inner_text()
+    console.screenshot("console-campaign-sent.png")
