@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from urllib.parse import urlsplit
 
@@ -398,3 +399,38 @@ def test_tag_a_follower(console, stack):
     row = page.locator("tr", has_text="o_browser_tag")
     row.wait_for()
     assert "vip" in row.inner_text()
+
+
+def test_article_list_pages_and_filters_by_publish_date(console, stack):
+    for i in range(22):
+        admin_api(
+            stack.base,
+            "POST",
+            "/admin/articles",
+            {"title": f"分页测试 {i:02d}", "status": "published" if i % 11 else "draft"},
+        )
+    page = console.page
+    console.sign_in()
+    console.go("articles")
+    page.fill("#articles-q", "分页测试")
+    page.click("#articles-search")
+    rows = page.locator("#articles-results tbody tr[data-id]")
+    expect(page.locator("#articles-results")).to_contain_text("共 22 篇")
+    expect(rows).to_have_count(20)
+    page.click("[data-role=next]")
+    expect(rows).to_have_count(2)
+    assert page.locator(".pager").inner_text().count("第 2 页") == 1
+    page.click("[data-role=prev]")
+    expect(rows).to_have_count(20)
+
+    # A publish-date range lists published articles only (the two drafts drop out).
+    today = dt.date.today()
+    page.fill("#articles-from", (today - dt.timedelta(days=2)).isoformat())
+    page.fill("#articles-to", (today + dt.timedelta(days=2)).isoformat())
+    page.click("#articles-search")
+    expect(page.locator("#articles-results")).to_contain_text("共 20 篇")
+    assert page.locator("#articles-status").input_value() == "published"
+    page.fill("#articles-to", (today - dt.timedelta(days=1)).isoformat())
+    page.fill("#articles-from", (today - dt.timedelta(days=3)).isoformat())
+    page.click("#articles-search")
+    page.locator("#articles-results").get_by_text("没有符合条件的文章").wait_for()
