@@ -334,3 +334,21 @@ def test_a_poison_message_goes_to_the_dead_letter_queue_and_its_chunk_is_resent(
     detail = campaigns.detail(created["id"])
     assert detail["status"] == "completed" and detail["progress"]["sent"] == 3
     assert sorted(m["touser"] for m in fake_wechat.template_messages) == openids(3)
+
+
+def test_unknown_openids_do_not_strip_the_others_template_data(wx, fake_wechat):
+    """user/info/batchget fails whole (40003) on one openid WeChat does not know: the batch is
+    split until the unknown ones are alone, the others keep their profile."""
+    from chalicelib.jobs.campaign_audience import follower_profiles
+
+    known = openids(20, "o_known_")
+    for i, openid in enumerate(known):
+        fake_wechat.add_follower(openid, remark=f"r{i}")
+    audience = [*known[:7], "o_gone_1", *known[7:15], "o_gone_2", *known[15:]]
+    profiles = follower_profiles(audience, {"remark"}, wx)
+    assert {o: profiles[o].get("remark") for o in known} == {
+        o: f"r{i}" for i, o in enumerate(known)
+    }
+    assert profiles["o_gone_1"] == {"openid": "o_gone_1"}
+    batch_calls = fake_wechat.count("/cgi-bin/user/info/batchget")
+    assert batch_calls < len(audience) / 2  # a split, not one call per openid
