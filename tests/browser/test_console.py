@@ -180,6 +180,34 @@ def test_a_category_with_articles_asks_where_they_go(console, stack):
     assert moved["category_id"] is None
 
 
+def test_create_and_rename_a_category(console, stack):
+    page = console.page
+    console.sign_in()
+    console.go("categories")
+    page.fill("#category-name", "理财")  # taken by the demo data: the API's 409 is shown
+    page.click("#category-add")
+    error = page.locator("#category-form [data-role=form-error]")
+    error.wait_for()
+    assert "冲突" in error.inner_text()
+    page.fill("#category-name", "外汇")
+    page.fill("#category-description", "购汇、结汇与跨境汇款")
+    page.fill("#category-position", "9")
+    page.click("#category-add")
+    row = page.locator("tr[data-name='外汇']")
+    row.wait_for()
+    assert "购汇" in row.inner_text() and "0 / 0" in row.inner_text()
+    row.locator("[data-role=category-edit]").click()
+    row.locator("[data-role=edit-name]").fill("外汇业务")
+    row.locator("[data-role=category-save]").click()
+    page.locator(".toast-ok", has_text="分类已保存").wait_for()
+    expect(row).to_contain_text("外汇业务")
+    names = [c["name"] for c in admin_api(stack.base, "GET", "/admin/categories")["items"]]
+    assert "外汇业务" in names and "外汇" not in names
+    # Its public page exists (empty until an article is published in it).
+    status, _h, html = http(row.get_by_text("公开页面").get_attribute("href"))
+    assert status == 200 and "暂无文章" in html.decode()
+
+
 def test_a_rule_can_answer_with_library_articles(console, stack):
     article = admin_api(
         stack.base,
