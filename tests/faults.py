@@ -15,13 +15,22 @@ import threading
 from collections.abc import Iterator
 
 import botocore.client
-from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError
+from botocore.exceptions import (
+    ClientError,
+    ConnectionClosedError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
 
 KINDS = ("ProvisionedThroughputExceededException", "InternalServerError", "connection")
 LOST_ANSWER = "lost_answer"
 #: The process dies at the call: before it reaches AWS, or after it landed (before the code sees
 #: the answer). A BaseException, so no `except Exception` in the code under test swallows it.
 CRASH_BEFORE, CRASH_AFTER = "crash_before", "crash_after"
+#: AWS accepts the connection and never answers: the call fails with a read timeout after the
+#: client's own read_timeout x its max attempts. Not slept for real: the time it would have cost
+#: is added to `Faults.hung_seconds`, which a test adds to the real elapsed time.
+HANG = "hang"
 
 
 class Crash(BaseException):
@@ -56,6 +65,13 @@ class Faults:
         self.nth: tuple[int, str, frozenset[str]] | None = None
         self.counted = 0  # calls seen among the nth plan's operations
         self.fired: list[str] = []  # operations that got the nth fault
+        self.hung_seconds = 0.0
+
+    def hang(self, config) -> None:
+        retries = config.retries or {}
+        attempts = retries.get("total_max_attempts") or (retries.get("max_attempts", 4) + 1)
+        with self.lock:
+            self.hung_seconds += float(config.read_timeout) * attempts
 
     def fail_nth(self, n: int, kind: str = KINDS[0], operations: frozenset[str] = WRITES) -> None:
         """Fail only the n-th call (1-based) among `operations`, once."""
@@ -110,6 +126,9 @@ def injected() -> Iterator[Faults]:
             return original(self, operation_name, api_params)
         if kind in (LOST_ANSWER, CRASH_AFTER):
             original(self, operation_name, api_params)  # applied; the answer never arrives
+        if kind == HANG:
+            faults.hang(self.meta.config)
+            raise ReadTimeoutError(endpoint_url="https://injected.invalid")
         _raise(kind, operation_name)
 
     botocore.client.BaseClient._make_api_call = wrapped

@@ -848,7 +848,9 @@ SETTLE = 3
 
 
 def _published_version() -> tuple[int, bool]:
-    version, changed_at = read_version()
+    from chalicelib.store.rules import fast_version  # on the callback path: fail fast
+
+    version, changed_at = fast_version(VERSION_KEY)
     return version, time.time() - changed_at >= SETTLE
 
 

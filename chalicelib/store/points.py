@@ -109,12 +109,10 @@ def bump_version() -> int | None:
         return None
 
 
-@guarded
 def read_version() -> int:
-    try:
-        return int(ConfigItem.get(VERSION_KEY, attributes_to_get=["version"]).version or 0)
-    except DoesNotExist:
-        return 0
+    from chalicelib.store.rules import fast_version  # the callback's fail-fast read
+
+    return fast_version(VERSION_KEY)[0]
 
 
 @guarded

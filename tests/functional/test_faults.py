@@ -123,3 +123,47 @@ def test_admin_read_fault_is_503(client):
         faults.fail("Scan", "connection")
         response = admin(client, "GET", "/admin/rules")
     assert response.status_code == 503 and body_json(response)["retryable"] is True
+
+
+@pytest.mark.parametrize("message", ["rule", "flow", "location"])
+def test_callback_answers_inside_wechats_deadline_while_dynamodb_hangs(client, message):
+    """DynamoDB accepts connections and never answers. Every read and write on the callback's
+    path then costs its client's full timeout budget (read timeout x attempts): the sum must
+    stay well inside WeChat's 5 s, so the follower still gets the reply from the warm cache."""
+    import time
+
+    from chalicelib.handlers import callback
+    from infra.seed_flows import DEMO_FLOW
+    from tests.faults import HANG
+
+    make_rule(client, text_rule("余额", "规则回复"))
+    admin(client, "POST", "/admin/flows", DEMO_FLOW)
+    admin(client, "POST", "/admin/points", {"name": "天河支行", "lat": 23.13, "lng": 113.32})
+    xml = {
+        "rule": wxsim.text("余额", msg_id=41),
+        "flow": wxsim.text("办卡", msg_id=42),
+        "location": wxsim.message_xml(
+            {
+                "ToUserName": wxsim.ACCOUNT,
+                "FromUserName": "o_hang",
+                "CreateTime": 1,
+                "MsgType": "location",
+                "Location_X": 23.13,
+                "Location_Y": 113.32,
+                "Scale": 15,
+                "Label": "x",
+                "MsgId": 43,
+            }
+        ),
+    }[message]
+    post_xml(client, wxsim.text("warm", msg_id=40))
+    post_xml(client, xml.replace("<MsgId>4", "<MsgId>9"))  # warms the points snapshot too
+    callback.book_cache().invalidate()  # a version check is due on the next message
+    with injected() as faults:
+        for op in ("GetItem", "Query", "Scan", "PutItem", "UpdateItem", "TransactWriteItems"):
+            faults.fail(op, HANG)
+        started = time.monotonic()
+        response = post_xml(client, xml)
+        spent = time.monotonic() - started + faults.hung_seconds
+    assert response.status_code == 200 and response.body != b"success"
+    assert spent < 4.0, f"{spent:.1f} s ({faults.injected})"
