@@ -4,6 +4,7 @@ gets a clear retryable error, and once the fault clears nothing is lost or appli
 from __future__ import annotations
 
 import logging
+import time
 
 import pytest
 
@@ -27,9 +28,14 @@ def test_callback_answers_through_a_dead_store_and_replay_restores_the_log(clien
     with injected() as faults, caplog.at_level(logging.ERROR, logger="wxless.callback"):
         for op in WRITES:
             faults.fail(op, kind)
-        hit = post_xml(client, wxsim.text("余额", openid="o_fault", msg_id=2))
-        miss = post_xml(client, wxsim.text("不认识", openid="o_fault", msg_id=3))
+        answers, took = [], []
+        for msg_id, words in ((2, "余额"), (3, "不认识")):
+            started = time.monotonic()
+            answers.append(post_xml(client, wxsim.text(words, openid="o_fault", msg_id=msg_id)))
+            took.append(time.monotonic() - started)
+        hit, miss = answers
         attempts = sum(faults.injected.get(op, 0) for op in WRITES)
+    assert max(took) < 1.0  # each answered within 1 s, the fault notwithstanding
     assert (hit.status_code, miss.status_code) == (200, 200)
     assert _content(hit) == "规则回复" and _content(miss) == "默认回复"
     assert attempts <= 4  # bounded work: at most one retry of each message's write
@@ -130,8 +136,6 @@ def test_callback_answers_inside_wechats_deadline_while_dynamodb_hangs(client, m
     """DynamoDB accepts connections and never answers. Every read and write on the callback's
     path then costs its client's full timeout budget (read timeout x attempts): the sum must
     stay well inside WeChat's 5 s, so the follower still gets the reply from the warm cache."""
-    import time
-
     from chalicelib.handlers import callback
     from infra.seed_flows import DEMO_FLOW
     from tests.faults import HANG
