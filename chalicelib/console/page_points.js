@@ -1,7 +1,7 @@
 // Locations: the bank's points of service (branches, ATMs) and how a follower's location message
-// is answered (the nearest few). List, add, edit, enable/disable, delete; the answer's settings;
-// and a "what would a follower here get" check. Bulk import stays with the API
-// (POST /admin/points/import, up to 20,000 at once).
+// is answered (the nearest few). List, add, edit, enable/disable, delete; a CSV import (a branch
+// list exported from a spreadsheet; the server validates every row before writing any); the
+// answer's settings; and a "what would a follower here get" check.
 
 import { del, get, patch, post, put } from "./api.js";
 import { badge, confirmDialog, errorLine, field, h, lines, notify, pageHeader, run, showError, table } from "./ui.js";
@@ -143,7 +143,8 @@ export async function render(view) {
   more.addEventListener("click", () => run(more, () => load(false)));
 
   editorCard.append(pointForm(null));
-  view.append(filters, list, more, editorCard, await settingsCard(), nearestCard());
+  const reload = () => load(true).catch(showError);
+  view.append(filters, list, more, editorCard, importCard(reload), await settingsCard(), nearestCard());
   await load(true);
 }
 
@@ -212,6 +213,120 @@ function nearestCard() {
         "范围内没有网点",
       ),
     );
+  });
+  return form;
+}
+
+// -- CSV import ----------------------------------------------------------------------------------
+
+// Header names (English, or the Chinese a spreadsheet is likely to have) -> point fields.
+const COLUMNS = {
+  id: "id", name: "name", 名称: "name", lat: "lat", 纬度: "lat", lng: "lng", 经度: "lng",
+  address: "address", 地址: "address", phone: "phone", 电话: "phone", hours: "hours",
+  营业时间: "hours", tags: "tags", 标签: "tags", url: "url", 链接: "url",
+};
+const column = (name) => {
+  const key = name.trim();
+  return Object.hasOwn(COLUMNS, key) ? COLUMNS[key] : Object.hasOwn(COLUMNS, key.toLowerCase()) ? COLUMNS[key.toLowerCase()] : undefined;
+};
+
+// RFC 4180: quoted fields may hold commas, quotes ("") and line breaks.
+function parseCsv(text) {
+  const rows = [];
+  let row = [];
+  let cell = "";
+  let quoted = false;
+  const src = text.replace(/^\uFEFF/, ""); // Excel's UTF-8 byte-order mark
+  for (let i = 0; i < src.length; i += 1) {
+    const ch = src[i];
+    if (quoted) {
+      if (ch === '"' && src[i + 1] === '"') {
+        cell += '"';
+        i += 1;
+      } else if (ch === '"') quoted = false;
+      else cell += ch;
+    } else if (ch === '"') quoted = true;
+    else if (ch === ",") {
+      row.push(cell);
+      cell = "";
+    } else if (ch === "\n" || ch === "\r") {
+      if (ch === "\r" && src[i + 1] === "\n") i += 1;
+      row.push(cell);
+      if (row.some((c) => c.trim())) rows.push(row);
+      row = [];
+      cell = "";
+    } else cell += ch;
+  }
+  row.push(cell);
+  if (row.some((c) => c.trim())) rows.push(row);
+  return rows;
+}
+
+function pointsFromCsv(text) {
+  const [header, ...rows] = parseCsv(text);
+  if (!header || !rows.length) throw new Error("CSV 至少需要表头和一行数据");
+  const fields = header.map(column);
+  const unknown = header.filter((_, i) => !fields[i]);
+  if (unknown.length) throw new Error(`不认识的列：${unknown.join("、")}（可用：${Object.keys(COLUMNS).join(", ")}）`);
+  for (const needed of ["name", "lat", "lng"]) if (!fields.includes(needed)) throw new Error(`缺少列：${needed}`);
+  return rows.map((cells) => {
+    const point = {};
+    fields.forEach((key, i) => {
+      const value = (cells[i] || "").trim();
+      if (!value) return;
+      if (key === "lat" || key === "lng") point[key] = Number.isNaN(Number(value)) ? value : Number(value);
+      else if (key === "tags") point[key] = value.split(/[;；|、]/).map((t) => t.trim()).filter(Boolean);
+      else point[key] = value;
+    });
+    return point;
+  });
+}
+
+function importCard(reload) {
+  const csv = h("textarea", { class: "input mono", rows: 6, id: "points-csv", placeholder: "name,lat,lng,address,phone,hours,tags\n天河支行,23.1372,113.329,天河路 1 号,020-12345678,9:00-17:00,branch;ATM" });
+  const file = h("input", { type: "file", accept: ".csv,text/csv", id: "points-csv-file" });
+  file.addEventListener("change", async () => {
+    if (file.files[0]) csv.value = await file.files[0].text();
+  });
+  const replace = h("input", { type: "checkbox", id: "points-replace" });
+  const error = errorLine();
+  const go = h("button", { type: "submit", class: "btn btn-primary", id: "points-import" }, "导入");
+  const form = h(
+    "form",
+    { class: "card form", id: "points-import-form" },
+    h("h2", {}, "批量导入"),
+    h("p", { class: "muted" }, "第一行是列名：name（名称）、lat（纬度）、lng（经度）必填，可选 address、phone、hours、tags（用 ; 分隔）、url、id（同 id 的网点会被覆盖）。先检查全部行，有错误时一行也不写入。"),
+    field("CSV", csv),
+    file,
+    h("label", { class: "check" }, replace, " 替换全部网点（删除不在此文件中的网点）"),
+    error,
+    h("div", { class: "form-actions" }, go),
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    let points;
+    try {
+      points = pointsFromCsv(csv.value);
+    } catch (err) {
+      error.textContent = err.message;
+      return;
+    }
+    if (replace.checked && !(await confirmDialog(`用这 ${points.length} 个网点替换全部网点？不在文件中的网点将被删除。`, { ok: "替换" }))) return;
+    const done = await run(
+      go,
+      () =>
+        post("/admin/points/import", { points, replace: replace.checked }).catch((err) => {
+          // points[i] is the (i + 2)-th line of the file: say so.
+          const at = /points\[(\d+)\]/.exec(err.message);
+          if (at) err.message += `（CSV 第 ${Number(at[1]) + 2} 行）`;
+          throw err;
+        }),
+      error,
+    );
+    if (!done) return;
+    notify(`已导入 ${done.imported} 个网点${done.deleted ? `，删除 ${done.deleted} 个` : ""}`);
+    csv.value = "";
+    reload();
   });
   return form;
 }

@@ -247,3 +247,34 @@ def test_a_campaign_sent_now_shows_its_counts(console, stack):
     assert batches.locator("tbody tr").count() == 1 and "3" in batches.inner_text()
     assert "null" not in page.locator(".view").inner_text()
     console.screenshot("console-campaign-sent.png")
+
+
+def test_import_points_from_csv(console, stack):
+    page = console.page
+    console.sign_in()
+    console.go("points")
+    page.locator("#points-import-form").wait_for()
+    rows = [
+        "名称,纬度,经度,地址,标签,id",  # a spreadsheet's Chinese headers
+        '"拉萨北京中路支行, 营业部",29.6525,91.1175,北京中路 8 号,branch;ATM,lhasa-1',
+        "拉萨自助银行,北纬29,91.12,,ATM,lhasa-2",  # not a number: the whole file is refused
+    ]
+    page.fill("#points-csv", "\n".join(rows))
+    page.click("#points-import")
+    error = page.locator("#points-import-form [data-role=form-error]")
+    error.wait_for()
+    assert "lat" in error.inner_text() and "CSV 第 3 行" in error.inner_text()
+    listed = admin_api(stack.base, "GET", "/admin/points?limit=1000")["items"]
+    assert not [p for p in listed if p["id"].startswith("lhasa-")]  # nothing written
+
+    rows[2] = "拉萨自助银行,29.655,91.12,,ATM,lhasa-2"
+    page.fill("#points-csv", "\n".join(rows))
+    page.click("#points-import")
+    page.locator(".toast-ok", has_text="已导入 2 个网点").wait_for()
+    row = page.locator("tr[data-id='lhasa-1']")
+    row.wait_for()
+    assert "拉萨北京中路支行, 营业部" in row.inner_text() and "ATM" in row.inner_text()
+    stored = admin_api(stack.base, "GET", "/admin/points/lhasa-1")
+    assert stored["tags"] == ["branch", "ATM"] and stored["lat"] == 29.6525
+    for point_id in ("lhasa-1", "lhasa-2"):
+        admin_api(stack.base, "DELETE", f"/admin/points/{point_id}")
