@@ -4,6 +4,7 @@ images), written only into an empty store. Called from infra/seed.py."""
 from __future__ import annotations
 
 import struct
+import time
 import zlib
 
 from chalicelib.cms.validate import validate_article, validate_category
@@ -18,6 +19,7 @@ CATEGORIES = {
 ARTICLES = [
     {
         "key": "card",
+        "age_hours": 3,
         "category": "card",
         "title": "信用卡办理指南：在线申请，最快当天审批",
         "digest": "准备什么材料、如何查询进度、收到卡片后如何激活，一文看懂。",
@@ -34,6 +36,7 @@ ARTICLES = [
     },
     {
         "key": "repay",
+        "age_hours": 30,
         "category": "card",
         "title": "信用卡还款的三种方式",
         "digest": "自动还款、手机银行还款、网点柜台还款，按时还款不留逾期记录。",
@@ -48,6 +51,7 @@ ARTICLES = [
     },
     {
         "key": "wealth",
+        "age_hours": 52,
         "category": "wealth",
         "title": "本周理财市场观察：稳健型产品收益平稳",
         "digest": "货币基金七日年化收益率小幅回落，中短债产品表现稳健。",
@@ -62,6 +66,7 @@ ARTICLES = [
     },
     {
         "key": "risk",
+        "age_hours": 125,
         "category": "wealth",
         "title": "投资者教育：如何看懂理财产品风险等级",
         "digest": "R1 到 R5 分别意味着什么？购买前请先完成风险承受能力评估。",
@@ -77,6 +82,7 @@ ARTICLES = [
     },
     {
         "key": "hours",
+        "age_hours": 220,
         "category": "branch",
         "title": "关于春节期间网点营业时间调整的公告",
         "digest": "春节期间部分网点营业时间调整，自助设备 24 小时正常服务。",
@@ -90,6 +96,7 @@ ARTICLES = [
     },
     {
         "key": "draft",
+        "age_hours": 1,
         "category": "branch",
         "title": "（草稿）城东支行迁址通知",
         "digest": "尚未发布：公开页面与图文回复都看不到它。",
@@ -132,7 +139,10 @@ def seed_cms_if_empty() -> dict[str, str]:
         for key, fields in CATEGORIES.items()
     }
     ids: dict[str, str] = {}
+    started = int(time.time())
     for demo in ARTICLES:
+        # Back-dated, so the demo lists and pages show a few days of publishing.
+        when = started - demo["age_hours"] * 3600
         fields = validate_article(
             {
                 "title": demo["title"],
@@ -143,8 +153,8 @@ def seed_cms_if_empty() -> dict[str, str]:
                 "status": demo.get("status", "published"),
             }
         )
-        article = store.create_article(fields)
+        article = store.create_article(fields, now=when)
         if demo["colors"]:
-            store.set_cover(article["id"], banner_png(*demo["colors"]))
+            store.set_cover(article["id"], banner_png(*demo["colors"]), now=when)
         ids[demo["key"]] = article["id"]
     return ids

@@ -303,10 +303,13 @@ def _apply(item: ArticleItem, fields: dict[str, Any], now: int) -> None:
 
 
 @guarded
-def create_article(fields: dict[str, Any], *, article_id: str | None = None) -> dict[str, Any]:
+def create_article(
+    fields: dict[str, Any], *, article_id: str | None = None, now: int | None = None
+) -> dict[str, Any]:
+    """`now` (default: the clock) dates the article: the demo seed back-dates its content."""
     if fields.get("category_id"):
         get_category_or_400(fields["category_id"])
-    now = _now()
+    now = _now() if now is None else now
     item = ArticleItem(article_id or _new_id(), created_at=now, status=DRAFT)
     _apply(item, fields, now)
     try:
@@ -447,7 +450,7 @@ def sniff_image(data: bytes) -> str:
 
 
 @guarded
-def set_cover(article_id: str, data: bytes) -> dict[str, Any]:
+def set_cover(article_id: str, data: bytes, *, now: int | None = None) -> dict[str, Any]:
     if not data:
         raise ValueError("cover is empty")
     if len(data) > COVER_MAX_BYTES:
@@ -465,8 +468,13 @@ def set_cover(article_id: str, data: bytes) -> dict[str, Any]:
     )
     old = item.cover_key
     item.cover_key = key
-    item.updated_at = _now()
-    _save(item)
+    item.updated_at = _now() if now is None else now
+    try:
+        _save(item)
+    except Exception:
+        if key != old:  # no record names the new object: do not leave it behind
+            _delete_keys([key])
+        raise
     bump_version()
     if old and old != key:
         _delete_keys([old])
