@@ -10,6 +10,7 @@ caller cannot know whether it was applied: the hardest case for "never applied t
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import threading
 from collections.abc import Iterator
@@ -31,6 +32,10 @@ CRASH_BEFORE, CRASH_AFTER = "crash_before", "crash_after"
 #: client's own read_timeout x its max attempts. Not slept for real: the time it would have cost
 #: is added to `Faults.hung_seconds`, which a test adds to the real elapsed time.
 HANG = "hang"
+
+
+#: Faults injected in this process, by kind (RELIABILITY.md's figures are read from it).
+TOTALS: collections.Counter[str] = collections.Counter()
 
 
 class Crash(BaseException):
@@ -96,12 +101,14 @@ class Faults:
                 if self.counted == self.nth[0]:
                     self.fired.append(operation)
                     self.injected[operation] = self.injected.get(operation, 0) + 1
+                    TOTALS[self.nth[1]] += 1
                     return self.nth[1]
             entry = self.plan.get(operation)
             if not entry or entry[1] <= 0:
                 return None
             entry[1] -= 1
             self.injected[operation] = self.injected.get(operation, 0) + 1
+            TOTALS[entry[0]] += 1
             return entry[0]
 
 

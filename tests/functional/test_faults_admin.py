@@ -4,6 +4,7 @@ success or a clear retryable 503 (with Retry-After), a 503 leaves the data exact
 
 from __future__ import annotations
 
+import base64
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,8 +17,10 @@ from tests.conftest import _reset_process_state, empty_store
 from tests.faults import KINDS, WRITES, injected
 from tests.functional.helpers import admin, body_json, text_rule
 from tests.functional.test_campaigns import mass_body
+from tests.functional.test_media import PNG
 
 TOMORROW = int(time.time()) + 86400
+PNG_B64 = base64.b64encode(PNG).decode()
 
 # Values that differ between two otherwise identical requests (fresh ids, clocks).
 VOLATILE = {
@@ -34,9 +37,17 @@ VOLATILE = {
 }
 
 
+# Values that carry fresh ids or signatures: only whether they are set is compared.
+PRESENCE = {"cover_key", "cover_url"}
+
+
 def _stable(value: Any) -> Any:
     if isinstance(value, dict):
-        return {k: _stable(v) for k, v in sorted(value.items()) if k not in VOLATILE}
+        return {
+            k: bool(v) if k in PRESENCE else _stable(v)
+            for k, v in sorted(value.items())
+            if k not in VOLATILE
+        }
     if isinstance(value, list):
         return [_stable(v) for v in value]
     return value
@@ -46,7 +57,7 @@ def _stable(value: Any) -> Any:
 class Case:
     name: str
     request: Callable[[Any, dict], tuple[str, str, Any]]  # (client, setup result) -> request
-    reads: tuple[str, ...]  # admin GETs whose answers make up the state
+    reads: tuple[str, ...]  # admin GETs whose answers make up the state ("s3": the bucket)
     setup: Callable[[Any], dict] = lambda client: {}
 
 
@@ -103,6 +114,12 @@ CASES = [
         ("/admin/campaigns",),
     ),
     Case(
+        "article-cover",  # S3 PutObject, then the record (and the old cover's delete)
+        lambda c, s: ("PUT", f"/admin/articles/{s['id']}/cover", {"data": PNG_B64}),
+        ("/admin/articles", "s3"),
+        lambda c: _created(c, "/admin/articles", {"title": "封面", "body_html": "<p>x</p>"}),
+    ),
+    Case(
         "point-create",
         lambda c, s: (
             "POST",
@@ -114,9 +131,19 @@ CASES = [
 ]
 
 
+def _bucket_size() -> int:
+    from chalicelib import config
+    from chalicelib.store.aws import client
+
+    return client("s3").list_objects_v2(Bucket=config.media_bucket()).get("KeyCount", 0)
+
+
 def _state(client, case: Case) -> list[Any]:
     out = []
     for path in case.reads:
+        if path == "s3":  # objects in the media bucket: an orphan would show here
+            out.append(_bucket_size())
+            continue
         response = admin(client, "GET", path)
         out.append((response.status_code, _stable(body_json(response))))
     return out
