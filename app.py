@@ -7,6 +7,8 @@ manifest and load their module on first use (chalicelib/handlers/routing.py), jo
 event arrives.
 """
 
+import logging
+
 from chalice import Chalice, Cron, Rate
 
 from chalicelib.handlers import callback, console, health, routing
@@ -19,6 +21,9 @@ from chalicelib.jobs.schedules import (
 )
 
 app = Chalice(app_name="wxless")
+# Chalice sets its logger, the parent of every `wxless.*` logger, to ERROR outside debug mode:
+# the operator's WARNING and INFO lines (admin.bad_token, tokens.*, campaigns.*) would be lost.
+app.log.setLevel(logging.INFO)
 app.register_blueprint(callback.bp)
 app.register_blueprint(health.bp)
 app.register_blueprint(console.bp)

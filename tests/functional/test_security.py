@@ -307,3 +307,13 @@ def test_a_known_evil_regex_is_refused_as_a_flow_option(client):
     assert response.status_code == 400, response.body
     assert "backtracking" in body_json(response)["error"]
     assert body_json(admin(client, "GET", "/admin/flows"))["items"] == []
+
+
+def test_operator_warnings_are_not_dropped_by_chalices_default_level():
+    """Chalice sets its app logger to ERROR outside debug mode; app.py raises it to INFO so the
+    lines an operator needs (guessed admin tokens, token refreshes, campaign outcomes) ship."""
+    from app import app
+
+    assert app.log.name == "wxless"
+    for name in ("wxless.admin", "wxless.jobs.token_refresh", "wxless.tokens", "wxless.callback"):
+        assert logging.getLogger(name).getEffectiveLevel() <= logging.INFO, name
