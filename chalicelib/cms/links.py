@@ -45,7 +45,9 @@ def current_base_url() -> str:
     if configured:
         return configured.rstrip("/")
     try:
-        from chalicelib.handlers.pages import bp  # any registered Blueprint sees the app's request
+        # Any Blueprint registered on the app sees its request; the callback's always is
+        # (pages are registered lazily, chalicelib/handlers/routing.py).
+        from chalicelib.handlers.callback import bp
 
         request = bp.current_request
     except Exception:  # not inside a request (benchmark, job) or blueprint not registered

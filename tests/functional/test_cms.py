@@ -550,6 +550,26 @@ def test_rule_reply_by_article_id_follows_the_article(client, monkeypatch):
     assert _news(client, "还款") is None  # none published: no empty news reply, just success
 
 
+def test_article_links_use_the_callbacks_host_without_a_configured_base(client, monkeypatch):
+    # No WXLESS_PUBLIC_BASE_URL: links are absolute on the host WeChat called, even though the
+    # page routes are registered lazily (their Blueprint is never registered on the app).
+    monkeypatch.delenv("WXLESS_PUBLIC_BASE_URL", raising=False)
+    a = create(client, title="网点查询指南", status="published")
+    rule = {"name": "网点", "match": "contains", "keywords": ["网点指南"]}
+    make_rule(client, {**rule, "reply": {"type": "news", "article_ids": [a["id"]]}})
+    refresh_rules()
+    from chalicelib.store import articles
+
+    articles.reset_caches()
+    response = client.http.post(
+        f"/wechat?{wxsim.qs(wxsim.signed_query())}",
+        headers={"Content-Type": "text/xml", "Host": "wx.callback.example"},
+        body=wxsim.text("网点指南", openid="o_cms").encode(),
+    )
+    reply = wxsim.parse(response.body.decode())
+    assert reply["Articles"][0]["Url"] == f"http://wx.callback.example/p/articles/{a['id']}"
+
+
 def test_subscribe_reply_by_article_ids_carries_up_to_eight(client):
     ids = [create(client, title=f"欢迎{i}", status="published")["id"] for i in range(8)]
     put = admin(client, "PUT", "/admin/replies/subscribe", {"type": "news", "article_ids": ids})
