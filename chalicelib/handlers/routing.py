@@ -21,6 +21,7 @@ import json
 import logging
 import os
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -126,9 +127,13 @@ def _lazy_view(app: Any, module_name: str, view_name: str) -> Any:
 
     def view(**params: Any) -> Any:
         module = importlib.import_module(qualified)  # a dict lookup once imported
-        # The Blueprint reads current_request from the app it was registered on; it never is
-        # registered (its routes are these), so point it at ours.
-        module.bp._current_app = app
+        # A Blueprint reads current_request from the app it was registered on; these never are
+        # (their routes are these views), so point every loaded one at ours: a module may use
+        # another's Blueprint (its import came along with this one).
+        for name in LAZY_MODULES:
+            loaded = sys.modules.get(f"{_PACKAGE}.{name}")
+            if loaded is not None and loaded.bp._current_app is not app:
+                loaded.bp._current_app = app
         return getattr(module, view_name)(**params)
 
     view.__name__ = view_name
