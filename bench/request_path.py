@@ -41,6 +41,8 @@ OPENID = "o6_bmjrPTlm6_2sgVt7hMZOPfL2M"
 CONTENTS = ("余额", "我想办一张信用卡", "转账手续费是多少", "123456", "你好，请问营业时间")
 
 TARGET_AES = 0.5  # ours <= 0.5x the faster peer, AES mode
+PEER_WORK = "wxless, the peers' work only (no effect items)"
+Prepare = Callable[[list], Callable[[], list[str]]]
 
 
 # -- the messages -----------------------------------------------------------------------------
@@ -175,12 +177,10 @@ def xmltodict_parser() -> Iterator[None]:
         callback_module.parse_xml, crypto_module.parse_xml = saved
 
 
-def ours_peer_work_only(aes: bool) -> Callable[[list], Callable[[], list[str]]]:
+def peer_work_only(base: Prepare) -> Prepare:
     """Ours doing only what the peers do: no side-effect items (message counters, follower
     record, campaign totals) are built. The dedup/log record still is."""
     from chalicelib.store import effects
-
-    base = ours(aes)
 
     def prepare(batch: list) -> Callable[[], list[str]]:
         run = base(batch)
@@ -582,17 +582,15 @@ def profile_ours(aes: bool, count: int, top: int = 30) -> str:
     return stream.getvalue()
 
 
-Prepare = Callable[[list], Callable[[], list[str]]]
-
-
 def contenders_for(aes: bool, have: dict[str, bool]) -> dict[str, Prepare]:
     contenders: dict[str, Prepare] = {
         "wxless": ours(aes),
-        "wxless, the peers' work only (no effect items)": ours_peer_work_only(aes),
+        PEER_WORK: peer_work_only(ours(aes)),
         "wxless + xmltodict": ours_with_xmltodict(aes),
     }
     if aes and have["cryptography"]:
         contenders["wxless + cryptography AES"] = ours_with_cryptography(aes)
+        contenders[f"{PEER_WORK} + cryptography AES"] = peer_work_only(ours_with_cryptography(aes))
     if have["wechatpy"]:
         contenders["wechatpy (cryptography)"] = wechatpy_side(aes, "cryptography")
         if aes:  # the AES backend makes no difference without AES
