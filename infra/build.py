@@ -442,10 +442,12 @@ def build_template(app: Any | None = None) -> dict[str, Any]:
             # Chalice writes {"Fn::Sub": "arn:...:<name>"} and the merge is a deep merge, so only
             # the Fn::Sub string can be replaced; this one makes the trigger wait for the queue.
             queue_arn = sub(f"${{{_queue_logical_id(queues[function.queue])}.Arn}}")
+            # Partial batch responses: a handler returns `batchItemFailures` for the messages
+            # it keeps on the queue (the campaign sender holds chunks while the template quota
+            # is spent), and Lambda deletes only the others.
+            event = {"Queue": queue_arn, "FunctionResponseTypes": ["ReportBatchItemFailures"]}
             res[function.logical_id] = {
-                "Properties": {
-                    "Events": {function.event_logical_id: {"Properties": {"Queue": queue_arn}}}
-                }
+                "Properties": {"Events": {function.event_logical_id: {"Properties": event}}}
             }
         res[function.logical_id + "ErrorsAlarm"] = _alarm(
             f"{function.handler} raised or timed out",

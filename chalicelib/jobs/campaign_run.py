@@ -74,6 +74,8 @@ class Run:
     owner: str = field(default_factory=lambda: uuid.uuid4().hex)
     started: float = field(default_factory=time.monotonic)
     report: dict[str, Any] = field(default_factory=dict)
+    # Until when template/send is paused for the daily quota, once this invocation knows it.
+    template_paused_until: float = 0.0
     _last_send: float = 0.0
 
     def now(self) -> float:

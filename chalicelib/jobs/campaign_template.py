@@ -14,11 +14,18 @@ the call with `client_msg_id` (WeChat sends one message per openid + client_msg_
 the chunk's ENQUEUED -> DONE transition.
 
 Errors: 43004 (unsubscribed), 45047 and the like are recorded on the recipient and counted per
-code, never retried. 45009/45011 (quota) put the chunk back on the queue with a delay; -1 and
+code, never retried. 45011 (minute quota) puts the chunk back on the queue for a minute; -1 and
 network failures release the recipient for a retry (the chunk comes back after RETRY_DELAY, at
 most MAX_CHUNK_ATTEMPTS times, then its leftovers are FAILED `gave_up`). A retry after a
 network failure is only made inside WeChat's 10-minute window; later it is recorded UNKNOWN
 rather than risk a second message.
+
+45009 (the account's daily template/send quota is spent) pauses template sending for the whole
+account: one marker item says "paused until the next 00:00 Beijing time" (WeChat's daily quotas
+reset then), written by whichever chunk meets the 45009 first. Every chunk reads it (one GetItem)
+before any call; while it holds, the chunk makes no WeChat call and its SQS message stays on the
+queue, invisible until just past the reset (`hold`). Without it, each of a million-recipient
+campaign's 8,000 chunks would meet its own 45009 every 15 minutes until the reset.
 """
 
 from __future__ import annotations
@@ -26,8 +33,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 from collections import Counter
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.jobs import campaign_run
@@ -36,7 +45,7 @@ from chalicelib.jobs.campaign_mass import fail_campaign
 from chalicelib.jobs.campaign_run import Run
 from chalicelib.jobs.campaign_spec import render_template_data, template_fields
 from chalicelib.store import campaigns as store
-from chalicelib.store.errors import NotFound
+from chalicelib.store.errors import NotFound, StoreUnavailable
 from chalicelib.wechat.api import (
     RateLimitError,
     SystemBusyError,
@@ -52,6 +61,13 @@ RETRY_DELAY = 30  # seconds before a chunk with released recipients comes back
 MAX_CHUNK_ATTEMPTS = 5
 STUCK_AFTER = 1200.0  # an ENQUEUED chunk untouched for 20 min lost its message
 MAX_ENQUEUES = 5
+DAILY_QUOTA = 45009  # template/send's daily quota is spent: nothing goes out before the reset
+MINUTE_QUOTA_DELAY = 60
+BEIJING = 8 * 3600  # UTC+8 all year (no daylight saving since 1991)
+RESUME_MARGIN = 60.0  # held chunks come back a minute after the reset: clocks differ a little
+MAX_HOLD = 12 * 3600 - 300  # SQS: invisible <= 12 h from the receipt; margin for the time since
+MAX_DELAY = 900  # SQS DelaySeconds, for a chunk that goes back as a new message
+HOLD_MAX_RECEIVES = 3  # the queue's maxReceiveCount is 5: room for one failed invocation
 # Errors about the campaign, not the recipient: the campaign fails at once.
 FATAL = frozenset(
     {
@@ -63,6 +79,12 @@ FATAL = frozenset(
         48001,  # API unauthorized
     }
 )
+
+
+def quota_reset_after(now: float) -> float:
+    """The next 00:00 Beijing time after `now`: when WeChat's daily API quotas reset."""
+    day = 86400
+    return (math.floor((now + BEIJING) / day) + 1) * day - BEIJING
 
 
 def client_msg_id(campaign_id: str, openid: str) -> str:
@@ -169,7 +191,8 @@ def _count_final(tally: Counter[str], recipient: Mapping[str, Any] | None) -> No
 
 
 def process_chunk(campaign: Mapping[str, Any], sk: str, attempt: int, run: Run) -> str:
-    """Send one chunk. Returns done | requeued | fatal | skipped."""
+    """Send one chunk. Returns done | requeued | fatal | skipped | paused (it met the 45009:
+    the caller holds it, see `hold`)."""
     cid = campaign["id"]
     chunk = store.get_part(cid, sk)
     if not chunk or chunk.get("state") != store.ENQUEUED:
@@ -220,9 +243,12 @@ def process_chunk(campaign: Mapping[str, Any], sk: str, attempt: int, run: Run) 
             )
         except RateLimitError as exc:
             store.release_recipient(cid, openid, run.owner, ambiguous=False, error=str(exc))
-            retry.extend(openids[index:])
-            delay = 900 if exc.errcode == 45009 else 60  # daily quota vs minute quota
             run.count("template_rate_limited")
+            if exc.errcode == DAILY_QUOTA:
+                _pause_account(cid, exc.errcode, run)
+                return "paused"  # the caller holds the chunk's message until the reset
+            retry.extend(openids[index:])
+            delay = MINUTE_QUOTA_DELAY
             break
         except (SystemBusyError, TransportError) as exc:
             store.release_recipient(
@@ -279,18 +305,93 @@ def process_chunk(campaign: Mapping[str, Any], sk: str, attempt: int, run: Run) 
     return "requeued"
 
 
+def _pause_account(cid: str, errcode: int, run: Run) -> None:
+    now = run.now()
+    # A 45009 within a minute after midnight is taken for yesterday's (our clock a little ahead
+    # of WeChat's): a pause until the reset just past, not for a whole day.
+    until = quota_reset_after(now - RESUME_MARGIN)
+    run.template_paused_until = max(run.template_paused_until, until)
+    try:
+        if store.pause_template_sends(until, now, errcode=errcode, campaign_id=cid):
+            log.warning("campaigns.template_quota_paused until=%d campaign=%s", until, cid)
+    except StoreUnavailable:
+        # Not written: the other chunks find out at WeChat, one refused call each, and write it.
+        log.exception("campaigns.template_pause_unwritten campaign=%s", cid)
+
+
+def paused_until(run: Run) -> float:
+    """0.0, or until when template/send is paused for the daily quota: one GetItem per chunk
+    (none once this invocation knows of a pause). A failed read is no pause: at worst the chunk
+    meets WeChat's 45009 itself; it never skips or repeats a recipient."""
+    now = run.now()
+    if run.template_paused_until > now:
+        return run.template_paused_until
+    try:
+        marker = store.template_pause()
+    except StoreUnavailable:
+        log.warning("campaigns.template_pause_unread: trying WeChat")
+        run.count("template_pause_unread")
+        return 0.0
+    until = float((marker or {}).get("until") or 0)
+    if until <= now:
+        return 0.0
+    run.template_paused_until = until
+    return until
+
+
+@dataclass
+class Delivery:
+    """One SQS message for the sender: its body and, from Lambda or a local drain, what it takes
+    to keep the message on the queue (`hold`)."""
+
+    body: Mapping[str, Any]
+    message_id: str | None = None
+    receipt_handle: str | None = None
+    receives: int = 1
+
+
+def hold(delivery: Delivery, cid: str, sk: str, until: float, run: Run) -> str:
+    """Keep a chunk off WeChat until `until` (+ a margin). Returns `held` (the message stays on the
+    queue, invisible: the caller reports it as a batch item failure so Lambda keeps it),
+    `paused` (it went back as a new message, delayed), or `skipped` (nothing left to send)."""
+    now = run.now()
+    wait = max(1, math.ceil(min(until - now + RESUME_MARGIN, MAX_HOLD)))
+    # The chunk is expected back at now + wait: the stuck-chunk sweep must not re-send it before.
+    if not store.touch_chunk(cid, sk, now + wait, requeue=False):
+        return "skipped"  # done or given up meanwhile
+    run.count("template_chunks_paused")
+    if delivery.receipt_handle and delivery.message_id and delivery.receives <= HOLD_MAX_RECEIVES:
+        try:
+            store.hide_message(delivery.receipt_handle, wait)
+            return "held"
+        except StoreUnavailable:
+            log.warning("campaigns.hold_failed chunk=%s/%s: re-sent instead", cid, sk)
+    # A body without its message (tests, the benchmark), or one SQS delivered often (near the
+    # dead-letter queue's count), or a failed ChangeMessageVisibility: a fresh message, with
+    # SQS's longest delay; it is held (or re-sent again) when it comes back.
+    attempt = int(delivery.body.get("attempt") or 0)
+    body = {"campaign": cid, "chunk": sk, "attempt": attempt}
+    store.enqueue([body], delay=min(wait, MAX_DELAY))
+    return "paused"
+
+
 def store_spec(campaign: Mapping[str, Any]) -> dict[str, Any]:
     """The campaign's audience/content/template, stored as one JSON string."""
     spec = campaign.get("spec")
     return json.loads(spec) if isinstance(spec, str) else dict(spec or {})
 
 
-def handle_records(bodies: Iterable[Mapping[str, Any]], run: Run) -> dict[str, int]:
+def handle_records(records: Iterable[Mapping[str, Any] | Delivery], run: Run) -> dict[str, Any]:
     """The SQS handler's work: each body is {campaign, chunk, attempt?}. Messages of campaigns
-    that are not running (cancelled, failed, unknown) are dropped."""
+    that are not running (cancelled, failed, unknown) are dropped. Returns the outcome counts
+    and, when messages are held for the quota, `batchItemFailures` (Lambda's partial batch
+    response: those stay on the queue, the others are deleted)."""
     campaigns: dict[str, dict[str, Any] | None] = {}
     outcomes: Counter[str] = Counter()
-    for body in bodies:
+    held: list[str] = []
+    for record in records:
+        delivery = record if isinstance(record, Delivery) else Delivery(record)
+        body = delivery.body
         cid, sk = str(body.get("campaign", "")), str(body.get("chunk", ""))
         if cid not in campaigns:
             try:
@@ -301,8 +402,20 @@ def handle_records(bodies: Iterable[Mapping[str, Any]], run: Run) -> dict[str, i
         if campaign is None or campaign.get("status") != store.RUNNING or not sk.startswith("q#"):
             outcomes["dropped"] += 1
             continue
-        outcome = process_chunk(campaign, sk, int(body.get("attempt") or 0), run)
+        until = paused_until(run)
+        if until:
+            outcome = hold(delivery, cid, sk, until, run)
+        else:
+            outcome = process_chunk(campaign, sk, int(body.get("attempt") or 0), run)
+            if outcome == "paused":  # this chunk met the 45009
+                outcome = hold(delivery, cid, sk, run.template_paused_until, run)
+        if outcome == "held":
+            held.append(str(delivery.message_id))
+            outcome = "paused"
         outcomes[outcome] += 1
         if outcome == "fatal":
             campaigns[cid] = None
-    return dict(outcomes)
+    out: dict[str, Any] = dict(outcomes)
+    if held:
+        out["batchItemFailures"] = [{"itemIdentifier": message_id} for message_id in held]
+    return out

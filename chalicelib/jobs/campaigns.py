@@ -39,7 +39,7 @@ from chalicelib.jobs.campaign_spec import (
     validate_campaign,
 )
 from chalicelib.store import campaigns as store
-from chalicelib.store.errors import Conflict, NotFound
+from chalicelib.store.errors import Conflict, NotFound, StoreUnavailable
 from chalicelib.wechat.api import WeChatAPIError
 
 if TYPE_CHECKING:
@@ -154,10 +154,34 @@ def _spec(campaign: Mapping[str, Any]) -> dict[str, Any]:
 
 def detail(campaign_id: str, *, now: float | None = None) -> dict[str, Any]:
     campaign = store.get_campaign(campaign_id)
-    out = report(campaign, store.totals(campaign_id), time.time() if now is None else now)
+    now = time.time() if now is None else now
+    out = report(campaign, store.totals(campaign_id), now)
     if campaign.get("type") == MASS:
         out["batches"] = [_batch_view(b) for b in store.iter_parts(campaign_id, "b#", BATCH_FIELDS)]
+    elif campaign.get("status") in (store.SCHEDULED, store.RUNNING):
+        try:
+            paused = quota_pause(now)
+        except StoreUnavailable:  # a side note: not worth failing the answer (create's too)
+            log.warning("campaigns.template_pause_unread id=%s", campaign_id)
+            paused = None
+        if paused:
+            out["paused"] = paused
     return out
+
+
+def quota_pause(now: float) -> dict[str, Any] | None:
+    """The account's template/send pause (WeChat's daily quota is spent), while in force: no
+    template campaign sends before `until` (the next 00:00 Beijing time)."""
+    marker = store.template_pause() or {}
+    until = float(marker.get("until") or 0)
+    if until <= now:
+        return None
+    return {
+        "reason": "template_daily_quota",
+        "errcode": int(marker.get("errcode") or campaign_template.DAILY_QUOTA),
+        "since": int(float(marker.get("paused_at") or 0)) or None,
+        "until": int(until),
+    }
 
 
 BATCH_FIELDS = (
@@ -454,19 +478,36 @@ def _reconcile(cid: str, run: Run) -> None:
 # --------------------------------------------------------------------------- the sender
 
 
-def _bodies(event: Any) -> list[dict[str, Any]]:
-    bodies = []
+def _deliveries(event: Iterable[Any]) -> list[campaign_template.Delivery]:
+    """Lambda's SQS records (chalice SQSRecord), messages as ReceiveMessage returns them (the
+    local drain), or bare bodies (tests, the benchmark)."""
+    out = []
     for record in event:
-        raw = getattr(record, "body", record)
+        if isinstance(record, campaign_template.Delivery):
+            out.append(record)
+            continue
+        api = isinstance(record, Mapping) and "ReceiptHandle" in record  # ReceiveMessage's shape
+        raw = record["Body"] if api else getattr(record, "body", record)
         try:
             body = json.loads(raw) if isinstance(raw, (str, bytes)) else raw
         except ValueError:
             body = None
-        if isinstance(body, dict):
-            bodies.append(body)
-        else:
+        if not isinstance(body, dict):
             log.error("campaigns.bad_message %r", str(raw)[:200])  # dropped, never retried
-    return bodies
+            continue
+        if api:
+            message_id, handle = record.get("MessageId"), record["ReceiptHandle"]
+            attributes = record.get("Attributes") or {}
+        else:
+            meta = record.to_dict() if hasattr(record, "to_dict") else {}
+            message_id, handle = meta.get("messageId"), getattr(record, "receipt_handle", None)
+            attributes = meta.get("attributes") or {}
+        try:
+            receives = int(attributes.get("ApproximateReceiveCount") or 1)
+        except ValueError:
+            receives = 1
+        out.append(campaign_template.Delivery(body, message_id, handle, receives))
+    return out
 
 
 def handle_sqs(
@@ -476,15 +517,17 @@ def handle_sqs(
     clock: Callable[[], float] = time.time,
     context: Any = None,
     budget: float | None = None,
-) -> dict[str, int]:
+) -> dict[str, Any]:
     """The SQS-triggered template sender. An exception (storage down) fails the invocation and
-    SQS redelivers after the visibility timeout; every step is idempotent."""
-    bodies = _bodies(event)
-    if not bodies:
+    SQS redelivers after the visibility timeout; every step is idempotent. Messages held for the
+    template quota come back in `batchItemFailures` (the event source mapping reports batch item
+    failures, infra/build.py), so Lambda leaves them on the queue."""
+    deliveries = _deliveries(event)
+    if not deliveries:
         return {}
     budget = budget_from(context, SENDER_BUDGET) if budget is None else budget
     run = Run(client or campaign_run.default_client(), budget=budget, clock=clock)
-    return campaign_template.handle_records(bodies, run)
+    return campaign_template.handle_records(deliveries, run)
 
 
 # --------------------------------------------------------------------------- make run
@@ -519,11 +562,12 @@ def drain_local(max_messages: int = 200, budget: float = 10.0) -> dict[str, int]
             break
         for message in messages:
             try:
-                result = handle_sqs([message["Body"]], budget=max(1.0, deadline - time.monotonic()))
+                result = handle_sqs([message], budget=max(1.0, deadline - time.monotonic()))
             except Exception:
                 log.exception("campaigns.local_send_failed")  # redelivered after the timeout
                 continue
-            store.delete_message(message["ReceiptHandle"])
+            if not result.pop("batchItemFailures", None):  # held ones stay on the queue
+                store.delete_message(message["ReceiptHandle"])
             handled += 1
             for key, value in result.items():
                 outcomes[key] = outcomes.get(key, 0) + value

@@ -199,6 +199,20 @@ SCHEMAS = {
             "content": {"type": "object"},
             "template": {"type": "object"},
             "fail_reason": _str,
+            "paused": {
+                "type": "object",
+                "description": "Template campaigns that are scheduled or running, in the detail "
+                "only, while WeChat's daily template/send quota is spent (45009): sending is "
+                "paused for the whole account until `until` (epoch seconds, the next 00:00 "
+                "Beijing time, when WeChat resets the quota), then resumes by itself.",
+                "required": ["reason", "errcode", "until"],
+                "properties": {
+                    "reason": {"enum": ["template_daily_quota"]},
+                    "errcode": _int,
+                    "since": _nullable_int,
+                    "until": _int,
+                },
+            },
             "progress": ref("CampaignProgress"),
             "batches": {
                 "type": "array",

@@ -15,6 +15,7 @@ Two tables:
   | `c#<id>#r#<openid>`     | `r`         | one template recipient (own partition: no hot key)  |
   | `m#<msg_id>`            | `m`         | msg_id -> batch/recipient, for the *JOBFINISH events |
   | `limit#mass`            | `gcra`      | the mass-send rate limiter (see `acquire_mass_slot`) |
+  | `limit#template`        | `quota`     | template/send paused (daily quota) until `until`    |
   | `quota#<period>`        | `v`         | version of a quota period, guards concurrent creates |
 
   Batches and chunks that still need work carry `open_pk`/`open_sk` (GSI `open`, sparse):
@@ -927,6 +928,40 @@ def acquire_mass_slot(now: float, interval: float) -> float:
     return interval
 
 
+# --------------------------------------------------------------------------- template quota pause
+
+_TEMPLATE_PAUSE = ("limit#template", "quota")
+
+
+@guarded
+def pause_template_sends(until: float, now: float, *, errcode: int, campaign_id: str) -> bool:
+    """Record, for the whole account, that template/send is refused (daily quota) until `until`.
+    Idempotent: the write only ever moves `until` later, so chunks racing to report the same
+    45009 write one marker; False when it already said as much."""
+    update = (
+        _Update()
+        .set(
+            until=until,
+            paused_at=now,
+            errcode=errcode,
+            campaign=campaign_id,
+            expires_at=int(until) + 86400,  # TTL: gone a day after it stopped mattering
+        )
+        .where("attribute_not_exists({until}) OR {until} < :u", u=until)
+    )
+    done, _ = _update(_items(), _key(*_TEMPLATE_PAUSE), update)
+    return done
+
+
+@guarded
+def template_pause() -> dict[str, Any] | None:
+    """The marker (callers compare `until` with their clock: an old one is not deleted).
+    Eventually consistent, half the cost: a read that misses a pause written a moment ago costs
+    one refused call, whose 45009 writes the same marker again."""
+    resp = _ddb().get_item(TableName=_items(), Key=_key(*_TEMPLATE_PAUSE))
+    return item_dict(resp.get("Item"))
+
+
 # --------------------------------------------------------------------------- completion events
 
 
@@ -1072,9 +1107,21 @@ def enqueue(bodies: Sequence[dict[str, Any]], delay: int = 0) -> None:
 @guarded
 def receive(max_messages: int = 10) -> list[dict[str, Any]]:
     resp = client("sqs").receive_message(
-        QueueUrl=queue_url(), MaxNumberOfMessages=max_messages, WaitTimeSeconds=0
+        QueueUrl=queue_url(),
+        MaxNumberOfMessages=max_messages,
+        WaitTimeSeconds=0,
+        MessageSystemAttributeNames=["ApproximateReceiveCount"],
     )
     return list(resp.get("Messages", []))
+
+
+@guarded
+def hide_message(receipt_handle: str, seconds: int) -> None:
+    """Keep a received message on the queue, invisible for `seconds` (SQS: at most 12 h after it
+    was received); the consumer must then not delete it."""
+    client("sqs").change_message_visibility(
+        QueueUrl=queue_url(), ReceiptHandle=receipt_handle, VisibilityTimeout=int(seconds)
+    )
 
 
 @guarded

@@ -205,6 +205,9 @@ def test_template_wechat_fault_mid_fanout_resumes_and_sends_once(
     _attempt(lambda: _send_all(runner, clock))
     if fault == "timeout":
         time.sleep(0.7)  # the fake finishes the request whose answer was lost
+    if fault == "45009":  # template sending is paused until the daily quota resets
+        assert fake_wechat.count(TEMPLATE_SEND) == 1
+        clock.t = campaign_template.quota_reset_after(clock.t) + campaign_template.RESUME_MARGIN
     for _ in range(4):  # later deliveries, well inside WeChat's 10-minute dedup window
         dispatch(wx, clock)
         if campaigns.detail(created["id"])["status"] == "completed":

@@ -234,7 +234,13 @@ def test_a_declared_queue_gets_a_dead_letter_queue_a_trigger_and_a_grant(monkeyp
     }
     assert props["VisibilityTimeout"] == 6 * build.lambda_timeout("send_batch")
     event = res["SendBatch"]["Properties"]["Events"]["SendBatchSqsEventSource"]
-    assert event == {"Properties": {"Queue": {"Fn::Sub": "${CampaignSendsQueue.Arn}"}}}
+    assert event == {
+        "Properties": {
+            "Queue": {"Fn::Sub": "${CampaignSendsQueue.Arn}"},
+            # a handler may keep some messages of a batch on the queue (batchItemFailures)
+            "FunctionResponseTypes": ["ReportBatchItemFailures"],
+        }
+    }
     env = template["Globals"]["Function"]["Environment"]["Variables"]
     assert env["WXLESS_QUEUE_CAMPAIGN_SENDS_URL"] == {"Ref": "CampaignSendsQueue"}
     assert {"SendBatchErrorsAlarm", "TickErrorsAlarm", "CampaignSendsQueueDeadLettersAlarm"} <= set(
