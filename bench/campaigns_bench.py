@@ -436,8 +436,9 @@ def main(argv: list[str] | None = None) -> int:
             f"(WXLESS_TEMPLATE_DAILY_QUOTA, now {quota:,}; WeChat's default 100,000, raised "
             f"for large accounts) means {TARGET:,} recipients take "
             f"**{max(1, math.ceil(TARGET / quota))} day(s)** at {quota:,}/day: past the quota "
-            "WeChat answers 45009, the chunk goes back on the queue with a 15-minute delay "
-            "and the campaign carries on when the quota resets. Within the quota, sending scales "
+            "WeChat answers 45009 once: every chunk is held on the queue (no WeChat call) and "
+            "the campaign carries on when the quota resets at 00:00 Beijing time. Within the "
+            "quota, sending scales "
             "with the sender's reserved concurrency (each worker is one sequential caller)."
         )
         say(

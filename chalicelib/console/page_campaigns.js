@@ -310,6 +310,8 @@ async function detail(view, id) {
     ["内容", contentText(c)],
   ];
   if (c.fail_reason) facts.push(["失败原因", c.fail_reason]);
+  // WeChat's daily template quota is spent (45009): every template campaign waits for the reset
+  if (c.paused) facts.push(["暂停发送", `模板消息当日配额已用完（${c.paused.errcode}），${fmtTime(c.paused.until)} 后自动继续`]);
   const sendall = isSendall(c);
   const counts = [
     ["计划人数", sendall ? "由微信统计" : p.recipients ?? "—"],
