@@ -28,7 +28,7 @@ SECRET = "test-secret"
 # name -> FakeWeChat.inject_error arguments
 WECHAT_FAULTS: dict[str, dict[str, Any]] = {
     "http-503": {"errcode": None, "status": 503},
-    "timeout": {"errcode": None, "delay": 0.6},  # the job's client gives up after 0.3 s
+    "timeout": {"errcode": None, "delay": 1.5},  # the job's client gives up after 1 s
     "busy-1": {"errcode": -1, "errmsg": "system error"},
     "40001": {"errcode": 40001, "errmsg": "invalid credential"},
     "45009": {"errcode": 45009, "errmsg": "reach max api daily quota limit"},
@@ -53,10 +53,10 @@ class SimClock:
 @pytest.fixture
 def sim(aws):
     """A fake WeChat and a job client sharing one simulated clock (the token's lifetime passes
-    in a test), the client impatient (0.3 s) so a timeout costs little."""
+    in a test), the client impatient (1 s) so a timeout costs little."""
     clock = SimClock()
     with FakeWeChat(app_id=wxsim.APP_ID, app_secret=SECRET, clock=clock) as fake:
-        api = WeChatClient(fake.url, timeout=0.3)
+        api = WeChatClient(fake.url, timeout=1.0)
         provider = tokens.DynamoTokenProvider(
             lambda: api.token.fetch_stable_token(wxsim.APP_ID, SECRET),
             clock=clock,
@@ -172,8 +172,8 @@ def test_a_wechat_outage_makes_one_call_per_lease_not_a_stampede(aws):
             api = WeChatClient(fake.url, timeout=1.0)
             provider = tokens.DynamoTokenProvider(
                 lambda api=api: api.token.fetch_stable_token(wxsim.APP_ID, SECRET),
-                lease_seconds=0.5,
-                wait_seconds=0.3,
+                lease_seconds=2.0,  # longer than the storm takes, even on a busy machine
+                wait_seconds=0.3,  # the waiters give up soon during the outage
                 poll_seconds=0.05,
             )
             api.token_provider = provider
@@ -204,7 +204,9 @@ def test_a_wechat_outage_makes_one_call_per_lease_not_a_stampede(aws):
         )
         assert tokens.read(tokens.ACCESS, consistent=True).value is None  # nothing made up
         fake.reset()  # the outage ends (injections dropped)
-        time.sleep(0.6)  # the failed caller's lease runs out
+        time.sleep(2.1)  # the failed caller's lease runs out
+        for api in containers:  # now the waiters wait as long as a refresh may take
+            api.token_provider._wait_seconds = 5.0
         assert storm() == [None] * 8
         assert fake.count(STABLE) == 1  # one new call for all eight containers
         assert stored().generation == 1
