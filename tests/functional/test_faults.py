@@ -170,4 +170,4 @@ def test_callback_answers_inside_wechats_deadline_while_dynamodb_hangs(client, m
         response = post_xml(client, xml)
         spent = time.monotonic() - started + faults.hung_seconds
     assert response.status_code == 200 and response.body != b"success"
-    assert spent < 4.0, f"{spent:.1f} s ({faults.injected})"
+    assert spent < 4.5, f"{spent:.1f} s ({faults.injected})"  # WeChat waits 5 s
