@@ -25,6 +25,9 @@ from botocore.exceptions import (
 
 KINDS = ("ProvisionedThroughputExceededException", "InternalServerError", "connection")
 LOST_ANSWER = "lost_answer"
+#: The call lands, its answer is lost, and botocore's retry sends it again: the caller sees the
+#: second answer (for a conditional put, a condition failure caused by its own first attempt).
+RESENT = "resent"
 #: The process dies at the call: before it reaches AWS, or after it landed (before the code sees
 #: the answer). A BaseException, so no `except Exception` in the code under test swallows it.
 CRASH_BEFORE, CRASH_AFTER = "crash_before", "crash_after"
@@ -130,6 +133,9 @@ def injected() -> Iterator[Faults]:
     def wrapped(self, operation_name, api_params):
         kind = faults.check(operation_name)
         if kind is None:
+            return original(self, operation_name, api_params)
+        if kind == RESENT:
+            original(self, operation_name, api_params)  # landed; botocore sends it again
             return original(self, operation_name, api_params)
         if kind in (LOST_ANSWER, CRASH_AFTER):
             original(self, operation_name, api_params)  # applied; the answer never arrives

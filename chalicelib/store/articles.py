@@ -36,7 +36,7 @@ from chalicelib.cms import links, search
 from chalicelib.engine.cache import SnapshotCache
 from chalicelib.store.aws import client
 from chalicelib.store.errors import Conflict, NotFound
-from chalicelib.store.guard import guarded, is_condition_failure
+from chalicelib.store.guard import guarded, is_condition_failure, save_new
 from chalicelib.store.models import ConfigItem, register, table
 
 log = logging.getLogger("wxless.articles")
@@ -192,7 +192,7 @@ def create_category(fields: dict[str, Any]) -> dict[str, Any]:
     _check_name_free(fields["name"])
     now = _now()
     item = CategoryItem(_new_id(), created_at=now, updated_at=now, **fields)
-    item.save(condition=CategoryItem.id.does_not_exist())
+    save_new(item)
     bump_version()
     return item.to_dict()
 
@@ -315,9 +315,13 @@ def create_article(
     try:
         item.save()  # VersionAttribute: the condition is "no such item yet"
     except PutError as exc:
-        if is_condition_failure(exc):
+        if not is_condition_failure(exc):
+            raise
+        if article_id is not None:
             raise Conflict(f"article {item.id} already exists") from None
-        raise
+        # A fresh id: only this very put can have landed before (botocore re-sent it after its
+        # answer was lost), so the article exists as asked.
+        item = _load(item.id)
     bump_version()
     return item.to_dict()
 
@@ -471,14 +475,28 @@ def set_cover(article_id: str, data: bytes, *, now: int | None = None) -> dict[s
     item.updated_at = _now() if now is None else now
     try:
         _save(item)
-    except Exception:
-        if key != old:  # no record names the new object: do not leave it behind
-            _delete_keys([key])
-        raise
+    except Exception as exc:
+        if key == old or not _cover_landed(article_id, key, exc):
+            raise
+        # The record names the new cover: this very put landed and its answer was lost (or
+        # botocore re-sent it and met its own first attempt). The cover is set.
     bump_version()
     if old and old != key:
         _delete_keys([old])
     return item.to_dict()
+
+
+def _cover_landed(article_id: str, key: str, error: Exception) -> bool:
+    """After a failed record write: True if the record names `key` anyway. Else the new object
+    is deleted (nobody names it); if the record cannot be read, it is kept (an orphan costs
+    cents, a cover naming a deleted object would not)."""
+    try:
+        landed = _load(article_id).cover_key == key
+    except Exception:
+        raise error from None
+    if not landed:
+        _delete_keys([key])
+    return landed
 
 
 @guarded

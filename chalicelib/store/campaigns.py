@@ -402,7 +402,13 @@ def create_campaign(
             update.where("attribute_not_exists({v})")
         entries.append({"Update": update.request(_items(), _key(f"quota#{period}", "v"))})
     if not _transact(entries):
-        raise Conflict("another campaign was scheduled meanwhile; retry")
+        landed = _ddb().get_item(
+            TableName=_campaigns(), Key=_campaign_key(campaign_id), ConsistentRead=True
+        )
+        if "Item" not in landed:
+            raise Conflict("another campaign was scheduled meanwhile; retry")
+        # The id is fresh: the campaign exists because this very transaction landed before
+        # (botocore re-sent it after its answer was lost). Success, or a retry would duplicate it.
     return item_dict(item) or {}
 
 

@@ -45,7 +45,7 @@ from chalicelib.store import rules as rules_store
 from chalicelib.store.analytics import local_datetime
 from chalicelib.store.aws import client
 from chalicelib.store.errors import Conflict, NotFound, StoreUnavailable
-from chalicelib.store.guard import guarded, is_condition_failure
+from chalicelib.store.guard import guarded, is_condition_failure, save_new
 from chalicelib.store.models import register, table
 
 IDLE_KEEP = 30 * 86400  # an idle state item keeps its step counter this long
@@ -156,7 +156,7 @@ def create_flow(fields: dict[str, Any]) -> dict[str, Any]:
         created_at=now,
         updated_at=now,
     )
-    item.save(condition=FlowItem.id.does_not_exist())
+    save_new(item)
     rules_store.bump_version()
     return item.to_dict()
 

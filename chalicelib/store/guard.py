@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
-from pynamodb.exceptions import PynamoDBException
+from pynamodb.exceptions import PutError, PynamoDBException
 
 from chalicelib.store.errors import Conflict, NotFound, StoreUnavailable
 
@@ -34,3 +34,17 @@ def guarded(func: F) -> F:
             raise StoreUnavailable(f"storage error: {type(exc).__name__}") from exc
 
     return wrapper  # type: ignore[return-value]
+
+
+def save_new(item: Any) -> None:
+    """Put an item under a fresh random id, conditional on the id being free.
+
+    Nobody else can know a fresh uuid, so a condition failure means this very put already
+    landed: botocore re-sent it after its answer was lost on the way back. That is success; a
+    503 would have the admin retry and create a second item."""
+    key = type(item)._hash_key_attribute()
+    try:
+        item.save(condition=key.does_not_exist())
+    except PutError as exc:
+        if not is_condition_failure(exc):
+            raise

@@ -27,7 +27,7 @@ from pynamodb.models import Model
 from chalicelib import config
 from chalicelib.store.aws import client
 from chalicelib.store.errors import NotFound
-from chalicelib.store.guard import guarded, is_condition_failure
+from chalicelib.store.guard import guarded, is_condition_failure, save_new
 from chalicelib.store.models import ConfigItem, register, table
 
 VERSION_KEY = "points#version"
@@ -161,7 +161,7 @@ def list_points(
 def create_point(fields: dict[str, Any]) -> dict[str, Any]:
     now = int(time.time())
     item = _item(uuid.uuid4().hex, fields, now, now)
-    item.save(condition=PointItem.id.does_not_exist())
+    save_new(item)
     bump_version()
     return item.to_dict()
 

@@ -12,7 +12,7 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist, PutError
 
 from chalicelib.store.errors import NotFound
-from chalicelib.store.guard import guarded, is_condition_failure
+from chalicelib.store.guard import guarded, is_condition_failure, save_new
 from chalicelib.store.models import ConfigItem, RuleItem
 
 log = logging.getLogger("wxless.store")
@@ -95,7 +95,7 @@ def create_rule(fields: dict[str, Any]) -> dict[str, Any]:
         updated_at=now,
         **fields,
     )
-    item.save(condition=RuleItem.id.does_not_exist())
+    save_new(item)
     bump_version()
     return item.to_dict()
 
