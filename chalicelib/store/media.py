@@ -33,7 +33,7 @@ from pynamodb.models import Model
 from chalicelib import config
 from chalicelib.store.aws import client as aws_client
 from chalicelib.store.errors import Conflict, NotFound
-from chalicelib.store.guard import guarded, is_condition_failure
+from chalicelib.store.guard import guarded, is_condition_failure, save_new
 from chalicelib.store.models import register, table
 from chalicelib.wechat.api.media import PERMANENT_LIMITS, TEMPORARY_LIMITS, check_media
 
@@ -349,7 +349,7 @@ def create_media(
             _fill_material(item, content, api, clock)
         else:
             _fill_temporary(item, content, api, clock)
-        item.save(condition=MediaItem.id.does_not_exist())
+        save_new(item)  # a re-sent put meeting its own first attempt is success
     except Exception:
         _delete_object(key)  # WeChat or DynamoDB refused: keep nothing half-made
         if item.material_id:  # WeChat stored a material that no record will ever name

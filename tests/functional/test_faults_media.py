@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import urllib3
 
-from tests.faults import KINDS, injected
+from tests.faults import KINDS, RESENT, injected
 from tests.functional.helpers import admin, body_json
 from tests.functional.test_media import PNG, upload
 
@@ -144,3 +144,18 @@ def test_s3_read_fault_on_a_presigned_upload_keeps_the_source(client, fake_wecha
     item = body_json(again)
     assert _bucket_keys() == [item["s3_key"]]  # the tmp/ source moved into the item's key
     assert [i["id"] for i in _items(client)] == [item["id"]]
+
+
+@pytest.mark.parametrize("permanent", [False, True], ids=["temporary", "permanent"])
+def test_a_resent_record_write_is_success_and_keeps_everything(client, fake_wechat, permanent):
+    """The record's put landed, its answer was lost and botocore sent it again: the second put
+    meets the first. The upload succeeded; nothing may be cleaned up as if it had failed."""
+    with injected() as faults:
+        faults.fail("PutItem", RESENT, times=1)
+        response = upload(client, "image", PNG, permanent=permanent)
+    assert response.status_code == 201, response.body
+    item = body_json(response)
+    assert [i["id"] for i in _items(client)] == [item["id"]]
+    assert _bucket_keys() == [item["s3_key"]]
+    if permanent:
+        assert list(fake_wechat._materials) == [item["media_id"]]
