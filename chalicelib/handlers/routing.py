@@ -129,11 +129,14 @@ def _lazy_view(app: Any, module_name: str, view_name: str) -> Any:
         module = importlib.import_module(qualified)  # a dict lookup once imported
         # A Blueprint reads current_request from the app it was registered on; these never are
         # (their routes are these views), so point every loaded one at ours: a module may use
-        # another's Blueprint (its import came along with this one).
+        # another's Blueprint (its import came along with this one). A threaded server (`chalice
+        # local`) may be importing a module on another thread: it is in sys.modules before its
+        # body ran, so it may have no `bp` yet. Skip it: this module's own imports are complete,
+        # and the importing thread points that Blueprint at the app once its import is done.
         for name in LAZY_MODULES:
-            loaded = sys.modules.get(f"{_PACKAGE}.{name}")
-            if loaded is not None and loaded.bp._current_app is not app:
-                loaded.bp._current_app = app
+            blueprint = getattr(sys.modules.get(f"{_PACKAGE}.{name}"), "bp", None)
+            if blueprint is not None and blueprint._current_app is not app:
+                blueprint._current_app = app
         return getattr(module, view_name)(**params)
 
     view.__name__ = view_name
