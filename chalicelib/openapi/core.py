@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chalicelib.openapi.spec import items_of, op, path_param, query_param, ref
+from chalicelib.openapi.spec import items_of, op, path_param, query_param, ref, stored
 
 _str = {"type": "string"}
 # Admin input only (see openapi/wechat.py): resolved to the permanent material's media_id on save.
@@ -130,20 +130,7 @@ SCHEMAS = {
             "enabled": {"type": "boolean", "default": True},
         },
     },
-    "Rule": {
-        "allOf": [
-            ref("RuleInput"),
-            {
-                "type": "object",
-                "required": ["id", "created_at", "updated_at"],
-                "properties": {
-                    "id": _str,
-                    "created_at": {"type": "integer"},
-                    "updated_at": {"type": "integer"},
-                },
-            },
-        ]
-    },
+    "Rule": stored("RuleInput"),
     "LoggedMessage": {
         "type": "object",
         "required": ["msg_id", "openid", "msg_type", "content", "created_at", "rule_id"],

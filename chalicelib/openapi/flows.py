@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chalicelib.openapi.spec import items_of, op, path_param, query_param, ref
+from chalicelib.openapi.spec import items_of, op, path_param, query_param, ref, stored
 from chalicelib.openapi.wechat import wop  # saving may upload a media item to WeChat
 
 _str = {"type": "string"}
@@ -89,16 +89,7 @@ SCHEMAS = {
             "exit_reply": ref("Reply"),
         },
     },
-    "Flow": {
-        "allOf": [
-            ref("FlowInput"),
-            {
-                "type": "object",
-                "required": ["id", "created_at", "updated_at"],
-                "properties": {"id": _str, "created_at": _int, "updated_at": _int},
-            },
-        ]
-    },
+    "Flow": stored("FlowInput"),
     "FlowStats": {
         "type": "object",
         "description": "Counters over local dates [from, to]. Per node, `dropped` = reached - "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chalicelib.openapi.spec import op, path_param, query_param, ref
+from chalicelib.openapi.spec import op, path_param, query_param, ref, stored
 from chalicelib.openapi.wechat import wop  # an empty_reply naming a media item uploads it
 
 _str = {"type": "string"}
@@ -29,20 +29,7 @@ SCHEMAS = {
             "enabled": {"type": "boolean", "default": True},
         },
     },
-    "Point": {
-        "allOf": [
-            ref("PointInput"),
-            {
-                "type": "object",
-                "required": ["id", "created_at", "updated_at"],
-                "properties": {
-                    "id": _str,
-                    "created_at": {"type": "integer"},
-                    "updated_at": {"type": "integer"},
-                },
-            },
-        ]
-    },
+    "Point": stored("PointInput"),
     "NearbyPoint": {
         "allOf": [
             ref("Point"),

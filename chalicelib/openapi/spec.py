@@ -52,6 +52,21 @@ def query_param(name: str, schema: dict[str, Any], description: str = "") -> dic
     }
 
 
+def stored(input_schema: str) -> dict[str, Any]:
+    """A stored object: its input schema plus the id and timestamps the store adds."""
+    string, integer = {"type": "string"}, {"type": "integer"}
+    return {
+        "allOf": [
+            ref(input_schema),
+            {
+                "type": "object",
+                "required": ["id", "created_at", "updated_at"],
+                "properties": {"id": string, "created_at": integer, "updated_at": integer},
+            },
+        ]
+    }
+
+
 def items_of(schema: dict[str, Any]) -> dict[str, Any]:
     return {
         "type": "object",
