@@ -42,7 +42,7 @@ from pynamodb.models import Model
 from chalicelib import config
 from chalicelib.engine.flows import NO_STATE, FlowState, FlowStep
 from chalicelib.store import rules as rules_store
-from chalicelib.store.analytics import local_datetime
+from chalicelib.store.analytics import local_day_hour
 from chalicelib.store.aws import client
 from chalicelib.store.errors import Conflict, NotFound, StoreUnavailable
 from chalicelib.store.guard import guarded, is_condition_failure, save_new
@@ -222,7 +222,8 @@ def read_state(openid: str) -> FlowState:
 
 
 def _stats_key(openid: str, now: float) -> str:
-    return f"{local_datetime(now).date().isoformat()}#{zlib.crc32(openid.encode()) % SHARDS}"
+    day, _hour = local_day_hour(now)  # the same per-slot cached local date the counters use
+    return f"{day}#{zlib.crc32(openid.encode()) % SHARDS}"
 
 
 def _counter_attr(node_id: str | None, name: str) -> str:
