@@ -106,7 +106,7 @@ class Callback:
         aes = query.get("encrypt_type", "").lower() == "aes"
         timestamp, nonce = query.get("timestamp"), query.get("nonce")
         try:
-            signature.check_timestamp(timestamp)
+            # Both signature checks also check the timestamp window (a replay is refused).
             if aes:
                 if self.crypto is None:
                     return Answer(400, "safe mode is not configured")

@@ -8,11 +8,11 @@ import struct
 
 import pytest
 from Crypto.Cipher import AES
-from hypothesis import given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from chalicelib.wechat.crypto import WeChatCrypto
-from chalicelib.wechat.errors import InvalidMessageError, SignatureError
+from chalicelib.wechat.errors import InvalidMessageError, PayloadTooLarge, SignatureError
 from chalicelib.wechat.xml import parse_xml
 
 # WeChat's official sample (msg_crypt demo): key, appid, fixed random prefix and expected output.
@@ -277,6 +277,58 @@ def test_decrypt_message_bad_signature(crypto):
     stale = str(int(NOW) - 301)
     with pytest.raises(SignatureError):
         crypto.decrypt_message(body, _sha1(TOKEN, stale, NONCE, encrypt), stale, NONCE, now=NOW)
+
+
+_ODD_PARTS = st.sampled_from(
+    ["<", ">", "]", "]]>", "&", "<![CDATA[", "gh_abc", "-", "é", "\r", "\x0c", "<xml>",
+     "</xml>", "<ToUserName>", "</ToUserName>", "<Encrypt>", "</Encrypt>", "QUJD", "+/==",
+     "<!-- c -->", "<A>1</A>", "<!DOCTYPE xml>"]
+)  # fmt: skip
+_SPACE = st.sampled_from(["", " ", "\n", "\t", "  \n"])
+# Mostly whitespace (the shortcut's territory), else anything.
+_GAP = st.one_of(
+    st.lists(_SPACE, max_size=3),
+    st.lists(_SPACE, max_size=1),
+    st.lists(st.one_of(_SPACE, _ODD_PARTS), max_size=4),
+).map("".join)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(
+    _GAP,
+    st.one_of(
+        st.sampled_from(["", "gh_abc", "gh_a-b_9"]),
+        st.sampled_from(["g h", "é", "a]b", "x" * 65, "a<b", "a&b"]),
+    ),
+    _GAP,
+    st.one_of(st.text(alphabet="QUJD+/=", min_size=1, max_size=12), st.text(max_size=8)),
+    _GAP,
+)
+def test_envelope_shortcut_agrees_with_parse_xml(before, account, middle, payload, after):
+    # The safe-mode envelope shortcut may decline (parse_xml decides), but when it accepts a body
+    # parse_xml accepts it too and reads the same Encrypt value from it.
+    from chalicelib.wechat import crypto as wcrypto
+
+    body = (
+        f"{before}<xml><ToUserName><![CDATA[{account}]]></ToUserName>{middle}"
+        f"<Encrypt><![CDATA[{payload}]]></Encrypt></xml>{after}"
+    ).encode("utf-8", "surrogatepass")
+    fast = wcrypto._ENVELOPE.fullmatch(body)
+    event("shortcut taken" if fast is not None else "shortcut declined")
+    if fast is not None:
+        assert parse_xml(body)["Encrypt"] == fast.group(1).decode("ascii")
+
+
+def test_envelope_shortcut_takes_wechats_envelope_and_nothing_bigger(crypto):
+    from chalicelib.wechat import crypto as wcrypto
+
+    encrypt = crypto.encrypt(INNER)
+    assert wcrypto._ENVELOPE.fullmatch(_envelope(encrypt)).group(1) == encrypt.encode()
+    assert wcrypto._ENVELOPE.fullmatch(_envelope(encrypt, extra="<A>1</A>")) is None
+    # Over the body cap the shortcut is not taken: parse_xml refuses the size.
+    huge = _envelope("A" * (70 * 1024))
+    with pytest.raises(PayloadTooLarge):
+        crypto.decrypt_message(huge, "0" * 40, TS, NONCE, now=NOW)
 
 
 def test_decrypt_message_signature_checked_before_decryption(crypto, monkeypatch):
