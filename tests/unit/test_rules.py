@@ -500,11 +500,103 @@ def test_regex_that_cannot_win_is_not_run(caplog: pytest.LogCaptureFixture) -> N
     assert not caplog.records
 
 
+ANCHORED = [
+    r"^\d{6}$",
+    r"^[A-Z]{2}\d+",
+    r"^(ab)c",
+    r"^\bfoo",
+    r"^[^\]a-c\\]",
+    r"\A卡号",
+    r"^[\d\s]",
+    r"^(?=\d)\w",
+    r"^\W",
+    r"^[^\d]x",
+    r"^-",
+    r"^[-^]",
+    r"^\n",
+    r"^\S+?z",
+]
+ODD_TEXT = [
+    "",
+    "1",
+    "１",
+    "٣",
+    "a",
+    "A",
+    "Z",
+    "_",
+    " ",
+    "\u3000",
+    "\n",
+    "]",
+    "\\",
+    "^",
+    "-",
+    "卡",
+    "d",
+    "z",
+    "中",
+    "é",
+    "AB1",
+    "ab",
+    "abc",
+    "foo",
+    "卡号",
+    "123456",
+    "-x",
+    "\x00",
+]
+
+
+@pytest.mark.parametrize("pattern", ANCHORED)
+def test_first_character_prefilter_never_hides_a_match(pattern: str) -> None:
+    # Exact: the class the text must start with rejects only texts the pattern cannot match.
+    _required, first = rules_mod._prefilters(pattern)
+    assert first is not None, pattern
+    compiled = regex.compile(pattern)
+    for a in ODD_TEXT:
+        for b in ODD_TEXT:
+            text = a + b
+            if first.match(text[:1]) is None:
+                assert compiled.search(text) is None, (pattern, text)
+
+
+@pytest.mark.parametrize(
+    "pattern", [r"\d{6}", r"^a|b", r"^(?:x)?y", r"^.", r"^\p{Han}", r"(?m)^a", r"(?i)^a", r"^a*b"]
+)
+def test_first_character_prefilter_only_where_it_is_sure(pattern: str) -> None:
+    assert rules_mod._prefilters(pattern)[1] is None
+
+
+def test_anchored_regex_still_answers() -> None:
+    code = make_rule("regex", [r"^\d{6}$"], priority=5)
+    rs = compile_rules([code, make_rule("contains", ["卡"])])
+    assert rs.match_text("123456") is code
+    assert rs.match_text(" ١٢٣٤٥٦ ") is code  # Arabic-Indic digits are \d too
+    assert rs.match_text("卡123456")["keywords"] == ["卡"]
+
+
 # --------------------------------------------------------------------------------------------
 # property test against a brute-force reference
 
-ALPHABET = "ab中 "
-SAFE_PATTERNS = ["a", "a+b", "^中", "b$", "a.b", "中|b", "^a*$", r"\s", "(?i)A"]
+ALPHABET = "ab中 1"
+SAFE_PATTERNS = [
+    "a",
+    "a+b",
+    "^中",
+    "b$",
+    "a.b",
+    "中|b",
+    "^a*$",
+    r"\s",
+    "(?i)A",
+    r"^\d{2}$",
+    r"^[ab]+$",
+    r"^[^中]",
+    r"\A(?:b|a)",
+    r"^(?=a)\w",
+    r"^[\s中]b*",
+]
 
 
 def reference_match(rule_list: list[dict[str, Any]], content: str) -> dict[str, Any] | None:
