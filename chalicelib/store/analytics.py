@@ -233,20 +233,37 @@ def hour_key(day: str, hour: int) -> str:
 def hour_counter_update(
     day: str, hour: int, shard: int, kind: str, outcome: str, rule_id: str | None
 ) -> dict[str, Any]:
-    names = {"#t": f"t:{kind}", "#o": f"o:{outcome or 'none'}"}
+    return _hour_update(config.table_name("analytics"), day, hour, shard, kind, outcome, rule_id)
+
+
+def _hour_update(
+    table: str, day: str, hour: int, shard: int, kind: str, outcome: str, rule_id: str | None
+) -> dict[str, Any]:
+    expression, names = _hour_shape(kind, outcome or "none", rule_id)
+    return {
+        "Update": {
+            "TableName": table,
+            "Key": {"pk": {"S": _HOUR_PK[shard]}, "sk": {"S": f"{day}T{hour:02d}"}},
+            "UpdateExpression": expression,
+            "ExpressionAttributeNames": dict(names),
+            "ExpressionAttributeValues": {":one": {"N": "1"}},
+        }
+    }
+
+
+_HOUR_PK = tuple(f"h#{shard}" for shard in range(SHARDS))
+_TEXT_PK = tuple(f"x#{shard}" for shard in range(SHARDS))
+
+
+@functools.lru_cache(maxsize=1024)
+def _hour_shape(kind: str, outcome: str, rule_id: str | None) -> tuple[str, dict[str, str]]:
+    # A handful of (type, outcome, rule) combinations recur: their expression is built once.
+    names = {"#t": f"t:{kind}", "#o": f"o:{outcome}"}
     expression = "ADD #t :one, #o :one"
     if rule_id:
         names["#r"] = f"r:{rule_id}"
         expression += ", #r :one"
-    return {
-        "Update": {
-            "TableName": config.table_name("analytics"),
-            "Key": {"pk": {"S": f"h#{shard}"}, "sk": {"S": hour_key(day, hour)}},
-            "UpdateExpression": expression,
-            "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": {":one": {"N": "1"}},
-        }
-    }
+    return expression, names
 
 
 UNANSWERED_OUTCOMES = ("default", "unanswered")
@@ -255,51 +272,70 @@ UNANSWERED_OUTCOMES = ("default", "unanswered")
 def text_counter_update(
     day: str, shard: int, text: str, outcome: str, rule_id: str | None, at: int
 ) -> dict[str, Any] | None:
+    return _text_update(config.table_name("analytics"), day, shard, text, outcome, rule_id, at)
+
+
+def _text_update(
+    table: str, day: str, shard: int, text: str, outcome: str, rule_id: str | None, at: int
+) -> dict[str, Any] | None:
     key = normalize_text(text)
     if not key:
         return None
-    names = {"#h": "hits", "#l": "last_at", "#s": "sample", "#e": "expires_at"}
+    unanswered = outcome in UNANSWERED_OUTCOMES
+    expression, names = _TEXT_SHAPES[unanswered, bool(rule_id)]
     values: dict[str, Any] = {
         ":one": {"N": "1"},
         ":at": {"N": str(at)},
         ":sample": {"S": sample_text(text) or key},
         ":exp": {"N": str(at + TEXT_RETENTION_DAYS * 86400)},
     }
-    sets = ["#l = :at", "#s = if_not_exists(#s, :sample)", "#e = if_not_exists(#e, :exp)"]
-    adds = ["#h :one"]
-    if outcome in UNANSWERED_OUTCOMES:
-        names.update({"#u": "unanswered", "#lu": "last_unanswered_at"})
-        sets.append("#lu = :at")
-        adds.append("#u :one")
     if rule_id:
-        names["#r"] = "rule_id"
         values[":rule"] = {"S": rule_id}
-        sets.append("#r = :rule")
     return {
         "Update": {
-            "TableName": config.table_name("analytics"),
-            "Key": {"pk": {"S": f"x#{shard}"}, "sk": {"S": f"{day}#{key}"}},
-            "UpdateExpression": f"SET {', '.join(sets)} ADD {', '.join(adds)}",
-            "ExpressionAttributeNames": names,
+            "TableName": table,
+            "Key": {"pk": {"S": _TEXT_PK[shard]}, "sk": {"S": f"{day}#{key}"}},
+            "UpdateExpression": expression,
+            "ExpressionAttributeNames": dict(names),
             "ExpressionAttributeValues": values,
         }
     }
+
+
+def _text_shape(unanswered: bool, with_rule: bool) -> tuple[str, dict[str, str]]:
+    names = {"#h": "hits", "#l": "last_at", "#s": "sample", "#e": "expires_at"}
+    sets = ["#l = :at", "#s = if_not_exists(#s, :sample)", "#e = if_not_exists(#e, :exp)"]
+    adds = ["#h :one"]
+    if unanswered:
+        names.update({"#u": "unanswered", "#lu": "last_unanswered_at"})
+        sets.append("#lu = :at")
+        adds.append("#u :one")
+    if with_rule:
+        names["#r"] = "rule_id"
+        sets.append("#r = :rule")
+    return f"SET {', '.join(sets)} ADD {', '.join(adds)}", names
+
+
+# The four shapes of a text counter update, built once.
+_TEXT_SHAPES = {(u, r): _text_shape(u, r) for u in (False, True) for r in (False, True)}
 
 
 @effects.register
 def count_message(message: Any, decision: Any, now: float) -> list[dict[str, Any]]:
     """Effect provider: one hour-counter update per message, plus one text-counter update per
     text message."""
-    at = event_time(message.create_time, now)
+    create_time = message.create_time
+    at = create_time if abs(create_time - now) <= MAX_CLOCK_SKEW else int(now)  # event_time
     day, hour = local_day_hour(at)
-    shard = shard_for(message.dedup_key)
+    shard = zlib.crc32(message.dedup_key.encode("utf-8")) % SHARDS  # shard_for
     # "flow.<step>" -> "flow": a bounded set of outcome counters. Rule hits are keyword/click
     # rules only (a flow's id also arrives in rule_id; flow analytics count flows).
-    outcome = (getattr(decision, "outcome", None) or "none").split(".", 1)[0][:20]
-    rule_id = getattr(decision, "rule_id", None) if outcome == "rule" else None
-    writes = [hour_counter_update(day, hour, shard, message_kind(message), outcome, rule_id)]
+    outcome = (decision.outcome or "none").partition(".")[0][:20]
+    rule_id = decision.rule_id if outcome == "rule" else None
+    table = config.table_name("analytics")
+    writes = [_hour_update(table, day, hour, shard, message_kind(message), outcome, rule_id)]
     if message.msg_type == "text":
-        update = text_counter_update(day, shard, message.content, outcome, rule_id, at)
+        update = _text_update(table, day, shard, message.content, outcome, rule_id, at)
         if update is not None:
             writes.append(update)
     return writes
