@@ -57,6 +57,7 @@ STAGE ?= dev
 PACKAGE_ARGS ?=
 DEPLOY_BUCKET ?=
 ALARM_TOPIC_ARN ?=
+TIMEZONE ?= Asia/Shanghai
 OUT := build/package/$(STAGE)
 
 infra: $(STAMP)
@@ -74,7 +75,7 @@ deploy: package
 	  --s3-bucket $(DEPLOY_BUCKET) --s3-prefix wxless-$(STAGE) --output-template-file $(OUT)/packaged.json
 	aws cloudformation deploy --template-file $(OUT)/packaged.json --stack-name wxless-$(STAGE) \
 	  --capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND --no-fail-on-empty-changeset \
-	  --parameter-overrides Stage=$(STAGE) AlarmTopicArn=$(ALARM_TOPIC_ARN)
+	  --parameter-overrides Stage=$(STAGE) AlarmTopicArn=$(ALARM_TOPIC_ARN) Timezone=$(TIMEZONE)
 	aws cloudformation describe-stacks --stack-name wxless-$(STAGE) \
 	  --query 'Stacks[0].Outputs' --output table
 

@@ -126,9 +126,10 @@ def ours(aes: bool) -> Callable[[list], Callable[[], list[str]]]:
 
     from chalicelib.store.inbox import MemoryInbox
 
-    # Deployed functions always have it (infra/template.json Globals); unset, every table name
-    # would cost two failed environment lookups per effect, which no deployment pays.
+    # Deployed functions always have both (infra/template.json Globals); unset, each read would
+    # cost two failed environment lookups per message, which no deployment pays.
     os.environ.setdefault("WXLESS_TABLE_PREFIX", "wxless-bench")
+    os.environ.setdefault("WXLESS_TIMEZONE", "Asia/Shanghai")
     callback = our_callback()
 
     def prepare(batch: list) -> Callable[[], list[str]]:
