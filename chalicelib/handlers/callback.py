@@ -153,10 +153,9 @@ class Callback:
             reply_xml = self.render(message, decision)
             entry = inbox_entry(message, decision, reply_xml)
             try:
-                writes = [
-                    *_flow_writes(message.from_user, decision, now),
-                    *effects.collect(message, decision, now),
-                ]
+                writes = effects.collect(message, decision, now)
+                if decision.flow is not None:
+                    writes = [*_flow_writes(message.from_user, decision, now), *writes]
                 stored = self.inbox.record(entry, writes)
             except WriteConflict as exc:
                 # A flow step raced another message of the same follower (its condition on the

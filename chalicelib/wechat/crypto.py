@@ -90,7 +90,7 @@ class WeChatCrypto:
         plain += _PADS[_BLOCK - len(plain) % _BLOCK]  # always 1..32 bytes of padding
         return base64.b64encode(self._cbc_encrypt(plain)).decode("ascii")
 
-    def _cbc_encrypt(self, plain: bytes) -> bytes:
+    def _cbc_encrypt(self, plain: bytes) -> bytearray:
         """AES-CBC encryption with the fixed IV, on one long-lived CBC object.
 
         A CBC object continues its chain from the last block it emitted (X): it encrypts the
@@ -103,8 +103,10 @@ class WeChatCrypto:
             cipher, chain = self._cbc
             rebase = int.from_bytes(self._iv, "big") ^ int.from_bytes(chain, "big")
             first = (int.from_bytes(plain[:16], "big") ^ rebase).to_bytes(16, "big")
-            out = cipher.encrypt(first + plain[16:])
-            self._cbc = (cipher, out[-16:])
+            # output=: pycryptodome then skips allocating and converting its own buffer (~0.4 us)
+            out = bytearray(len(plain))
+            cipher.encrypt(first + plain[16:], output=out)
+            self._cbc = (cipher, bytes(out[-16:]))
         return out
 
     def decrypt(self, encrypted: str) -> bytes:
@@ -148,7 +150,8 @@ class WeChatCrypto:
         One ECB call decrypts all blocks; a single big-int xor applies the chaining. Equivalent to
         ``AES.new(key, MODE_CBC, iv).decrypt(data)`` (the unit tests check this on random data).
         """
-        blocks = self._ecb.decrypt(data)
+        blocks = bytearray(len(data))
+        self._ecb.decrypt(data, output=blocks)  # output=: see _cbc_encrypt
         chain = self._iv + data[:-16]
         size = len(data)
         mixed = int.from_bytes(blocks, "big") ^ int.from_bytes(chain, "big")
