@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -162,18 +163,50 @@ def follower_update(message: Any, decision: Any, now: float) -> list[dict[str, A
     if event in SYSTEM_EVENTS:
         return []
     at = event_time(message.create_time, now)
+    values: dict[str, Any] = {":at": _n(at)}
+    scene = ""
+    window = ""
+    if event == "unsubscribe":
+        values.update({":false": {"BOOL": False}, ":now": _n(now * 1000)})
+    else:
+        values.update({":true": {"BOOL": True}, ":pending": {"S": PENDING}})
+        if event == "subscribe":
+            values.update({":now": _n(now * 1000), ":one": {"N": "1"}})
+            scene = (getattr(message, "scene", None) or "")[:64]
+            if scene:
+                values[":scene"] = {"S": scene}
+        if not message.is_event:
+            window = "cs"
+            values[":cs"] = _n(at + CS_WINDOW_SECONDS)
+        elif event in SHORT_WINDOW_EVENTS:
+            window = "cse"
+            values[":cse"] = _n(at + CS_EVENT_WINDOW_SECONDS)
+    kind = event if event in ("subscribe", "unsubscribe") else "other"
+    return [
+        {
+            "Update": {
+                "TableName": config.table_name("followers"),
+                "Key": {"openid": {"S": message.from_user}},
+                "UpdateExpression": _update_expression(kind, bool(scene), window),
+                "ExpressionAttributeValues": values,
+            }
+        }
+    ]
+
+
+@functools.lru_cache(maxsize=16)
+def _update_expression(kind: str, scene: bool, window: str) -> str:
+    """The follower UpdateExpression for a kind of message (subscribe, unsubscribe or any other,
+    with a scene or not, opening which reply window): a handful of shapes, each built once."""
     sets = ["updated_at = :at", "first_seen_at = if_not_exists(first_seen_at, :at)"]
     removes: list[str] = []
     adds: list[str] = []
-    values: dict[str, Any] = {":at": _n(at)}
-    if event == "unsubscribe":
+    if kind == "unsubscribe":
         sets += ["subscribed = :false", "unsubscribed_at = :at", "state_changed_ms = :now"]
         removes += ["cs_window_until", "cs_event_window_until"]
-        values.update({":false": {"BOOL": False}, ":now": _n(now * 1000)})
     else:
         sets.append("last_interaction_at = :at")
-        values.update({":true": {"BOOL": True}, ":pending": {"S": PENDING}})
-        if event == "subscribe":
+        if kind == "subscribe":
             sets += [
                 "subscribed = :true",
                 "last_subscribed_at = :at",
@@ -182,11 +215,8 @@ def follower_update(message: Any, decision: Any, now: float) -> list[dict[str, A
                 "profile_sync = :pending",  # re-subscribers get a fresh profile too
             ]
             adds.append("subscribe_count :one")
-            values.update({":now": _n(now * 1000), ":one": {"N": "1"}})
-            scene = getattr(message, "scene", None)
             if scene:
                 sets.append("scene = :scene")
-                values[":scene"] = {"S": scene[:64]}
             else:
                 removes.append("scene")
         else:
@@ -194,27 +224,16 @@ def follower_update(message: Any, decision: Any, now: float) -> list[dict[str, A
                 "subscribed = if_not_exists(subscribed, :true)",
                 "profile_sync = if_not_exists(profile_sync, :pending)",
             ]
-        if not message.is_event:
+        if window == "cs":
             sets.append("cs_window_until = :cs")
-            values[":cs"] = _n(at + CS_WINDOW_SECONDS)
-        elif event in SHORT_WINDOW_EVENTS:
+        elif window == "cse":
             sets.append("cs_event_window_until = :cse")
-            values[":cse"] = _n(at + CS_EVENT_WINDOW_SECONDS)
     expression = "SET " + ", ".join(sets)
     if removes:
         expression += " REMOVE " + ", ".join(removes)
     if adds:
         expression += " ADD " + ", ".join(adds)
-    return [
-        {
-            "Update": {
-                "TableName": config.table_name("followers"),
-                "Key": {"openid": {"S": message.from_user}},
-                "UpdateExpression": expression,
-                "ExpressionAttributeValues": values,
-            }
-        }
-    ]
+    return expression
 
 
 # -- admin reads and writes ---------------------------------------------------------------------
