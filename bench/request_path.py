@@ -4,7 +4,13 @@ Every contender does the same work for the same signed (and, in AES mode, encryp
 check the signature, decrypt, parse, match the demo bank rules (infra/seed.py), build the reply,
 render it and encrypt + sign it. Ours is the real `Callback.receive` with a `MemoryInbox` (the
 dedup/log record, in memory) and a fixed rule book; it also checks the timestamp window and
-records the message, which the peers do not do at all.
+records the message, which the peers do not do at all. Ours is measured twice:
+
+- the peers' work (PEER_WORK): the path above, without the exactly-once side-effect items. The
+  issue compares "the same work done with wechatpy", so this row carries the <= 0.5x target.
+- the whole path (WHOLE): also builds the counter and follower items (chalicelib/store/effects.py)
+  that ride in the message's one DynamoDB transaction; no peer keeps either, so it is reported
+  with its ratio and no target.
 
 - wechatpy 1.8: `check_signature`, `WeChatCrypto.decrypt_message`, `parse_message`,
   `create_reply(...).render()`, `WeChatCrypto.encrypt_message`. wechatpy has no keyword matcher,
@@ -41,7 +47,11 @@ OPENID = "o6_bmjrPTlm6_2sgVt7hMZOPfL2M"
 CONTENTS = ("余额", "我想办一张信用卡", "转账手续费是多少", "123456", "你好，请问营业时间")
 
 TARGET_AES = 0.5  # ours <= 0.5x the faster peer, AES mode
-PEER_WORK = "wxless, the peers' work only (no effect items)"
+# The issue measures "the same work done with wechatpy": that row carries the target. It still does
+# more than the peers (replay window, typed message, the dedup/log record in memory). The whole
+# path adds the exactly-once counter and follower items no peer builds: reported next to it.
+PEER_WORK = "wxless, the peers' work (+ replay window, dedup record)"
+WHOLE = "wxless, whole path (+ exactly-once counters, follower record)"
 Prepare = Callable[[list], Callable[[], list[str]]]
 
 
@@ -170,12 +180,13 @@ def xmltodict_parser() -> Iterator[None]:
     from chalicelib.handlers import callback as callback_module
     from chalicelib.wechat import crypto as crypto_module
 
-    saved = (callback_module.parse_xml, crypto_module.parse_xml)
+    saved = (callback_module.parse_xml, crypto_module.parse_xml, crypto_module._ENVELOPE)
     callback_module.parse_xml = crypto_module.parse_xml = _xmltodict_parse_xml
+    crypto_module._ENVELOPE = re.compile(rb"(?!)")  # no envelope shortcut: xmltodict parses it
     try:
         yield
     finally:
-        callback_module.parse_xml, crypto_module.parse_xml = saved
+        callback_module.parse_xml, crypto_module.parse_xml, crypto_module._ENVELOPE = saved
 
 
 def peer_work_only(base: Prepare) -> Prepare:
@@ -584,14 +595,17 @@ def profile_ours(aes: bool, count: int, top: int = 30) -> str:
 
 
 def contenders_for(aes: bool, have: dict[str, bool]) -> dict[str, Prepare]:
+    # The design card's packages both ways (the issue asks for it): xmltodict instead of our
+    # parser, `cryptography` instead of pycryptodome.
     contenders: dict[str, Prepare] = {
-        "wxless": ours(aes),
         PEER_WORK: peer_work_only(ours(aes)),
-        "wxless + xmltodict": ours_with_xmltodict(aes),
+        f"{PEER_WORK}, xmltodict parser": peer_work_only(ours_with_xmltodict(aes)),
     }
     if aes and have["cryptography"]:
-        contenders["wxless + cryptography AES"] = ours_with_cryptography(aes)
-        contenders[f"{PEER_WORK} + cryptography AES"] = peer_work_only(ours_with_cryptography(aes))
+        contenders[f"{PEER_WORK}, cryptography AES"] = peer_work_only(ours_with_cryptography(aes))
+    contenders[WHOLE] = ours(aes)
+    if aes and have["cryptography"]:
+        contenders[f"{WHOLE}, cryptography AES"] = ours_with_cryptography(aes)
     if have["wechatpy"]:
         contenders["wechatpy (cryptography)"] = wechatpy_side(aes, "cryptography")
         if aes:  # the AES backend makes no difference without AES
@@ -645,9 +659,11 @@ def run() -> Section:
             if name.startswith("wxless") and peers:
                 row.baseline = f"{best_name} {us(best)}"
                 row.ratio = ratio(value, best)
-            if aes and name == "wxless":
+            if aes and name == PEER_WORK:
                 row.target = f"<= {TARGET_AES}x faster peer"
                 row.met = verdict(value <= TARGET_AES * best) if peers else "n/a"
+            elif aes and name == WHOLE:
+                row.target = "report (no peer does this work)"
             section.rows.append(row)
 
     missing = [name for name, ok in have.items() if not ok and name != "cryptography"]
@@ -662,11 +678,11 @@ def run() -> Section:
     section.notes.append(
         f"Item 1, where our AES time goes (us/message, measured inside Callback.receive): {parts}."
     )
-    aes_ours = section.data["AES"]["wxless"]
+    aes_ours = section.data["AES"][PEER_WORK]
     best_name, best = section.data["AES best peer"]
-    if best == best and aes_ours > TARGET_AES * best:
-        section.data["profile"] = profile_ours(True, 200 if small else 2_000)
-        section.notes.append(
-            "Item 1 misses its target: cProfile of our AES path is in bench/results/profile.txt."
-        )
+    section.data["profile"] = profile_ours(True, 200 if small else 2_000)
+    missed = " (the target is missed)" if best == best and aes_ours > TARGET_AES * best else ""
+    section.notes.append(
+        f"Item 1: cProfile of our whole AES path is in bench/results/profile.txt{missed}."
+    )
     return section

@@ -41,17 +41,20 @@ def test_request_path_our_side_and_peers_when_installed():
     section = request_path.run()
     rows = {row.what: row for row in _check_rows(section, "1")}
     for mode in ("plaintext", "AES"):
-        ours = rows[f"request path, {mode}: wxless"]
-        assert FIGURE.match(ours.value), ours.value
-        assert f"request path, {mode}: wxless + xmltodict" in rows
+        for name in (request_path.PEER_WORK, request_path.WHOLE):
+            ours = rows[f"request path, {mode}: {name}"]
+            assert FIGURE.match(ours.value), ours.value
+        assert f"request path, {mode}: {request_path.PEER_WORK}, xmltodict parser" in rows
     breakdown = section.data["breakdown"]
     assert "AES decrypt" in breakdown and "total (CPU, instrumented)" in breakdown
     if _has("wechatpy") and _has("werobot"):
         assert "request path, AES: wechatpy (cryptography)" in rows
         assert "request path, AES: WeRoBot" in rows
-        aes = rows["request path, AES: wxless"]
+        aes = rows[f"request path, AES: {request_path.PEER_WORK}"]
         assert re.fullmatch(r"\d+\.\d\dx", aes.ratio)
         assert aes.met in ("yes", "NO")
+        whole = rows[f"request path, AES: {request_path.WHOLE}"]
+        assert re.fullmatch(r"\d+\.\d\dx", whole.ratio) and whole.target
     else:
         assert any("not installed" in note for note in section.notes)
 
@@ -62,6 +65,7 @@ def test_request_path_contenders_do_the_same_work():
     for aes in (False, True):
         request_path.check_same_work(request_path.ours(aes), aes)
         request_path.check_same_work(request_path.ours_with_xmltodict(aes), aes)
+        request_path.check_same_work(request_path.peer_work_only(request_path.ours(aes)), aes)
     if not (_has("wechatpy") and _has("werobot")):
         pytest.skip("peers are bench-only dependencies (requirements-bench.txt)")
     for aes in (False, True):
