@@ -34,6 +34,7 @@ import hashlib
 import json
 import logging
 import math
+import random
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -79,6 +80,12 @@ FATAL = frozenset(
         48001,  # API unauthorized
     }
 )
+
+
+def backoff(base: int) -> int:
+    """`base` to 1.5 x `base` seconds. Chunks that met the same limit in the same second would
+    otherwise all come back in the same second and meet it again."""
+    return base + random.randint(0, base // 2) if base > 0 else 0
 
 
 def quota_reset_after(now: float) -> float:
@@ -248,14 +255,14 @@ def process_chunk(campaign: Mapping[str, Any], sk: str, attempt: int, run: Run) 
                 _pause_account(cid, exc.errcode, run)
                 return "paused"  # the caller holds the chunk's message until the reset
             retry.extend(openids[index:])
-            delay = MINUTE_QUOTA_DELAY
+            delay = backoff(MINUTE_QUOTA_DELAY)
             break
         except (SystemBusyError, TransportError) as exc:
             store.release_recipient(
                 cid, openid, run.owner, ambiguous=isinstance(exc, TransportError), error=str(exc)
             )
             retry.append(openid)
-            delay, count_attempt = max(delay, RETRY_DELAY), True
+            delay, count_attempt = max(delay, backoff(RETRY_DELAY)), True
             continue
         except WeChatAPIError as exc:
             if exc.errcode in FATAL:

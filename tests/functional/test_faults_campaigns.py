@@ -222,3 +222,42 @@ def test_template_wechat_fault_mid_fanout_resumes_and_sends_once(
     # the failed call and one call per follower (40001: the client's own retry of that call)
     if fault != "timeout":  # (a busy machine may time out another call: same client_msg_id)
         assert fake_wechat.count(TEMPLATE_SEND) == len(audience) + 1
+
+
+def test_template_minute_quota_backs_off_with_jitter_and_sends_once(
+    wx, fake_wechat, clock, small_chunks, monkeypatch
+):
+    from chalicelib.store import campaigns as store
+
+    delays: list[int] = []
+    real = store.enqueue
+
+    def recording(bodies, delay=0):
+        delays.append(delay)
+        real(bodies)  # moto honours DelaySeconds in real time: record it, do not wait
+
+    monkeypatch.setattr(store, "enqueue", recording)
+    audience = openids(3, "o_q_")
+    for openid in audience:
+        fake_wechat.add_follower(openid, remark=openid[-2:])
+    created = campaigns.create(template_body({"type": "all"}, clock.t), now=clock.t)
+    fake_wechat.inject_error(TEMPLATE_SEND, times=1, errcode=45011, errmsg="api minute-quota")
+    dispatch(wx, clock)
+    _send_all(wx, clock)
+    backoffs = [d for d in delays if d]
+    assert backoffs, delays  # the rate-limited chunk went back, delayed
+    base = campaign_template.MINUTE_QUOTA_DELAY
+    assert all(base <= d <= base * 3 // 2 for d in backoffs), backoffs
+    for _ in range(4):
+        if campaigns.detail(created["id"])["status"] == "completed":
+            break
+        clock.advance(campaign_template.LEASE + 1)
+        dispatch(wx, clock)
+        _send_all(wx, clock)
+    _check_template_once(created, audience, fake_wechat, "45011")
+
+
+def test_backoff_spreads_and_keeps_zero():
+    values = {campaign_template.backoff(60) for _ in range(200)}
+    assert min(values) >= 60 and max(values) <= 90 and len(values) > 5
+    assert campaign_template.backoff(0) == 0
