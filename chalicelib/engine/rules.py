@@ -452,10 +452,15 @@ def _prefilters(pattern: str) -> tuple[str | None, Any | None]:
     """(required literal, first-character class) of a pattern, from one stdlib parse."""
     try:
         source = _for_static_parse(pattern)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             parsed = _sp.parse(source)
     except Exception:  # unparseable: no pre-filter, the pattern is still searched
+        return None, None
+    if any(issubclass(w.category, FutureWarning) for w in caught):
+        # "Possible nested set / set operation": a class the regex module reads differently
+        # ("[[:digit:]]" is a POSIX class there, "[, :, d, i, g, t" then "]" here). A pre-filter
+        # read off the stdlib parse would hide matches: none.
         return None, None
     first = None if source != pattern else _first_char(parsed)
     if parsed.state.flags & _sc.SRE_FLAG_IGNORECASE:

@@ -568,6 +568,23 @@ def test_first_character_prefilter_only_where_it_is_sure(pattern: str) -> None:
     assert rules_mod._prefilters(pattern)[1] is None
 
 
+@pytest.mark.parametrize(
+    ("pattern", "text"),
+    [
+        (r"^[[:digit:]]{6}$", "123456"),  # a POSIX class to the regex module
+        (r"[[:alpha:]]+卡", "abc卡"),
+        (r"订单[[:digit:]]+号", "订单12号"),
+        (r"^[a-c--b]x", "ax"),
+    ],
+)
+def test_no_prefilter_where_the_stdlib_reads_a_class_differently(pattern: str, text: str) -> None:
+    # The stdlib parse would take "]" for a required literal and "[, :, d, i, g, t" for the first
+    # character: both would hide the match regex finds.
+    rule = make_rule("regex", [pattern])
+    assert regex.search(pattern, text)
+    assert compile_rules([rule]).match_text(text) is rule
+
+
 def test_anchored_regex_still_answers() -> None:
     code = make_rule("regex", [r"^\d{6}$"], priority=5)
     rs = compile_rules([code, make_rule("contains", ["卡"])])
