@@ -106,8 +106,10 @@ class Callback:
         aes = query.get("encrypt_type", "").lower() == "aes"
         timestamp, nonce = query.get("timestamp"), query.get("nonce")
         try:
-            # Both signature checks also check the timestamp window (a replay is refused).
+            # Both signature checks also check the timestamp window (a replay is refused); in
+            # AES mode it is checked first too, so a stale request is a 403 whatever its body.
             if aes:
+                signature.check_timestamp(timestamp)
                 if self.crypto is None:
                     return Answer(400, "safe mode is not configured")
                 inner = self.crypto.decrypt_message(

@@ -252,6 +252,8 @@ def test_aes_refusals_write_nothing(client):
     assert post_xml(client, body, forged).status_code == 403
     stale_query, stale_body = sim.envelope(wxsim.text("x"), ts=int(time.time()) - 400)
     assert post_xml(client, stale_body, stale_query).status_code == 403
+    # a replay is refused as such before its body is looked at
+    assert post_xml(client, "<xml><Encrypt>", stale_query).status_code == 403
     other_app = wxsim.Crypto(app_id="wx_someone_else")
     query, body = other_app.envelope(wxsim.text("x"))
     assert post_xml(client, body, query).status_code == 400
