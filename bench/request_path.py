@@ -490,8 +490,9 @@ def stage_breakdown(count: int) -> dict[str, float]:
     Each stage function (and each side-effect provider) is wrapped with a wall-clock timer for
     the run; the shares are then scaled to the run's thread CPU time, so time spent descheduled
     on this shared machine spreads over the stages instead of inflating them. "rest of receive"
-    is what no wrapper covers (timestamp check, envelope objects, the inbox record, the answer)
-    minus the wrappers' own cost.
+    is what no wrapper covers (timestamp check, reading the envelope by its one regex match, the
+    inbox record, the answer) minus the wrappers' own cost. "parse envelope XML" appears only
+    when envelopes fall back to parse_xml (never for the envelopes WeChat sends).
     """
     from chalicelib.handlers import callback as cb_module
     from chalicelib.store import effects
