@@ -23,6 +23,10 @@ JSON_TYPE = "application/json; charset=utf-8"
 STORE_RETRY_AFTER = 2
 
 
+#: The writes that may carry an `Idempotency-Key` (handlers.idempotency).
+IDEMPOTENT_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
 class BadRequest(ValueError):
     pass
 
@@ -37,6 +41,13 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
 def error(status: int, message: str, **extra: Any) -> Response:
     headers = {"Retry-After": str(extra["retry_after"])} if "retry_after" in extra else None
     return json_response({"error": message, **extra}, status, headers)
+
+
+def store_unavailable(exc: BaseException) -> Response:
+    log.warning("admin.store_unavailable: %s", exc)
+    return error(
+        503, "storage is unavailable, retry later", retryable=True, retry_after=STORE_RETRY_AFTER
+    )
 
 
 def check_token(request: Any) -> str:
@@ -110,9 +121,18 @@ def admin_route(bp: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
             return response
 
         def answer(*args: Any, **kwargs: Any) -> Response:
-            refusal = _auth_refusal(bp.current_request)
+            request = bp.current_request
+            refusal = _auth_refusal(request)
             if refusal is not None:
                 return refusal
+            key = (request.headers or {}).get("idempotency-key")
+            if key is None or request.method not in IDEMPOTENT_METHODS:
+                return run(*args, **kwargs)
+            from chalicelib.handlers import idempotency  # only requests with the header
+
+            return idempotency.once(request, key, lambda: run(*args, **kwargs))
+
+        def run(*args: Any, **kwargs: Any) -> Response:
             try:
                 result = view(*args, **kwargs)
             except NotFound as exc:
@@ -120,13 +140,7 @@ def admin_route(bp: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
             except Conflict as exc:
                 return error(409, str(exc))
             except StoreUnavailable as exc:
-                log.warning("admin.store_unavailable: %s", exc)
-                return error(
-                    503,
-                    "storage is unavailable, retry later",
-                    retryable=True,
-                    retry_after=STORE_RETRY_AFTER,
-                )
+                return store_unavailable(exc)
             except (BadRequest, ValueError) as exc:
                 return error(400, str(exc))
             if isinstance(result, Response):
@@ -168,8 +182,10 @@ def cors_headers(origin: str, methods: str | None = None) -> dict[str, str]:
     out = {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
     if methods:
         out["Access-Control-Allow-Methods"] = methods
-        out["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
+        out["Access-Control-Allow-Headers"] = "Authorization, Content-Type, Idempotency-Key"
         out["Access-Control-Max-Age"] = "600"
+    else:
+        out["Access-Control-Expose-Headers"] = "Idempotent-Replayed, Retry-After"
     return out
 
 

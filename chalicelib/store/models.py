@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from pynamodb.attributes import (
+    BinaryAttribute,
     BooleanAttribute,
     JSONAttribute,
     ListAttribute,
@@ -74,7 +75,8 @@ def register(cls: type[Model]) -> type[Model]:
 
 @register
 class ConfigItem(Model):
-    """Small key/value items: the rules version counter, special replies, tokens."""
+    """Small key/value items: the rules version counter, special replies, tokens, the admin
+    API's idempotency keys (store.idempotency)."""
 
     Meta = table("config")
     pk = UnicodeAttribute(hash_key=True)
@@ -82,6 +84,7 @@ class ConfigItem(Model):
     value = JSONAttribute(null=True)
     updated_at = NumberAttribute(null=True)
     expires_at = TTLAttribute(null=True)  # for short-lived items (auth failure counters)
+    blob = BinaryAttribute(null=True, legacy_encoding=False)  # a replayable response's body
 
 
 @register
