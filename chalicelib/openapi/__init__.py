@@ -25,11 +25,51 @@ PREFLIGHT = {
 }
 
 
+# Every write may carry an Idempotency-Key (chalicelib.handlers.idempotency).
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "Any unique string (a UUID): a retry carrying the same key gets the first "
+    "answer back (same status and body, header `Idempotent-Replayed: true`) instead of running "
+    "again, for 24 h. The same key with another method, path or body is 422; a repeat while the "
+    "first still runs is 409 with `retryable: true`. After a 5xx the key is free again.",
+    "schema": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 255,
+        "pattern": "^[!-~]([ -~]{0,253}[!-~])?$",
+    },
+}
+WHY = {
+    "409": "a request with the same Idempotency-Key is still running (`retryable: true`)",
+    "422": "this Idempotency-Key was already used for a different request",
+}
+KEYED = {
+    "409": {"$ref": "#/components/responses/E409"},
+    "422": {"$ref": "#/components/responses/E422"},
+}
+
+
+def _keyed(operation: dict[str, Any]) -> dict[str, Any]:
+    parameters = [*operation.get("parameters", []), {"$ref": "#/components/parameters/IdemKey"}]
+    responses = dict(operation["responses"])
+    for code, answer in KEYED.items():
+        own = responses.setdefault(code, answer)
+        if own is not answer and "description" in own:  # e.g. WeChat's 422: a body {"error"}
+            responses[code] = {**own, "description": f"{own['description']}; or: {WHY[code]}"}
+    return {**operation, "parameters": parameters, "responses": responses}
+
+
 def document() -> dict[str, Any]:
     paths: dict[str, Any] = {}
     schemas: dict[str, Any] = {}
     for fragment in FRAGMENTS:
-        paths.update(fragment.PATHS)
+        for path, item in fragment.PATHS.items():
+            paths[path] = {
+                method: _keyed(op) if method in ("post", "put", "patch", "delete") else op
+                for method, op in item.items()
+            }
         schemas.update(fragment.SCHEMAS)
     for item in paths.values():  # chalicelib.handlers.common.add_admin_preflight
         item.setdefault("options", PREFLIGHT)
@@ -39,7 +79,8 @@ def document() -> dict[str, Any]:
             "title": "wxless admin API",
             "version": "1.0.0",
             "description": "Manage a WeChat Official Account's replies, content and campaigns. "
-            "Every route needs `Authorization: Bearer <ADMIN_TOKEN>`.",
+            "Every route needs `Authorization: Bearer <ADMIN_TOKEN>`. Writes (POST, PUT, "
+            "PATCH, DELETE) may carry an `Idempotency-Key` header to be safe to retry.",
         },
         "security": [{"bearer": []}],
         "paths": paths,
@@ -47,5 +88,6 @@ def document() -> dict[str, Any]:
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "schemas": schemas,
             "responses": core.RESPONSES,
+            "parameters": {"IdemKey": IDEMPOTENCY_KEY},
         },
     }

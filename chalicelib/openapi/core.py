@@ -17,7 +17,9 @@ RESPONSES = {
         400: "bad request: the body or a parameter is invalid",
         401: "missing or invalid admin token",
         404: "unknown id",
-        409: "conflict with the current state",
+        409: "conflict with the current state; or (`retryable: true`) a request with the same "
+        "Idempotency-Key is still running",
+        422: "this Idempotency-Key was already used for a different request",
         503: "storage unavailable; retry later",
     }.items()
 }

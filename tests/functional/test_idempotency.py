@@ -284,3 +284,18 @@ def test_a_fault_at_any_write_of_a_keyed_create_never_makes_two(client, what, ki
             # Only the kept answer failed: the work is done; the key is held until its lease
             # ends, so a repeat is told to wait rather than run again.
             assert set(codes) <= {201, 409}, (where, codes)
+
+
+def test_openapi_documents_the_key_on_every_write(client):
+    doc = body_json(admin(client, "GET", "/admin/openapi.json"))
+    assert doc["components"]["parameters"]["IdemKey"]["name"] == "Idempotency-Key"
+    for path, item in doc["paths"].items():
+        for method, operation in item.items():
+            if method == "parameters":  # the path's own, not an operation
+                continue
+            keyed_op = {"$ref": "#/components/parameters/IdemKey"} in operation.get(
+                "parameters", []
+            )
+            assert keyed_op == (method in ("post", "put", "patch", "delete")), (method, path)
+            if keyed_op:
+                assert {"409", "422"} <= set(operation["responses"]), (method, path)
