@@ -4,8 +4,9 @@ A client that retries a write after a timeout sends the same key again and gets 
 answer back (`Idempotent-Replayed: true`) instead of a second campaign or rule. The key is bound
 to its first request (method, path, query, body bytes): the same key with another request is 422
 and changes nothing. A repeat while the first still runs is 409 retryable. Answers below 500 are
-kept for 24 h and replayed; after a 5xx (storage unavailable, a bug) the key is released so that
-the retry runs. Only requests that carry the header pay for it (store.idempotency).
+kept for 24 h and replayed; after a 5xx (storage unavailable, a bug) or a 429 (WeChat's quota)
+the key is released so that the retry runs. Only requests that carry the header pay for it
+(store.idempotency).
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ def once(request: Any, key: str, run: Callable[[], Response]) -> Response:
     except Exception:
         _release(key_id, claim.token)  # a 500 from Chalice: the retry may run
         raise
-    if response.status_code >= 500:
+    if response.status_code >= 500 or response.status_code == 429:  # "retry later"
         _release(key_id, claim.token)
         return response
     try:

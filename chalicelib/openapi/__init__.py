@@ -33,7 +33,7 @@ IDEMPOTENCY_KEY = {
     "description": "Any unique string (a UUID): a retry carrying the same key gets the first "
     "answer back (same status and body, header `Idempotent-Replayed: true`) instead of running "
     "again, for 24 h. The same key with another method, path or body is 422; a repeat while the "
-    "first still runs is 409 with `retryable: true`. After a 5xx the key is free again.",
+    "first still runs is 409 with `retryable: true`. After a 5xx or a 429 the key is free again.",
     "schema": {
         "type": "string",
         "minLength": 1,

@@ -299,3 +299,23 @@ def test_openapi_documents_the_key_on_every_write(client):
             assert keyed_op == (method in ("post", "put", "patch", "delete")), (method, path)
             if keyed_op:
                 assert {"409", "422"} <= set(operation["responses"]), (method, path)
+
+
+def test_a_wechat_quota_answer_releases_the_key(client, monkeypatch):
+    from chalicelib.store import rules
+    from chalicelib.wechat.api.base import RateLimitError
+
+    create, calls = rules.create_rule, []
+
+    def quota_first(fields):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RateLimitError(45011, "api minute-quota reach limit")
+        return create(fields)
+
+    monkeypatch.setattr(rules, "create_rule", quota_first)
+    first = keyed(client, "POST", "/admin/rules", text_rule("余额", "1"))
+    assert first.status_code == 429 and body_json(first)["retryable"] is True
+    retry = keyed(client, "POST", "/admin/rules", text_rule("余额", "1"))
+    assert retry.status_code == 201 and "Idempotent-Replayed" not in retry.headers
+    assert len(_items(client, "/admin/rules")) == 1
