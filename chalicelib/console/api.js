@@ -30,8 +30,9 @@ export function query(params) {
   return text ? `?${text}` : "";
 }
 
-export async function api(method, path, body, params) {
+export async function api(method, path, body, params, idempotencyKey) {
   const headers = { Authorization: `Bearer ${token.get()}`, Accept: "application/json" };
+  if (idempotencyKey) headers["Idempotency-Key"] = idempotencyKey;
   const init = { method, headers, cache: "no-store", credentials: "omit" };
   if (body !== undefined) {
     headers["Content-Type"] = "application/json";
@@ -81,3 +82,34 @@ export const post = (path, body, params) => api("POST", path, body === undefined
 export const put = (path, body) => api("PUT", path, body);
 export const patch = (path, body) => api("PATCH", path, body);
 export const del = (path, params) => api("DELETE", path, undefined, params);
+
+// Creates carry an Idempotency-Key: one per form submission, sent again when that same submission
+// is retried (the answer was lost, or the server said retry), so the server makes the thing once.
+// A success, a final refusal or a changed form starts a new submission with a new key.
+// Usage, once per form: `const create = keyedPost();`, then `create("/admin/rules", body)`.
+export function keyedPost() {
+  let pending = null; // { request, key } of the last attempt that may still be retried
+  return async (path, body) => {
+    const request = JSON.stringify([path, body]);
+    if (!pending || pending.request !== request) pending = { request, key: newKey() };
+    try {
+      const data = await api("POST", path, body, undefined, pending.key);
+      pending = null;
+      return data;
+    } catch (err) {
+      if (!retryable(err)) pending = null;
+      throw err;
+    }
+  };
+}
+
+function retryable(err) {
+  // 0: no answer (network); 5xx; 409 "still in progress" says retryable: true.
+  return err instanceof ApiError && (err.status === 0 || err.status >= 500 || Boolean(err.body && err.body.retryable));
+}
+
+function newKey() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16)); // randomUUID needs a secure context
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}

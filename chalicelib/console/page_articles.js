@@ -1,7 +1,7 @@
 // Articles: a searchable, paged list with batch actions, and the editor (rich text, cover,
 // publish / unpublish). Bodies are sanitized by the server on save; what comes back is shown.
 
-import { del, get, post, put } from "./api.js";
+import { del, get, keyedPost, post, put } from "./api.js";
 import { badge, confirmDialog, errorLine, field, fmtTime, h, notify, pageHeader, run, showError, table } from "./ui.js";
 
 const PAGE_SIZE = 20;
@@ -345,6 +345,7 @@ async function editor(view, id) {
   const error = errorLine();
   const state = h("span", { "data-role": "article-state" });
   const save = h("button", { type: "submit", class: "btn btn-primary", id: "article-save" }, "保存");
+  const create = keyedPost(); // one Idempotency-Key per submission, kept for its retries
   const publish = h("button", { type: "button", class: "btn btn-ok", id: "article-publish" }, "保存并发布");
   const unpublish = h("button", { type: "button", class: "btn", id: "article-unpublish" }, "下线");
   const viewLink = h("a", { class: "btn", id: "article-view", target: "_blank", rel: "noopener" }, "查看页面");
@@ -378,7 +379,7 @@ async function editor(view, id) {
     const wasNew = !article;
     const saved = article
       ? await put(`/admin/articles/${article.id}`, { ...fields(), rev: article.rev })
-      : await post("/admin/articles", fields());
+      : await create("/admin/articles", fields());
     article = saved;
     if (pendingCover) {
       article = await put(`/admin/articles/${article.id}/cover`, { data: pendingCover });

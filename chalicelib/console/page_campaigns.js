@@ -2,7 +2,7 @@
 // detail (progress and WeChat's results) and cancel (only before it starts). The server checks
 // WeChat's limits when a campaign is scheduled and says what is wrong.
 
-import { get, post } from "./api.js";
+import { get, keyedPost, post } from "./api.js";
 import { articleFields } from "./replies.js";
 import { badge, confirmDialog, errorLine, field, fmtTime, h, lines, notify, pageHeader, run, showError, table } from "./ui.js";
 
@@ -252,6 +252,7 @@ function editor(view) {
   syncKind();
   const error = errorLine();
   const save = h("button", { type: "submit", class: "btn btn-primary", id: "campaign-save" }, "创建");
+  const create = keyedPost(); // one Idempotency-Key per submission, kept for its retries
   const form = h(
     "form",
     { class: "card form", id: "campaign-form" },
@@ -276,7 +277,7 @@ function editor(view) {
         }
         if (kind.value === "mass") body.content = mass.value();
         else body.template = template.value();
-        return post("/admin/campaigns", body);
+        return create("/admin/campaigns", body);
       },
       error,
     );
@@ -345,6 +346,7 @@ async function detail(view, id) {
   const previewError = errorLine();
   const previewResults = h("div", { "data-role": "preview-results" });
   const previewButton = h("button", { type: "submit", class: "btn", id: "campaign-preview" }, "发送预览");
+  const sendPreview = keyedPost(); // a retried preview is not sent twice
   const preview = h(
     "form",
     { class: "card form", id: "campaign-preview-form" },
@@ -356,7 +358,7 @@ async function detail(view, id) {
   );
   preview.addEventListener("submit", async (event) => {
     event.preventDefault();
-    const sent = await run(previewButton, () => post(`/admin/campaigns/${encodeURIComponent(id)}/preview`, { openids: lines(previewIds.value) }), previewError);
+    const sent = await run(previewButton, () => sendPreview(`/admin/campaigns/${encodeURIComponent(id)}/preview`, { openids: lines(previewIds.value) }), previewError);
     if (!sent) return;
     previewResults.replaceChildren(
       table(

@@ -1,7 +1,7 @@
 // Article categories. A category that still has articles is never deleted silently: the
 // server answers 409 and the console asks where its articles should go.
 
-import { ApiError, del, get, patch, post } from "./api.js";
+import { ApiError, del, get, keyedPost, patch } from "./api.js";
 import { confirmDialog, errorLine, field, h, notify, pageHeader, run, showError, table } from "./ui.js";
 
 export async function render(view) {
@@ -16,6 +16,7 @@ export async function render(view) {
   const position = h("input", { class: "input", id: "category-position", type: "number", value: 0 });
   const error = errorLine();
   const add = h("button", { type: "submit", class: "btn btn-primary", id: "category-add" }, "添加分类");
+  const create = keyedPost(); // one Idempotency-Key per submission, kept for its retries
   const form = h(
     "form",
     { class: "card form toolbar", id: "category-form" },
@@ -28,7 +29,7 @@ export async function render(view) {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const body = { name: name.value, description: description.value, position: Number(position.value || 0) };
-    if (await run(add, () => post("/admin/categories", body), error)) {
+    if (await run(add, () => create("/admin/categories", body), error)) {
       notify(`分类「${body.name.trim()}」已添加`);
       reload();
     }

@@ -2,7 +2,7 @@
 // drop-off. A flow is a graph of nodes; the editor keeps the simple settings as form fields and
 // the nodes as JSON (the server validates the graph and says exactly what is wrong).
 
-import { del, get, patch, post, put } from "./api.js";
+import { del, get, keyedPost, patch, put } from "./api.js";
 import { barChart } from "./charts.js";
 import { badge, confirmDialog, errorLine, field, h, lines, notify, pageHeader, run, showError, table } from "./ui.js";
 
@@ -100,6 +100,7 @@ async function editor(view, id) {
   nodes.value = JSON.stringify(flow ? flow.nodes : SAMPLE_NODES, null, 2);
   const error = errorLine();
   const save = h("button", { type: "submit", class: "btn btn-primary", id: "flow-save" }, "保存");
+  const create = keyedPost(); // one Idempotency-Key per submission, kept for its retries
   const form = h(
     "form",
     { class: "card form", id: "flow-form" },
@@ -131,7 +132,7 @@ async function editor(view, id) {
           timeout_seconds: Number(timeout.value || 600),
           nodes: parsed,
         };
-        return flow ? put(`/admin/flows/${flow.id}`, body) : post("/admin/flows", body);
+        return flow ? put(`/admin/flows/${flow.id}`, body) : create("/admin/flows", body);
       },
       error,
     );

@@ -3,7 +3,7 @@
 // list exported from a spreadsheet; the server validates every row before writing any); the
 // answer's settings; and a "what would a follower here get" check.
 
-import { del, get, patch, post, put } from "./api.js";
+import { del, get, keyedPost, patch, post, put } from "./api.js";
 import { badge, confirmDialog, errorLine, field, h, lines, notify, pageHeader, run, showError, table } from "./ui.js";
 
 const PAGE_SIZE = 50;
@@ -35,6 +35,7 @@ export async function render(view) {
     const tags = h("input", { class: "input", id: "point-tags", value: point ? point.tags.join(", ") : "branch" });
     const error = errorLine();
     const save = h("button", { type: "submit", class: "btn btn-primary", id: "point-save" }, point ? "保存" : "添加网点");
+    const create = keyedPost(); // one Idempotency-Key per submission, kept for its retries
     const form = h(
       "form",
       { class: "card form", id: "point-form" },
@@ -60,7 +61,7 @@ export async function render(view) {
           if (lat.value === "" || lng.value === "") throw new Error("请填写经纬度");
           body.lat = Number(lat.value);
           body.lng = Number(lng.value);
-          return point ? put(`/admin/points/${encodeURIComponent(point.id)}`, body) : post("/admin/points", body);
+          return point ? put(`/admin/points/${encodeURIComponent(point.id)}`, body) : create("/admin/points", body);
         },
         error,
       );

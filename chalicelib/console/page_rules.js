@@ -1,6 +1,6 @@
 // Keyword and menu-click rules: list, create, edit, enable/disable, delete.
 
-import { del, get, patch, post, put } from "./api.js";
+import { del, get, keyedPost, patch, put } from "./api.js";
 import { replyEditor, summarize } from "./replies.js";
 import { badge, confirmDialog, errorLine, field, h, notify, pageHeader, run, table } from "./ui.js";
 
@@ -86,6 +86,7 @@ async function editor(view, id) {
   const reply = replyEditor(rule ? rule.reply : null);
   const error = errorLine();
   const save = h("button", { type: "submit", class: "btn btn-primary", id: "rule-save" }, "保存");
+  const create = keyedPost(); // one Idempotency-Key per submission, kept for its retries
   const form = h(
     "form",
     { class: "card form", id: "rule-form" },
@@ -111,7 +112,7 @@ async function editor(view, id) {
           enabled: enabled.checked,
           reply: reply.value(),
         };
-        return rule ? put(`/admin/rules/${rule.id}`, body) : post("/admin/rules", body);
+        return rule ? put(`/admin/rules/${rule.id}`, body) : create("/admin/rules", body);
       },
       error,
     );

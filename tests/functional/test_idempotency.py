@@ -15,7 +15,9 @@ from tests.conftest import _reset_process_state, empty_store
 from tests.faults import KINDS, RESENT, WRITES, injected
 from tests.functional.helpers import admin, body_json, text_rule
 from tests.functional.test_campaigns import mass_body
+from tests.functional.test_stats import dynamodb_calls as _dynamodb_calls
 
+dynamodb_calls = _dynamodb_calls  # the fixture: every DynamoDB request, with its parameters
 TOMORROW = int(time.time()) + 86400
 CREATES = {
     "rule": ("/admin/rules", text_rule("余额", "100")),
@@ -192,31 +194,17 @@ def test_the_longest_and_odd_keys_are_fine_and_reads_ignore_the_header(client):
     )
 
 
-def test_without_the_header_nothing_changes_and_no_storage_call_is_added(client):
-    from botocore.client import BaseClient
-
-    calls: list[tuple[str, dict]] = []
-    original = BaseClient._make_api_call
-
-    def spy(self, operation, params):
-        if self.meta.service_model.service_name == "dynamodb":
-            calls.append((operation, params))
-        return original(self, operation, params)
-
+def test_without_the_header_nothing_changes_and_no_storage_call_is_added(client, dynamodb_calls):
     path, body = CREATES["rule"]
     keyed(client, "POST", path, body, key=None)  # clients built, caches warm
     counts = []
     for key in (None, "k-1"):
-        calls.clear()
-        BaseClient._make_api_call = spy
-        try:
-            response = keyed(client, "POST", path, body, key=key)
-        finally:
-            BaseClient._make_api_call = original
+        dynamodb_calls.clear()
+        response = keyed(client, "POST", path, body, key=key)
         assert response.status_code == 201
-        counts.append(len(calls))
-        idem = [p for _, p in calls if "idem#" in json.dumps(p, default=str)]
-        assert bool(idem) == (key is not None), calls
+        counts.append(len(dynamodb_calls))
+        idem = [p for _, p in dynamodb_calls if "idem#" in json.dumps(p, default=str)]
+        assert bool(idem) == (key is not None), dynamodb_calls
     assert counts[1] == counts[0] + 2  # with a key: the reservation and the kept answer
 
 
@@ -319,3 +307,19 @@ def test_a_wechat_quota_answer_releases_the_key(client, monkeypatch):
     retry = keyed(client, "POST", "/admin/rules", text_rule("余额", "1"))
     assert retry.status_code == 201 and "Idempotent-Replayed" not in retry.headers
     assert len(_items(client, "/admin/rules")) == 1
+
+
+def test_an_answer_too_large_to_keep_is_409_on_a_repeat_not_a_second_run(aws):
+    import os
+
+    from chalicelib.handlers.idempotency import _repeat
+    from chalicelib.store import idempotency
+
+    key_id, fp = "1" * 64, "f" * 64
+    claim = idempotency.reserve(key_id, fp)
+    body = os.urandom(idempotency.MAX_STORED_BODY + 1)  # does not compress
+    assert idempotency.complete(key_id, claim.token, fp, 201, "application/json", body)
+    kept = idempotency.reserve(key_id, fp)
+    assert (kept.token, kept.state, kept.status, kept.too_large) == (None, "done", 201, True)
+    answer = _repeat(kept, fp)
+    assert answer.status_code == 409 and "too large" in json.loads(answer.body)["error"]
