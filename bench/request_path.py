@@ -242,7 +242,7 @@ def cryptography_crypto() -> Any:
             super().__init__(token, encoding_aes_key, app_id)
             self._cipher = Cipher(algorithms.AES(self._key), modes.CBC(self._iv))
 
-        def _cbc_decrypt(self, data: bytes) -> bytes:
+        def _decrypt_blocks(self, data: bytes) -> bytes:
             decryptor = self._cipher.decryptor()
             return decryptor.update(data) + decryptor.finalize()
 

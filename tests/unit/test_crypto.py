@@ -140,26 +140,59 @@ def test_round_trip_property(msg):
     assert c.decrypt(c.encrypt(msg)) == msg
 
 
-@settings(max_examples=200, deadline=None)
-@given(st.integers(min_value=1, max_value=200))
-def test_cbc_decrypt_matches_pycryptodome_cbc(blocks):
+def _fresh_cbc(key: str = KAT_KEY):
+    k = base64.b64decode(key + "=")
+    return AES.new(k, AES.MODE_CBC, k[:16])
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(min_value=1, max_value=60), min_size=1, max_size=8))
+def test_decryption_equals_a_fresh_cbc(sizes):
     # decrypt() chains CBC by hand over a cached ECB object; it must equal the library's CBC.
     c = WeChatCrypto(TOKEN, KAT_KEY, KAT_APPID)
-    data = os.urandom(16 * blocks)
-    key = base64.b64decode(KAT_KEY + "=")
-    assert c._cbc_decrypt(data) == AES.new(key, AES.MODE_CBC, key[:16]).decrypt(data)
+    for blocks in sizes:
+        data = os.urandom(16 * blocks)
+        assert c._decrypt_blocks(data) == _fresh_cbc().decrypt(data)
 
 
 @settings(max_examples=100, deadline=None)
 @given(st.lists(st.integers(min_value=2, max_value=40), min_size=1, max_size=8))
-def test_cbc_encrypt_matches_a_fresh_pycryptodome_cbc_every_time(sizes):
-    # encrypt() re-bases ONE long-lived CBC object per message; every message, in any sequence,
-    # must equal what a fresh CBC object with the fixed IV produces.
+def test_exact_encryption_matches_a_fresh_cbc_every_time(sizes):
+    # With a given prefix (tests, known answers) ONE long-lived CBC object is re-based per
+    # message: every message, in any sequence, equals a fresh CBC with the fixed IV.
     c = WeChatCrypto(TOKEN, KAT_KEY, KAT_APPID)
-    key = base64.b64decode(KAT_KEY + "=")
     for blocks in sizes:
         data = os.urandom(16 * blocks)
-        assert c._cbc_encrypt(data) == AES.new(key, AES.MODE_CBC, key[:16]).encrypt(data)
+        assert c._encrypt_blocks(data) == _fresh_cbc().encrypt(data)
+
+
+def _wechat_decrypt(encrypted: str, appid: str = KAT_APPID) -> bytes:
+    """WeChat's side, from its published scheme: a fresh CBC with the IV, prefix skipped."""
+    plain = _fresh_cbc().decrypt(base64.b64decode(encrypted))
+    plain = plain[: -plain[-1]]
+    (length,) = struct.unpack(">I", plain[16:20])
+    assert plain[20 + length :] == appid.encode()
+    return plain[20 : 20 + length]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.binary(max_size=600), min_size=1, max_size=8))
+def test_random_prefix_encryption_is_what_wechat_decrypts(messages):
+    # Without a given prefix nothing is re-based (the random prefix absorbs the chaining):
+    # WeChat's own decryption must read every message of any sequence.
+    c = WeChatCrypto(TOKEN, KAT_KEY, KAT_APPID)
+    for msg in messages:
+        assert _wechat_decrypt(c.encrypt(msg)) == msg
+
+
+def test_random_prefix_encryptions_differ_and_prefixes_look_random():
+    c = WeChatCrypto(TOKEN, KAT_KEY, KAT_APPID)
+    payloads = [base64.b64decode(c.encrypt("same text")) for _ in range(200)]
+    assert len({p[:16] for p in payloads}) == 200  # the first block never repeats
+    prefixes = [_fresh_cbc().decrypt(p)[:16] for p in payloads]
+    assert len(set(prefixes)) == 200  # what WeChat reads as the prefix is fresh every time
+    ones = sum(bin(b).count("1") for p in prefixes for b in p)
+    assert 0.45 < ones / (200 * 128) < 0.55  # and unbiased
 
 
 def test_other_key_cannot_decrypt(crypto):
