@@ -106,11 +106,11 @@ class Callback:
         aes = query.get("encrypt_type", "").lower() == "aes"
         timestamp, nonce = query.get("timestamp"), query.get("nonce")
         try:
-            # Both signature checks also check the timestamp window (a replay is refused); in
-            # AES mode it is checked first too, so a stale request is a 403 whatever its body.
+            # Both signature checks check the timestamp window first (a replay is a 403,
+            # whatever its body).
             if aes:
-                signature.check_timestamp(timestamp)
                 if self.crypto is None:
+                    signature.check_timestamp(timestamp)
                     return Answer(400, "safe mode is not configured")
                 inner = self.crypto.decrypt_message(
                     body, query.get("msg_signature"), timestamp, nonce

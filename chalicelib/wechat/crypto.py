@@ -27,7 +27,7 @@ from typing import Any
 from Crypto.Cipher import AES
 
 from .errors import InvalidMessageError, WeChatError
-from .signature import check_msg_signature, compute_signature
+from .signature import check_timestamp, compute_signature, verify_msg_signature
 from .xml import MAX_BODY, parse_xml
 
 _BLOCK = 32  # WeChat pads to 32 bytes, not AES's 16
@@ -177,8 +177,10 @@ class WeChatCrypto:
         """Verify and decrypt an AES-mode callback body; return the inner XML bytes.
 
         Compatible mode puts plaintext fields next to ``Encrypt``: they are unauthenticated, so
-        they are ignored and only the encrypted copy is used.
+        they are ignored and only the encrypted copy is used. The timestamp window is checked
+        first, so a replayed request is refused as such whatever its body.
         """
+        check_timestamp(timestamp, now=now)
         fast = _ENVELOPE.fullmatch(body) if type(body) is bytes and len(body) <= MAX_BODY else None
         if fast is not None:
             encrypt: Any = fast.group(1).decode("ascii")
@@ -187,7 +189,7 @@ class WeChatCrypto:
         if not isinstance(encrypt, str) or not encrypt:
             raise InvalidMessageError("missing Encrypt")
         # Signature first: an unauthenticated caller never reaches the CBC decryption.
-        check_msg_signature(self.token, msg_signature, timestamp, nonce, encrypt, now=now)
+        verify_msg_signature(self.token, msg_signature, timestamp, nonce, encrypt)
         return self.decrypt(encrypt)
 
     def encrypt_reply(

@@ -84,8 +84,20 @@ def check_msg_signature(
     now: float | None = None,
 ) -> None:
     """Verify an AES-mode ``msg_signature`` over the Encrypt payload; raise SignatureError."""
-    _require_text(token, msg_signature, nonce, encrypt)
     check_timestamp(timestamp, now=now)
+    verify_msg_signature(token, msg_signature, timestamp, nonce, encrypt)
+
+
+def verify_msg_signature(
+    token: str | None,
+    msg_signature: str | None,
+    timestamp: str | None,
+    nonce: str | None,
+    encrypt: str | None,
+) -> None:
+    """The signature half of check_msg_signature, for a caller that has checked the timestamp
+    window itself (before reading the body)."""
+    _require_text(token, msg_signature, nonce, encrypt)
     expected = compute_signature(token, timestamp, nonce, encrypt)  # type: ignore[arg-type]
     if not _matches(expected, msg_signature):  # type: ignore[arg-type]
         raise SignatureError("msg_signature mismatch")

@@ -433,3 +433,10 @@ def test_encrypt_reply_defaults_timestamp_and_nonce(crypto):
         INNER.encode()
     )
     assert crypto.encrypt_reply(INNER) != out  # fresh randomness each time
+
+
+def test_decrypt_message_refuses_a_replay_before_reading_the_body(crypto):
+    stale = str(int(NOW) - 301)
+    for body in (b"not xml at all", b"<xml><Encrypt>", _envelope("AAAA")):
+        with pytest.raises(SignatureError):
+            crypto.decrypt_message(body, "0" * 40, stale, NONCE, now=NOW)
