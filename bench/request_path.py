@@ -490,7 +490,7 @@ def stage_breakdown(count: int) -> dict[str, float]:
     Each stage function (and each side-effect provider) is wrapped with a wall-clock timer for
     the run; the shares are then scaled to the run's thread CPU time, so time spent descheduled
     on this shared machine spreads over the stages instead of inflating them. "rest of receive"
-    is what no wrapper covers (timestamp check, reading the envelope by its one regex match, the
+    is what no wrapper covers (the timestamp check, reading the envelope by its one regex match, the
     inbox record, the answer) minus the wrappers' own cost. "parse envelope XML" appears only
     when envelopes fall back to parse_xml (never for the envelopes WeChat sends).
     """
@@ -521,7 +521,7 @@ def stage_breakdown(count: int) -> dict[str, float]:
     crypto_cls = type(callback.crypto)
     candidates = [
         (crypto_module, "parse_xml", "parse envelope XML"),
-        (crypto_module, "check_msg_signature", "check msg_signature"),
+        (crypto_module, "verify_msg_signature", "check msg_signature"),
         (crypto_cls, "decrypt", "AES decrypt"),
         (cb_module, "parse_xml", "parse message XML"),
         (cb_module, "parse_message", "typed message"),
