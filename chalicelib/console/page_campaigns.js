@@ -100,8 +100,11 @@ async function list(view) {
     return tr;
   }
 
+  let latest = 0; // answers to an older query are dropped, never shown
   async function load() {
+    const ticket = ++latest;
     const data = await get("/admin/campaigns", { status: status.value, limit: 100 });
+    if (ticket !== latest) return;
     results.replaceChildren(table(["名称", "类型", "状态", "发送时间", "对象", "已发送", "失败", ""], data.items.map(row), "还没有群发任务"));
   }
   filters.addEventListener("submit", (event) => {

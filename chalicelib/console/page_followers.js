@@ -31,12 +31,15 @@ export async function render(view, params) {
     field("活跃于此后", since),
     h("button", { type: "submit", class: "btn btn-primary" }, "查询"),
   );
+  let latest = 0; // a new search drops the answers to older ones (the first load, "more")
   async function load(reset) {
     if (reset) {
+      latest += 1;
       rows.replaceChildren();
       cursor = null;
       shown = 0;
     }
+    const ticket = latest;
     const data = await get("/admin/followers", {
       q: q.value.trim(),
       tag: tag.value.trim(),
@@ -46,6 +49,7 @@ export async function render(view, params) {
       limit: 50,
       cursor,
     });
+    if (ticket !== latest) return;
     for (const f of data.items) {
       rows.append(
         h(

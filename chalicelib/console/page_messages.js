@@ -16,8 +16,11 @@ export async function render(view, params) {
     field("条数", limit),
     h("button", { type: "submit", class: "btn btn-primary" }, "查询"),
   );
+  let latest = 0; // answers to an older query are dropped, never shown
   async function load() {
+    const ticket = ++latest;
     const data = await get("/admin/messages", { openid: openid.value.trim(), limit: limit.value });
+    if (ticket !== latest) return;
     results.replaceChildren(
       table(
         ["时间", "粉丝", "类型", "内容", "处理"],

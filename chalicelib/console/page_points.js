@@ -126,12 +126,16 @@ export async function render(view) {
     );
   }
 
+  let latest = 0; // a new query drops the answers to older ones (the first load, "more")
   async function load(reset) {
     if (reset) {
+      latest += 1;
       rows.length = 0;
       cursor = null;
     }
+    const ticket = latest;
     const data = await get("/admin/points", { tag: tag.value.trim(), limit: PAGE_SIZE, cursor });
+    if (ticket !== latest) return;
     rows.push(...data.items.map(row));
     cursor = data.next;
     more.hidden = !cursor;

@@ -421,12 +421,27 @@ def test_tag_a_follower(console, stack):
     follower = admin_api(stack.base, "GET", "/admin/followers/o_browser_tag")["follower"]
     assert follower["tags"] == sorted(["vip", "理财意向"])
 
+    # The page's first (unfiltered) load answers only after the search: its late answer must
+    # not be mixed into the search results (it once was: a flaky duplicate row).
+    held = []
+    page.route(
+        "**/admin/followers?*",
+        lambda route: route.continue_() if "q=" in route.request.url else held.append(route),
+    )
     console.go("followers")
     page.fill("#followers-q", "o_browser_tag")
     page.locator("form.toolbar").get_by_text("查询").click()
     row = page.locator("tr", has_text="o_browser_tag")
     row.wait_for()
     assert "vip" in row.inner_text()
+    assert held, "the first load was not held back"
+    with page.expect_response(lambda r: "/admin/followers" in r.url and "q=" not in r.url):
+        for route in held:
+            route.continue_()
+    page.wait_for_timeout(300)  # time for the late answer to be (wrongly) drawn
+    assert page.locator(".view tbody tr").count() == 1
+    assert "已显示 1 位" in page.locator(".view").inner_text()
+    page.unroute("**/admin/followers?*")
 
 
 def test_article_list_pages_and_filters_by_publish_date(console, stack):
