@@ -243,7 +243,7 @@ def _hour_update(
     return {
         "Update": {
             "TableName": table,
-            "Key": {"pk": {"S": _HOUR_PK[shard]}, "sk": {"S": f"{day}T{hour:02d}"}},
+            "Key": {"pk": {"S": _HOUR_PK[shard]}, "sk": {"S": hour_key(day, hour)}},
             "UpdateExpression": expression,
             "ExpressionAttributeNames": dict(names),
             "ExpressionAttributeValues": {":one": {"N": "1"}},
@@ -324,10 +324,9 @@ _TEXT_SHAPES = {(u, r): _text_shape(u, r) for u in (False, True) for r in (False
 def count_message(message: Any, decision: Any, now: float) -> list[dict[str, Any]]:
     """Effect provider: one hour-counter update per message, plus one text-counter update per
     text message."""
-    create_time = message.create_time
-    at = create_time if abs(create_time - now) <= MAX_CLOCK_SKEW else int(now)  # event_time
+    at = event_time(message.create_time, now)
     day, hour = local_day_hour(at)
-    shard = zlib.crc32(message.dedup_key.encode("utf-8")) % SHARDS  # shard_for
+    shard = shard_for(message.dedup_key)
     # "flow.<step>" -> "flow": a bounded set of outcome counters. Rule hits are keyword/click
     # rules only (a flow's id also arrives in rule_id; flow analytics count flows).
     outcome = (decision.outcome or "none").partition(".")[0][:20]
