@@ -230,8 +230,24 @@ def small_chunks(monkeypatch, queue):
     aws_client("sqs").set_queue_attributes(QueueUrl=queue, Attributes={"VisibilityTimeout": "0"})
 
 
-def _send_all(wx, clock) -> None:
+def send_all(wx, clock) -> None:
     drain_queue(lambda bodies: campaigns.handle_sqs(bodies, wx, clock=clock, budget=30))
+
+
+def check_template_once(created: dict, audience: list[str], fake_wechat, where: str) -> None:
+    """The campaign completed and every follower got it once: a repeat (a crash or fault between
+    WeChat's answer and our write) carries the same client_msg_id, which WeChat delivers once."""
+    detail = campaigns.detail(created["id"])
+    assert detail["status"] == "completed", where
+    by_follower = defaultdict(set)
+    for message in fake_wechat.template_messages:
+        by_follower[message["touser"]].add(message["client_msg_id"])
+    assert sorted(by_follower) == sorted(audience), where
+    for openid, keys in by_follower.items():
+        assert keys == {campaign_template.client_msg_id(created["id"], openid)}, where
+    progress = detail["progress"]
+    assert (progress["sent"], progress["failed"], progress["unknown"]) == (3, 0, 0), where
+    assert progress["chunks_done"] == progress["chunks"] == 2, where
 
 
 @pytest.mark.parametrize("when", ["before", "after"])
@@ -248,7 +264,7 @@ def test_template_crash_at_every_write_point_recovers_exactly_once(
         created = campaigns.create(template_body({"type": "all"}, clock.t), now=clock.t)
         with CrashAt(n, when) as crash:
             dispatch(wx, clock)  # plan, enqueue
-            _send_all(wx, clock)  # the SQS-triggered sender
+            send_all(wx, clock)  # the SQS-triggered sender
             dispatch(wx, clock)  # completion
         if not crash.fired:
             break
@@ -258,22 +274,10 @@ def test_template_crash_at_every_write_point_recovers_exactly_once(
                 break
             clock.advance(wait)  # leases expire; then the sweep re-sends lost chunks
             dispatch(wx, clock)
-            _send_all(wx, clock)
+            send_all(wx, clock)
             dispatch(wx, clock)
         where = f"crash {when} write {n}"
-        detail = campaigns.detail(created["id"])
-        assert detail["status"] == "completed", where
-        by_follower = defaultdict(list)
-        for message in fake_wechat.template_messages:
-            by_follower[message["touser"]].append(message["client_msg_id"])
-        assert sorted(by_follower) == sorted(audience), where
-        for openid, keys in by_follower.items():
-            # A repeat (crash between WeChat's answer and our write) carries the same
-            # client_msg_id, which WeChat delivers once.
-            assert set(keys) == {campaign_template.client_msg_id(created["id"], openid)}, where
+        check_template_once(created, audience, fake_wechat, where)
         assert fake_wechat.count(TEMPLATE_SEND) <= len(audience) + 1, where
-        progress = detail["progress"]
-        assert (progress["sent"], progress["failed"], progress["unknown"]) == (3, 0, 0), where
-        assert progress["chunks_done"] == progress["chunks"] == 2, where
     # start, plan, enqueue, 3 x (claim, pointer, sent), 2 x (chunk done, ack), completion
     assert exercised >= 16

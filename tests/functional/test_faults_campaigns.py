@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections import defaultdict
 from typing import Any
 
 import pytest
@@ -35,6 +34,8 @@ from tests.functional.test_campaigns import (  # noqa: F401  (fixtures)
 )
 from tests.functional.test_campaigns_recovery import (  # noqa: F401  (fixtures)
     TEMPLATE_SEND,
+    check_template_once,
+    send_all,
     small_batches,
     small_chunks,
 )
@@ -94,25 +95,6 @@ def test_mass_store_fault_at_every_write_resumes_and_sends_each_batch_once(
     assert exercised >= 11
 
 
-def _send_all(wx, clock) -> None:
-    drain_queue(lambda bodies: campaigns.handle_sqs(bodies, wx, clock=clock, budget=30))
-
-
-def _check_template_once(created: dict, audience: list[str], fake_wechat, where: str) -> None:
-    detail = campaigns.detail(created["id"])
-    assert detail["status"] == "completed", where
-    by_follower = defaultdict(set)
-    for message in fake_wechat.template_messages:
-        by_follower[message["touser"]].add(message["client_msg_id"])
-    assert sorted(by_follower) == sorted(audience), where
-    for openid, keys in by_follower.items():
-        # a repeat carries the same client_msg_id, which WeChat delivers once
-        assert keys == {campaign_template.client_msg_id(created["id"], openid)}, where
-    progress = detail["progress"]
-    assert (progress["sent"], progress["failed"], progress["unknown"]) == (3, 0, 0), where
-    assert progress["chunks_done"] == progress["chunks"] == 2, where
-
-
 @pytest.mark.parametrize("kind", STORE_FAULTS)
 def test_template_store_and_sqs_fault_at_every_write_resumes_and_sends_once(
     wx, fake_wechat, clock, small_chunks, kind
@@ -128,7 +110,7 @@ def test_template_store_and_sqs_fault_at_every_write_resumes_and_sends_once(
         with injected() as faults:
             faults.fail_nth(n, kind)
             _attempt(lambda: dispatch(wx, clock))  # plan, enqueue (SQS SendMessageBatch)
-            _attempt(lambda: _send_all(wx, clock))  # the SQS-triggered sender
+            _attempt(lambda: send_all(wx, clock))  # the SQS-triggered sender
             _attempt(lambda: dispatch(wx, clock))  # completion
         if not faults.fired:
             break
@@ -139,10 +121,10 @@ def test_template_store_and_sqs_fault_at_every_write_resumes_and_sends_once(
                 break
             clock.advance(wait)  # leases expire; then the sweep re-sends lost chunks
             dispatch(wx, clock)
-            _send_all(wx, clock)
+            send_all(wx, clock)
             dispatch(wx, clock)
         where = f"{kind} at write {n} ({faults.fired[0]})"
-        _check_template_once(created, audience, fake_wechat, where)
+        check_template_once(created, audience, fake_wechat, where)
         assert fake_wechat.count(TEMPLATE_SEND) <= len(audience) + 1, where
     assert exercised >= 16
     assert {"SendMessageBatch", "DeleteMessage"} <= fired_on or "SendMessage" in fired_on
@@ -206,7 +188,7 @@ def test_template_wechat_fault_mid_fanout_resumes_and_sends_once(
     fake_wechat.inject_error(TEMPLATE_SEND, times=1, **WECHAT_FAULTS[fault])
     runner = impatient(wx) if fault == "timeout" else wx
     dispatch(wx, clock)
-    _attempt(lambda: _send_all(runner, clock))
+    _attempt(lambda: send_all(runner, clock))
     if fault == "timeout":
         time.sleep(0.7)  # the fake finishes the request whose answer was lost
     if fault == "45009":  # template sending is paused until the daily quota resets
@@ -217,8 +199,8 @@ def test_template_wechat_fault_mid_fanout_resumes_and_sends_once(
         if campaigns.detail(created["id"])["status"] == "completed":
             break
         clock.advance(campaign_template.LEASE + 1)
-        _send_all(wx, clock)
-    _check_template_once(created, audience, fake_wechat, fault)
+        send_all(wx, clock)
+    check_template_once(created, audience, fake_wechat, fault)
     # the failed call and one call per follower (40001: the client's own retry of that call)
     if fault != "timeout":  # (a busy machine may time out another call: same client_msg_id)
         assert fake_wechat.count(TEMPLATE_SEND) == len(audience) + 1
@@ -243,7 +225,7 @@ def test_template_minute_quota_backs_off_with_jitter_and_sends_once(
     created = campaigns.create(template_body({"type": "all"}, clock.t), now=clock.t)
     fake_wechat.inject_error(TEMPLATE_SEND, times=1, errcode=45011, errmsg="api minute-quota")
     dispatch(wx, clock)
-    _send_all(wx, clock)
+    send_all(wx, clock)
     backoffs = [d for d in delays if d]
     assert backoffs, delays  # the rate-limited chunk went back, delayed
     base = campaign_template.MINUTE_QUOTA_DELAY
@@ -253,8 +235,8 @@ def test_template_minute_quota_backs_off_with_jitter_and_sends_once(
             break
         clock.advance(campaign_template.LEASE + 1)
         dispatch(wx, clock)
-        _send_all(wx, clock)
-    _check_template_once(created, audience, fake_wechat, "45011")
+        send_all(wx, clock)
+    check_template_once(created, audience, fake_wechat, "45011")
 
 
 def test_backoff_spreads_and_keeps_zero():
