@@ -63,7 +63,7 @@ Limits at match time (they bound CPU per message whatever is stored):
 Speed (``python bench/rules_bench.py``, this machine, short Chinese messages, 100,000 rules):
 exact/click ~0.15 us, prefix ~0.5 us, contains ~1.5-2 us (Aho-Corasick over UTF-8, see
 :func:`_ac_key`), regex ~3.5 us when patterns contain a literal (an automaton over the
-required literals picks the candidates, see :func:`_required_literal`) but ~2 us per
+required literals picks the candidates, see :func:`_prefilters`) but ~2 us per
 literal-free pattern per message, unless it is anchored at the start and the text's first
 character cannot begin a match (``^\\d{6}$`` on "你好": ~0.1 us, see :func:`_first_char`).
 Build: ~0.2-0.5 s for 100,000 plain keywords, ~10 s for 100,000 regexes (keep regex rules to a
@@ -439,19 +439,15 @@ def _overlap(left: list, right: list) -> bool:
     return False
 
 
-def _required_literal(pattern: str) -> str | None:
-    """Longest literal text every match of ``pattern`` must contain, or None.
+def _prefilters(pattern: str) -> tuple[str | None, Any | None]:
+    """(required literal, first-character class) of a pattern, from one stdlib parse.
 
-    A ``required in text`` test (~50 ns) skips most non-matching regexes before the search,
+    The required literal is the longest literal text every match must contain, or None. A
+    ``required in text`` test (~50 ns) skips most non-matching regexes before the search,
     which with ``timeout=`` costs ~2 us even when it fails at once. Only provably required
     runs count: consecutive literals at the top level, in groups and in repeats that run at
-    least once; case-insensitive parts are ignored.
+    least once; case-insensitive parts are ignored. The first-character class: _first_char.
     """
-    return _prefilters(pattern)[0]
-
-
-def _prefilters(pattern: str) -> tuple[str | None, Any | None]:
-    """(required literal, first-character class) of a pattern, from one stdlib parse."""
     try:
         source = _for_static_parse(pattern)
         with warnings.catch_warnings(record=True) as caught:

@@ -230,12 +230,6 @@ def hour_key(day: str, hour: int) -> str:
     return f"{day}T{hour:02d}"
 
 
-def hour_counter_update(
-    day: str, hour: int, shard: int, kind: str, outcome: str, rule_id: str | None
-) -> dict[str, Any]:
-    return _hour_update(config.table_name("analytics"), day, hour, shard, kind, outcome, rule_id)
-
-
 def _hour_update(
     table: str, day: str, hour: int, shard: int, kind: str, outcome: str, rule_id: str | None
 ) -> dict[str, Any]:
@@ -267,12 +261,6 @@ def _hour_shape(kind: str, outcome: str, rule_id: str | None) -> tuple[str, dict
 
 
 UNANSWERED_OUTCOMES = ("default", "unanswered")
-
-
-def text_counter_update(
-    day: str, shard: int, text: str, outcome: str, rule_id: str | None, at: int
-) -> dict[str, Any] | None:
-    return _text_update(config.table_name("analytics"), day, shard, text, outcome, rule_id, at)
 
 
 def _text_update(
