@@ -47,7 +47,11 @@ def _nothing_kept(client) -> None:
 
 
 def _retry_succeeds_once(client, fake_wechat, permanent: bool) -> None:
-    response = upload(client, "image", PNG, permanent=permanent)
+    _kept_once(client, upload(client, "image", PNG, permanent=permanent), fake_wechat, permanent)
+
+
+def _kept_once(client, response, fake_wechat, permanent: bool) -> None:
+    """The upload succeeded and everything it made is kept, once."""
     assert response.status_code == 201, response.body
     item = body_json(response)
     assert [i["id"] for i in _items(client)] == [item["id"]]
@@ -153,9 +157,4 @@ def test_a_resent_record_write_is_success_and_keeps_everything(client, fake_wech
     with injected() as faults:
         faults.fail("PutItem", RESENT, times=1)
         response = upload(client, "image", PNG, permanent=permanent)
-    assert response.status_code == 201, response.body
-    item = body_json(response)
-    assert [i["id"] for i in _items(client)] == [item["id"]]
-    assert _bucket_keys() == [item["s3_key"]]
-    if permanent:
-        assert list(fake_wechat._materials) == [item["media_id"]]
+    _kept_once(client, response, fake_wechat, permanent)
