@@ -46,10 +46,14 @@ def _sha1(*parts: str) -> str:
     return hashlib.sha1("".join(sorted(parts)).encode()).hexdigest()
 
 
+def _fresh_cbc(key: str = KAT_KEY):
+    k = base64.b64decode(key + "=")
+    return AES.new(k, AES.MODE_CBC, k[:16])
+
+
 def _raw_encrypt(plain: bytes, key: str = KAT_KEY) -> str:
     """Encrypt an arbitrary (already padded) plaintext, to craft malformed payloads."""
-    k = base64.b64decode(key + "=")
-    return base64.b64encode(AES.new(k, AES.MODE_CBC, k[:16]).encrypt(plain)).decode()
+    return base64.b64encode(_fresh_cbc(key).encrypt(plain)).decode()
 
 
 def _frame(msg: bytes, appid: bytes = KAT_APPID.encode(), length: int | None = None) -> bytes:
@@ -138,11 +142,6 @@ def test_full_padding_block(crypto):
 def test_round_trip_property(msg):
     c = WeChatCrypto(TOKEN, KAT_KEY, KAT_APPID)
     assert c.decrypt(c.encrypt(msg)) == msg
-
-
-def _fresh_cbc(key: str = KAT_KEY):
-    k = base64.b64decode(key + "=")
-    return AES.new(k, AES.MODE_CBC, k[:16])
 
 
 @settings(max_examples=100, deadline=None)
