@@ -26,6 +26,9 @@ PUBLIC_BASE_URL = "WXLESS_PUBLIC_BASE_URL"
 ALLOWED_ORIGINS = "WXLESS_ALLOWED_ORIGINS"
 # Zone of analytics dates (IANA name or "+08:00"): the bank's day, not UTC's.
 TIMEZONE = "WXLESS_TIMEZONE"
+# The Official Account this deployment serves. Every stored key starts with it, so serving
+# several accounts later needs no migration (store/keys.py).
+ACCOUNT_ID = "WXLESS_ACCOUNT_ID"
 
 SECRETS = (WECHAT_TOKEN, WECHAT_APP_SECRET, WECHAT_ENCODING_AES_KEY, ADMIN_TOKEN)
 
@@ -40,6 +43,7 @@ _DEFAULTS = {
     PUBLIC_BASE_URL: "",
     ALLOWED_ORIGINS: "",
     TIMEZONE: "Asia/Shanghai",
+    ACCOUNT_ID: "default",
 }
 
 # SSM values are cached per container; a rotated secret is picked up after the TTL.

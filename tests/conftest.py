@@ -24,39 +24,16 @@ os.environ.update(
 
 
 def _reset_process_state(clients: bool = False) -> None:
-    """Forget per-container caches. `clients=False` keeps the botocore clients and PynamoDB
-    connections: building them loads botocore's data files (~0.1 s each, ~15 of them), and
-    they stay valid as long as the same moto is running."""
-    from chalicelib.handlers import callback
-    from chalicelib.store import aws, tables, throttle
+    """Forget per-container objects (chalicelib.wiring). `clients=False` keeps the botocore
+    clients and PynamoDB connections: building them loads botocore's data files (~0.1 s each,
+    ~15 of them), and they stay valid as long as the same moto is running."""
+    from chalicelib import wiring
 
-    if clients:
-        aws.reset()
-        tables.reset_connections()
-    throttle.reset()
-    callback.reset()
-    _reset_wechat_state()
-    _reset_cms_state()
-    from chalicelib.jobs import campaigns  # queue URL cache (a new moto per test)
-
-    campaigns.reset()
-
-
-def _reset_cms_state() -> None:
-    # Per-container caches of articles (admin index, published snapshot) watch a version counter
-    # that starts again in every new moto.
-    from chalicelib.store import articles
-
-    articles.reset_caches()
+    wiring.reset(clients=clients)
 
 
 def _reset_wechat_state() -> None:
-    # The shared WeChat client (per-container token cache) and the token items' PynamoDB view.
-    from chalicelib.jobs import wechat
-    from chalicelib.store import tokens
-
-    wechat.reset()
-    tokens.reset()
+    _reset_process_state()
 
 
 @pytest.fixture

@@ -9,26 +9,27 @@ from typing import Any, TypeVar
 from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.exceptions import PutError, PynamoDBException
 
-from chalicelib.store.errors import Conflict, NotFound, StoreUnavailable
+from chalicelib.errors import AppError
+from chalicelib.store.ddb import condition_failed
+from chalicelib.store.errors import StoreUnavailable
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def is_condition_failure(exc: BaseException) -> bool:
-    code = getattr(exc, "cause_response_code", None)
-    if code is None and isinstance(exc, ClientError):
-        code = exc.response.get("Error", {}).get("Code")
-    return code in ("ConditionalCheckFailedException", "TransactionCanceledException")
+    """A PynamoDB or botocore write failed its own condition (store.ddb decodes it)."""
+    return condition_failed(exc)
 
 
 def guarded(func: F) -> F:
-    """Let NotFound/Conflict/ValueError through; map every AWS failure to StoreUnavailable."""
+    """Let the app's own errors (and ValueError) through; map every AWS failure to
+    StoreUnavailable."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except (NotFound, Conflict, StoreUnavailable, ValueError):
+        except (AppError, ValueError):
             raise
         except (PynamoDBException, BotoCoreError, ClientError) as exc:
             raise StoreUnavailable(f"storage error: {type(exc).__name__}") from exc

@@ -95,18 +95,9 @@ def empty_tables(only_campaigns: bool = False) -> None:
 
 def _reset_caches() -> None:
     # Caches that watch counters which start again in emptied tables; the AWS clients stay.
-    from chalicelib.handlers import callback
-    from chalicelib.store import articles, throttle
+    from chalicelib import wiring
 
-    callback.reset()
-    throttle.reset()
-    articles.reset_caches()
-    campaigns.reset()
-    from chalicelib.jobs import wechat
-    from chalicelib.store import tokens
-
-    wechat.reset()
-    tokens.reset()
+    wiring.reset()
 
 
 @pytest.fixture

@@ -1,0 +1,81 @@
+"""Errors that carry their HTTP answer.
+
+Every layer raises these (or lets an unexpected exception escape); only the HTTP handlers turn
+them into responses, using `status`. Anything that is not an `AppError` is a bug: the handler
+logs its traceback and answers 500, never a polite 400. `InvalidInput` is also a `ValueError`,
+so pure code that already catches `ValueError` around a parse keeps working.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class AppError(Exception):
+    """An expected failure with a known answer. `extra` goes into the JSON body next to
+    `error` (e.g. `retryable`, `remaining`)."""
+
+    status = 500
+    retryable = False
+
+    def __init__(self, message: str = "", **extra: Any) -> None:
+        super().__init__(message)
+        self.extra = extra
+
+    @property
+    def message(self) -> str:
+        return str(self) or type(self).__name__
+
+
+class InvalidInput(AppError, ValueError):
+    """The caller sent something we cannot accept: fix the request."""
+
+    status = 400
+
+
+class Unauthorized(AppError):
+    status = 401
+
+
+class Forbidden(AppError):
+    status = 403
+
+
+class NotFound(AppError, LookupError):
+    status = 404
+
+
+class Conflict(AppError):
+    """The request is valid but clashes with the current state (a duplicate, a lost race)."""
+
+    status = 409
+
+
+class PayloadTooLarge(AppError):
+    status = 413
+
+
+class UnsupportedMediaType(AppError):
+    status = 415
+
+
+class Unprocessable(AppError):
+    """Well-formed, understood, but refused (e.g. an idempotency key reused for another body)."""
+
+    status = 422
+
+
+class TooManyRequests(AppError):
+    status = 429
+    retryable = True
+
+    def __init__(self, message: str = "", retry_after: int | None = None, **extra: Any) -> None:
+        super().__init__(message, **extra)
+        self.retry_after = retry_after
+
+
+class Unavailable(AppError):
+    """A dependency (DynamoDB, S3, WeChat) did not answer or refused: retry later."""
+
+    status = 503
+    retryable = True

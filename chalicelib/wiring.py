@@ -1,0 +1,150 @@
+"""The composition root: every per-container object, built lazily, and one `reset()` for tests.
+
+A warm Lambda container keeps what is worth keeping between invocations: AWS clients, the WeChat
+client and its token providers, caches of rules and articles, the callback pipeline. Each is
+built here, on first use, from the settings it depends on, and rebuilt when those change (`chalice
+local` sets the environment before import; tests change it between cases). Entry points
+(handlers/, jobs/, app.py) ask this module for what they need and pass it down; modules below
+them hold no state of their own.
+
+    from chalicelib import wiring
+    wiring.wechat().messages.send_text(openid, "您好")
+
+Tests call `wiring.reset()` between cases (`reset(clients=True)` when a new moto starts).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from chalicelib import config
+
+if TYPE_CHECKING:
+    from chalicelib.store.tokens import DynamoTokenProvider
+    from chalicelib.wechat.api import WeChatClient
+
+T = TypeVar("T")
+
+_lock = threading.RLock()
+_objects: dict[str, tuple[tuple[str, ...], Any]] = {}
+
+
+def settings(*names: str) -> tuple[str, ...]:
+    """The current values of `names`: an object built from them is rebuilt when they change."""
+    return tuple(config.get(name) for name in names)
+
+
+def cached(name: str, key: tuple[str, ...], build: Callable[[], T]) -> T:
+    """The object called `name`, built by `build()` once per `key` (thread-safe)."""
+    found = _objects.get(name)
+    if found is not None and found[0] == key:
+        return found[1]
+    with _lock:
+        found = _objects.get(name)
+        if found is None or found[0] != key:
+            found = _objects[name] = (key, build())
+        return found[1]
+
+
+def reset(*, clients: bool = False) -> None:
+    """Forget every built object. `clients=True` also drops the AWS clients and PynamoDB
+    connections (a new moto per test session needs new ones; otherwise they stay valid)."""
+    with _lock:
+        _objects.clear()
+    for legacy_reset in _LEGACY_RESETS:
+        legacy_reset()
+    if clients:
+        from chalicelib.store import aws, tables
+
+        aws.reset()
+        tables.reset_connections()
+
+
+# -- the WeChat API client -----------------------------------------------------------------------
+
+
+def _build_wechat() -> tuple[WeChatClient, DynamoTokenProvider, DynamoTokenProvider]:
+    from chalicelib.store.tokens import ACCESS, JSAPI, DynamoTokenProvider
+    from chalicelib.wechat.api import WeChatClient
+
+    base_url, app_id = config.get(config.WECHAT_API_BASE), config.get(config.WECHAT_APP_ID)
+    api = WeChatClient(base_url)
+
+    def fetch_access_token() -> tuple[str, int]:
+        # Normal mode only: force_refresh would kill the token every other container holds.
+        return api.token.fetch_stable_token(app_id, config.get(config.WECHAT_APP_SECRET))
+
+    def fetch_jsapi_ticket() -> tuple[str, int]:
+        return api.token.get_ticket("jsapi")
+
+    access = DynamoTokenProvider(fetch_access_token, kind=ACCESS)
+    api.token_provider = access
+    ticket = DynamoTokenProvider(fetch_jsapi_ticket, kind=JSAPI)
+    return api, access, ticket
+
+
+def _wechat_bundle() -> tuple[WeChatClient, DynamoTokenProvider, DynamoTokenProvider]:
+    key = settings(config.WECHAT_API_BASE, config.WECHAT_APP_ID, config.TABLE_PREFIX)
+    return cached("wechat", key, _build_wechat)
+
+
+def wechat() -> WeChatClient:
+    """The container's WeChat client: one connection pool, access_token from the token store
+    that the scheduled refresher keeps fresh."""
+    return _wechat_bundle()[0]
+
+
+def token_provider() -> DynamoTokenProvider:
+    """The access_token provider behind `wechat()`."""
+    return _wechat_bundle()[1]
+
+
+def ticket_provider() -> DynamoTokenProvider:
+    """The jsapi_ticket provider (same store, same guarded refresh)."""
+    return _wechat_bundle()[2]
+
+
+# -- state not yet moved here ---------------------------------------------------------------------
+# Modules that still keep a per-container cache of their own, cleared by reset() until each one's
+# state is built above instead.
+
+
+def _reset_callback() -> None:
+    from chalicelib.handlers import callback
+
+    callback.reset()
+
+
+def _reset_throttle() -> None:
+    from chalicelib.store import throttle
+
+    throttle.reset()
+
+
+def _reset_tokens() -> None:
+    from chalicelib.store import tokens
+
+    tokens.reset()
+
+
+def _reset_articles() -> None:
+    from chalicelib.store import articles
+
+    articles.reset_caches()
+
+
+def _reset_campaigns() -> None:
+    from chalicelib.jobs import campaigns
+
+    campaigns.reset()
+
+
+_LEGACY_RESETS: tuple[Callable[[], None], ...] = (
+    _reset_callback,
+    _reset_throttle,
+    _reset_tokens,
+    _reset_articles,
+    _reset_campaigns,
+)
