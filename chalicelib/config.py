@@ -29,6 +29,8 @@ TIMEZONE = "WXLESS_TIMEZONE"
 # The Official Account this deployment serves. Every stored key starts with it, so serving
 # several accounts later needs no migration (store/keys.py).
 ACCOUNT_ID = "WXLESS_ACCOUNT_ID"
+# Threads the stream aggregator writes a batch's items with.
+AGGREGATE_WORKERS = "WXLESS_AGGREGATE_WORKERS"
 
 SECRETS = (WECHAT_TOKEN, WECHAT_APP_SECRET, WECHAT_ENCODING_AES_KEY, ADMIN_TOKEN)
 
@@ -44,6 +46,7 @@ _DEFAULTS = {
     ALLOWED_ORIGINS: "",
     TIMEZONE: "Asia/Shanghai",
     ACCOUNT_ID: "default",
+    AGGREGATE_WORKERS: "16",
 }
 
 # SSM values are cached per container; a rotated secret is picked up after the TTL.

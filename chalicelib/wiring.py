@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from chalicelib import config
 
 if TYPE_CHECKING:
+    from chalicelib.engine.pipeline import Pipeline
     from chalicelib.store.tokens import DynamoTokenProvider
     from chalicelib.wechat.api import WeChatClient
 
@@ -60,6 +61,59 @@ def reset(*, clients: bool = False) -> None:
 
         aws.reset()
         tables.reset_connections()
+
+
+# -- the callback ---------------------------------------------------------------------------------
+
+
+def _build_callback() -> Pipeline:
+    from chalicelib.engine.cache import SnapshotCache
+    from chalicelib.engine.geo import build_place_book
+    from chalicelib.engine.pipeline import Pipeline
+    from chalicelib.engine.replying import build_book
+    from chalicelib.store import flows, points, rules
+    from chalicelib.store.messages import DynamoInbox
+
+    def load_book() -> tuple[int, Any]:
+        version, rule_list, specials = rules.load_snapshot()
+        return version, (rule_list, specials, flows.list_flows())
+
+    token, app_id, aes_key = settings(
+        config.WECHAT_TOKEN, config.WECHAT_APP_ID, config.WECHAT_ENCODING_AES_KEY
+    )
+    return Pipeline(
+        token,
+        app_id,
+        aes_key,
+        inbox=DynamoInbox(flows.step_update),
+        book=SnapshotCache(rules.read_version, load_book, build_book),
+        places=SnapshotCache(points.read_version, points.load_snapshot, build_place_book),
+        read_flow_state=flows.read_state,
+        expand_reply=_expand_reply,
+    )
+
+
+def _expand_reply(reply: dict[str, Any]) -> dict[str, Any] | None:
+    """News by CMS article id -> today's titles and links (CMS code loads only when needed)."""
+    from chalicelib.cms.links import is_article_reply
+
+    if not is_article_reply(reply):
+        return reply
+    from chalicelib.store import articles
+
+    return articles.expand_reply(reply)
+
+
+def callback() -> Pipeline:
+    """The message pipeline with its ports: the inbox, the rule and points snapshots."""
+    key = settings(
+        config.WECHAT_TOKEN,
+        config.WECHAT_APP_ID,
+        config.WECHAT_ENCODING_AES_KEY,
+        config.TABLE_PREFIX,
+        config.ACCOUNT_ID,
+    )
+    return cached("callback", key, _build_callback)
 
 
 # -- the WeChat API client -----------------------------------------------------------------------
@@ -111,12 +165,6 @@ def ticket_provider() -> DynamoTokenProvider:
 # state is built above instead.
 
 
-def _reset_callback() -> None:
-    from chalicelib.handlers import callback
-
-    callback.reset()
-
-
 def _reset_throttle() -> None:
     from chalicelib.store import throttle
 
@@ -142,7 +190,6 @@ def _reset_campaigns() -> None:
 
 
 _LEGACY_RESETS: tuple[Callable[[], None], ...] = (
-    _reset_callback,
     _reset_throttle,
     _reset_tokens,
     _reset_articles,

@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests import wxsim  # noqa: E402
+from tests import stream, wxsim  # noqa: E402
 
 # Never reach real AWS, whatever the machine's environment says.
 for _name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
@@ -44,6 +44,8 @@ def settings(monkeypatch):
     monkeypatch.setenv("WECHAT_ENCODING_AES_KEY", wxsim.AES_KEY)
     monkeypatch.setenv("ADMIN_TOKEN", wxsim.ADMIN)
     monkeypatch.setenv("WXLESS_TABLE_PREFIX", "wxtest")
+    # moto's DynamoDB is not safe for concurrent writers: the aggregator writes one at a time.
+    monkeypatch.setenv("WXLESS_AGGREGATE_WORKERS", "1")
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
 
 
@@ -85,8 +87,10 @@ def _moto_session():
         patch.delenv("AWS_ENDPOINT_URL", raising=False)
         with mock_aws():
             _reset_process_state(clients=True)  # clients built before moto started are not mocked
+            stream.forget()
             create_all()
             yield
+    stream.forget()
     _reset_process_state(clients=True)
 
 
@@ -97,6 +101,7 @@ def aws(_moto_session, settings):
     _reset_process_state(clients=False)
     create_all()  # no-op unless a test changed the prefix or dropped a table
     empty_store()
+    stream.pump().skip_to_end()  # the emptying's own stream records are not this test's
     _reset_process_state(clients=False)
     yield
     _reset_process_state(clients=False)

@@ -17,7 +17,7 @@ from chalicelib.handlers.common import (
     read_object,
 )
 from chalicelib.jobs import profile_sync
-from chalicelib.store import analytics, inbox
+from chalicelib.store import analytics, messages
 from chalicelib.store import followers as store
 from chalicelib.wechat.api.base import WeChatAPIError
 
@@ -82,7 +82,7 @@ def sync_followers() -> Response:
 def get_follower(openid: str) -> dict:
     limit = query_int(bp.current_request, "messages", 20, 0, 200)
     follower = store.get_follower(openid)
-    recent = inbox.list_messages(openid, limit) if limit else []
+    recent = messages.timeline(openid, limit) if limit else []
     return {"follower": follower, "recent_messages": recent}
 
 

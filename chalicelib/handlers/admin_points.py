@@ -7,6 +7,7 @@ from typing import Any
 
 from chalice import Blueprint, Response
 
+from chalicelib import wiring
 from chalicelib.engine.geo import (
     DEFAULT_SETTINGS,
     MAX_COUNT,
@@ -105,13 +106,11 @@ def nearest() -> dict:
     """What a follower at (lat, lng) would be offered, from the same cached snapshot the
     callback uses (so a change shows here when followers see it, within ~2 s; no reload per
     call: 10,000 points take a full scan to load); `n` and `tag` override the settings."""
-    from chalicelib.handlers import callback
-
     request = bp.current_request
     query = request.query_params or {}
     lat, lng = _float(query, "lat", 90), _float(query, "lng", 180)
     n = query_int(request, "n", 3, 1, MAX_COUNT * 10)
-    cache = callback.get_callback().places
+    cache = wiring.callback().places
     # Without a cache (a Callback built by hand) load the points directly.
     places = cache.get() if cache is not None else build_place_book(store.load_snapshot()[1])
     radius = places.settings.get("max_distance_km") or 0

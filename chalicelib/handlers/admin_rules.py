@@ -9,7 +9,7 @@ from chalice import Blueprint, Response
 from chalicelib.engine.validate import validate_rule
 from chalicelib.handlers.admin_wechat import wechat_errors
 from chalicelib.handlers.common import admin_route, json_response, query_int, read_json, read_object
-from chalicelib.store import articles, inbox, media
+from chalicelib.store import articles, listing, media, messages, progress
 from chalicelib.store import rules as store
 from chalicelib.store.errors import NotFound
 from chalicelib.wechat.replies import validate_reply
@@ -103,4 +103,7 @@ def list_messages() -> dict:
     request = bp.current_request
     openid = (request.query_params or {}).get("openid") or None
     limit = query_int(request, "limit", 50, 1, 500)
-    return {"items": inbox.list_messages(openid, limit)}
+    if openid:  # the follower's own timeline: current by the time their reply was sent
+        return {"items": messages.timeline(openid, limit)}
+    # Across followers: summed from the stream, seconds behind (`as_of`, ms).
+    return {"items": listing.recent(limit), **progress.as_of()}

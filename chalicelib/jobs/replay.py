@@ -5,9 +5,10 @@ When DynamoDB fails, the callback still answers the follower and logs one JSON l
 whole message sealed (chalicelib.logsafe: encrypted with a key derived from WECHAT_TOKEN, so run
 the replay with the stage's settings). Lines of the older, clear `"entry": {...}` form are still
 read. Feed those lines (e.g. a CloudWatch Logs export) to `replay()` once storage is back: each
-message is recorded with its exactly-once side effects (follower record, counters) through the
-same conditional write as a live message, so replaying twice, or replaying a message that did
-get stored, changes nothing. Flow steps are not replayed: the follower has moved on since.
+message is recorded through the same conditional write as a live message (its follower record
+and counters then follow from the stream, as for any message), so replaying twice, or replaying
+a message that did get stored, changes nothing. Flow steps are not replayed: the follower has
+moved on since.
 
     .venv/bin/python -m chalicelib.jobs.replay < store_failed.log
 """
@@ -16,15 +17,13 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from collections.abc import Iterable
 from typing import Any
 
 from chalicelib import logsafe
+from chalicelib.engine.pipeline import Inbox, log_entry
 from chalicelib.engine.replying import Decision
-from chalicelib.handlers.callback import inbox_entry
-from chalicelib.store import effects
-from chalicelib.store.inbox import DynamoInbox, Inbox
+from chalicelib.store.messages import DynamoInbox
 from chalicelib.wechat.messages import parse_message
 
 MARK = "callback.store_failed"
@@ -61,9 +60,7 @@ def replay(lines: Iterable[str], inbox: Inbox | None = None) -> dict[str, int]:
             counts["unreadable"] += 1
             continue
         decision = Decision(None, str(item.get("outcome") or "none"), item.get("rule_id"))
-        entry = inbox_entry(message, decision, "")
-        writes = effects.collect(message, decision, time.time())
-        if inbox.record(entry, writes) is None:
+        if inbox.record(log_entry(message, decision, "")) is None:
             counts["replayed"] += 1
         else:
             counts["already_logged"] += 1

@@ -1,27 +1,22 @@
-"""Message analytics: counters written with every message, summed at query time.
+"""Message analytics: counters summed from the messages table's stream, read at query time.
 
-Exactly once: the counter updates are effect-provider writes (store.effects), so they ride in the
-callback's single TransactWriteItems with the inbox put; a WeChat retry cancels them too.
+The stream aggregator (chalicelib/aggregate) sums a batch of messages and writes each counter
+item once per batch, exactly once (store.ledger). Two kinds of counter items in the `analytics`
+table (hash `pk`, range `sk`):
 
-Two kinds of counter items in the `analytics` table (hash `pk`, range `sk`):
-
-- hour counters, `pk = "h#<shard>"`, `sk = "<local date>T<HH>"`: one item per local hour and
-  shard, attributes `t:<msg type>` (`text`, `event.subscribe`, ...), `o:<outcome>` (`rule`,
-  `default`, `unanswered`, `subscribe`, `none`) and `r:<rule id>`, all numeric ADDs. Every message
-  touches exactly one of them. Follower growth is `t:event.subscribe` / `t:event.unsubscribe`.
-- text counters (text messages only), `pk = "x#<shard>"`, `sk = "<local date>#<normalized
-  text>"`: `hits`, `unanswered` (outcomes default and unanswered), `last_at`,
-  `last_unanswered_at`, `rule_id` (last rule that answered it), `sample`; they expire after
-  TEXT_RETENTION_DAYS.
-
-The shard is a hash of the message's dedup key over SHARDS: concurrent messages spread over SHARDS
-items instead of all updating one hot item (DynamoDB cancels a transaction that meets another one
-on the same item). A query reads each shard's partition once with a sort-key range, so any date
-range costs SHARDS Query calls per kind (plus paging), and never reads the message log.
+- hour counters, `pk = "<account>#h"`, `sk = "<local date>T<HH>"`: one item per local hour,
+  attributes `t:<msg type>` (`text`, `event.subscribe`, ...), `o:<outcome>` (`rule`, `default`,
+  `unanswered`, `subscribe`, `none`, ...) and `r:<rule id>`, all numeric ADDs. Follower growth
+  is `t:event.subscribe` / `t:event.unsubscribe`. A date range is one Query.
+- text counters (text messages only), `pk = "<account>#x#<k>"` (k: a hash of the text over
+  TEXT_SHARDS, so one text is one item a day and the texts of a busy day spread over several
+  partitions), `sk = "<local date>#<normalized text>"`: `hits`, `unanswered` (outcomes default
+  and unanswered), `last_at`, `last_unanswered_at`, `rule_id` (last rule that answered it),
+  `sample`; they expire after TEXT_RETENTION_DAYS. A range costs TEXT_SHARDS Queries.
 
 Dates are local dates in WXLESS_TIMEZONE (default Asia/Shanghai, UTC+8): the bank's day, not
 UTC's. A message is counted at its WeChat CreateTime (unless that is implausibly far from the
-server clock).
+time it was received).
 """
 
 from __future__ import annotations
@@ -32,19 +27,20 @@ import re
 import time
 import unicodedata
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from pynamodb.attributes import TTLAttribute, UnicodeAttribute
 from pynamodb.models import Model
 
 from chalicelib import config
-from chalicelib.store import effects
-from chalicelib.store.aws import client
+from chalicelib.errors import InvalidInput
+from chalicelib.store import ddb, keys
 from chalicelib.store.guard import guarded
 from chalicelib.store.models import register, table
 
-SHARDS = 8  # readers query range(SHARDS): raising it later is safe, lowering it hides old shards
+TEXT_SHARDS = 16  # readers query range(TEXT_SHARDS): raising it later re-homes texts
 TEXT_MAX_CHARS = 50
 SAMPLE_MAX_CHARS = 100
 TEXT_RETENTION_DAYS = 400
@@ -146,7 +142,7 @@ def parse_day(value: str, name: str = "date") -> dt.date:
 
 
 def _bad_day(name: str) -> dt.date:
-    raise ValueError(f"{name} must be a date YYYY-MM-DD")
+    raise InvalidInput(f"{name} must be a date YYYY-MM-DD")
 
 
 def date_range(
@@ -157,9 +153,9 @@ def date_range(
     last = parse_day(end, "to") if end else today()
     first = parse_day(start, "from") if start else last - dt.timedelta(days=default_days - 1)
     if first > last:
-        raise ValueError("from must not be after to")
+        raise InvalidInput("from must not be after to")
     if (last - first).days + 1 > MAX_RANGE_DAYS:
-        raise ValueError(f"the range may cover at most {MAX_RANGE_DAYS} days")
+        raise InvalidInput(f"the range may cover at most {MAX_RANGE_DAYS} days")
     return first, last
 
 
@@ -213,149 +209,126 @@ def sample_text(text: str) -> str:
     return _SPACE.sub(" ", _DIGITS.sub("#", text or "")).strip()[:SAMPLE_MAX_CHARS]
 
 
-# -- counter items (pure builders) ------------------------------------------------------------
+# -- counter items ---------------------------------------------------------------------------
+
+UNANSWERED_OUTCOMES = ("default", "unanswered")
 
 
-def shard_for(key: str) -> int:
-    return zlib.crc32(key.encode("utf-8")) % SHARDS
+def table_name() -> str:
+    return config.table_name("analytics")
 
 
-def message_kind(message: Any) -> str:
+def text_shard(text: str) -> int:
+    return zlib.crc32(text.encode("utf-8")) % TEXT_SHARDS
+
+
+def message_kind(kind: str) -> str:
     """`text`, `image`, ... for messages; `event.<name>` for events (as in the message log)."""
-    kind = (message.event and f"event.{message.event}") or message.msg_type or "unknown"
-    return kind[:40]
+    return (kind or "unknown")[:40]
 
 
 def hour_key(day: str, hour: int) -> str:
     return f"{day}T{hour:02d}"
 
 
-def _hour_update(
-    table: str, day: str, hour: int, shard: int, kind: str, outcome: str, rule_id: str | None
-) -> dict[str, Any]:
-    expression, names = _hour_shape(kind, outcome or "none", rule_id)
-    return {
-        "Update": {
-            "TableName": table,
-            "Key": {"pk": {"S": _HOUR_PK[shard]}, "sk": {"S": hour_key(day, hour)}},
-            "UpdateExpression": expression,
-            "ExpressionAttributeNames": dict(names),
-            "ExpressionAttributeValues": {":one": {"N": "1"}},
-        }
-    }
+def hour_item_key(day: str, hour: int) -> dict[str, Any]:
+    return ddb.key(keys.scoped("h"), hour_key(day, hour))
 
 
-_HOUR_PK = tuple(f"h#{shard}" for shard in range(SHARDS))
-_TEXT_PK = tuple(f"x#{shard}" for shard in range(SHARDS))
+def hour_update(tallies: Sequence[dict[str, int]]) -> ddb.Update:
+    """ADD every tally (attribute -> count) of a batch to one hour item."""
+    total: dict[str, int] = {}
+    for tally in tallies:
+        for attr, n in tally.items():
+            total[attr] = total.get(attr, 0) + n
+    return ddb.Update().add_attrs(total)
 
 
-@functools.lru_cache(maxsize=1024)
-def _hour_shape(kind: str, outcome: str, rule_id: str | None) -> tuple[str, dict[str, str]]:
-    # A handful of (type, outcome, rule) combinations recur: their expression is built once.
-    names = {"#t": f"t:{kind}", "#o": f"o:{outcome}"}
-    expression = "ADD #t :one, #o :one"
-    if rule_id:
-        names["#r"] = f"r:{rule_id}"
-        expression += ", #r :one"
-    return expression, names
+def hour_tally(kind: str, outcome: str, rule_id: str | None) -> dict[str, int]:
+    """What one message adds to its hour: its type, its outcome ("flow.<step>" -> "flow": a
+    bounded set) and, when a keyword or click rule answered, the rule (a flow's id also arrives
+    as rule_id; flow analytics count flows)."""
+    outcome = (outcome or "none").partition(".")[0][:20]
+    tally = {f"t:{message_kind(kind)}": 1, f"o:{outcome}": 1}
+    if rule_id and outcome == "rule":
+        tally[f"r:{rule_id}"] = 1
+    return tally
 
 
-UNANSWERED_OUTCOMES = ("default", "unanswered")
+def text_item_key(day: str, text: str) -> dict[str, Any]:
+    return ddb.key(keys.scoped("x", str(text_shard(text))), f"{day}#{text}")
 
 
-def _text_update(
-    table: str, day: str, shard: int, text: str, outcome: str, rule_id: str | None, at: int
-) -> dict[str, Any] | None:
-    key = normalize_text(text)
+@dataclass(frozen=True, slots=True)
+class TextHit:
+    """One text message, as its day's text counter counts it."""
+
+    at: int
+    unanswered: bool
+    rule_id: str | None
+    sample: str
+
+
+def text_update(hits: Sequence[TextHit]) -> ddb.Update:
+    """One text counter's share of a batch: hits and unanswered ADDed, the latest times,
+    sample and answering rule SET."""
+    upd = ddb.Update()
+    last = max(hits, key=lambda h: h.at)
+    upd.add(hits=len(hits), unanswered=sum(1 for h in hits if h.unanswered))
+    upd.set(last_at=last.at)
+    upd.set_if_absent(expires_at=last.at + TEXT_RETENTION_DAYS * 86400)
+    asked = [h for h in hits if h.unanswered]
+    if asked:  # the sample shows the latest unanswered wording
+        latest = max(asked, key=lambda h: h.at)
+        upd.set(last_unanswered_at=latest.at, sample=latest.sample)
+    else:
+        upd.set_if_absent(sample=hits[0].sample)
+    answered = [h for h in hits if h.rule_id]
+    if answered:
+        upd.set(rule_id=max(answered, key=lambda h: h.at).rule_id)
+    return upd
+
+
+def text_hit(
+    content: str, outcome: str, rule_id: str | None, at: int
+) -> tuple[str, TextHit] | None:
+    """(normalized text, hit) of a text message, or None when nothing is left to count."""
+    key = normalize_text(content)
     if not key:
         return None
     unanswered = outcome in UNANSWERED_OUTCOMES
-    expression, names = _TEXT_SHAPES[unanswered, bool(rule_id)]
-    values: dict[str, Any] = {
-        ":one": {"N": "1"},
-        ":at": {"N": str(at)},
-        ":sample": {"S": sample_text(text) or key},
-        ":exp": {"N": str(at + TEXT_RETENTION_DAYS * 86400)},
-    }
-    if rule_id:
-        values[":rule"] = {"S": rule_id}
-    return {
-        "Update": {
-            "TableName": table,
-            "Key": {"pk": {"S": _TEXT_PK[shard]}, "sk": {"S": f"{day}#{key}"}},
-            "UpdateExpression": expression,
-            "ExpressionAttributeNames": dict(names),
-            "ExpressionAttributeValues": values,
-        }
-    }
-
-
-def _text_shape(unanswered: bool, with_rule: bool) -> tuple[str, dict[str, str]]:
-    names = {"#h": "hits", "#l": "last_at", "#s": "sample", "#e": "expires_at"}
-    sets = ["#l = :at", "#s = if_not_exists(#s, :sample)", "#e = if_not_exists(#e, :exp)"]
-    adds = ["#h :one"]
-    if unanswered:
-        names.update({"#u": "unanswered", "#lu": "last_unanswered_at"})
-        sets.append("#lu = :at")
-        adds.append("#u :one")
-    if with_rule:
-        names["#r"] = "rule_id"
-        sets.append("#r = :rule")
-    return f"SET {', '.join(sets)} ADD {', '.join(adds)}", names
-
-
-# The four shapes of a text counter update, built once.
-_TEXT_SHAPES = {(u, r): _text_shape(u, r) for u in (False, True) for r in (False, True)}
-
-
-@effects.register
-def count_message(message: Any, decision: Any, now: float) -> list[dict[str, Any]]:
-    """Effect provider: one hour-counter update per message, plus one text-counter update per
-    text message."""
-    at = event_time(message.create_time, now)
-    day, hour = local_day_hour(at)
-    shard = shard_for(message.dedup_key)
-    # "flow.<step>" -> "flow": a bounded set of outcome counters. Rule hits are keyword/click
-    # rules only (a flow's id also arrives in rule_id; flow analytics count flows).
-    outcome = (decision.outcome or "none").partition(".")[0][:20]
-    rule_id = decision.rule_id if outcome == "rule" else None
-    table = config.table_name("analytics")
-    writes = [_hour_update(table, day, hour, shard, message_kind(message), outcome, rule_id)]
-    if message.msg_type == "text":
-        update = _text_update(table, day, shard, message.content, outcome, rule_id, at)
-        if update is not None:
-            writes.append(update)
-    return writes
+    hit = TextHit(
+        at, unanswered, rule_id if outcome == "rule" else None, sample_text(content) or key
+    )
+    return key, hit
 
 
 # -- queries ---------------------------------------------------------------------------------
 
 
 def _query(pk: str, low: str, high: str) -> Iterator[dict[str, Any]]:
-    ddb = client("dynamodb")
-    kwargs: dict[str, Any] = {
-        "TableName": config.table_name("analytics"),
-        "KeyConditionExpression": "pk = :pk AND sk BETWEEN :lo AND :hi",
-        "ExpressionAttributeValues": {":pk": {"S": pk}, ":lo": {"S": low}, ":hi": {"S": high}},
-    }
-    while True:
-        page = ddb.query(**kwargs)
-        yield from page.get("Items", [])
-        if "LastEvaluatedKey" not in page:
-            return
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return ddb.query(
+        {
+            "TableName": table_name(),
+            "KeyConditionExpression": "pk = :pk AND sk BETWEEN :lo AND :hi",
+            "ExpressionAttributeValues": {
+                ":pk": ddb.ser(pk),
+                ":lo": ddb.ser(low),
+                ":hi": ddb.ser(high),
+            },
+        }
+    )
 
 
-def _number(value: dict[str, Any]) -> int:
-    return int(value["N"]) if "N" in value else 0
+def _number(value: Any) -> int:
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
 
 
 def _hour_items(first: dt.date, last: dt.date) -> Iterator[tuple[str, int, dict[str, Any]]]:
-    # "T" sorts after every "<date>T<HH>" of `last` once "U" follows the date.
-    for shard in range(SHARDS):
-        for item in _query(f"h#{shard}", first.isoformat(), f"{last.isoformat()}U"):
-            day, _, hour = item["sk"]["S"].partition("T")
-            yield day, int(hour), item
+    # "U" sorts after every "<date>T<HH>" of `last`.
+    for item in _query(keys.scoped("h"), first.isoformat(), f"{last.isoformat()}U"):
+        day, _, hour = item["sk"].partition("T")
+        yield day, int(hour), item
 
 
 def _empty_counts() -> dict[str, Any]:
@@ -400,8 +373,8 @@ def follower_growth(first: dt.date, last: dt.date) -> dict[str, Any]:
     for day, _hour, item in _hour_items(first, last):
         if day not in days:
             continue
-        days[day]["new"] += _number(item.get("t:event.subscribe", {}))
-        days[day]["lost"] += _number(item.get("t:event.unsubscribe", {}))
+        days[day]["new"] += _number(item.get("t:event.subscribe"))
+        days[day]["lost"] += _number(item.get("t:event.unsubscribe"))
     totals = {"new": 0, "lost": 0, "net": 0}
     for row in days.values():
         row["net"] = row["new"] - row["lost"]
@@ -429,23 +402,24 @@ def text_stats(first: dt.date, last: dt.date) -> list[dict[str, Any]]:
     there is one), rule_id (of the latest item that a rule answered)."""
     texts: dict[str, dict[str, Any]] = {}
     rule_at: dict[str, int] = {}
-    for shard in range(SHARDS):
-        for item in _query(f"x#{shard}", f"{first.isoformat()}#", f"{last.isoformat()}$"):
-            text = item["sk"]["S"].split("#", 1)[1]
+    for shard in range(TEXT_SHARDS):
+        pk = keys.scoped("x", str(shard))
+        for item in _query(pk, f"{first.isoformat()}#", f"{last.isoformat()}$"):
+            text = item["sk"].split("#", 1)[1]
             row = texts.setdefault(
                 text,
                 {"text": text, "hits": 0, "unanswered": 0, "last_at": 0,
                  "last_unanswered_at": None, "sample": "", "rule_id": None},
             )  # fmt: skip
-            row["hits"] += _number(item.get("hits", {}))
-            row["unanswered"] += _number(item.get("unanswered", {}))
-            last_at = _number(item.get("last_at", {}))
+            row["hits"] += _number(item.get("hits"))
+            row["unanswered"] += _number(item.get("unanswered"))
+            last_at = _number(item.get("last_at"))
             row["last_at"] = max(row["last_at"], last_at)
-            sample = item.get("sample", {}).get("S", "")
-            rule_id = item.get("rule_id", {}).get("S")
+            sample = item.get("sample") or ""
+            rule_id = item.get("rule_id")
             if rule_id and last_at >= rule_at.get(text, -1):
                 row["rule_id"], rule_at[text] = rule_id, last_at
-            last_unanswered = _number(item.get("last_unanswered_at", {}))
+            last_unanswered = _number(item.get("last_unanswered_at"))
             if last_unanswered > (row["last_unanswered_at"] or 0):
                 row["last_unanswered_at"] = last_unanswered
                 row["sample"] = sample or row["sample"]

@@ -30,6 +30,16 @@ STANDARD = Config(
     max_pool_connections=20,
 )
 
+# The stream aggregator writes a batch's items from a thread pool and may wait out throttling:
+# more connections, more attempts.
+BULK = Config(
+    connect_timeout=2,
+    read_timeout=5,
+    retries={"mode": "standard", "total_max_attempts": 6},
+    max_pool_connections=64,
+)
+_PROFILES = {"fast": FAST, "standard": STANDARD, "bulk": BULK}
+
 _lock = threading.Lock()
 _session: Any = None
 _clients: dict[tuple[str, str, str, str], Any] = {}
@@ -51,7 +61,11 @@ def client(service: str, profile: str = "standard") -> Any:
         if key not in _clients:
             if _session is None:
                 _session = botocore.session.get_session()
-            config = FAST if profile == "fast" else STANDARD
+            config = _PROFILES[profile]
+            if service == "dynamodbstreams":
+                # Account-based endpoints (<account>.streams-ddb...) are unknown to moto, the
+                # only place this client runs (the local stream pump); the regional one works.
+                config = config.merge(Config(account_id_endpoint_mode="disabled"))
             region = key[3] or "us-east-1"
             _clients[key] = _session.create_client(service, region_name=region, config=config)
         return _clients[key]

@@ -50,7 +50,6 @@ from pynamodb.models import Model
 
 from chalicelib import config
 from chalicelib.jobs.schedules import CAMPAIGN_QUEUE
-from chalicelib.store import effects
 from chalicelib.store.aws import client
 from chalicelib.store.errors import Conflict, NotFound
 from chalicelib.store.guard import guarded
@@ -125,6 +124,11 @@ def _campaigns() -> str:
 
 def _items() -> str:
     return config.table_name("campaign-items")
+
+
+def items_table() -> str:
+    """The campaign-items table (batches, recipients, counters, msg_id pointers)."""
+    return _items()
 
 
 def _ddb() -> Any:
@@ -971,62 +975,6 @@ def template_pause() -> dict[str, Any] | None:
 # --------------------------------------------------------------------------- completion events
 
 
-def _finish_effects(message: Any, decision: Any, now: float) -> list[dict[str, Any]]:
-    """MASSSENDJOBFINISH / TEMPLATESENDJOBFINISH -> the batch's / recipient's result and the
-    campaign's counters, written in the inbox transaction (so a WeChat retry of the event, same
-    dedup key, changes nothing). Cost: one GetItem (the msg_id pointer) for these two events
-    only; every other message returns [] before any I/O. A pointer already marked finished (the
-    same job reported twice under another CreateTime) adds nothing."""
-    event = getattr(message, "event", None)
-    if event not in ("masssendjobfinish", "templatesendjobfinish"):
-        return []
-    msg_id = getattr(message, "msg_id", None)
-    if not msg_id:
-        return []
-    pointer = get_pointer(msg_id, fast=True)
-    if pointer is None:
-        log.info("campaigns.finish_unmatched msg_id=%s event=%s", msg_id, event)
-        return []
-    if pointer.get("finished"):
-        return []
-    campaign_id = pointer["campaign"]
-    shard = shard_of(str(msg_id))
-    mark = _Update().set(finished=True, finished_at=now)
-    writes: list[dict[str, Any]] = [{"Update": mark.request(_items(), _key(msg_pk(msg_id), "m"))}]
-    if event == "masssendjobfinish" and pointer.get("kind") == "batch":
-        status = str(getattr(message, "status", "") or "")
-        fields = {
-            "finish_status": status,
-            "total_count": int(getattr(message, "total_count", 0) or 0),
-            "filter_count": int(getattr(message, "filter_count", 0) or 0),
-            "sent_count": int(getattr(message, "sent_count", 0) or 0),
-            "error_count": int(getattr(message, "error_count", 0) or 0),
-            "finished_at": now,
-        }
-        batch = _Update().set(**fields)
-        writes.append({"Update": batch.request(_items(), _key(cpk(campaign_id), pointer["ref"]))})
-        counts = {
-            "jobs_finished": 1,
-            "result_total": fields["total_count"],
-            "result_filtered": fields["filter_count"],
-            "result_sent": fields["sent_count"],
-            "result_error": fields["error_count"],
-        }
-    elif event == "templatesendjobfinish" and pointer.get("kind") == "recipient":
-        status = str(getattr(message, "status", "") or "")
-        outcome = delivery_outcome(status)
-        recipient = _Update().set(delivery=status, delivered_at=now)
-        key = _key(recipient_pk(campaign_id, pointer["ref"]), "r")
-        writes.append({"Update": recipient.request(_items(), key)})
-        counts = {f"delivery_{outcome}": 1}
-    else:
-        return []
-    stat = _stat_update(campaign_id, shard, counts)
-    if stat:
-        writes.append(stat)
-    return writes
-
-
 def delivery_outcome(status: str) -> str:
     """TEMPLATESENDJOBFINISH Status -> delivered | blocked | failed."""
     text = status.strip().lower()
@@ -1035,9 +983,6 @@ def delivery_outcome(status: str) -> str:
     if "block" in text:
         return "blocked"
     return "failed"
-
-
-effects.register(_finish_effects)
 
 
 def dumps(value: Any) -> str:

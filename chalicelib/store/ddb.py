@@ -338,19 +338,21 @@ def get(
     return from_raw(resp.get("Item"))
 
 
-def query(request: Raw, *, profile: str = "standard") -> Iterator[dict[str, Any]]:
-    """Every item a Query returns, page after page (stops at `Limit` items when given)."""
+def query(
+    request: Raw, *, max_items: int | None = None, profile: str = "standard"
+) -> Iterator[dict[str, Any]]:
+    """The items a Query returns, page after page (`Limit` in the request is DynamoDB's page
+    size), lazily; at most `max_items` of them."""
     request = dict(request)
-    limit = request.get("Limit")
     seen = 0
     while True:
         resp = client("dynamodb", profile).query(**request)
         for raw in resp.get("Items", []):
+            if max_items is not None and seen >= max_items:
+                return
             yield from_raw(raw)  # type: ignore[misc]
             seen += 1
-            if limit is not None and seen >= limit:
-                return
         last = resp.get("LastEvaluatedKey")
-        if not last:
+        if not last or (max_items is not None and seen >= max_items):
             return
         request["ExclusiveStartKey"] = last

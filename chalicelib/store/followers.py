@@ -1,33 +1,37 @@
-"""Follower records: one item per openid, kept current by every message and event.
+"""Follower records: one item per follower (`pk = <account>#<openid>`), kept current from the
+messages table's stream.
 
-Writes on the hot path are an effect provider (`follower_update`): ONE UpdateItem per message in
-the callback's transaction (so a WeChat retry changes nothing), upserting the record:
+The stream aggregator (chalicelib/aggregate) folds a batch's messages of one follower into one
+`FollowerChange` and writes it with ONE UpdateItem, exactly once (store.ledger, `own`
+watermark: every record of one follower comes through one shard, in order):
 
 - any message or follower event: `last_interaction_at`, `first_seen_at` (if new),
-  `subscribed = true` and `profile_sync = "pending"` when the record is new (only subscribed
+  `subscribed = true` and `profile_sync` pending when the record is new (only subscribed
   followers can write to an Official Account);
 - a message (not an event): `cs_window_until = at + 48 h` (customer-service messages allowed);
   a click, scan or subscribe: `cs_event_window_until = at + 60 s` (NOTES.md);
 - subscribe: `subscribed`, `last_subscribed_at`, `first_subscribed_at` (if new),
-  `subscribe_count + 1`, `scene` (the qrscene, removed when none), `profile_sync = "pending"`;
+  `subscribe_count + 1`, `scene` (the qrscene, removed when none), `profile_sync` pending;
 - unsubscribe: `subscribed = false`, `unsubscribed_at`; the windows are removed.
 
 System events (template / mass-send job reports) do not touch follower records.
 
 Profiles (nickname when WeChat still gives one, language, region, WeChat tags, remark,
 subscribe time and scene) come from the user-info API via chalicelib.jobs.profile_sync, which
-finds work through the GSI `by_profile_sync` (KEYS_ONLY, hash `profile_sync`). It cannot be a
-truly sparse index: "create the flag only when the record is new" needs `if_not_exists`, which
-needs a present value for "already synced", so synced records carry `profile_sync = "done"`. The
-job queries only the `"pending"` key, so its cost is proportional to the work, never the table.
+finds work through the GSI `by_profile_sync` (KEYS_ONLY, hash `profile_sync`). Pending records
+carry `<account>#pending#<k>` (k: a hash of the openid over PENDING_SHARDS, so a wave of new
+followers spreads over several index partitions); synced ones `<account>#done`, which the index
+only sees when the job marks a record (the per-message fold sets the flag only where absent:
+`if_not_exists` needs a value for "already synced"). The job queries only the pending keys, so
+its cost is proportional to the work, never the table.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import functools
 import time
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -45,8 +49,8 @@ from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 from chalicelib import config
-from chalicelib.store import effects
-from chalicelib.store.analytics import event_time
+from chalicelib.errors import InvalidInput
+from chalicelib.store import ddb, keys
 from chalicelib.store.aws import client
 from chalicelib.store.errors import NotFound, StoreUnavailable
 from chalicelib.store.guard import guarded, is_condition_failure
@@ -54,7 +58,24 @@ from chalicelib.store.models import ConfigItem, register, table
 
 CS_WINDOW_SECONDS = 48 * 3600
 CS_EVENT_WINDOW_SECONDS = 60
-PENDING, DONE, INVALID = "pending", "done", "invalid"
+PENDING_SHARDS = 16
+
+
+def pending_flag(openid: str) -> str:
+    return keys.scoped("pending", str(zlib.crc32(openid.encode()) % PENDING_SHARDS))
+
+
+def done_flag() -> str:
+    return keys.scoped("done")
+
+
+def invalid_flag() -> str:
+    return keys.scoped("invalid")
+
+
+def follower_key(openid: str) -> str:
+    return keys.scoped(openid)
+
 
 # Events that are reports about jobs, not something the follower did.
 SYSTEM_EVENTS = frozenset({"templatesendjobfinish", "masssendjobfinish", "publishjobfinish"})
@@ -78,7 +99,7 @@ class FollowersByProfileSync(GlobalSecondaryIndex):
 @register
 class FollowerItem(Model):
     Meta = table("followers")
-    openid = UnicodeAttribute(hash_key=True)
+    pk = UnicodeAttribute(hash_key=True)  # <account>#<openid>
     subscribed = BooleanAttribute(null=True)
     first_seen_at = NumberAttribute(null=True)
     first_subscribed_at = NumberAttribute(null=True)
@@ -118,7 +139,7 @@ def _int(value: Any) -> int | None:
 def to_dict(item: FollowerItem, now: float | None = None) -> dict[str, Any]:
     now = time.time() if now is None else now
     return {
-        "openid": item.openid,
+        "openid": keys.natural(item.pk),
         "subscribed": bool(item.subscribed),
         "first_seen_at": _int(item.first_seen_at),
         "first_subscribed_at": _int(item.first_subscribed_at),
@@ -144,96 +165,65 @@ def to_dict(item: FollowerItem, now: float | None = None) -> dict[str, Any]:
         "subscribe_scene": item.subscribe_scene or None,
         "qr_scene_str": item.qr_scene_str or None,
         "unionid": item.unionid or None,
-        "profile_synced": item.profile_sync == DONE,
+        "profile_synced": item.profile_sync == done_flag(),
         "profile_synced_at": _int(item.profile_synced_at),
         "updated_at": _int(item.updated_at),
     }
 
 
-# -- the effect provider ------------------------------------------------------------------------
+# -- the stream aggregator's update ---------------------------------------------------------------
 
 
-def _n(value: float) -> dict[str, str]:
-    return {"N": str(int(value))}
+@dataclass(slots=True)
+class FollowerChange:
+    """A batch's messages of one follower, folded (chalicelib/aggregate builds it). Times are
+    event times (epoch s); `state_ms` is when the last (un)subscribe was received (ms)."""
+
+    first_at: int
+    last_at: int
+    last_interaction_at: int | None = None  # any record but an unsubscribe
+    subscribes: int = 0
+    first_subscribed_at: int | None = None
+    last_subscribed_at: int | None = None
+    state: str | None = None  # the last of subscribe / unsubscribe in the batch
+    state_ms: int = 0
+    scene: str | None = None  # of the last subscribe, when `state` is subscribe
+    cs_until: int | None = None  # message window, opened after the last state change
+    cse_until: int | None = None  # click/scan/subscribe window
 
 
-@effects.register
-def follower_update(message: Any, decision: Any, now: float) -> list[dict[str, Any]]:
-    event = message.event
-    if event in SYSTEM_EVENTS:
-        return []
-    at = event_time(message.create_time, now)
-    values: dict[str, Any] = {":at": _n(at)}
-    scene = ""
-    window = ""
-    if event == "unsubscribe":
-        values.update({":false": {"BOOL": False}, ":now": _n(now * 1000)})
-    else:
-        values.update({":true": {"BOOL": True}, ":pending": {"S": PENDING}})
-        if event == "subscribe":
-            values.update({":now": _n(now * 1000), ":one": {"N": "1"}})
-            scene = (getattr(message, "scene", None) or "")[:64]
-            if scene:
-                values[":scene"] = {"S": scene}
-        if not message.is_event:
-            window = "cs"
-            values[":cs"] = _n(at + CS_WINDOW_SECONDS)
-        elif event in SHORT_WINDOW_EVENTS:
-            window = "cse"
-            values[":cse"] = _n(at + CS_EVENT_WINDOW_SECONDS)
-    kind = event if event in ("subscribe", "unsubscribe") else "other"
-    return [
-        {
-            "Update": {
-                "TableName": config.table_name("followers"),
-                "Key": {"openid": {"S": message.from_user}},
-                "UpdateExpression": _update_expression(kind, bool(scene), window),
-                "ExpressionAttributeValues": values,
-            }
-        }
-    ]
-
-
-@functools.lru_cache(maxsize=16)
-def _update_expression(kind: str, scene: bool, window: str) -> str:
-    """The follower UpdateExpression for a kind of message (subscribe, unsubscribe or any other,
-    with a scene or not, opening which reply window): a handful of shapes, each built once."""
-    sets = ["updated_at = :at", "first_seen_at = if_not_exists(first_seen_at, :at)"]
-    removes: list[str] = []
-    adds: list[str] = []
-    if kind == "unsubscribe":
-        sets += ["subscribed = :false", "unsubscribed_at = :at", "state_changed_ms = :now"]
-        removes += ["cs_window_until", "cs_event_window_until"]
-    else:
-        sets.append("last_interaction_at = :at")
-        if kind == "subscribe":
-            sets += [
-                "subscribed = :true",
-                "last_subscribed_at = :at",
-                "first_subscribed_at = if_not_exists(first_subscribed_at, :at)",
-                "state_changed_ms = :now",
-                "profile_sync = :pending",  # re-subscribers get a fresh profile too
-            ]
-            adds.append("subscribe_count :one")
-            if scene:
-                sets.append("scene = :scene")
-            else:
-                removes.append("scene")
+def change_update(openid: str, change: FollowerChange) -> ddb.Update:
+    upd = ddb.Update()
+    upd.set(updated_at=change.last_at).set_if_absent(first_seen_at=change.first_at)
+    if change.last_interaction_at is not None:
+        upd.set(last_interaction_at=change.last_interaction_at)
+    if change.subscribes:
+        upd.add(subscribe_count=change.subscribes)
+        upd.set_if_absent(first_subscribed_at=change.first_subscribed_at)
+        upd.set(last_subscribed_at=change.last_subscribed_at)
+    if change.state == "unsubscribe":
+        upd.set(subscribed=False, unsubscribed_at=change.last_at, state_changed_ms=change.state_ms)
+        upd.remove("cs_window_until", "cs_event_window_until")
+        return upd
+    if change.state == "subscribe":
+        # re-subscribers get a fresh profile too
+        upd.set(subscribed=True, state_changed_ms=change.state_ms)
+        upd.set(profile_sync=pending_flag(openid))
+        if change.scene:
+            upd.set(scene=change.scene)
         else:
-            sets += [
-                "subscribed = if_not_exists(subscribed, :true)",
-                "profile_sync = if_not_exists(profile_sync, :pending)",
-            ]
-        if window == "cs":
-            sets.append("cs_window_until = :cs")
-        elif window == "cse":
-            sets.append("cs_event_window_until = :cse")
-    expression = "SET " + ", ".join(sets)
-    if removes:
-        expression += " REMOVE " + ", ".join(removes)
-    if adds:
-        expression += " ADD " + ", ".join(adds)
-    return expression
+            upd.remove("scene")
+    else:
+        upd.set_if_absent(subscribed=True, profile_sync=pending_flag(openid))
+    if change.cs_until is not None:
+        upd.set(cs_window_until=change.cs_until)
+    if change.cse_until is not None:
+        upd.set(cs_event_window_until=change.cse_until)
+    return upd
+
+
+def table_name() -> str:
+    return config.table_name("followers")
 
 
 # -- admin reads and writes ---------------------------------------------------------------------
@@ -248,7 +238,7 @@ def _known_shape(openid: str) -> str:
 @guarded
 def get_follower(openid: str) -> dict[str, Any]:
     try:
-        return to_dict(FollowerItem.get(_known_shape(openid)))
+        return to_dict(FollowerItem.get(follower_key(_known_shape(openid))))
     except DoesNotExist:
         raise NotFound(f"follower {openid} not found") from None
 
@@ -262,36 +252,31 @@ class Filters:
     q: str | None = None  # in remark or nickname, or an openid prefix
 
 
-def _filter_expression(filters: Filters) -> tuple[str | None, dict[str, str], dict[str, Any]]:
-    parts: list[str] = []
-    names: dict[str, str] = {}
-    values: dict[str, Any] = {}
+def _filter_expression(filters: Filters) -> ddb.Condition:
+    """This account's records, narrowed by the filters (applied while scanning)."""
+    cond = ddb.Condition().where("begins_with({pk}, :mine)", mine=keys.prefix())
     if filters.tag:
-        names["#tags"] = "tags"
-        values[":tag"] = {"S": filters.tag}
-        clause = "contains(#tags, :tag)"
         if filters.tag.isascii() and filters.tag.isdigit() and len(filters.tag) <= 10:
-            names["#wt"] = "wechat_tags"
-            values[":tagid"] = {"N": str(int(filters.tag))}
-            clause = f"({clause} OR contains(#wt, :tagid))"
-        parts.append(clause)
+            cond.where(
+                "contains({tags}, :tag) OR contains({wechat_tags}, :tagid)",
+                tag=filters.tag,
+                tagid=int(filters.tag),
+            )
+        else:
+            cond.where("contains({tags}, :tag)", tag=filters.tag)
     if filters.region:
-        names["#region"] = "region"
-        values[":region"] = {"S": filters.region}
-        parts.append("contains(#region, :region)")
+        cond.where("contains({region}, :region)", region=filters.region)
     if filters.subscribed is not None:
-        names["#sub"] = "subscribed"
-        values[":sub"] = {"BOOL": filters.subscribed}
-        parts.append("#sub = :sub")
+        cond.where("{subscribed} = :sub", sub=filters.subscribed)
     if filters.active_since is not None:
-        names["#lia"] = "last_interaction_at"
-        values[":since"] = _n(filters.active_since)
-        parts.append("#lia >= :since")
+        cond.where("{last_interaction_at} >= :since", since=int(filters.active_since))
     if filters.q:
-        names.update({"#remark": "remark", "#nick": "nickname", "#oid": "openid"})
-        values[":q"] = {"S": filters.q}
-        parts.append("(contains(#remark, :q) OR contains(#nick, :q) OR begins_with(#oid, :q))")
-    return (" AND ".join(parts) or None), names, values
+        cond.where(
+            "contains({remark}, :q) OR contains({nickname}, :q) OR begins_with({pk}, :oid)",
+            q=filters.q,
+            oid=follower_key(filters.q),
+        )
+    return cond
 
 
 def encode_cursor(openid: str) -> str:
@@ -302,9 +287,9 @@ def decode_cursor(cursor: str) -> str:
     try:
         openid = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise ValueError("cursor is not valid") from None
+        raise InvalidInput("cursor is not valid") from None
     if not openid or len(openid) > MAX_OPENID_CHARS:
-        raise ValueError("cursor is not valid")
+        raise InvalidInput("cursor is not valid")
     return openid
 
 
@@ -321,55 +306,69 @@ def search(
     """A filtered Scan with a cursor, in table order (not sorted). Fine for an admin screen at a
     bank's scale (10^5..10^6 followers: a full pass is a few hundred thousand read units); a GSI
     per filter would cost a write on every message for a rarely used screen."""
-    expression, names, values = _filter_expression(filters)
-    kwargs: dict[str, Any] = {"TableName": config.table_name("followers"), "Limit": SCAN_PAGE}
-    if expression:
-        kwargs.update(
-            FilterExpression=expression,
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=values,
-        )
+    cond = _filter_expression(filters)
+    kwargs: dict[str, Any] = {"TableName": table_name(), "Limit": SCAN_PAGE}
+    kwargs["FilterExpression"] = cond.condition()
+    kwargs["ExpressionAttributeNames"] = cond.names
+    kwargs["ExpressionAttributeValues"] = cond.values
     if cursor:
-        kwargs["ExclusiveStartKey"] = {"openid": {"S": decode_cursor(cursor)}}
-    ddb = client("dynamodb")
+        kwargs["ExclusiveStartKey"] = ddb.key(follower_key(decode_cursor(cursor)))
+    scan = client("dynamodb").scan
     found: list[dict[str, Any]] = []
     now = time.time()
     for _ in range(SCAN_PAGES):
-        page = ddb.scan(**kwargs)
+        page = scan(**kwargs)
         items = page.get("Items", [])
         for index, raw in enumerate(items):
             found.append(to_dict(FollowerItem.from_raw_data(raw), now))
             if len(found) == limit:
                 more = index < len(items) - 1 or "LastEvaluatedKey" in page
-                return found, encode_cursor(raw["openid"]["S"]) if more else None
+                return found, _cursor_of(raw) if more else None
         last = page.get("LastEvaluatedKey")
         if not last:
             return found, None
         kwargs["ExclusiveStartKey"] = last
-    return found, encode_cursor(kwargs["ExclusiveStartKey"]["openid"]["S"])
+    return found, _cursor_of(kwargs["ExclusiveStartKey"])
+
+
+def _cursor_of(raw_key: dict[str, Any]) -> str:
+    return encode_cursor(keys.natural(raw_key["pk"]["S"]))
+
+
+@guarded
+def get_many(openids: list[str]) -> dict[str, dict[str, Any]]:
+    """Records of these followers (BatchGetItem), by openid; unknown ones are left out."""
+    found: dict[str, dict[str, Any]] = {}
+    wanted = [follower_key(o) for o in openids if o and len(o) <= MAX_OPENID_CHARS]
+    for item in FollowerItem.batch_get(wanted):
+        record = to_dict(item)
+        found[record["openid"]] = record
+    return found
 
 
 def check_local_fields(body: dict[str, Any]) -> dict[str, Any]:
     """Validate a PUT body: `remark` (str, < 30 chars) and/or `tags` (local tags)."""
     unknown = set(body) - {"remark", "tags"}
     if unknown:
-        raise ValueError(f"unknown fields: {', '.join(sorted(unknown))}; use remark and tags")
+        raise InvalidInput(f"unknown fields: {', '.join(sorted(unknown))}; use remark and tags")
     if not body:
-        raise ValueError("give remark and/or tags")
+        raise InvalidInput("give remark and/or tags")
     fields: dict[str, Any] = {}
     if "remark" in body:
         remark = body["remark"]
         if not isinstance(remark, str) or len(remark) > MAX_REMARK_CHARS:
-            raise ValueError(f"remark must be a string of at most {MAX_REMARK_CHARS} characters")
+            raise InvalidInput(f"remark must be a string of at most {MAX_REMARK_CHARS} characters")
         fields["remark"] = remark
     if "tags" in body:
         tags = body["tags"]
         if not isinstance(tags, list) or len(tags) > MAX_LOCAL_TAGS:
-            raise ValueError(f"tags must be a list of at most {MAX_LOCAL_TAGS} strings")
+            raise InvalidInput(f"tags must be a list of at most {MAX_LOCAL_TAGS} strings")
         clean = []
         for tag in tags:
             if not isinstance(tag, str) or not tag.strip() or len(tag.strip()) > MAX_TAG_CHARS:
-                raise ValueError(f"each tag must be a non-empty string of at most {MAX_TAG_CHARS}")
+                raise InvalidInput(
+                    f"each tag must be a non-empty string of at most {MAX_TAG_CHARS}"
+                )
             clean.append(tag.strip())
         fields["tags"] = sorted(set(clean))
     return fields
@@ -378,7 +377,7 @@ def check_local_fields(body: dict[str, Any]) -> dict[str, Any]:
 @guarded
 def update_local(openid: str, fields: dict[str, Any]) -> dict[str, Any]:
     """Set remark and/or local tags of a known follower."""
-    item = FollowerItem(_known_shape(openid))
+    item = FollowerItem(follower_key(_known_shape(openid)))
     actions = [FollowerItem.updated_at.set(int(time.time()))]
     if "remark" in fields:
         actions.append(FollowerItem.remark.set(fields["remark"]))
@@ -386,7 +385,7 @@ def update_local(openid: str, fields: dict[str, Any]) -> dict[str, Any]:
         tags = fields["tags"]
         actions.append(FollowerItem.tags.set(set(tags)) if tags else FollowerItem.tags.remove())
     try:
-        item.update(actions=actions, condition=FollowerItem.openid.exists())
+        item.update(actions=actions, condition=FollowerItem.pk.exists())
     except UpdateError as exc:
         if is_condition_failure(exc):
             raise NotFound(f"follower {openid} not found") from None
@@ -398,10 +397,13 @@ def update_local(openid: str, fields: dict[str, Any]) -> dict[str, Any]:
 
 
 def pending_openids(page_size: int = 100) -> Iterator[str]:
-    """Followers whose profile is due, from the GSI (one pass; pages lazily)."""
+    """Followers whose profile is due, from the GSI (one pass over the pending keys; pages
+    lazily)."""
     try:
-        for item in FollowerItem.by_profile_sync.query(PENDING, page_size=page_size):
-            yield item.openid
+        for shard in range(PENDING_SHARDS):
+            flag = keys.scoped("pending", str(shard))
+            for item in FollowerItem.by_profile_sync.query(flag, page_size=page_size):
+                yield keys.natural(item.pk)
     except (PynamoDBException, BotoCoreError, ClientError) as exc:  # @guarded, for a generator
         raise StoreUnavailable(f"storage error: {type(exc).__name__}") from exc
 
@@ -416,9 +418,9 @@ def apply_profile(openid: str, info: dict[str, Any], fetched_at: float) -> str:
     unsubscribe event that landed after `fetched_at` wins over the older answer (the record
     stays pending when it was a subscribe, so the next run fetches it again)."""
     now = int(time.time())
-    item = FollowerItem(openid)
+    item = FollowerItem(follower_key(openid))
     actions: list[Any] = [
-        FollowerItem.profile_sync.set(DONE),
+        FollowerItem.profile_sync.set(done_flag()),
         FollowerItem.profile_synced_at.set(now),
         FollowerItem.updated_at.set(now),
         FollowerItem.first_seen_at.set(FollowerItem.first_seen_at | now),
@@ -478,26 +480,27 @@ def apply_profile(openid: str, info: dict[str, Any], fetched_at: float) -> str:
 @guarded
 def mark_invalid(openid: str) -> None:
     """WeChat does not know this openid (40003): stop asking for it."""
-    FollowerItem(openid).update(
+    FollowerItem(follower_key(openid)).update(
         actions=[
-            FollowerItem.profile_sync.set(INVALID),
+            FollowerItem.profile_sync.set(invalid_flag()),
             FollowerItem.updated_at.set(int(time.time())),
         ]
     )
 
 
-RESYNC_KEY = "followers#resync"
+def _resync_key() -> str:
+    return keys.scoped("followers", "resync")
 
 
 @guarded
 def resync_state() -> dict[str, Any]:
     """The full resync's progress: {"running", "cursor", "started_at", "processed", ...}."""
     try:
-        return dict(ConfigItem.get(RESYNC_KEY).value or {})
+        return dict(ConfigItem.get(_resync_key()).value or {})
     except DoesNotExist:
         return {}
 
 
 @guarded
 def save_resync_state(state: dict[str, Any]) -> None:
-    ConfigItem(RESYNC_KEY, value=state, updated_at=int(time.time())).save()
+    ConfigItem(_resync_key(), value=state, updated_at=int(time.time())).save()

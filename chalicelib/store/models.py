@@ -18,7 +18,6 @@ from pynamodb.attributes import (
     TTLAttribute,
     UnicodeAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from chalicelib import config
@@ -29,6 +28,7 @@ MODELS: list[type[Model]] = []
 # decorates its models with @register. all_models() imports them so every table gets created,
 # deployed (infra/) and covered by the IAM policy.
 MODEL_MODULES: tuple[str, ...] = (
+    "chalicelib.store.messages",
     "chalicelib.store.articles",
     "chalicelib.store.media",
     "chalicelib.store.flows",
@@ -58,7 +58,7 @@ def table(suffix: str) -> type:
 
     class Meta(metaclass=_TableMeta):
         # Admin and job traffic: botocore's standard retries; the callback's hot write does not
-        # go through PynamoDB (store.inbox uses a fail-fast client).
+        # go through PynamoDB (store.messages uses a fail-fast client).
         connect_timeout_seconds = 2
         read_timeout_seconds = 5
         max_retry_attempts = 2
@@ -114,42 +114,3 @@ class RuleItem(Model):
             "created_at": int(self.created_at),
             "updated_at": int(self.updated_at),
         }
-
-
-class MessagesByOpenid(GlobalSecondaryIndex):
-    class Meta:
-        index_name = "by_openid"
-        projection = AllProjection()
-
-    openid = UnicodeAttribute(hash_key=True)
-    received_at = NumberAttribute(range_key=True)
-
-
-class MessagesByDay(GlobalSecondaryIndex):
-    class Meta:
-        index_name = "by_day"
-        projection = AllProjection()
-
-    day = UnicodeAttribute(hash_key=True)
-    received_at = NumberAttribute(range_key=True)
-
-
-@register
-class MessageItem(Model):
-    """One item per inbound message or event: the dedup record and the log line at once."""
-
-    Meta = table("messages")
-    msg_id = UnicodeAttribute(hash_key=True)
-    openid = UnicodeAttribute()
-    msg_type = UnicodeAttribute()
-    content = UnicodeAttribute(null=True)
-    created_at = NumberAttribute()
-    received_at = NumberAttribute()
-    day = UnicodeAttribute()
-    rule_id = UnicodeAttribute(null=True)
-    outcome = UnicodeAttribute(null=True)
-    reply = UnicodeAttribute(null=True)
-    raw = JSONAttribute(null=True)
-    expires_at = TTLAttribute(null=True)
-    by_openid = MessagesByOpenid()
-    by_day = MessagesByDay()

@@ -3,7 +3,7 @@
     .venv/bin/python tests/fuzz/atheris_callback.py -max_total_time=600    # long form (make soak)
 
 The fuzzer builds a signed request from its input, in plaintext and in AES mode, and fails on
-any exception escaping `Callback.receive` or any status outside the contract's 200/400/403/413.
+any exception escaping `Pipeline.receive` or any status outside the contract's 200/400/403/413.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import atheris
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 with atheris.instrument_imports(include=["chalicelib"]):
-    from chalicelib.handlers.callback import Callback  # noqa: F401  (instrumented)
+    from chalicelib.engine.pipeline import Pipeline  # noqa: F401  (instrumented)
     from tests import wxsim
     from tests.fuzz.harness import make_callback
 

@@ -6,10 +6,10 @@ the Lambda runs from the signature check to the rendered (and encrypted) answer.
 
 from __future__ import annotations
 
+from chalicelib.engine.memory_inbox import MemoryInbox
+from chalicelib.engine.pipeline import Pipeline
 from chalicelib.engine.replying import ReplyBook
 from chalicelib.engine.rules import compile_rules
-from chalicelib.handlers.callback import Callback
-from chalicelib.store.inbox import MemoryInbox
 from tests import wxsim
 
 RULES = [
@@ -69,5 +69,7 @@ class StaticBook:
         return self.book
 
 
-def make_callback() -> Callback:
-    return Callback(wxsim.TOKEN, wxsim.APP_ID, wxsim.AES_KEY, MemoryInbox(), StaticBook())
+def make_callback() -> Pipeline:
+    return Pipeline(
+        wxsim.TOKEN, wxsim.APP_ID, wxsim.AES_KEY, inbox=MemoryInbox(), book=StaticBook()
+    )

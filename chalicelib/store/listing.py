@@ -1,0 +1,139 @@
+"""The cross-follower message listing (`GET /admin/messages` without `openid`): pages of message
+summaries that the stream aggregator writes once per batch, in the `analytics` table.
+
+    pk = "<account>#log#<b>"     b: a hash of (shard, first record) over BUCKETS, so pages spread
+                                 over several partitions whatever the traffic
+    sk = "<newest received ms, 13 digits>#<shard tag>#<first sequence number>"
+    m  = [[received ms, openid, CreateTime, delivery, kind, content, rule id, outcome], ...]
+
+A page holds at most PAGE_SIZE messages, newest last, and expires with the messages. A
+redelivered batch writes the same pages again (same keys, same content); a batch that comes back
+halved or longer can leave a page that overlaps its successor, so readers drop repeated
+messages. Reading merges the buckets' pages newest first: a message is emitted once no unread
+page of any bucket can hold a newer one (each page's sort key starts with its newest time).
+"""
+
+from __future__ import annotations
+
+import heapq
+import zlib
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from chalicelib import config
+from chalicelib.engine.pipeline import msg_id_of
+from chalicelib.store import ddb, keys
+from chalicelib.store.guard import guarded
+
+BUCKETS = 16
+PAGE_SIZE = 100
+CONTENT_CHARS = 200  # of a message's content, in the listing (the timeline keeps more)
+RETENTION_DAYS = 90
+
+Row = list[Any]  # [received ms, openid, created_at, delivery, kind, content, rule id, outcome]
+
+
+def table_name() -> str:
+    return config.table_name("analytics")
+
+
+def row(
+    received_ms: int,
+    openid: str,
+    created_at: int,
+    delivery: str,
+    kind: str,
+    content: str,
+    rule_id: str | None,
+    outcome: str,
+) -> Row:
+    return [received_ms, openid, created_at, delivery, kind, content[:CONTENT_CHARS],
+            rule_id or "", outcome]  # fmt: skip
+
+
+def page_items(shard_tag: str, rows: Sequence[tuple[str, Row]]) -> list[dict[str, Any]]:
+    """Page items (decoded) for a batch's rows, each `(sequence number, row)`, in stream order."""
+    pages = []
+    for start in range(0, len(rows), PAGE_SIZE):
+        chunk = sorted(rows[start : start + PAGE_SIZE], key=lambda r: r[1][0])
+        first_seq = rows[start][0]
+        newest = chunk[-1][1][0]
+        bucket = zlib.crc32(f"{shard_tag}#{first_seq}".encode()) % BUCKETS
+        pages.append(
+            {
+                "pk": keys.scoped("log", str(bucket)),
+                "sk": f"{newest:013d}#{shard_tag}#{first_seq}",
+                "m": [r for _, r in chunk],
+                "expires_at": newest // 1000 + RETENTION_DAYS * 86400,
+            }
+        )
+    return pages
+
+
+def put_page(page: dict[str, Any], *, profile: str = "bulk") -> None:
+    ddb.put({"TableName": table_name(), "Item": ddb.to_raw(page)}, profile=profile)
+
+
+def _pages(bucket: int) -> Iterator[dict[str, Any]]:
+    return ddb.query(
+        {
+            "TableName": table_name(),
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": ddb.ser(keys.scoped("log", str(bucket)))},
+            "ScanIndexForward": False,
+            "Limit": 4,  # pages per request: a listing usually needs one or two per bucket
+        }
+    )
+
+
+def _newest(page: dict[str, Any]) -> int:
+    return int(page["sk"].split("#", 1)[0])
+
+
+def to_log(r: Row) -> dict[str, Any]:
+    received, openid, created_at, delivery, kind, content, rule_id, outcome = r
+    return {
+        "msg_id": msg_id_of(openid, int(created_at), delivery),
+        "openid": openid,
+        "msg_type": kind,
+        "content": content,
+        "created_at": int(created_at),
+        "received_at": int(received),
+        "rule_id": rule_id or None,
+        "outcome": outcome,
+    }
+
+
+@guarded
+def recent(limit: int = 50) -> list[dict[str, Any]]:
+    """The newest `limit` messages across followers, newest first."""
+    sources = {b: _pages(b) for b in range(BUCKETS)}
+    heads: dict[int, dict[str, Any]] = {}
+    for bucket, pages in sources.items():
+        page = next(pages, None)
+        if page is not None:
+            heads[bucket] = page
+    ready: list[tuple[int, int, Row]] = []  # (-received, tiebreak, row)
+    seen: set[str] = set()
+    out: list[dict[str, Any]] = []
+    tiebreak = 0
+    while len(out) < limit:
+        bound = max((_newest(p) for p in heads.values()), default=None)
+        if ready and (bound is None or -ready[0][0] >= bound):
+            entry = to_log(heapq.heappop(ready)[2])
+            if entry["msg_id"] not in seen:
+                seen.add(entry["msg_id"])
+                out.append(entry)
+            continue
+        if bound is None:
+            break
+        bucket = max(heads, key=lambda b: _newest(heads[b]))
+        for r in heads[bucket]["m"]:
+            tiebreak += 1
+            heapq.heappush(ready, (-int(r[0]), tiebreak, r))
+        following = next(sources[bucket], None)
+        if following is None:
+            del heads[bucket]
+        else:
+            heads[bucket] = following
+    return out

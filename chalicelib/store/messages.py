@@ -1,0 +1,195 @@
+"""The messages table: one item per message or event, which is the dedup record, the follower's
+timeline and the source of everything the stream aggregator sums, all at once.
+
+    pk = "<account>#<openid>"                          one partition per follower
+    sk = "<CreateTime, 10 digits>#<delivery>"          "m:<MsgId>" or "e:<event>:<EventKey>"
+
+A first delivery costs one conditional PutItem of about 300-700 bytes (1 write unit), on a key no
+other follower shares. A WeChat retry repeats MsgId (events: CreateTime, Event, EventKey), so it
+lands on the same key, fails the condition, and the same call hands back the stored item
+(ReturnValuesOnConditionCheckFailure=ALL_OLD): the retry gets the first reply without a read.
+Expired items linger until DynamoDB's lazy TTL sweep, so the condition treats an item whose
+`exp` has passed as absent. A flow step rides along in a transaction with the follower's own
+flow-state item, nothing else.
+
+Attributes (short names: every byte is paid on every message):
+    t kind (text, event.subscribe, ...)   c content summary      o outcome     r rule id
+    y rendered reply XML ("" = success)   at received (ms)        exp TTL (s)
+    k EventKey   s subscribe scene   f flow counters [[flow, node, name]...]   j job result
+The table's stream (NEW_IMAGE) feeds chalicelib/aggregate.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.models import Model
+
+from chalicelib import config
+from chalicelib.engine.flows import FlowStep
+from chalicelib.engine.pipeline import LogEntry, WriteConflict, msg_id_of
+from chalicelib.store import ddb, keys
+from chalicelib.store.aws import client
+from chalicelib.store.errors import StoreUnavailable
+from chalicelib.store.guard import guarded
+from chalicelib.store.models import register, table
+
+RETENTION_DAYS = 90
+RETRY_WINDOW = 0.25  # s: retry only a fast failure; a slow one has used the answer's budget
+MAX_CONTENT_CHARS = 1000
+_RETRYABLE = {
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "TransactionCanceledException",  # a conflict or throttling inside the transaction
+}
+# Item attribute -> LogEntry.facts name: what the aggregator needs beyond the log line.
+FACT_ATTRS = (("k", "key"), ("s", "scene"), ("f", "flow"), ("j", "job"))
+# The put's condition, built once: the expression never changes, only `:now`.
+_CONDITION = "attribute_not_exists(pk) OR #exp < :now"
+_CONDITION_NAMES = {"#exp": "exp"}
+
+
+@register
+class MessageItem(Model):
+    """Declares the table (keys, TTL, stream); items are written and read through store.ddb."""
+
+    Meta = table("messages")
+    Meta.stream_view_type = "NEW_IMAGE"  # type: ignore[attr-defined]
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    exp = NumberAttribute(null=True)
+
+
+def table_name() -> str:
+    return config.table_name("messages")
+
+
+def follower_pk(openid: str) -> str:
+    return keys.scoped(openid)
+
+
+def openid_of(pk: str) -> str:
+    return keys.natural(pk)
+
+
+def sort_key(created_at: int, delivery: str) -> str:
+    return f"{max(0, int(created_at)):010d}#{delivery}"
+
+
+def to_item(entry: LogEntry, now: float) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "pk": follower_pk(entry.openid),
+        "sk": sort_key(entry.created_at, entry.delivery),
+        "t": entry.kind,
+        "c": entry.content[:MAX_CONTENT_CHARS],
+        "o": entry.outcome,
+        "y": entry.reply,
+        "at": int(now * 1000),
+        "exp": int(now) + RETENTION_DAYS * 86400,
+    }
+    if entry.rule_id:
+        item["r"] = entry.rule_id
+    facts = entry.facts
+    if facts:
+        for attr, fact in FACT_ATTRS:
+            if fact in facts:
+                item[attr] = facts[fact]
+    return item
+
+
+def split_sk(sk: str) -> tuple[int, str]:
+    created, _, delivery = sk.partition("#")
+    return int(created), delivery
+
+
+def to_log(item: dict[str, Any]) -> dict[str, Any]:
+    """An item (decoded) as the admin API shows it."""
+    openid = openid_of(item["pk"])
+    created_at, delivery = split_sk(item["sk"])
+    return {
+        "msg_id": msg_id_of(openid, created_at, delivery),
+        "openid": openid,
+        "msg_type": item.get("t", ""),
+        "content": item.get("c", ""),
+        "created_at": created_at,
+        "received_at": int(item.get("at", 0)),
+        "rule_id": item.get("r"),
+        "outcome": item.get("o"),
+    }
+
+
+class DynamoInbox:
+    """The callback's Inbox port (engine.pipeline.Inbox) on DynamoDB."""
+
+    def __init__(self, step_update: Any = None) -> None:
+        # store.flows.step_update(openid, step, now) -> an Update request: the flow step that
+        # may ride along. Passed in, so this module knows nothing of flows' tables.
+        self.step_update = step_update
+
+    def record(self, entry: LogEntry, flow: FlowStep | None = None) -> str | None:
+        now = time.time()
+        put = {
+            "TableName": table_name(),
+            "Item": ddb.to_raw(to_item(entry, now)),
+            "ConditionExpression": _CONDITION,
+            "ExpressionAttributeNames": _CONDITION_NAMES,
+            "ExpressionAttributeValues": {":now": ddb.ser(int(now))},
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+        extra = None
+        if flow is not None and self.step_update is not None:
+            extra = self.step_update(entry.openid, flow, now)
+        ddb_client = client("dynamodb", "fast")
+        started = time.monotonic()
+        for attempt in (0, 1):
+            try:
+                if extra is not None:
+                    ddb_client.transact_write_items(TransactItems=[{"Put": put}, {"Update": extra}])
+                else:
+                    ddb_client.put_item(**put)
+                return None
+            except ClientError as exc:
+                reasons = ddb.cancel_reasons(exc)
+                if reasons is None and ddb.condition_failed(exc):
+                    return _stored_reply(ddb.old_item(exc))
+                if reasons:
+                    if reasons[0].get("Code") == "ConditionalCheckFailed":  # a retry
+                        return _stored_reply(reasons[0].get("Item"))
+                    if any(r.get("Code") == "ConditionalCheckFailed" for r in reasons):
+                        raise WriteConflict(", ".join(r.get("Code", "?") for r in reasons)) from exc
+                code = ddb.error_code(exc)
+                retryable, failure, reason = code in _RETRYABLE, exc, str(code)
+            except BotoCoreError as exc:  # connection refused, timeout, ...
+                retryable, failure, reason = True, exc, type(exc).__name__
+            # One short, jittered retry, and only while the callback's budget allows it.
+            if attempt == 0 and retryable and time.monotonic() - started < RETRY_WINDOW:
+                time.sleep(0.02 + random.random() * 0.05)
+                continue
+            raise StoreUnavailable(f"messages put failed: {reason}") from failure
+        raise AssertionError("unreachable")
+
+
+def _stored_reply(raw: dict[str, Any] | None) -> str:
+    return ((raw or {}).get("y") or {}).get("S", "")
+
+
+@guarded
+def timeline(openid: str, limit: int = 50) -> list[dict[str, Any]]:
+    """A follower's messages, newest first: one Query on their partition (strongly consistent:
+    a message is here by the time its reply was returned)."""
+    request = {
+        "TableName": table_name(),
+        "KeyConditionExpression": "pk = :pk",
+        "ExpressionAttributeValues": {":pk": ddb.ser(follower_pk(openid))},
+        "ScanIndexForward": False,
+        "ConsistentRead": True,
+        "Limit": limit,
+    }
+    return [to_log(item) for item in ddb.query(request, max_items=limit)]
