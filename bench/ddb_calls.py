@@ -534,7 +534,7 @@ def run() -> Section:
                             f" {response.status_code})"
                         )
                 if flow_state == "ok":
-                    callback.book_cache().invalidate()  # see the flow now, not in 2 s
+                    wiring.callback().book.invalidate()  # see the flow now, not in 2 s
                     driver.post(driver.text("余额", "o_after_flow"))
                     scenarios["keyword reply, a flow enabled"] = run_scenario(
                         driver,

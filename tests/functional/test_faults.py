@@ -77,9 +77,9 @@ def test_retry_after_the_fault_clears_is_logged_once(client):
 def test_rules_unreadable_with_a_warm_cache_still_answers(client):
     make_rule(client, text_rule("余额", "规则回复"))
     post_xml(client, wxsim.text("warm", msg_id=30))
-    from chalicelib.handlers import callback
+    from chalicelib import wiring
 
-    callback.book_cache().invalidate()  # force a version read on the next message
+    wiring.callback().book.invalidate()  # force a version read on the next message
     with injected() as faults:
         for op in ("GetItem", "Scan", "Query"):
             faults.fail(op, "connection")
@@ -136,7 +136,7 @@ def test_callback_answers_inside_wechats_deadline_while_dynamodb_hangs(client, m
     """DynamoDB accepts connections and never answers. Every read and write on the callback's
     path then costs its client's full timeout budget (read timeout x attempts): the sum must
     stay well inside WeChat's 5 s, so the follower still gets the reply from the warm cache."""
-    from chalicelib.handlers import callback
+    from chalicelib import wiring
     from infra.seed_flows import DEMO_FLOW
     from tests.faults import HANG
 
@@ -162,7 +162,7 @@ def test_callback_answers_inside_wechats_deadline_while_dynamodb_hangs(client, m
     }[message]
     post_xml(client, wxsim.text("warm", msg_id=40))
     post_xml(client, xml.replace("<MsgId>4", "<MsgId>9"))  # warms the points snapshot too
-    callback.book_cache().invalidate()  # a version check is due on the next message
+    wiring.callback().book.invalidate()  # a version check is due on the next message
     with injected() as faults:
         for op in ("GetItem", "Query", "Scan", "PutItem", "UpdateItem", "TransactWriteItems"):
             faults.fail(op, HANG)

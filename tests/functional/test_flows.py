@@ -52,7 +52,7 @@ def state_item(openid: str) -> dict:
 
     return (
         client("dynamodb")
-        .get_item(TableName=config.table_name("flow-state"), Key={"openid": {"S": openid}})
+        .get_item(TableName=config.table_name("flow-state"), Key={"pk": {"S": f"default#{openid}"}})
         .get("Item", {})
     )
 
@@ -64,7 +64,7 @@ def age_state(openid: str, seconds: int) -> None:
 
     client("dynamodb").update_item(
         TableName=config.table_name("flow-state"),
-        Key={"openid": {"S": openid}},
+        Key={"pk": {"S": f"default#{openid}"}},
         UpdateExpression="SET updated_at = :t",
         ExpressionAttributeValues={":t": {"N": str(int(time.time()) - seconds)}},
     )
@@ -213,11 +213,11 @@ def test_retry_does_not_advance_twice_and_gets_the_same_reply(client):
 
 
 def test_a_step_that_lost_a_race_is_decided_again(client, monkeypatch):
-    from chalicelib.handlers import callback
+    from chalicelib import wiring
 
     flow = create_flow(client)
     say(client, "办卡", openid="o_race")
-    cb = callback.get_callback()
+    cb = wiring.callback()
     real = cb.read_flow_state
     stale = real("o_race")  # read before another message moved the follower on
     say(client, "1", openid="o_race")
@@ -237,11 +237,11 @@ def test_a_step_that_lost_a_race_is_decided_again(client, monkeypatch):
 
 
 def test_losing_twice_answers_the_fallback_and_changes_nothing(client, monkeypatch):
-    from chalicelib.handlers import callback
+    from chalicelib import wiring
 
     create_flow(client)
     say(client, "办卡", openid="o_race2")
-    cb = callback.get_callback()
+    cb = wiring.callback()
     stale = cb.read_flow_state("o_race2")
     say(client, "1", openid="o_race2")
     step = state_item("o_race2")["step"]["N"]
@@ -523,7 +523,7 @@ def _count_calls(monkeypatch) -> list[tuple[str, int]]:
 def test_dynamodb_requests_per_message(client, monkeypatch):
     """The figures in the README, on a warm container: per message, with the rules-version
     check (one GetItem per container at most every 2 s) amortised away."""
-    from chalicelib.handlers import callback
+    from chalicelib import wiring
     from tests.functional.test_location import import_points, location
 
     make_rule(client, text_rule("余额", "100 元"))
@@ -532,7 +532,7 @@ def test_dynamodb_requests_per_message(client, monkeypatch):
     import_points(client, [{"name": "天河支行", "lat": 23.1372, "lng": 113.329}])
     say(client, "余额", openid="o_warm")  # loads the snapshot
     post_xml(client, location(23.138, 113.328, openid="o_warm"))  # loads the points
-    book, places = callback.get_callback().book, callback.get_callback().places
+    book, places = wiring.callback().book, wiring.callback().places
     monkeypatch.setattr(book, "_ttl", 3600.0)
     monkeypatch.setattr(places, "_ttl", 3600.0)
     calls = _count_calls(monkeypatch)
@@ -543,10 +543,10 @@ def test_dynamodb_requests_per_message(client, monkeypatch):
         return list(calls)
 
     text = lambda content: wxsim.text(content, openid="o_cost")  # noqa: E731
-    tx = "TransactWriteItems"
-    # inbox put + follower + hour counter + text counter
-    assert cost(text("余额")) == [(tx, 4)]  # no flow defined: the state is never read
-    assert cost(location(23.138, 113.328, openid="o_cost")) == [(tx, 3)]
+    tx, put = "TransactWriteItems", "PutItem"
+    # one conditional put of the message: counters and the follower record come from the stream
+    assert cost(text("余额")) == [(put, 0)]  # no flow defined: the state is never read
+    assert cost(location(23.138, 113.328, openid="o_cost")) == [(put, 0)]
 
     create_flow(client)
     say(client, "余额", openid="o_warm")  # reload the snapshot with the flow
@@ -562,14 +562,14 @@ def test_dynamodb_requests_per_message(client, monkeypatch):
         "completing (2, 材料)": cost(text("2")) + cost(text("材料")),
         "location": cost(location(23.138, 113.328, openid="o_cost")),
     }
-    # In a flow the transaction also carries the state update and one flow-stats ADD.
-    read_then_write = [("GetItem", 0), (tx, 6)]
-    assert figures["outside a flow"] == [("GetItem", 0), (tx, 4)]
+    # In a flow the message rides in a transaction with the follower's own state item only.
+    read_then_write = [("GetItem", 0), (tx, 2)]
+    assert figures["outside a flow"] == [("GetItem", 0), (put, 0)]
     for step in ("entering (办卡)", "choosing (1)", "fallback", "back", "exit"):
         assert figures[step] == read_then_write, (step, figures[step])
-    assert figures["menu click entering"] == [(tx, 5)]  # an event: no text counter, no read
+    assert figures["menu click entering"] == [(tx, 2)]  # an event: no read
     assert figures["completing (2, 材料)"] == read_then_write * 2
-    assert figures["location"] == [(tx, 3)]
+    assert figures["location"] == [(put, 0)]
     print("\nDynamoDB requests per message (warm container, (operation, transaction items)):")
     for step, requests in figures.items():
         print(f"  {step}: {len(requests)} {requests}")

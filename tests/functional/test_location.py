@@ -45,9 +45,9 @@ def location_event(lat: float, lng: float, openid: str = "o_loc") -> str:
 
 
 def refresh_points() -> None:
-    from chalicelib.handlers import callback
+    from chalicelib import wiring
 
-    callback.get_callback().places.invalidate()
+    wiring.callback().places.invalidate()
 
 
 def import_points(client, points, **extra) -> dict:
