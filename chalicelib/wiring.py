@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from chalicelib import config
 
 if TYPE_CHECKING:
+    from chalicelib.store.throttle import Lockouts
     from chalicelib.store.tokens import DynamoTokenProvider
     from chalicelib.wechat.api import WeChatClient
 
@@ -106,6 +107,16 @@ def ticket_provider() -> DynamoTokenProvider:
     return _wechat_bundle()[2]
 
 
+# -- the admin token's brute-force throttle -------------------------------------------------------
+
+
+def lockouts() -> Lockouts:
+    """The IPs this container knows to be locked out of the admin API (store.throttle)."""
+    from chalicelib.store.throttle import Lockouts
+
+    return cached("lockouts", (), Lockouts)
+
+
 # -- state not yet moved here ---------------------------------------------------------------------
 # Modules that still keep a per-container cache of their own, cleared by reset() until each one's
 # state is built above instead.
@@ -115,18 +126,6 @@ def _reset_callback() -> None:
     from chalicelib.handlers import callback
 
     callback.reset()
-
-
-def _reset_throttle() -> None:
-    from chalicelib.store import throttle
-
-    throttle.reset()
-
-
-def _reset_tokens() -> None:
-    from chalicelib.store import tokens
-
-    tokens.reset()
 
 
 def _reset_articles() -> None:
@@ -143,8 +142,6 @@ def _reset_campaigns() -> None:
 
 _LEGACY_RESETS: tuple[Callable[[], None], ...] = (
     _reset_callback,
-    _reset_throttle,
-    _reset_tokens,
     _reset_articles,
     _reset_campaigns,
 )
