@@ -23,6 +23,7 @@ from chalicelib import config
 
 if TYPE_CHECKING:
     from chalicelib.engine.pipeline import Pipeline
+    from chalicelib.store.throttle import Lockouts
     from chalicelib.store.tokens import DynamoTokenProvider
     from chalicelib.wechat.api import WeChatClient
 
@@ -160,21 +161,19 @@ def ticket_provider() -> DynamoTokenProvider:
     return _wechat_bundle()[2]
 
 
+# -- the admin token's brute-force throttle -------------------------------------------------------
+
+
+def lockouts() -> Lockouts:
+    """The IPs this container knows to be locked out of the admin API (store.throttle)."""
+    from chalicelib.store.throttle import Lockouts
+
+    return cached("lockouts", (), Lockouts)
+
+
 # -- state not yet moved here ---------------------------------------------------------------------
 # Modules that still keep a per-container cache of their own, cleared by reset() until each one's
 # state is built above instead.
-
-
-def _reset_throttle() -> None:
-    from chalicelib.store import throttle
-
-    throttle.reset()
-
-
-def _reset_tokens() -> None:
-    from chalicelib.store import tokens
-
-    tokens.reset()
 
 
 def _reset_articles() -> None:
@@ -190,8 +189,6 @@ def _reset_campaigns() -> None:
 
 
 _LEGACY_RESETS: tuple[Callable[[], None], ...] = (
-    _reset_throttle,
-    _reset_tokens,
     _reset_articles,
     _reset_campaigns,
 )

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from chalice import Response
 
-from chalicelib import config
+from chalicelib import config, wiring
 from chalicelib.store import throttle
 from chalicelib.store.errors import Conflict, NotFound, StoreUnavailable
 
@@ -75,14 +75,14 @@ def source_ip(request: Any) -> str:
 def _auth_refusal(request: Any) -> Response | None:
     """None when the request may proceed; else the 401/429 answer."""
     ip = source_ip(request)
-    wait = throttle.locked_for(ip)
+    wait = throttle.locked_for(ip, lockouts=wiring.lockouts())
     if wait:
         return error(429, "too many failed attempts; try later", retry_after=wait)
     verdict = check_token(request)
     if verdict == "ok":
         return None
     if verdict == "wrong":
-        wait = throttle.record_failure(ip)
+        wait = throttle.record_failure(ip, lockouts=wiring.lockouts())
         log.warning("admin.bad_token ip=%s", ip)
         if wait:
             return error(429, "too many failed attempts; try later", retry_after=wait)

@@ -47,11 +47,10 @@ def run(
     """One scheduled pass. Never raises: failures are logged, kept in the token item's
     `last_error` (GET /admin/token) and retried on the next run (EventBridge's own retries of a
     failed invocation would only add calls)."""
-    from chalicelib import config
-    from chalicelib.jobs import wechat as factory
+    from chalicelib import config, wiring
     from chalicelib.store import tokens
 
-    api = wechat or factory.client()
+    api = wechat or wiring.wechat()
     app_id = config.get(config.WECHAT_APP_ID)
 
     def fetch_access_token() -> tuple[str, int]:
@@ -65,7 +64,7 @@ def run(
     result["access"] = access
     if access["outcome"] in ("refreshed", "unchanged") and wechat is None:
         # This container's client must not keep serving the token it cached before.
-        factory.token_provider().forget()
+        wiring.token_provider().forget()
     if _has_usable_token(access, clock):
         result["jsapi"] = _refresh_one(tokens.JSAPI, fetch_jsapi_ticket, TICKET_MARGIN, clock)
     else:

@@ -9,7 +9,6 @@ from typing import Any, TypeVar
 from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.exceptions import PutError, PynamoDBException
 
-from chalicelib.errors import AppError
 from chalicelib.store.ddb import condition_failed
 from chalicelib.store.errors import StoreUnavailable
 
@@ -22,15 +21,14 @@ def is_condition_failure(exc: BaseException) -> bool:
 
 
 def guarded(func: F) -> F:
-    """Let the app's own errors (and ValueError) through; map every AWS failure to
-    StoreUnavailable."""
+    """Map every AWS failure to StoreUnavailable (a 503 the client retries). Anything else goes
+    through untouched: the app's own errors carry their status, and any other exception is a
+    bug."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except (AppError, ValueError):
-            raise
         except (PynamoDBException, BotoCoreError, ClientError) as exc:
             raise StoreUnavailable(f"storage error: {type(exc).__name__}") from exc
 

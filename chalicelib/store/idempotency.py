@@ -1,6 +1,6 @@
 """Idempotency keys of the admin API (handlers.idempotency): one config item per key.
 
-The item `idem#<sha256 of the key>` is either
+The item `<account>#idem#<sha256 of the key>` is either
 - pending: a request holds the key. `version` is the holder's random token and `expires_at` the
   end of its lease (LEASE_SECONDS, well past the longest an API request can run). A holder whose
   container died mid-request loses the key when the lease ends: the next request runs instead of
@@ -25,11 +25,11 @@ from typing import Any
 
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError
 
+from chalicelib.store import keys
 from chalicelib.store.guard import guarded, is_condition_failure
 from chalicelib.store.models import ConfigItem
 
 log = logging.getLogger("wxless.store")
-PREFIX = "idem#"
 PENDING, DONE = "pending", "done"
 #: The API function runs at most 10 s (.chalice/config.json) behind API Gateway's 29 s.
 LEASE_SECONDS = 60
@@ -51,6 +51,11 @@ class Claim:
     content_type: str = ""
     body: bytes = b""
     too_large: bool = False
+
+
+def item_key(key_id: str) -> str:
+    """The config item of an idempotency key (`key_id`: the sha256 of the client's key)."""
+    return keys.scoped("idem", key_id)
 
 
 def _at(epoch: float) -> datetime:
@@ -75,7 +80,7 @@ def reserve(key_id: str, fingerprint: str, now: float | None = None) -> Claim:
     now = time.time() if now is None else now
     token = secrets.randbits(52) + 1
     pending = ConfigItem(
-        PREFIX + key_id,
+        item_key(key_id),
         version=token,
         value={"state": PENDING, "fp": fingerprint},
         updated_at=int(now),
@@ -90,7 +95,7 @@ def reserve(key_id: str, fingerprint: str, now: float | None = None) -> Claim:
             if not is_condition_failure(exc):
                 raise
         try:
-            held = ConfigItem.get(PREFIX + key_id, consistent_read=True)
+            held = ConfigItem.get(item_key(key_id), consistent_read=True)
         except DoesNotExist:
             continue  # released or deleted meanwhile: try again
         if held.version is not None and int(held.version) == token:
@@ -124,7 +129,7 @@ def complete(
     if blob is not None and len(blob) > MAX_STORED_BODY:
         value["too_large"], blob = True, None
     item = ConfigItem(
-        PREFIX + key_id,
+        item_key(key_id),
         version=token,
         value=value,
         blob=blob,
@@ -145,7 +150,7 @@ def complete(
 def release(key_id: str, token: int) -> None:
     """Free the key so that a retry runs the request (it failed in a way worth retrying)."""
     try:
-        ConfigItem(PREFIX + key_id).delete(condition=ConfigItem.version == token)
+        ConfigItem(item_key(key_id)).delete(condition=ConfigItem.version == token)
     except DeleteError as exc:
         if not is_condition_failure(exc):  # else: not ours any more (or already deleted)
             raise

@@ -4,15 +4,18 @@ The callback never queries this table per message: it keeps every point in a per
 snapshot (engine.geo.PlaceBook, an in-memory k-d tree) and reloads it when the `points#version`
 item moves (checked at most every 2 s, and only by containers that see location messages).
 A separate version from the rules' keeps a rule edit from reloading 10,000 points everywhere.
+
+Keys: a point is `pk` = `<account>#point#<id>` (one partition per point: the snapshot reads the
+whole table, and a single partition per account would concentrate every container's reload on
+it); an account's points are the items under its prefix. The version and the settings are config
+items `<account>#points#version` and `<account>#points#settings`.
 """
 
 from __future__ import annotations
 
-import logging
 import time
 import uuid
 from collections.abc import Iterable
-from decimal import Decimal
 from typing import Any
 
 from pynamodb.attributes import (
@@ -25,20 +28,25 @@ from pynamodb.exceptions import DeleteError, DoesNotExist, PutError
 from pynamodb.models import Model
 
 from chalicelib import config
+from chalicelib.engine.geo import check_point_id
+from chalicelib.errors import InvalidInput
+from chalicelib.store import ddb, keys, versions
 from chalicelib.store.aws import client
 from chalicelib.store.errors import NotFound
 from chalicelib.store.guard import guarded, is_condition_failure, save_new
 from chalicelib.store.models import ConfigItem, register, table
 
-VERSION_KEY = "points#version"
-SETTINGS_KEY = "points#settings"
 MAX_IMPORT = 20_000
+
+
+def _pk(point_id: str) -> str:
+    return keys.scoped("point", point_id)
 
 
 @register
 class PointItem(Model):
     Meta = table("points")
-    id = UnicodeAttribute(hash_key=True)
+    pk = UnicodeAttribute(hash_key=True)
     name = UnicodeAttribute()
     lat = NumberAttribute()
     lng = NumberAttribute()
@@ -53,7 +61,7 @@ class PointItem(Model):
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
-            "id": self.id,
+            "id": keys.last(self.pk),
             "name": self.name,
             "lat": float(self.lat),
             "lng": float(self.lng),
@@ -71,7 +79,7 @@ class PointItem(Model):
 
 def _item(point_id: str, fields: dict[str, Any], created_at: int, now: int) -> PointItem:
     return PointItem(
-        point_id,
+        _pk(point_id),
         name=fields["name"],
         lat=fields["lat"],
         lng=fields["lng"],
@@ -89,43 +97,34 @@ def _item(point_id: str, fields: dict[str, Any], created_at: int, now: int) -> P
 # -- version and settings -------------------------------------------------------------------
 
 
-@guarded
-def _add_version() -> int:
-    item = ConfigItem(VERSION_KEY)
-    item.update(actions=[ConfigItem.version.add(1), ConfigItem.updated_at.set(int(time.time()))])
-    return int(item.version)
+def _version_key() -> str:
+    return versions.key("points")
+
+
+def _settings_key() -> str:
+    return keys.scoped("points", "settings")
 
 
 def bump_version() -> int | None:
-    """Tell every container's points snapshot to reload. Best-effort, as in store.rules: it runs
-    after the data write succeeded, and a 503 then would invite a retry that writes twice. A
-    lost bump is healed by the snapshot cache's max_age reload."""
-    try:
-        return _add_version()
-    except Exception:
-        logging.getLogger("wxless.points").warning(
-            "points.bump_version_failed: caches catch up within their max age", exc_info=True
-        )
-        return None
+    """Tell every container's points snapshot to reload (best-effort, see versions.bump)."""
+    return versions.bump(_version_key())
 
 
 def read_version() -> int:
-    from chalicelib.store.rules import fast_version  # the callback's fail-fast read
-
-    return fast_version(VERSION_KEY)[0]
+    return versions.read_fast(_version_key())[0]  # the callback's fail-fast read
 
 
 @guarded
 def get_settings() -> dict[str, Any] | None:
     try:
-        return ConfigItem.get(SETTINGS_KEY).value
+        return ConfigItem.get(_settings_key()).value
     except DoesNotExist:
         return None
 
 
 @guarded
 def put_settings(settings: dict[str, Any]) -> None:
-    ConfigItem(SETTINGS_KEY, value=settings, updated_at=int(time.time())).save()
+    ConfigItem(_settings_key(), value=settings, updated_at=int(time.time())).save()
     bump_version()
 
 
@@ -135,7 +134,7 @@ def put_settings(settings: dict[str, Any]) -> None:
 @guarded
 def get_point(point_id: str) -> dict[str, Any]:
     try:
-        return PointItem.get(point_id).to_dict()
+        return PointItem.get(_pk(point_id)).to_dict()
     except DoesNotExist:
         raise NotFound(f"point {point_id} not found") from None
 
@@ -146,15 +145,23 @@ def list_points(
 ) -> tuple[list[dict[str, Any]], str | None]:
     """One page in table order and the cursor of the next page (None at the end). With a
     `tag`, a page may hold fewer than `limit` points: keep following the cursor."""
-    kwargs: dict[str, Any] = {"limit": limit}
-    if cursor:
-        kwargs["last_evaluated_key"] = {"id": {"S": cursor}}
+    condition = PointItem.pk.startswith(keys.prefix("point"))
     if tag:
-        kwargs["filter_condition"] = PointItem.tags.contains(tag)
+        condition &= PointItem.tags.contains(tag)
+    kwargs: dict[str, Any] = {"limit": limit, "filter_condition": condition}
+    if cursor:
+        kwargs["last_evaluated_key"] = ddb.key(_pk(_cursor_id(cursor)))
     result = PointItem.scan(**kwargs)
     items = [item.to_dict() for item in result]
     last = result.last_evaluated_key
-    return items, (last["id"]["S"] if last else None)
+    return items, (keys.last(ddb.de(last["pk"])) if last else None)
+
+
+def _cursor_id(cursor: str) -> str:
+    try:
+        return check_point_id(cursor)  # a cursor is the last point id of the previous page
+    except ValueError:
+        raise InvalidInput("cursor is not one this API returned") from None
 
 
 @guarded
@@ -171,7 +178,7 @@ def replace_point(point_id: str, fields: dict[str, Any]) -> dict[str, Any]:
     current = get_point(point_id)
     item = _item(point_id, fields, current["created_at"], int(time.time()))
     try:
-        item.save(condition=PointItem.id.exists())
+        item.save(condition=PointItem.pk.exists())
     except PutError as exc:
         if is_condition_failure(exc):
             raise NotFound(f"point {point_id} not found") from None
@@ -183,7 +190,7 @@ def replace_point(point_id: str, fields: dict[str, Any]) -> dict[str, Any]:
 @guarded
 def delete_point(point_id: str) -> None:
     try:
-        PointItem(point_id).delete(condition=PointItem.id.exists())
+        PointItem(_pk(point_id)).delete(condition=PointItem.pk.exists())
     except DeleteError as exc:
         if is_condition_failure(exc):
             raise NotFound(f"point {point_id} not found") from None
@@ -211,46 +218,44 @@ def import_points(
         stale = [pid for pid in all_point_ids() if pid not in kept]
         with PointItem.batch_write() as batch:
             for pid in stale:
-                batch.delete(PointItem(pid))
+                batch.delete(PointItem(_pk(pid)))
         deleted = len(stale)
     bump_version()
     return {"imported": written, "deleted": deleted}
 
 
-def _scan_pages(projection: str | None = None) -> Iterable[dict[str, Any]]:
-    ddb = client("dynamodb")
-    kwargs: dict[str, Any] = {"TableName": config.table_name("points")}
-    if projection:
-        kwargs["ProjectionExpression"] = projection
+def _scan(*attrs: str) -> Iterable[dict[str, Any]]:
+    """Every point of the account as a plain dict (no model object per item: 20,000 of them
+    load faster this way), its key given as `id`."""
+    scan = ddb.Expression().where("begins_with({pk}, :account)", account=keys.prefix("point"))
+    request: dict[str, Any] = {
+        "TableName": config.table_name("points"),
+        "FilterExpression": scan.condition(),
+        "ExpressionAttributeValues": scan.values,
+    }
+    if attrs:
+        request["ProjectionExpression"] = ", ".join(scan.name(a) for a in attrs)
+    request["ExpressionAttributeNames"] = scan.names
+    dynamodb = client("dynamodb")
     while True:
-        page = ddb.scan(**kwargs)
-        yield from page.get("Items", [])
+        page = dynamodb.scan(**request)
+        for raw in page.get("Items", []):
+            item = ddb.from_raw(raw) or {}
+            item["id"] = keys.last(item.pop("pk"))
+            yield item
         if not page.get("LastEvaluatedKey"):
             return
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 def all_point_ids() -> list[str]:
-    return [item["id"]["S"] for item in _scan_pages("id")]
-
-
-def _plain(value: dict[str, Any]) -> Any:
-    if "S" in value:
-        return value["S"]
-    if "N" in value:
-        number = Decimal(value["N"])
-        return int(number) if number == number.to_integral_value() else float(number)
-    if "BOOL" in value:
-        return value["BOOL"]
-    if "L" in value:
-        return [_plain(v) for v in value["L"]]
-    return None
+    return [item["id"] for item in _scan("pk")]
 
 
 @guarded
 def all_points() -> list[dict[str, Any]]:
-    """Every point, for the snapshot (plain dicts: no model object per item)."""
-    return [{k: _plain(v) for k, v in item.items()} for item in _scan_pages()]
+    """Every point, for the snapshot."""
+    return list(_scan())
 
 
 @guarded

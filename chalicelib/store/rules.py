@@ -1,78 +1,58 @@
 """Keyword rules and special replies (subscribe, default), with the version item the callback's
 rule cache watches. Every change writes the data first and bumps the version last, so a reader
-that sees the new version always loads the new data."""
+that sees the new version always loads the new data.
+
+Keys (see RuleItem): a rule is `pk` = the account, `sk` = `rule#<id>` in the rules table; in
+the config table, `<account>#rules#version`, `<account>#rules#seq` and `<account>#reply#<kind>`.
+"""
 
 from __future__ import annotations
 
-import logging
 import time
 import uuid
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, PutError
+from pynamodb.exceptions import DeleteError, DoesNotExist, PutError
 
+from chalicelib.store import keys, versions
 from chalicelib.store.errors import NotFound
 from chalicelib.store.guard import guarded, is_condition_failure, save_new
-from chalicelib.store.models import ConfigItem, RuleItem
+from chalicelib.store.models import RULE_SK, ConfigItem, RuleItem
 
-log = logging.getLogger("wxless.store")
-VERSION_KEY = "rules#version"
-SEQ_KEY = "rules#seq"
 SPECIAL_KINDS = ("subscribe", "default")
 
+#: (version, updated_at) of a config counter on the callback's fail-fast client. Kept for the
+#: modules that still import it from here (store.articles); new code calls store.versions.
+fast_version = versions.read_fast
 
-def _counter_add(key: str) -> int:
-    item = ConfigItem(key)
-    item.update(actions=[ConfigItem.version.add(1), ConfigItem.updated_at.set(int(time.time()))])
-    return int(item.version)
+
+def version_key() -> str:
+    """The item every rule, special reply and flow change bumps: `<account>#rules#version`."""
+    return versions.key("rules")
+
+
+def _seq_key() -> str:
+    return keys.scoped("rules", "seq")
+
+
+def _special_key(kind: str) -> str:
+    return keys.scoped("reply", kind)
 
 
 def bump_version() -> int | None:
-    """Tell every container's cache to reload. Best-effort: it runs after the data write has
-    succeeded, and failing the admin's request then would invite a retry that writes twice.
-    A lost bump is healed by the cache's max_age reload (engine.cache)."""
-    try:
-        return _counter_add(VERSION_KEY)
-    except Exception:
-        log.warning(
-            "rules.bump_version_failed: caches catch up within their max age", exc_info=True
-        )
-        return None
-
-
-def fast_version(key: str) -> tuple[int, int]:
-    """(version, updated_at) of a config counter, read on the callback's fail-fast client (one
-    attempt, 0.3 s connect, 0.8 s read). The callback's caches read a counter every few seconds:
-    with PynamoDB's admin client (3 attempts of 5 s) a hung DynamoDB would hold that follower's
-    answer past WeChat's 5 s. A failure here only means the cache serves its last snapshot."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    from chalicelib import config
-    from chalicelib.store.aws import client
-    from chalicelib.store.errors import StoreUnavailable
-
-    try:
-        found = client("dynamodb", "fast").get_item(
-            TableName=config.table_name("config"),
-            Key={"pk": {"S": key}},
-            ProjectionExpression="#v, updated_at",
-            ExpressionAttributeNames={"#v": "version"},
-        )
-    except (BotoCoreError, ClientError) as exc:
-        raise StoreUnavailable(f"version read failed: {type(exc).__name__}") from exc
-    item = found.get("Item") or {}
-    version = item.get("version", {}).get("N", "0")
-    updated_at = item.get("updated_at", {}).get("N", "0")
-    return int(float(version)), int(float(updated_at))
+    """Tell every container's rule cache to reload (best-effort, see versions.bump)."""
+    return versions.bump(version_key())
 
 
 def read_version() -> int:
-    return fast_version(VERSION_KEY)[0]
+    return versions.read_fast(version_key())[0]
 
 
 @guarded
 def list_rules() -> list[dict[str, Any]]:
-    rules = [item.to_dict() for item in RuleItem.scan()]
+    """The account's rules in creation order: one Query of its partition."""
+    found = RuleItem.query(RuleItem.partition(), RuleItem.sk.startswith(RULE_SK))
+    rules = [item.to_dict() for item in found]
     rules.sort(key=lambda r: r["seq"])
     return rules
 
@@ -80,7 +60,7 @@ def list_rules() -> list[dict[str, Any]]:
 @guarded
 def get_rule(rule_id: str) -> dict[str, Any]:
     try:
-        return RuleItem.get(rule_id).to_dict()
+        return RuleItem.get(RuleItem.partition(), RULE_SK + rule_id).to_dict()
     except DoesNotExist:
         raise NotFound(f"rule {rule_id} not found") from None
 
@@ -88,9 +68,9 @@ def get_rule(rule_id: str) -> dict[str, Any]:
 @guarded
 def create_rule(fields: dict[str, Any]) -> dict[str, Any]:
     now = int(time.time())
-    item = RuleItem(
+    item = RuleItem.of(
         uuid.uuid4().hex,
-        seq=_counter_add(SEQ_KEY),
+        seq=versions.add(_seq_key()),
         created_at=now,
         updated_at=now,
         **fields,
@@ -103,7 +83,7 @@ def create_rule(fields: dict[str, Any]) -> dict[str, Any]:
 @guarded
 def replace_rule(rule_id: str, fields: dict[str, Any]) -> dict[str, Any]:
     current = get_rule(rule_id)
-    item = RuleItem(
+    item = RuleItem.of(
         rule_id,
         seq=current["seq"],
         created_at=current["created_at"],
@@ -111,7 +91,7 @@ def replace_rule(rule_id: str, fields: dict[str, Any]) -> dict[str, Any]:
         **fields,
     )
     try:
-        item.save(condition=RuleItem.id.exists())
+        item.save(condition=RuleItem.sk.exists())
     except PutError as exc:
         if is_condition_failure(exc):  # deleted meanwhile
             raise NotFound(f"rule {rule_id} not found") from None
@@ -122,10 +102,8 @@ def replace_rule(rule_id: str, fields: dict[str, Any]) -> dict[str, Any]:
 
 @guarded
 def delete_rule(rule_id: str) -> None:
-    from pynamodb.exceptions import DeleteError
-
     try:
-        RuleItem(rule_id).delete(condition=RuleItem.id.exists())
+        RuleItem.of(rule_id).delete(condition=RuleItem.sk.exists())
     except DeleteError as exc:
         if is_condition_failure(exc):
             raise NotFound(f"rule {rule_id} not found") from None
@@ -136,7 +114,7 @@ def delete_rule(rule_id: str) -> None:
 @guarded
 def get_special(kind: str) -> dict[str, Any] | None:
     try:
-        return ConfigItem.get(f"reply#{kind}").value
+        return ConfigItem.get(_special_key(kind)).value
     except DoesNotExist:
         return None
 
@@ -144,9 +122,9 @@ def get_special(kind: str) -> dict[str, Any] | None:
 @guarded
 def put_special(kind: str, reply: dict[str, Any] | None) -> None:
     if reply is None:
-        ConfigItem(f"reply#{kind}").delete()
+        ConfigItem(_special_key(kind)).delete()
     else:
-        ConfigItem(f"reply#{kind}", value=reply, updated_at=int(time.time())).save()
+        ConfigItem(_special_key(kind), value=reply, updated_at=int(time.time())).save()
     bump_version()
 
 

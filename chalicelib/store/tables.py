@@ -6,6 +6,7 @@ Deployed stages get them from infra/template (CloudFormation); this is the same 
 from __future__ import annotations
 
 from chalicelib import config
+from chalicelib.store import models
 from chalicelib.store.aws import client
 from chalicelib.store.models import all_models
 
@@ -29,5 +30,5 @@ def create_all(*, bucket: bool = True) -> list[str]:
 
 def reset_connections() -> None:
     """Drop PynamoDB's cached connections (a new moto per test needs new clients)."""
-    for model in all_models():
+    for model in (*all_models(), *models.VIEWS):
         model._connection = None

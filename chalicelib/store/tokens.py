@@ -1,8 +1,8 @@
 """The access_token and the jsapi_ticket, shared by every container through the config table.
 
-One item per credential (`token#access`, `token#jsapi`) holds the value, its expiry, the last
-refresh time and a `generation` counter (stored in the config table's `version` attribute), plus
-a short *lease* that serialises refreshes across containers:
+One item per credential (`<account>#token#access`, `<account>#token#jsapi`) holds the value, its
+expiry, the last refresh time and a `generation` counter (stored in the config table's `version`
+attribute), plus a short *lease* that serialises refreshes across containers:
 
 - a refresh first takes the lease with a conditional write ("generation is still g and nobody
   holds an unexpired lease"); only the winner calls WeChat, then stores the answer with a second
@@ -31,9 +31,10 @@ from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DoesNotExist, UpdateError
 from pynamodb.models import Model
 
+from chalicelib.store import keys
 from chalicelib.store.errors import StoreUnavailable
 from chalicelib.store.guard import guarded, is_condition_failure
-from chalicelib.store.models import table
+from chalicelib.store.models import table, view
 
 log = logging.getLogger("wxless.tokens")
 
@@ -48,16 +49,19 @@ LEASE_SECONDS = 10.0
 Fetch = Callable[[], tuple[str, int]]
 
 
-def _pk(kind: str) -> str:
+def item_key(kind: str) -> str:
+    """The config item of a credential. `kind` comes from code, never from a request: an
+    unknown one is a bug (ValueError, a 500), not bad input."""
     if kind not in KINDS:
         raise ValueError(f"unknown token kind {kind!r}")
-    return f"token#{kind}"
+    return keys.scoped("token", kind)
 
 
+@view
 class TokenItem(Model):
     """A view of the `config` table's token items.
 
-    Not @register-ed: the table belongs to ConfigItem (created and deployed through it). The
+    A view, not @register-ed: the table belongs to ConfigItem (created and deployed through it). The
     attribute names avoid ConfigItem's `value` (JSON) so a ConfigItem read of a token item never
     fails; `generation` is ConfigItem's numeric `version`.
     """
@@ -129,7 +133,7 @@ def _from_item(kind: str, item: TokenItem) -> StoredToken:
 @guarded
 def read(kind: str, *, consistent: bool = False) -> StoredToken | None:
     try:
-        item = TokenItem.get(_pk(kind), consistent_read=consistent)
+        item = TokenItem.get(item_key(kind), consistent_read=consistent)
     except DoesNotExist:
         return None
     return _from_item(kind, item)
@@ -145,7 +149,7 @@ def try_lease(kind: str, generation: int, owner: str, now: float, seconds: float
     )
     lease_free = TokenItem.lease_until.does_not_exist() | (TokenItem.lease_until < now)
     try:
-        TokenItem(_pk(kind)).update(
+        TokenItem(item_key(kind)).update(
             actions=[
                 TokenItem.lease_owner.set(owner),
                 TokenItem.lease_until.set(now + seconds),
@@ -165,7 +169,7 @@ def save(
 ) -> StoredToken | None:
     """Store a fresh credential if `owner` still holds the lease; None when it lost it."""
     try:
-        item = TokenItem(_pk(kind))
+        item = TokenItem(item_key(kind))
         item.update(
             actions=[
                 TokenItem.secret.set(value),
@@ -192,7 +196,7 @@ def save(
 def record_failure(kind: str, owner: str, now: float, error: str) -> None:
     """Note the error for the status route. The lease is kept on purpose: it is the back-off."""
     try:
-        TokenItem(_pk(kind)).update(
+        TokenItem(item_key(kind)).update(
             actions=[
                 TokenItem.last_error.set(error[:300]),
                 TokenItem.last_error_at.set(int(now)),
@@ -256,11 +260,6 @@ def refresh(
     return RefreshResult("refreshed", stored)
 
 
-def reset() -> None:
-    """Drop the cached connection (tests start a new moto per case)."""
-    TokenItem._connection = None
-
-
 # --------------------------------------------------------------------------- provider
 
 
@@ -293,7 +292,7 @@ class DynamoTokenProvider:
         wait_seconds: float = 4.0,
         poll_seconds: float = 0.1,
     ) -> None:
-        _pk(kind)
+        item_key(kind)
         self.kind = kind
         self._fetch = fetch
         self._clock = clock

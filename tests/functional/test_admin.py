@@ -222,11 +222,31 @@ def test_token_guessing_is_throttled_per_ip(client, monkeypatch):
     assert locked.status_code == 429
     assert int(locked.headers["Retry-After"]) > 0
     # a missing header is not a guess and is not counted
-    from chalicelib.store import throttle
+    from chalicelib import wiring
 
-    throttle.reset()
+    wiring.reset()  # a new container: it has learnt no lockout yet
     monkeypatch.setenv("WXLESS_AUTH_MAX_FAILURES", "1000")
     assert admin(client, "GET", "/admin/rules").status_code == 200
+
+
+def test_throttle_without_a_containers_lockouts_reads_the_shared_count(aws, monkeypatch):
+    """The count in DynamoDB is the truth; a container's Lockouts only saves reading it."""
+    from chalicelib.store import throttle
+
+    monkeypatch.setenv("WXLESS_AUTH_MAX_FAILURES", "2")
+    now = 1_800_000_000.0  # the start of a window
+    assert throttle.record_failure("192.0.2.1", now) == 0
+    assert throttle.locked_for("192.0.2.1", now) == 0
+    wait = throttle.record_failure("192.0.2.1", now)
+    assert wait == throttle.WINDOW_SECONDS + 1
+    assert throttle.locked_for("192.0.2.1", now + 100) == wait - 100  # read from the count
+    assert throttle.locked_for("192.0.2.2", now) == 0
+    assert throttle.locked_for("192.0.2.1", now + throttle.WINDOW_SECONDS) == 0  # next window
+    # A container that has not seen the failures lets one guess through, then knows.
+    fresh = throttle.Lockouts()
+    assert throttle.locked_for("192.0.2.1", now + 100, fresh) == 0
+    assert throttle.record_failure("192.0.2.1", now + 100, fresh) == wait - 100
+    assert throttle.locked_for("192.0.2.1", now + 100, fresh) == wait - 100
 
 
 def test_missing_tokens_do_not_lock_anyone_out(client, monkeypatch):

@@ -45,9 +45,10 @@ def _items(client, path: str) -> list[dict]:
 
 
 def _idem_items() -> list[Any]:
+    from chalicelib.store import keys
     from chalicelib.store.models import ConfigItem
 
-    return [i for i in ConfigItem.scan() if i.pk.startswith("idem#")]
+    return [i for i in ConfigItem.scan() if i.pk.startswith(keys.prefix("idem"))]
 
 
 @pytest.mark.parametrize("what", CREATES)
@@ -203,7 +204,7 @@ def test_without_the_header_nothing_changes_and_no_storage_call_is_added(client,
         response = keyed(client, "POST", path, body, key=key)
         assert response.status_code == 201
         counts.append(len(dynamodb_calls))
-        idem = [p for _, p in dynamodb_calls if "idem#" in json.dumps(p, default=str)]
+        idem = [p for _, p in dynamodb_calls if "#idem#" in json.dumps(p, default=str)]
         assert bool(idem) == (key is not None), dynamodb_calls
     assert counts[1] == counts[0] + 2  # with a key: the reservation and the kept answer
 

@@ -404,7 +404,7 @@ def age_stored(kind: str, seconds: float) -> None:
     """The stored credential has `seconds` less to live (time passing, without waiting)."""
     from chalicelib.store import tokens
 
-    item = tokens.TokenItem.get(f"token#{kind}", consistent_read=True)
+    item = tokens.TokenItem.get(tokens.item_key(kind), consistent_read=True)
     item.update(actions=[tokens.TokenItem.expires_at.set(int(item.expires_at) - int(seconds))])
 
 
