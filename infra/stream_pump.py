@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -27,13 +26,21 @@ class StreamPump:
         self.positions: dict[tuple[str, str], str | None] = {}  # (arn, shard) -> last seq read
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._arns: dict[str, str | None] = {}  # table -> stream ARN (new when re-created)
         self.batches = 0
         self.failures = 0
 
     def _arn(self) -> str | None:
         from chalicelib.store import stream
 
-        return stream.stream_arn(self.table_name())
+        name = self.table_name()
+        if name not in self._arns:
+            self._arns[name] = stream.stream_arn(name)
+        return self._arns[name]
+
+    def forget_tables(self) -> None:
+        """Tables were dropped or re-created: look their streams up again."""
+        self._arns.clear()
 
     def skip_to_end(self) -> None:
         """Start after everything the stream holds now (a restored store is counted already)."""
@@ -90,6 +97,7 @@ class StreamPump:
                 self.drain()
             except Exception:
                 log.warning("stream_pump.failed", exc_info=True)
+                self.forget_tables()
             self._stop.wait(interval)
 
     def stop(self) -> None:
@@ -116,10 +124,3 @@ def _delivered_up_to(records: list[dict[str, Any]], failures: list[dict[str, Any
     return done
 
 
-def wait_until(check: Callable[[], bool], timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.05)
-    return check()

@@ -61,20 +61,32 @@ def next_msg_id() -> int:
     return _counter[0]
 
 
+# A retry is the same message: WeChat sends the first delivery's CreateTime again. Building the
+# same MsgId twice here means a retry, so it gets the first CreateTime (the timeline key holds it).
+_created: dict[tuple[str, int], int] = {}
+
+
+def created_at(openid: str, msg_id: int, create_time: int | None = None) -> int:
+    if create_time:
+        return create_time
+    return _created.setdefault((openid, msg_id), int(time.time()))
+
+
 def text(
     content: str,
     openid: str = "o_follower_1",
     msg_id: int | None = None,
     create_time: int | None = None,
 ) -> str:
+    msg_id = msg_id or next_msg_id()
     return message_xml(
         {
             "ToUserName": ACCOUNT,
             "FromUserName": openid,
-            "CreateTime": create_time or int(time.time()),
+            "CreateTime": created_at(openid, msg_id, create_time),
             "MsgType": "text",
             "Content": content,
-            "MsgId": msg_id or next_msg_id(),
+            "MsgId": msg_id,
         }
     )
 

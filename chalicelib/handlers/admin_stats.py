@@ -1,6 +1,8 @@
 """Admin analytics: messages per day and hour, rule hits, top texts, unanswered questions,
 follower growth. Every route takes `from`/`to` (local dates, inclusive, at most 366 days;
-default: the last 7 days) and reads counters only (chalicelib.store.analytics), never the log."""
+default: the last 7 days) and reads counters only (chalicelib.store.analytics), never the log.
+The counters are summed from the messages table's stream, seconds behind: every answer says
+`as_of` (ms: every message received before it is counted)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from typing import Any
 from chalice import Blueprint
 
 from chalicelib.handlers.common import admin_route, query_int
-from chalicelib.store import analytics
+from chalicelib.store import analytics, progress
 from chalicelib.store import rules as rules_store
 
 bp = Blueprint(__name__)
@@ -20,7 +22,12 @@ admin = admin_route(bp)
 def _range() -> tuple[dt.date, dt.date, dict[str, Any]]:
     params = bp.current_request.query_params or {}
     first, last = analytics.date_range(params.get("from") or None, params.get("to") or None)
-    head = {"from": first.isoformat(), "to": last.isoformat(), "timezone": analytics.zone_name()}
+    head = {
+        "from": first.isoformat(),
+        "to": last.isoformat(),
+        "timezone": analytics.zone_name(),
+        "as_of": progress.as_of()["as_of"],
+    }
     return first, last, head
 
 

@@ -132,6 +132,11 @@ class FollowerItem(Model):
     by_profile_sync = FollowersByProfileSync()
 
 
+def item(openid: str, **attrs: Any) -> FollowerItem:
+    """A record of `openid`, keyed for this account (seeds and tests build records directly)."""
+    return FollowerItem(follower_key(openid), **attrs)
+
+
 def _int(value: Any) -> int | None:
     return int(value) if value is not None else None
 

@@ -11,7 +11,7 @@ import pytest
 from chalicelib.jobs import campaign_mass, campaigns
 from chalicelib.store import campaigns as store
 from chalicelib.wechat.api import StaticTokenProvider, WeChatClient
-from tests import wxsim
+from tests import stream, wxsim
 from tests.functional.helpers import admin, body_json, post_xml
 
 SEND = "/cgi-bin/message/mass/send"
@@ -50,6 +50,7 @@ def _moto_for_module():
             from chalicelib.store.tables import create_all
 
             create_all()
+            stream.forget()  # this module's own moto: a new stream
             yield
         _reset_process_state()
 
@@ -58,6 +59,7 @@ def _moto_for_module():
 def aws(_moto_for_module, settings):
     """Overrides conftest's `aws` in the campaign tests: same moto, emptied tables and queue."""
     empty_tables()
+    stream.pump().skip_to_end()
     from chalicelib.store.aws import client as aws_client
 
     sqs = aws_client("sqs")

@@ -173,7 +173,7 @@ def test_openid_list_and_follower_query_audiences(wx, fake_wechat, clock, queue)
     )
     assert created["progress"]["recipients"] == 3 and not created["progress"]["planned"]
     for i, openid in enumerate(openids(4, "o_rec_")):
-        followers.FollowerItem(
+        followers.item(
             openid,
             subscribed=i != 3,
             region="中国 广东 深圳" if i % 2 == 0 else "中国 北京 北京",
@@ -198,7 +198,7 @@ def test_mass_send_to_a_follower_query(wx, fake_wechat, clock):
     from chalicelib.store import followers
 
     for i in range(5):
-        followers.FollowerItem(f"o_q_{i}", subscribed=True, tags={"vip"} if i < 3 else None).save()
+        followers.item(f"o_q_{i}", subscribed=True, tags={"vip"} if i < 3 else None).save()
     created = campaigns.create(
         mass_body({"type": "query", "query": {"tag": "vip"}}, clock.t), now=clock.t
     )
@@ -221,7 +221,7 @@ def test_a_query_audience_never_leaves_one_follower_alone_in_a_batch(
     monkeypatch.setattr(campaign_mass, "QUERY_PAGE", 4)
     audience = [f"o_q_{i}" for i in range(followers)]
     for openid in audience:
-        store_followers.FollowerItem(openid, subscribed=True, tags={"vip"}).save()
+        store_followers.item(openid, subscribed=True, tags={"vip"}).save()
     created = campaigns.create(
         mass_body({"type": "query", "query": {"tag": "vip"}}, clock.t), now=clock.t
     )

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from tests import wxsim
+from tests import stream, wxsim
 from tests.functional.helpers import admin, body_json, make_rule, post_xml, refresh_rules
 
 PNG = base64.b64decode(
@@ -32,6 +32,7 @@ def _module_store():
         with mock_aws():
             _reset_process_state()
             create_all()
+            stream.forget()  # this module's own moto: a new stream
             yield
     _reset_process_state()
 
@@ -67,6 +68,7 @@ def client(_module_store, settings):
 
     _reset_process_state()
     empty_store()
+    stream.pump().skip_to_end()
     _reset_process_state()
     with Client(app) as test_client:
         yield test_client

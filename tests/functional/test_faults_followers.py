@@ -21,12 +21,13 @@ OPENIDS = [f"o_sync_{i:02d}" for i in range(5)]
 
 
 def _pending(fake_server) -> None:
-    from chalicelib.store.followers import FollowerItem
+    from chalicelib.store.followers import FollowerItem, follower_key, pending_flag
 
     with FollowerItem.batch_write() as batch:  # what five first messages leave behind
         for i, openid in enumerate(OPENIDS):
             fake_server.add_follower(openid, nickname=f"客户{i}", city="广州", province="广东")
-            batch.save(FollowerItem(openid, subscribed=True, profile_sync="pending"))
+            key = follower_key(openid)
+            batch.save(FollowerItem(key, subscribed=True, profile_sync=pending_flag(openid)))
 
 
 def _profiles() -> dict[str, Any]:

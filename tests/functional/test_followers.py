@@ -8,7 +8,7 @@ import time
 import pytest
 
 from infra.fake_wechat import FakeWeChat
-from tests import wxsim
+from tests import stream, wxsim
 from tests.functional.helpers import admin, body_json, post_xml
 
 
@@ -190,13 +190,16 @@ def test_profile_sync_fills_records_from_user_info(client, fake, wechat):
 
 def test_profile_sync_batches_by_100_and_learns_about_unsubscribes(client, fake, wechat):
     from chalicelib.jobs import profile_sync
+    from chalicelib.store import followers
     from chalicelib.store.followers import FollowerItem
 
     openids = [f"o_batch_{i:03d}" for i in range(130)]
     with FollowerItem.batch_write() as batch:  # what 130 first messages leave behind
         for openid in openids:
             fake.add_follower(openid, city="上海", province="上海", country="中国")
-            batch.save(FollowerItem(openid, subscribed=True, profile_sync="pending"))
+            batch.save(
+                followers.item(openid, subscribed=True, profile_sync=followers.pending_flag(openid))
+            )
     fake.remove_follower("o_batch_007")
 
     report = profile_sync.run(wechat, budget=300)
@@ -213,6 +216,7 @@ def test_profile_sync_leaves_newer_subscribe_events_alone(client, fake, wechat):
 
     fake.add_follower("o_race")
     _send(client, wxsim.event("subscribe", openid="o_race"))
+    stream.drain()  # the aggregator has recorded the subscribe
     fetched_before_the_event = time.time() - 10
     info = wechat.users.info("o_race") | {"subscribe": 0}  # an answer older than the event
     assert followers.apply_profile("o_race", info, fetched_before_the_event) == "raced"
@@ -270,13 +274,16 @@ def test_admin_sync_and_scheduled_sync_at_once_lose_nothing(client, fake, wechat
     import threading
 
     from chalicelib.jobs import profile_sync
+    from chalicelib.store import followers
     from chalicelib.store.followers import FollowerItem
 
     openids = [f"o_both_{i:03d}" for i in range(150)]
     with FollowerItem.batch_write() as batch:
         for openid in openids:
             fake.add_follower(openid, city="广州", province="广东", country="中国")
-            batch.save(FollowerItem(openid, subscribed=True, profile_sync="pending"))
+            batch.save(
+                followers.item(openid, subscribed=True, profile_sync=followers.pending_flag(openid))
+            )
     start = threading.Barrier(2)
     reports: dict[str, dict] = {}
 
@@ -294,9 +301,10 @@ def test_admin_sync_and_scheduled_sync_at_once_lose_nothing(client, fake, wechat
     assert all(r["error"] is None for r in reports.values()), reports
     # A record both runs fetched is written twice with the same answer; none is skipped.
     assert len(openids) <= sum(r["synced"] for r in reports.values()) <= 2 * len(openids)
-    everyone = [FollowerItem.get(openid) for openid in openids]
-    assert all(f.profile_sync == "done" and f.region == "中国 广东 广州" for f in everyone)
-    assert [o for o in FollowerItem.by_profile_sync.query("pending")] == []
+    everyone = [FollowerItem.get(followers.follower_key(openid)) for openid in openids]
+    done = followers.done_flag()
+    assert all(f.profile_sync == done and f.region == "中国 广东 广州" for f in everyone)
+    assert list(followers.pending_openids()) == []
 
 
 def test_full_resync_pages_the_follower_list_and_resumes(client, aws, monkeypatch):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import random
-import time
 
 import pytest
 
@@ -23,17 +22,18 @@ def haversine(lat1, lng1, lat2, lng2) -> float:
 
 
 def location(lat: float, lng: float, openid: str = "o_loc", msg_id: int | None = None) -> str:
+    msg_id = msg_id or wxsim.next_msg_id()
     return wxsim.message_xml(
         {
             "ToUserName": wxsim.ACCOUNT,
             "FromUserName": openid,
-            "CreateTime": int(time.time()),
+            "CreateTime": wxsim.created_at(openid, msg_id),
             "MsgType": "location",
             "Location_X": f"{lat}",
             "Location_Y": f"{lng}",
             "Scale": "15",
             "Label": "某地",
-            "MsgId": msg_id or wxsim.next_msg_id(),
+            "MsgId": msg_id,
         }
     )
 
