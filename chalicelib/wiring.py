@@ -117,6 +117,17 @@ def lockouts() -> Lockouts:
     return cached("lockouts", (), Lockouts)
 
 
+# -- the media bucket ----------------------------------------------------------------------------
+
+
+def presigner() -> Any:
+    """An S3 client that signs URLs of the media bucket (covers, uploads) without a request."""
+    from chalicelib.store.objects import build_presigner
+
+    key = settings("AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION")
+    return cached("presigner", key, build_presigner)
+
+
 # -- state not yet moved here ---------------------------------------------------------------------
 # Modules that still keep a per-container cache of their own, cleared by reset() until each one's
 # state is built above instead.

@@ -7,6 +7,7 @@ from typing import Any
 
 from chalice import Blueprint, Response
 
+from chalicelib import wiring
 from chalicelib.engine.geo import (
     DEFAULT_SETTINGS,
     MAX_COUNT,
@@ -24,7 +25,8 @@ from chalicelib.handlers.common import (
     read_json,
     read_object,
 )
-from chalicelib.store import articles, media
+from chalicelib.media.replies import validated
+from chalicelib.store import articles
 from chalicelib.store import points as store
 
 bp = Blueprint(__name__)
@@ -138,9 +140,10 @@ def get_settings() -> dict:
 def put_settings() -> dict:
     base = store.get_settings()
     # empty_reply is a Reply like a rule's: media items resolved, article ids checked.
-    settings = media.validated(
+    settings = validated(
         lambda body: validate_settings(body, base=base),
         read_object(bp.current_request),
+        wiring.wechat(),
         reply_key="empty_reply",
     )
     articles.check_reply_refs(settings["empty_reply"])

@@ -359,7 +359,7 @@ CUSTOM_TYPES = ("text", "image", "voice", "video", "music", "news", "mpnewsartic
 
 def send_custom_message(openid: str, message: Any, kf_account: str | None = None) -> str:
     """Validate a Reply-shaped message, resolve media items, send it; return its type."""
-    from chalicelib.store import media
+    from chalicelib.media.replies import resolve_reply
     from chalicelib.wechat.replies import validate_reply
 
     if not isinstance(message, dict):
@@ -376,7 +376,7 @@ def send_custom_message(openid: str, message: Any, kf_account: str | None = None
         api.send_mpnewsarticle(openid, article_id, **extra)
         return mtype
     # A message goes out now: any currently valid media_id will do (temporary is fine).
-    resolved = media.resolve_reply(message, permanent=False, path="message")
+    resolved = resolve_reply(message, wechat(), permanent=False, path="message")
     reply = validate_reply(resolved)
     if "article_ids" in reply:  # news from CMS articles by id: today's titles and links
         from chalicelib.store import articles
