@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from chalicelib import config
 
 if TYPE_CHECKING:
+    from chalicelib.cms.index import AdminIndex
+    from chalicelib.cms.replies import PublishedArticles
     from chalicelib.store.throttle import Lockouts
     from chalicelib.store.tokens import DynamoTokenProvider
     from chalicelib.wechat.api import WeChatClient
@@ -117,7 +119,25 @@ def lockouts() -> Lockouts:
     return cached("lockouts", (), Lockouts)
 
 
-# -- the media bucket ----------------------------------------------------------------------------
+# -- content (CMS) and the media bucket ----------------------------------------------------------
+
+
+def _content_key() -> tuple[str, ...]:
+    return settings(config.TABLE_PREFIX, config.ACCOUNT_ID)
+
+
+def article_index() -> AdminIndex:
+    """The admin article list's index (rebuilt when the articles' version moves)."""
+    from chalicelib.cms.index import AdminIndex
+
+    return cached("article_index", _content_key(), AdminIndex)
+
+
+def published_articles() -> PublishedArticles:
+    """The snapshot of published articles that news replies by article id are built from."""
+    from chalicelib.cms.replies import PublishedArticles
+
+    return cached("published_articles", _content_key(), PublishedArticles)
 
 
 def presigner() -> Any:
@@ -139,12 +159,6 @@ def _reset_callback() -> None:
     callback.reset()
 
 
-def _reset_articles() -> None:
-    from chalicelib.store import articles
-
-    articles.reset_caches()
-
-
 def _reset_campaigns() -> None:
     from chalicelib.jobs import campaigns
 
@@ -153,6 +167,5 @@ def _reset_campaigns() -> None:
 
 _LEGACY_RESETS: tuple[Callable[[], None], ...] = (
     _reset_callback,
-    _reset_articles,
     _reset_campaigns,
 )

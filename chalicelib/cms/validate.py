@@ -92,3 +92,33 @@ def validate_category(body: Any, *, partial: bool = False) -> dict[str, Any]:
             raise InvalidInput("position must be an integer between -1000000 and 1000000")
         out["position"] = position
     return out
+
+
+# -- covers ---------------------------------------------------------------------------------------
+
+COVER_MAX_BYTES = 2 * 1024 * 1024
+# content type -> the extension its object key gets
+COVER_TYPES = {"image/png": "png", "image/jpeg": "jpg", "image/gif": "gif", "image/webp": "webp"}
+
+
+def sniff_image(data: bytes) -> str:
+    """The image type from the bytes themselves (the declared type is not trusted)."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    raise InvalidInput("cover must be a PNG, JPEG, GIF or WebP image")
+
+
+def validate_cover(data: bytes) -> tuple[str, str]:
+    """(content type, extension) of an acceptable cover image."""
+    if not data:
+        raise InvalidInput("cover is empty")
+    if len(data) > COVER_MAX_BYTES:
+        raise InvalidInput(f"cover must be at most {COVER_MAX_BYTES // (1024 * 1024)} MiB")
+    content_type = sniff_image(data)
+    return content_type, COVER_TYPES[content_type]

@@ -7,11 +7,11 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib import wiring
+from chalicelib.cms.replies import check_nested_refs
 from chalicelib.engine.flows import map_replies, replies_in, validate_flow
 from chalicelib.handlers.admin_wechat import wechat_errors
 from chalicelib.handlers.common import admin_route, json_response, read_object
 from chalicelib.media.replies import names_media, resolve_reply
-from chalicelib.store import articles
 from chalicelib.store import flows as store
 from chalicelib.store.analytics import date_range
 
@@ -36,7 +36,7 @@ def _validated(body: Any, base: dict[str, Any] | None = None) -> dict[str, Any]:
         return map_replies(body, lambda reply, where: resolve(reply, where, dry))
 
     fields = validate_flow(resolved(dry=True) if has_media else body, base=base)
-    articles.check_nested_refs(fields)
+    check_nested_refs(fields)
     return validate_flow(resolved(dry=False), base=base) if has_media else fields
 
 

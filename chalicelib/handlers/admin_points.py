@@ -8,6 +8,7 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib import wiring
+from chalicelib.cms.replies import check_reply_refs
 from chalicelib.engine.geo import (
     DEFAULT_SETTINGS,
     MAX_COUNT,
@@ -26,7 +27,6 @@ from chalicelib.handlers.common import (
     read_object,
 )
 from chalicelib.media.replies import validated
-from chalicelib.store import articles
 from chalicelib.store import points as store
 
 bp = Blueprint(__name__)
@@ -146,7 +146,7 @@ def put_settings() -> dict:
         wiring.wechat(),
         reply_key="empty_reply",
     )
-    articles.check_reply_refs(settings["empty_reply"])
+    check_reply_refs(settings["empty_reply"])
     store.put_settings(settings)
     return settings
 

@@ -7,11 +7,12 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib import wiring
+from chalicelib.cms.replies import check_reply_refs
 from chalicelib.engine.validate import validate_rule
 from chalicelib.handlers.admin_wechat import wechat_errors
 from chalicelib.handlers.common import admin_route, json_response, query_int, read_json, read_object
 from chalicelib.media.replies import validated
-from chalicelib.store import articles, inbox
+from chalicelib.store import inbox
 from chalicelib.store import rules as store
 from chalicelib.store.errors import NotFound
 from chalicelib.wechat.replies import validate_reply
@@ -36,7 +37,7 @@ def list_rules() -> dict:
 def create_rule() -> Response:
     # A reply may name a media item ({"media": id}): resolved to permanent material on save.
     fields = validated(validate_rule, read_object(bp.current_request), wiring.wechat())
-    articles.check_reply_refs(fields["reply"])  # news by article id: the articles must exist
+    check_reply_refs(fields["reply"])  # news by article id: the articles must exist
     return json_response(_public(store.create_rule(fields)), 201)
 
 
@@ -53,7 +54,7 @@ def update_rule(rule_id: str) -> dict:
     body = read_object(bp.current_request)
     current = store.get_rule(rule_id)
     fields = validated(lambda b: validate_rule(b, base=current), body, wiring.wechat())
-    articles.check_reply_refs(fields["reply"])
+    check_reply_refs(fields["reply"])
     return _public(store.replace_rule(rule_id, fields))
 
 
@@ -88,7 +89,7 @@ def put_special(kind: str) -> Any:
     _kind(kind)
     body = read_json(bp.current_request)
     reply = validated(validate_reply, body, wiring.wechat(), reply_key=None)
-    articles.check_reply_refs(reply)
+    check_reply_refs(reply)
     store.put_special(kind, reply)
     return reply
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from chalice import Blueprint, Response
 
+from chalicelib import wiring
 from chalicelib.handlers.common import BadRequest, admin_route, error, json_response, read_object
 from chalicelib.wechat.api import (
     InvalidCredentialError,
@@ -379,9 +380,10 @@ def send_custom_message(openid: str, message: Any, kf_account: str | None = None
     resolved = resolve_reply(message, wechat(), permanent=False, path="message")
     reply = validate_reply(resolved)
     if "article_ids" in reply:  # news from CMS articles by id: today's titles and links
-        from chalicelib.store import articles
+        from chalicelib.cms.links import base_url_from_request
 
-        reply = articles.expand_reply(reply)
+        base = base_url_from_request(bp.current_request)
+        reply = wiring.published_articles().expand_reply(reply, base)
         if reply is None:
             raise BadRequest("message.article_ids: none of these articles is published")
     if mtype == "text":

@@ -81,7 +81,7 @@ def clock(monkeypatch):
     class Clock:
         now = 1_767_225_600  # 2026-01-01 00:00 UTC
 
-    monkeypatch.setattr(articles, "_now", lambda: Clock.now)
+    monkeypatch.setattr(articles, "now", lambda: Clock.now)
     return Clock
 
 
@@ -402,11 +402,15 @@ def test_batch_actions(client):
 
 
 def _s3_keys(prefix: str = "articles/") -> list[str]:
+    """The covers in the media bucket, named by their keys inside the account (the bucket's
+    keys start with the account: asserted here)."""
     from chalicelib import config
+    from chalicelib.store import keys
     from chalicelib.store.aws import client as aws_client
 
-    listed = aws_client("s3").list_objects_v2(Bucket=config.media_bucket(), Prefix=prefix)
-    return [obj["Key"] for obj in listed.get("Contents", [])]
+    scope = keys.s3_key("")
+    listed = aws_client("s3").list_objects_v2(Bucket=config.media_bucket(), Prefix=scope + prefix)
+    return [obj["Key"].removeprefix(scope) for obj in listed.get("Contents", [])]
 
 
 def test_cover_upload_replace_remove(client):
@@ -510,9 +514,9 @@ def test_a_category_with_articles_is_not_deleted_silently(client):
 
 def _news(client, text: str, **settings) -> dict | None:
     refresh_rules()
-    from chalicelib.store import articles
+    from chalicelib import wiring
 
-    articles.reset_caches()  # the published snapshot re-reads at once (normally: within ~2 s)
+    wiring.reset()  # the published snapshot re-reads at once (normally: within ~2 s)
     response = post_xml(client, wxsim.text(text, openid="o_cms"))
     if response.body == b"success":
         return None
@@ -558,9 +562,9 @@ def test_article_links_use_the_callbacks_host_without_a_configured_base(client, 
     rule = {"name": "网点", "match": "contains", "keywords": ["网点指南"]}
     make_rule(client, {**rule, "reply": {"type": "news", "article_ids": [a["id"]]}})
     refresh_rules()
-    from chalicelib.store import articles
+    from chalicelib import wiring
 
-    articles.reset_caches()
+    wiring.reset()
     response = client.http.post(
         f"/wechat?{wxsim.qs(wxsim.signed_query())}",
         headers={"Content-Type": "text/xml", "Host": "wx.callback.example"},
@@ -575,9 +579,9 @@ def test_subscribe_reply_by_article_ids_carries_up_to_eight(client):
     put = admin(client, "PUT", "/admin/replies/subscribe", {"type": "news", "article_ids": ids})
     assert put.status_code in (200, 204), put.body
     refresh_rules()
-    from chalicelib.store import articles
+    from chalicelib import wiring
 
-    articles.reset_caches()
+    wiring.reset()
     response = post_xml(client, wxsim.event("subscribe", openid="o_new"))
     reply = wxsim.parse(response.body.decode())
     assert reply["ArticleCount"] == "8"
@@ -674,7 +678,7 @@ def test_admin_list_counts_a_few_thousand_articles_quickly(client):
         for i in range(2000):
             batch.save(
                 articles.ArticleItem(
-                    f"bulk{i:05d}",
+                    articles.article_key(f"bulk{i:05d}"),
                     title=f"理财周报 第{i}期 Wealth weekly {i}",
                     status="draft",
                     created_at=now + i,
@@ -712,9 +716,9 @@ def test_a_flow_can_answer_with_articles_by_id(client):
 def test_a_customer_service_message_can_carry_an_article_by_id(client, fake_wechat, monkeypatch):
     monkeypatch.setenv("WXLESS_PUBLIC_BASE_URL", "https://wx.bank.example")
     article = create(client, title="理财周报", digest="本周要点", status="published")
-    from chalicelib.store import articles
+    from chalicelib import wiring
 
-    articles.reset_caches()
+    wiring.reset()
     message = {"type": "news", "article_ids": [article["id"]]}
     response = admin(
         client, "POST", "/admin/messages/custom", {"openid": "o_1", "message": message}
@@ -725,7 +729,7 @@ def test_a_customer_service_message_can_carry_an_article_by_id(client, fake_wech
     assert sent["title"] == "理财周报" and sent["description"] == "本周要点"
     assert sent["url"] == f"https://wx.bank.example/p/articles/{article['id']}"
     admin(client, "POST", f"/admin/articles/{article['id']}/unpublish")
-    articles.reset_caches()
+    wiring.reset()
     response = admin(
         client, "POST", "/admin/messages/custom", {"openid": "o_1", "message": message}
     )
