@@ -509,6 +509,47 @@ def test_a_category_with_articles_is_not_deleted_silently(client):
     assert body_json(admin(client, "GET", f"/admin/articles/{a1['id']}"))["category_id"] is None
 
 
+# -- accounts --------------------------------------------------------------------------------------
+
+
+def test_every_key_starts_with_the_account(client, monkeypatch):
+    """Items, index keys, the version counter and cover objects are written under the account
+    (WXLESS_ACCOUNT_ID); an account never sees another's content; the API shows natural ids."""
+    from chalicelib import config, wiring
+    from chalicelib.store.articles import ArticleItem, CategoryItem
+    from chalicelib.store.aws import client as aws_client
+    from chalicelib.store.models import ConfigItem
+
+    theirs = create(client, title="别家的文章", category_id=category(client, "理财")["id"])
+    admin(client, "POST", f"/admin/articles/{theirs['id']}/publish")
+
+    monkeypatch.setenv("WXLESS_ACCOUNT_ID", "bank2")
+    wiring.reset()
+    assert listing(client)["items"] == [] and titles(client, "status=published") == []
+    assert body_json(admin(client, "GET", "/admin/categories"))["items"] == []
+    assert admin(client, "GET", f"/admin/articles/{theirs['id']}").status_code == 404
+    assert client.http.get(f"/p/articles/{theirs['id']}").status_code == 404
+
+    cat = category(client, "理财")  # the name is taken in the other account only
+    ours = create(client, title="本行文章", category_id=cat["id"], status="published")
+    png = base64.b64encode(PNG).decode()
+    got = body_json(admin(client, "PUT", f"/admin/articles/{ours['id']}/cover", {"data": png}))
+    assert got["id"] == ours["id"] and got["cover_key"].startswith(f"articles/{ours['id']}/")
+    assert titles(client) == ["本行文章"]  # the index
+    assert titles(client, "status=published&sort=published") == ["本行文章"]  # the GSI
+    assert titles(client, f"category_id={cat['id']}&status=published&sort=published") == [
+        "本行文章"
+    ]
+
+    item = ArticleItem.get(f"bank2#article#{ours['id']}")
+    assert item.pub_status == "bank2#published"
+    assert item.pub_category == f"bank2#category#{cat['id']}"
+    assert CategoryItem.get(f"bank2#category#{cat['id']}").name == "理财"
+    assert ConfigItem.get("bank2#articles#version").version >= 3
+    listed = aws_client("s3").list_objects_v2(Bucket=config.media_bucket())["Contents"]
+    assert [o["Key"] for o in listed] == ["bank2/" + got["cover_key"]]
+
+
 # -- news replies built from articles -----------------------------------------------------------
 
 

@@ -276,6 +276,30 @@ def test_permanent_upload_and_delete(client, fake_wechat):
     assert admin(client, "DELETE", f"/admin/media/{item['id']}").status_code == 404
 
 
+def test_media_keys_start_with_the_account(client, fake_wechat, monkeypatch):
+    """Records and objects are written under the account (WXLESS_ACCOUNT_ID); an account never
+    sees another's items; the API shows keys inside the account's folder."""
+    from chalicelib import config
+    from chalicelib.store.aws import client as aws_client
+    from chalicelib.store.media import MediaItem
+
+    theirs = body_json(upload(client, "image", PNG))
+    monkeypatch.setenv("WXLESS_ACCOUNT_ID", "bank2")
+    assert body_json(admin(client, "GET", "/admin/media"))["items"] == []
+    assert admin(client, "GET", f"/admin/media/{theirs['id']}").status_code == 404
+
+    ours = body_json(upload(client, "image", PNG))
+    assert ours["s3_key"] == f"media/image/{ours['id']}.png"
+    assert MediaItem.get(f"bank2#media#{ours['id']}").s3_key == ours["s3_key"]
+    listed = aws_client("s3").list_objects_v2(Bucket=config.media_bucket())["Contents"]
+    assert sorted(o["Key"] for o in listed) == sorted(
+        [f"bank2/{ours['s3_key']}", f"default/{theirs['s3_key']}"]
+    )
+    presigned = body_json(admin(client, "POST", "/admin/media/upload-url", {"kind": "image"}))
+    assert presigned["s3_key"].startswith("tmp/uploads/image/")
+    assert "/tmp/bank2/uploads/image/" in presigned["url"]  # tmp/ first: one lifecycle rule
+
+
 # --------------------------------------------------------------------------- replies
 
 
