@@ -18,7 +18,7 @@ from chalicelib.cms import links
 from chalicelib.engine.cache import SnapshotCache
 from chalicelib.errors import InvalidInput
 from chalicelib.store import articles as store
-from chalicelib.store.rules import fast_version
+from chalicelib.store import versions
 
 # The snapshot is read from the GSI, which trails the table by a moment. A version bumped less
 # than SETTLE seconds ago reads as a different version once it has settled, so the snapshot is
@@ -29,7 +29,7 @@ Published = dict[str, dict[str, Any]]
 
 def _version() -> tuple[int, bool]:
     # The callback's fail-fast read: a failure only means the last snapshot is served.
-    version, changed_at = fast_version(store.version_key())
+    version, changed_at = versions.read_fast(store.version_key())
     return version, time.time() - changed_at >= SETTLE
 
 

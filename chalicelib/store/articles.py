@@ -18,7 +18,6 @@ Writes: store.article_writes (articles), store.categories, store.covers (cover i
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -28,12 +27,10 @@ from pynamodb.exceptions import DoesNotExist, PutError
 from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
 
-from chalicelib.store import ddb, keys
+from chalicelib.store import ddb, keys, versions
 from chalicelib.store.errors import Conflict, NotFound
 from chalicelib.store.guard import guarded, is_condition_failure
 from chalicelib.store.models import ConfigItem, register, table
-
-log = logging.getLogger("wxless.articles")
 
 PUBLISHED = "published"
 DRAFT = "draft"
@@ -60,7 +57,7 @@ def category_key(category_id: str) -> str:
 
 
 def version_key() -> str:
-    return keys.scoped("articles", "version")
+    return versions.key("articles")
 
 
 def _published_key() -> str:
@@ -187,21 +184,13 @@ class CategoryItem(Model):
 
 
 def bump_version() -> int | None:
-    """Tell the article caches to reload. Best-effort, as in store.rules: it runs after the data
-    write succeeded, and a 503 then would invite a retry that writes twice. A lost bump is healed
-    by the caches' max age."""
-    try:
-        item = ConfigItem(version_key())
-        actions = [ConfigItem.version.add(1), ConfigItem.updated_at.set(int(time.time()))]
-        item.update(actions=actions)
-        return int(item.version)
-    except Exception:
-        log.warning("articles.bump_version_failed: caches catch up within their max age")
-        return None
+    """Tell the article caches to reload (best-effort, after the data write: store.versions)."""
+    return versions.bump(version_key())
 
 
 def read_version(consistent: bool = False) -> tuple[int, int]:
-    """(version, updated_at) of the counter, (0, 0) before the first change."""
+    """(version, updated_at) of the counter, (0, 0) before the first change. The admin index
+    reads it consistently; the callback's snapshot uses versions.read_fast instead."""
     try:
         item = ConfigItem.get(version_key(), consistent_read=consistent)
     except DoesNotExist:
