@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from chalicelib import config
 
 if TYPE_CHECKING:
+    from chalicelib.cms.index import AdminIndex
+    from chalicelib.cms.replies import PublishedArticles
     from chalicelib.engine.pipeline import Pipeline
     from chalicelib.store.throttle import Lockouts
     from chalicelib.store.tokens import DynamoTokenProvider
@@ -94,15 +96,13 @@ def _build_callback() -> Pipeline:
     )
 
 
-def _expand_reply(reply: dict[str, Any]) -> dict[str, Any] | None:
+def _expand_reply(reply: dict[str, Any], base_url: Callable[[], str]) -> dict[str, Any] | None:
     """News by CMS article id -> today's titles and links (CMS code loads only when needed)."""
     from chalicelib.cms.links import is_article_reply
 
     if not is_article_reply(reply):
         return reply
-    from chalicelib.store import articles
-
-    return articles.expand_reply(reply)
+    return published_articles().expand_reply(reply, base_url())
 
 
 def callback() -> Pipeline:
@@ -171,15 +171,38 @@ def lockouts() -> Lockouts:
     return cached("lockouts", (), Lockouts)
 
 
+# -- content (CMS) and the media bucket ----------------------------------------------------------
+
+
+def _content_key() -> tuple[str, ...]:
+    return settings(config.TABLE_PREFIX, config.ACCOUNT_ID)
+
+
+def article_index() -> AdminIndex:
+    """The admin article list's index (rebuilt when the articles' version moves)."""
+    from chalicelib.cms.index import AdminIndex
+
+    return cached("article_index", _content_key(), AdminIndex)
+
+
+def published_articles() -> PublishedArticles:
+    """The snapshot of published articles that news replies by article id are built from."""
+    from chalicelib.cms.replies import PublishedArticles
+
+    return cached("published_articles", _content_key(), PublishedArticles)
+
+
+def presigner() -> Any:
+    """An S3 client that signs URLs of the media bucket (covers, uploads) without a request."""
+    from chalicelib.store.objects import build_presigner
+
+    key = settings("AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION")
+    return cached("presigner", key, build_presigner)
+
+
 # -- state not yet moved here ---------------------------------------------------------------------
 # Modules that still keep a per-container cache of their own, cleared by reset() until each one's
 # state is built above instead.
-
-
-def _reset_articles() -> None:
-    from chalicelib.store import articles
-
-    articles.reset_caches()
 
 
 def _reset_campaigns() -> None:
@@ -188,7 +211,4 @@ def _reset_campaigns() -> None:
     campaigns.reset()
 
 
-_LEGACY_RESETS: tuple[Callable[[], None], ...] = (
-    _reset_articles,
-    _reset_campaigns,
-)
+_LEGACY_RESETS: tuple[Callable[[], None], ...] = (_reset_campaigns,)

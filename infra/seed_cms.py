@@ -7,8 +7,10 @@ import struct
 import time
 import zlib
 
-from chalicelib.cms.validate import validate_article, validate_category
-from chalicelib.store import articles as store
+from chalicelib.cms.categories import create_category
+from chalicelib.cms.validate import validate_article, validate_category, validate_cover
+from chalicelib.store import article_writes, articles, covers
+from chalicelib.store.categories import list_categories
 
 CATEGORIES = {
     "wealth": {"name": "理财", "description": "理财产品、市场观察与投资者教育", "position": 1},
@@ -132,11 +134,10 @@ def banner_png(top: tuple[int, int, int], bottom: tuple[int, int, int], w: int =
 
 def seed_cms_if_empty() -> dict[str, str]:
     """Create the demo categories and articles; returns article ids by key ({} if not empty)."""
-    if store.list_categories() or store.admin_index().entries:
+    if list_categories() or articles.summaries():
         return {}
     category_ids = {
-        key: store.create_category(validate_category(fields))["id"]
-        for key, fields in CATEGORIES.items()
+        key: create_category(validate_category(fields))["id"] for key, fields in CATEGORIES.items()
     }
     ids: dict[str, str] = {}
     started = int(time.time())
@@ -153,8 +154,9 @@ def seed_cms_if_empty() -> dict[str, str]:
                 "status": demo.get("status", "published"),
             }
         )
-        article = store.create_article(fields, now=when)
+        article = article_writes.create_article(fields, when=when)
         if demo["colors"]:
-            store.set_cover(article["id"], banner_png(*demo["colors"]), now=when)
+            cover = banner_png(*demo["colors"])
+            covers.set_cover(article["id"], cover, *validate_cover(cover), when=when)
         ids[demo["key"]] = article["id"]
     return ids

@@ -154,7 +154,7 @@ def demo_flow() -> dict:
     guide = next(
         (
             entry["id"]
-            for entry in articles.admin_index().entries
+            for entry in articles.summaries()
             if entry["title"].startswith(GUIDE_TITLE) and entry["status"] == "published"
         ),
         None,

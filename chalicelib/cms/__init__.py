@@ -1,2 +1,4 @@
-"""Content management (articles, categories): pure helpers shared by the store, the admin API,
-the public pages and the callback. No web framework and no AWS here."""
+"""Content management (articles, categories): validation, search, public links, the admin list's
+index and the news replies built from articles. The tables and the bucket stay in store/
+(store.articles, store.categories, store.covers); the per-container caches here are built by
+chalicelib.wiring."""

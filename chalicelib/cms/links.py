@@ -1,9 +1,8 @@
-"""Public URLs of articles, and news replies built from articles by id.
+"""Public URLs of articles and categories, and the plain news reply built from articles by id
+(cms.replies keeps the snapshot of published articles it is built from).
 
-A rule, special reply or flow step may answer `{"type": "news", "article_ids": [...]}`. The
-callback turns that into a plain news reply at render time from a per-container snapshot of the
-published articles (store.articles.published_snapshot), so a retitled article shows its new title
-and an unpublished one simply drops out, with no DynamoDB read per message on a warm container.
+Links are absolute: `WXLESS_PUBLIC_BASE_URL`, else the scheme and host of the request being
+served, which the entry point passes in (`base_url_from_request`).
 """
 
 from __future__ import annotations
@@ -15,8 +14,9 @@ from urllib.parse import quote
 from chalicelib import config
 
 
-def base_url_from_request(request: Any) -> str:
-    """`WXLESS_PUBLIC_BASE_URL` when set, else the scheme and host the request came in on.
+def base_url_from_request(request: Any | None) -> str:
+    """`WXLESS_PUBLIC_BASE_URL` when set, else the scheme and host the request came in on
+    (`""` outside a request, e.g. in a job, when no base URL is configured).
 
     Behind API Gateway's default domain the stage name is part of the path, so it is added back;
     a custom domain (the normal production setup) should be named in WXLESS_PUBLIC_BASE_URL.
@@ -37,22 +37,6 @@ def base_url_from_request(request: Any) -> str:
         if stage:
             base += f"/{stage}"
     return base
-
-
-def current_base_url() -> str:
-    """The base URL for the request being served (the callback has no request object at hand)."""
-    configured = config.get(config.PUBLIC_BASE_URL)
-    if configured:
-        return configured.rstrip("/")
-    try:
-        # Any Blueprint registered on the app sees its request; the callback's always is
-        # (pages are registered lazily, chalicelib/handlers/routing.py).
-        from chalicelib.handlers.callback import bp
-
-        request = bp.current_request
-    except Exception:  # not inside a request (benchmark, job) or blueprint not registered
-        request = None
-    return base_url_from_request(request)
 
 
 def article_path(article_id: str) -> str:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.errors import InvalidInput
+
 # What the console's editor produces, plus the usual article furniture. No `style`, no `class`:
 # the public page's stylesheet does the styling, and its CSP refuses inline styles anyway.
 TAGS = frozenset(
@@ -29,11 +31,11 @@ MAX_BODY_BYTES = 256 * 1024  # DynamoDB items stop at 400 KB; keep room for the 
 
 
 def sanitize_html(html: Any) -> str:
-    """Return the allowed part of `html` (a string); raise ValueError for anything else."""
+    """Return the allowed part of `html` (a string); raise InvalidInput for anything else."""
     if html is None:
         return ""
     if not isinstance(html, str):
-        raise ValueError("body_html must be a string")
+        raise InvalidInput("body_html must be a string")
     import nh3  # imported on first use: keeps the callback's cold start short
 
     cleaned = nh3.clean(
@@ -46,5 +48,5 @@ def sanitize_html(html: Any) -> str:
         strip_comments=True,
     )
     if len(cleaned.encode("utf-8")) > MAX_BODY_BYTES:
-        raise ValueError(f"body_html must be at most {MAX_BODY_BYTES // 1024} KiB")
+        raise InvalidInput(f"body_html must be at most {MAX_BODY_BYTES // 1024} KiB")
     return cleaned

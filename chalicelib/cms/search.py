@@ -5,7 +5,7 @@ NFKC normalisation and case folding (so full-width "ＶＩＳＡ" finds "visa").
 Latin letters and digits also matches a title word within a small edit distance (1 for 4-7
 characters, 2 from 8), so "credt" finds "Credit". Chinese terms match as substrings: a typo in a
 two- or three-character word is a different word. This runs over an in-memory list of titles (see
-store.articles.ArticleIndex): fine for a bank's few thousand articles, see the README for limits.
+cms.index.ArticleIndex): fine for a bank's few thousand articles, see the README for limits.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from collections.abc import Callable
 from typing import Any
 
 import regex
+
+from chalicelib.errors import InvalidInput
 
 MAX_QUERY = 100
 CHINA = dt.timezone(dt.timedelta(hours=8))  # the audience's clock: date-only filters use it
@@ -38,9 +40,9 @@ def _typos_allowed(term: str) -> int:
 
 
 def compile_query(query: str) -> Callable[[str], bool]:
-    """A predicate over normalised titles; ValueError when the query is unusable."""
+    """A predicate over normalised titles; InvalidInput when the query is unusable."""
     if len(query) > MAX_QUERY:
-        raise ValueError(f"q must be at most {MAX_QUERY} characters")
+        raise InvalidInput(f"q must be at most {MAX_QUERY} characters")
     terms = normalize(query).split()
     if not terms:
         return lambda _title: True
@@ -80,9 +82,9 @@ def decode_cursor(cursor: str) -> dict[str, Any]:
         padded = cursor + "=" * (-len(cursor) % 4)
         payload = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise ValueError("cursor is not valid") from None
+        raise InvalidInput("cursor is not valid") from None
     if not isinstance(payload, dict):
-        raise ValueError("cursor is not valid")
+        raise InvalidInput("cursor is not valid")
     return payload
 
 
@@ -106,7 +108,7 @@ def parse_time(value: str, name: str, *, end_of_day: bool = False) -> int:
             return int(start.timestamp())
         moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise ValueError(
+        raise InvalidInput(
             f"{name} must be epoch seconds or an ISO 8601 date/time, not {value[:40]!r}"
         ) from None
     if moment.tzinfo is None:

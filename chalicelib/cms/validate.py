@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from chalicelib.cms.sanitize import sanitize_html
+from chalicelib.errors import InvalidInput
 
 ARTICLE_FIELDS = ("title", "digest", "author", "body_html", "category_id", "status")
 # Sent back by a client that PUTs the whole object it read: accepted and ignored.
@@ -26,31 +27,31 @@ def _text(body: dict[str, Any], key: str, *, required: bool = False) -> str | No
     value = body.get(key)
     if value is None or (isinstance(value, str) and not value.strip() and not required):
         if required:
-            raise ValueError(f"{key} is required")
+            raise InvalidInput(f"{key} is required")
         return None
     if not isinstance(value, str):
-        raise ValueError(f"{key} must be a string")
+        raise InvalidInput(f"{key} must be a string")
     value = value.strip()
     if required and not value:
-        raise ValueError(f"{key} must not be empty")
+        raise InvalidInput(f"{key} must not be empty")
     if _CONTROL_RE.search(value):
-        raise ValueError(f"{key} contains control characters")
+        raise InvalidInput(f"{key} contains control characters")
     if len(value) > LIMITS[key]:
-        raise ValueError(f"{key} must be at most {LIMITS[key]} characters")
+        raise InvalidInput(f"{key} must be at most {LIMITS[key]} characters")
     return value
 
 
 def _check_fields(body: Any, allowed: tuple[str, ...], ignored: tuple[str, ...], what: str) -> None:
     if not isinstance(body, dict):
-        raise ValueError(f"{what} must be a JSON object")
+        raise InvalidInput(f"{what} must be a JSON object")
     unknown = sorted(str(k)[:40] for k in body if k not in allowed and k not in ignored)
     if unknown:
-        raise ValueError(f"unknown field(s): {', '.join(unknown)}")
+        raise InvalidInput(f"unknown field(s): {', '.join(unknown)}")
 
 
 def check_id(value: Any, name: str) -> str:
     if not isinstance(value, str) or not ID_RE.fullmatch(value):
-        raise ValueError(f"{name} must be an id (letters, digits, '-' or '_')")
+        raise InvalidInput(f"{name} must be an id (letters, digits, '-' or '_')")
     return value
 
 
@@ -73,7 +74,7 @@ def validate_article(body: Any, *, partial: bool = False) -> dict[str, Any]:
         out["category_id"] = None if value in (None, "") else check_id(value, "category_id")
     if "status" in body:
         if body["status"] not in STATUSES:
-            raise ValueError(f"status must be one of {', '.join(STATUSES)}")
+            raise InvalidInput(f"status must be one of {', '.join(STATUSES)}")
         out["status"] = body["status"]
     return out
 
@@ -88,6 +89,36 @@ def validate_category(body: Any, *, partial: bool = False) -> dict[str, Any]:
     if "position" in body:
         position = body["position"]
         if isinstance(position, bool) or not isinstance(position, int) or abs(position) > 10**6:
-            raise ValueError("position must be an integer between -1000000 and 1000000")
+            raise InvalidInput("position must be an integer between -1000000 and 1000000")
         out["position"] = position
     return out
+
+
+# -- covers ---------------------------------------------------------------------------------------
+
+COVER_MAX_BYTES = 2 * 1024 * 1024
+# content type -> the extension its object key gets
+COVER_TYPES = {"image/png": "png", "image/jpeg": "jpg", "image/gif": "gif", "image/webp": "webp"}
+
+
+def sniff_image(data: bytes) -> str:
+    """The image type from the bytes themselves (the declared type is not trusted)."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    raise InvalidInput("cover must be a PNG, JPEG, GIF or WebP image")
+
+
+def validate_cover(data: bytes) -> tuple[str, str]:
+    """(content type, extension) of an acceptable cover image."""
+    if not data:
+        raise InvalidInput("cover is empty")
+    if len(data) > COVER_MAX_BYTES:
+        raise InvalidInput(f"cover must be at most {COVER_MAX_BYTES // (1024 * 1024)} MiB")
+    content_type = sniff_image(data)
+    return content_type, COVER_TYPES[content_type]

@@ -36,6 +36,12 @@ TEXT = "text/plain; charset=utf-8"
 SUCCESS = "success"
 MAX_EVENT_KEY = 200  # chars of an EventKey kept in the timeline key and the log
 
+BaseUrl = Callable[[], str]
+
+
+def _no_base() -> str:
+    return ""
+
 
 @dataclass(slots=True)
 class Answer:
@@ -146,7 +152,7 @@ class Pipeline:
         book: Snapshot,
         places: Snapshot | None = None,
         read_flow_state: Callable[[str], FlowState] | None = None,
-        expand_reply: Callable[[dict[str, Any]], dict[str, Any] | None] | None = None,
+        expand_reply: Callable[[dict[str, Any], BaseUrl], dict[str, Any] | None] | None = None,
     ) -> None:
         self.token = token
         self.app_id = app_id
@@ -177,7 +183,9 @@ class Pipeline:
         return Answer(200, echostr)
 
     # -- POST: one message ----------------------------------------------------------------
-    def receive(self, query: dict[str, str], body: bytes) -> Answer:
+    def receive(self, query: dict[str, str], body: bytes, base_url: BaseUrl = _no_base) -> Answer:
+        """`base_url`: where this app's pages are (news replies link to them), asked only when a
+        reply needs it."""
         if len(body) > MAX_BODY:
             return Answer(413, "payload too large")
         aes = query.get("encrypt_type", "").lower() == "aes"
@@ -206,7 +214,7 @@ class Pipeline:
             log.exception("callback.validate_bug")
             return Answer(400, "bad request")
 
-        reply_xml = self.respond(message)
+        reply_xml = self.respond(message, base_url)
         if not reply_xml:
             return Answer(200, SUCCESS)
         if aes:
@@ -217,7 +225,7 @@ class Pipeline:
                 return Answer(200, SUCCESS)
         return Answer(200, reply_xml, XML)
 
-    def respond(self, message: Message) -> str:
+    def respond(self, message: Message, base_url: BaseUrl = _no_base) -> str:
         """Decide, render, record. Never raises: a fault degrades to the best answer we have."""
         try:
             book = self.book.get()
@@ -229,7 +237,7 @@ class Pipeline:
         places = self.places_for(message)
         decision = self._decide(message, book, state, places, now)
         for attempt in (1, 2, 3):
-            reply_xml = self.render(message, decision)
+            reply_xml = self.render(message, decision, base_url)
             entry = log_entry(message, decision, reply_xml)
             try:
                 stored = self.inbox.record(entry, decision.flow)
@@ -319,13 +327,13 @@ class Pipeline:
             )
         )
 
-    def render(self, message: Message, decision: Decision) -> str:
+    def render(self, message: Message, decision: Decision, base_url: BaseUrl = _no_base) -> str:
         if decision.reply is None:
             return ""
         try:
             reply = decision.reply
             if self.expand_reply is not None:
-                reply = self.expand_reply(reply)
+                reply = self.expand_reply(reply, base_url)
                 if reply is None:  # none of its articles is published (any more)
                     log.warning("callback.no_published_articles: %s", decision.reply)
                     return ""

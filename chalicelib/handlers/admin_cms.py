@@ -11,18 +11,21 @@ from typing import Any
 
 from chalice import Blueprint, Response
 
-from chalicelib.cms import links
+from chalicelib import wiring
+from chalicelib.cms import categories, index, links
 from chalicelib.cms.search import parse_time
-from chalicelib.cms.validate import check_id, validate_article, validate_category
-from chalicelib.handlers.common import (
-    BadRequest,
-    admin_route,
-    error,
-    json_response,
-    query_int,
-    read_object,
+from chalicelib.cms.validate import (
+    COVER_MAX_BYTES,
+    check_id,
+    validate_article,
+    validate_category,
+    validate_cover,
 )
+from chalicelib.errors import InvalidInput
+from chalicelib.handlers.common import admin_route, error, json_response, query_int, read_object
+from chalicelib.store import article_writes, covers
 from chalicelib.store import articles as store
+from chalicelib.store import categories as category_store
 
 bp = Blueprint(__name__)
 admin = admin_route(bp)
@@ -34,7 +37,8 @@ def _decorate(article: dict[str, Any]) -> dict[str, Any]:
     out = dict(article)
     base = links.base_url_from_request(bp.current_request)
     out["url"] = base + links.article_path(article["id"])
-    out["cover_url"] = store.cover_url(article["cover_key"]) if article.get("cover_key") else None
+    cover = article.get("cover_key")
+    out["cover_url"] = covers.cover_url(wiring.presigner(), cover) if cover else None
     return out
 
 
@@ -54,23 +58,23 @@ def list_articles() -> dict:
     if status == "all":
         status = None
     if status not in (None, *store.STATUSES):
-        raise BadRequest("status must be draft, published or all")
+        raise InvalidInput("status must be draft, published or all")
     sort = _query("sort") or "updated"
-    if sort not in store.SORTS:
-        raise BadRequest(f"sort must be one of {', '.join(store.SORTS)}")
+    if sort not in index.SORTS:
+        raise InvalidInput(f"sort must be one of {', '.join(index.SORTS)}")
     low, high = _query("published_from"), _query("published_to")
     category_id = _query("category_id")
-    query = store.ArticleQuery(
+    query = index.ArticleQuery(
         q=_query("q") or "",
         status=status,
         category_id=check_id(category_id, "category_id") if category_id else None,
         published_from=parse_time(low, "published_from") if low else None,
         published_to=parse_time(high, "published_to", end_of_day=True) if high else None,
         sort=sort,
-        limit=query_int(request, "limit", 20, 1, store.MAX_PAGE),
+        limit=query_int(request, "limit", 20, 1, index.MAX_PAGE),
         cursor=_query("cursor"),
     )
-    result = store.list_articles(query)
+    result = index.list_articles(wiring.article_index(), query)
     result["items"] = [_decorate(item) for item in result["items"]]
     return result
 
@@ -79,7 +83,7 @@ def list_articles() -> dict:
 @admin
 def create_article() -> Response:
     fields = validate_article(read_object(bp.current_request))
-    return json_response(_decorate(store.create_article(fields)), 201)
+    return json_response(_decorate(article_writes.create_article(fields)), 201)
 
 
 @bp.route("/admin/articles/batch", methods=["POST"])
@@ -87,12 +91,12 @@ def create_article() -> Response:
 def batch_articles() -> dict:
     body = read_object(bp.current_request)
     action, ids = body.get("action"), body.get("ids")
-    if action not in store.BATCH_ACTIONS:
-        raise BadRequest(f"action must be one of {', '.join(store.BATCH_ACTIONS)}")
-    if not isinstance(ids, list) or not 1 <= len(ids) <= store.BATCH_MAX:
-        raise BadRequest(f"ids must be a list of 1 to {store.BATCH_MAX} article ids")
+    if action not in article_writes.BATCH_ACTIONS:
+        raise InvalidInput(f"action must be one of {', '.join(article_writes.BATCH_ACTIONS)}")
+    if not isinstance(ids, list) or not 1 <= len(ids) <= article_writes.BATCH_MAX:
+        raise InvalidInput(f"ids must be a list of 1 to {article_writes.BATCH_MAX} article ids")
     unique = list(dict.fromkeys(check_id(i, "ids[]") for i in ids))
-    return store.batch(action, unique)
+    return article_writes.batch(action, unique)
 
 
 @bp.route("/admin/articles/{article_id}", methods=["GET"])
@@ -107,54 +111,56 @@ def update_article(article_id: str) -> dict:
     body = read_object(bp.current_request)
     rev = body.get("rev")
     if rev is not None and (isinstance(rev, bool) or not isinstance(rev, int)):
-        raise BadRequest("rev must be an integer")
+        raise InvalidInput("rev must be an integer")
     fields = validate_article(body, partial=True)
-    return _decorate(store.update_article(article_id, fields, expected_rev=rev))
+    return _decorate(article_writes.update_article(article_id, fields, expected_rev=rev))
 
 
 @bp.route("/admin/articles/{article_id}", methods=["DELETE"])
 @admin
 def delete_article(article_id: str) -> Response:
-    store.delete_article(article_id)
+    article_writes.delete_article(article_id)
     return Response("", status_code=204)
 
 
 @bp.route("/admin/articles/{article_id}/publish", methods=["POST"])
 @admin
 def publish_article(article_id: str) -> dict:
-    return _decorate(store.publish(article_id))
+    return _decorate(article_writes.publish(article_id))
 
 
 @bp.route("/admin/articles/{article_id}/unpublish", methods=["POST"])
 @admin
 def unpublish_article(article_id: str) -> dict:
-    return _decorate(store.unpublish(article_id))
+    return _decorate(article_writes.unpublish(article_id))
 
 
 def _image_bytes(body: dict[str, Any]) -> bytes:
     data = body.get("data")
     if not isinstance(data, str) or not data:
-        raise BadRequest("data must be the image as base64 (or a data: URL)")
+        raise InvalidInput("data must be the image as base64 (or a data: URL)")
     if data.startswith("data:"):
         _header, _, data = data.partition(",")
-    if len(data) > store.COVER_MAX_BYTES * 4 // 3 + 8:
-        raise BadRequest(f"cover must be at most {store.COVER_MAX_BYTES // (1024 * 1024)} MiB")
+    if len(data) > COVER_MAX_BYTES * 4 // 3 + 8:
+        raise InvalidInput(f"cover must be at most {COVER_MAX_BYTES // (1024 * 1024)} MiB")
     try:
         return base64.b64decode(data, validate=True)
     except (binascii.Error, ValueError):
-        raise BadRequest("data is not valid base64") from None
+        raise InvalidInput("data is not valid base64") from None
 
 
 @bp.route("/admin/articles/{article_id}/cover", methods=["PUT"])
 @admin
 def put_cover(article_id: str) -> dict:
-    return _decorate(store.set_cover(article_id, _image_bytes(read_object(bp.current_request))))
+    data = _image_bytes(read_object(bp.current_request))
+    content_type, extension = validate_cover(data)
+    return _decorate(covers.set_cover(article_id, data, content_type, extension))
 
 
 @bp.route("/admin/articles/{article_id}/cover", methods=["DELETE"])
 @admin
 def delete_cover(article_id: str) -> dict:
-    return _decorate(store.remove_cover(article_id))
+    return _decorate(covers.remove_cover(article_id))
 
 
 # -- categories ----------------------------------------------------------------------------
@@ -174,39 +180,40 @@ def _with_counts(category: dict[str, Any], counts: dict[str, tuple[int, int]]) -
 @bp.route("/admin/categories", methods=["GET"])
 @admin
 def list_categories() -> dict:
-    counts = store.admin_index().counts()
-    return {"items": [_with_counts(c, counts) for c in store.list_categories()]}
+    counts = wiring.article_index().get().counts()
+    return {"items": [_with_counts(c, counts) for c in category_store.list_categories()]}
 
 
 @bp.route("/admin/categories", methods=["POST"])
 @admin
 def create_category() -> Response:
     fields = validate_category(read_object(bp.current_request))
-    return json_response(_with_counts(store.create_category(fields), {}), 201)
+    return json_response(_with_counts(categories.create_category(fields), {}), 201)
 
 
 @bp.route("/admin/categories/{category_id}", methods=["GET"])
 @admin
 def get_category(category_id: str) -> dict:
-    return _with_counts(store.get_category(category_id), store.admin_index().counts())
+    category = category_store.get_category(category_id)
+    return _with_counts(category, wiring.article_index().get().counts())
 
 
 @bp.route("/admin/categories/{category_id}", methods=["PUT", "PATCH"])
 @admin
 def update_category(category_id: str) -> dict:
     fields = validate_category(read_object(bp.current_request), partial=True)
-    category = store.update_category(category_id, fields)
-    return _with_counts(category, store.admin_index().counts())
+    category = categories.update_category(category_id, fields)
+    return _with_counts(category, wiring.article_index().get().counts())
 
 
 @bp.route("/admin/categories/{category_id}", methods=["DELETE"])
 @admin
 def delete_category(category_id: str) -> Response:
     move_to = _query("move_to")
-    if move_to and move_to != store.MOVE_TO_NONE:
+    if move_to and move_to != categories.MOVE_TO_NONE:
         check_id(move_to, "move_to")
     try:
-        moved = store.delete_category(category_id, move_to)
-    except store.CategoryNotEmpty as exc:
+        moved = categories.delete_category(wiring.article_index(), category_id, move_to)
+    except categories.CategoryNotEmpty as exc:
         return error(409, str(exc), article_count=exc.count)
     return json_response({"deleted": category_id, "moved": moved})

@@ -6,10 +6,12 @@ from typing import Any
 
 from chalice import Blueprint, Response
 
+from chalicelib import wiring
+from chalicelib.cms.replies import check_nested_refs
 from chalicelib.engine.flows import map_replies, replies_in, validate_flow
 from chalicelib.handlers.admin_wechat import wechat_errors
 from chalicelib.handlers.common import admin_route, json_response, read_object
-from chalicelib.store import articles, media
+from chalicelib.media.replies import names_media, resolve_reply
 from chalicelib.store import flows as store
 from chalicelib.store.analytics import date_range
 
@@ -23,18 +25,18 @@ def _validated(body: Any, base: dict[str, Any] | None = None) -> dict[str, Any]:
     articles, and a reply naming a media item ({"type": "image", "media": id}) is resolved to
     the item's permanent material. The whole flow is checked (with placeholders) before
     anything is uploaded, so an invalid flow uploads nothing."""
-    has_media = any(media.names_media(reply) for reply in replies_in(body))
+    has_media = any(names_media(reply) for reply in replies_in(body))
 
     def resolve(reply: Any, where: str, dry: bool) -> Any:
-        if not media.names_media(reply):  # malformed replies are validate_flow's to refuse
+        if not names_media(reply):  # malformed replies are validate_flow's to refuse
             return reply
-        return media.resolve_reply(reply, dry=dry, path=where)
+        return resolve_reply(reply, None if dry else wiring.wechat(), dry=dry, path=where)
 
     def resolved(dry: bool) -> Any:
         return map_replies(body, lambda reply, where: resolve(reply, where, dry))
 
     fields = validate_flow(resolved(dry=True) if has_media else body, base=base)
-    articles.check_nested_refs(fields)
+    check_nested_refs(fields)
     return validate_flow(resolved(dry=False), base=base) if has_media else fields
 
 

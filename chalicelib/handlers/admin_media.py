@@ -1,4 +1,4 @@
-"""Admin routes for media items: S3 <-> WeChat (see chalicelib/store/media.py).
+"""Admin routes for media items: S3 <-> WeChat (see chalicelib/media/).
 
 Uploads are JSON: `content_base64` (API Gateway's binary handling needs per-type configuration
 and breaks other routes, so files travel as base64 inside JSON, up to ~7 MB), or `s3_key` of an
@@ -12,8 +12,12 @@ from typing import Any
 
 from chalice import Blueprint, Response
 
+from chalicelib import wiring
+from chalicelib.errors import InvalidInput
 from chalicelib.handlers.admin_wechat import wechat_errors
-from chalicelib.handlers.common import BadRequest, admin_route, json_response, read_object
+from chalicelib.handlers.common import admin_route, json_response, read_object
+from chalicelib.media import content, service
+from chalicelib.store import media as records
 
 bp = Blueprint(__name__)
 admin = admin_route(bp)
@@ -35,9 +39,9 @@ def _opt_str(body: dict[str, Any], key: str, limit: int) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str) or not value.strip():
-        raise BadRequest(f"{key} must be a non-empty string")
+        raise InvalidInput(f"{key} must be a non-empty string")
     if len(value) > limit:
-        raise BadRequest(f"{key} must be at most {limit} characters")
+        raise InvalidInput(f"{key} must be at most {limit} characters")
     return value
 
 
@@ -45,28 +49,25 @@ def _opt_str(body: dict[str, Any], key: str, limit: int) -> str | None:
 @admin
 @wechat_errors
 def upload_media() -> Response:
-    from chalicelib.store import media
-
     body = read_object(bp.current_request)
     unknown = sorted(set(body) - set(UPLOAD_FIELDS))
     if unknown:
-        raise BadRequest(f"unknown field(s): {', '.join(unknown)}")
-    kind = body.get("kind")
-    if kind not in media.KINDS:
-        raise BadRequest(f"kind must be one of {', '.join(media.KINDS)}")
+        raise InvalidInput(f"unknown field(s): {', '.join(unknown)}")
+    kind = content.check_kind(body.get("kind"))
     permanent = body.get("permanent", False)
     if not isinstance(permanent, bool):
-        raise BadRequest("permanent must be true or false")
+        raise InvalidInput("permanent must be true or false")
     has_content, has_key = "content_base64" in body, "s3_key" in body
     if has_content == has_key:
-        raise BadRequest("give exactly one of content_base64 or s3_key")
-    content = media.decode_base64(body["content_base64"], kind, permanent) if has_content else None
+        raise InvalidInput("give exactly one of content_base64 or s3_key")
+    data = content.decode_base64(body["content_base64"], kind, permanent) if has_content else None
     s3_key = _opt_str(body, "s3_key", 1024) if has_key else None
     if has_key and s3_key is None:
-        raise BadRequest("s3_key must be a non-empty string")
-    item = media.create_media(
+        raise InvalidInput("s3_key must be a non-empty string")
+    item = service.create_media(
+        wiring.wechat(),
         kind,
-        content=content,
+        content=data,
         s3_key=s3_key,
         permanent=permanent,
         filename=_opt_str(body, "filename", 200),
@@ -80,37 +81,26 @@ def upload_media() -> Response:
 @bp.route("/admin/media/upload-url", methods=["POST"])
 @admin
 def media_upload_url() -> dict:
-    from chalicelib.store import media
-
     body = read_object(bp.current_request)
-    kind = body.get("kind")
-    if kind not in media.KINDS:
-        raise BadRequest(f"kind must be one of {', '.join(media.KINDS)}")
-    return media.presign_upload(kind)
+    return service.presign_upload(wiring.presigner(), content.check_kind(body.get("kind")))
 
 
 @bp.route("/admin/media", methods=["GET"])
 @admin
 def list_media() -> dict:
-    from chalicelib.store import media
-
     kind = (bp.current_request.query_params or {}).get("kind") or None
-    return {"items": media.list_media(kind)}
+    return {"items": records.list_items(content.check_kind(kind) if kind else None)}
 
 
 @bp.route("/admin/media/{item_id}", methods=["GET"])
 @admin
 def get_media(item_id: str) -> dict:
-    from chalicelib.store import media
-
-    return media.get_media(item_id)
+    return records.get_item(item_id).to_dict()
 
 
 @bp.route("/admin/media/{item_id}", methods=["DELETE"])
 @admin
 @wechat_errors
 def delete_media(item_id: str) -> Response:
-    from chalicelib.store import media
-
-    media.delete_media(item_id)
+    service.delete_media(item_id, wiring.wechat())
     return Response("", status_code=204)

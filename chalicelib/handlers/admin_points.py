@@ -8,6 +8,7 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib import wiring
+from chalicelib.cms.replies import check_reply_refs
 from chalicelib.engine.geo import (
     DEFAULT_SETTINGS,
     MAX_COUNT,
@@ -25,7 +26,7 @@ from chalicelib.handlers.common import (
     read_json,
     read_object,
 )
-from chalicelib.store import articles, media
+from chalicelib.media.replies import validated
 from chalicelib.store import points as store
 
 bp = Blueprint(__name__)
@@ -137,12 +138,13 @@ def get_settings() -> dict:
 def put_settings() -> dict:
     base = store.get_settings()
     # empty_reply is a Reply like a rule's: media items resolved, article ids checked.
-    settings = media.validated(
+    settings = validated(
         lambda body: validate_settings(body, base=base),
         read_object(bp.current_request),
+        wiring.wechat(),
         reply_key="empty_reply",
     )
-    articles.check_reply_refs(settings["empty_reply"])
+    check_reply_refs(settings["empty_reply"])
     store.put_settings(settings)
     return settings
 

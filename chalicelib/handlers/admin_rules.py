@@ -6,10 +6,13 @@ from typing import Any
 
 from chalice import Blueprint, Response
 
+from chalicelib import wiring
+from chalicelib.cms.replies import check_reply_refs
 from chalicelib.engine.validate import validate_rule
 from chalicelib.handlers.admin_wechat import wechat_errors
 from chalicelib.handlers.common import admin_route, json_response, query_int, read_json, read_object
-from chalicelib.store import articles, listing, media, messages, progress
+from chalicelib.media.replies import validated
+from chalicelib.store import listing, messages, progress
 from chalicelib.store import rules as store
 from chalicelib.store.errors import NotFound
 from chalicelib.wechat.replies import validate_reply
@@ -33,8 +36,8 @@ def list_rules() -> dict:
 @wechat_errors  # naming a media item may upload it to WeChat
 def create_rule() -> Response:
     # A reply may name a media item ({"media": id}): resolved to permanent material on save.
-    fields = media.validated(validate_rule, read_object(bp.current_request))
-    articles.check_reply_refs(fields["reply"])  # news by article id: the articles must exist
+    fields = validated(validate_rule, read_object(bp.current_request), wiring.wechat())
+    check_reply_refs(fields["reply"])  # news by article id: the articles must exist
     return json_response(_public(store.create_rule(fields)), 201)
 
 
@@ -50,8 +53,8 @@ def get_rule(rule_id: str) -> dict:
 def update_rule(rule_id: str) -> dict:
     body = read_object(bp.current_request)
     current = store.get_rule(rule_id)
-    fields = media.validated(lambda b: validate_rule(b, base=current), body)
-    articles.check_reply_refs(fields["reply"])
+    fields = validated(lambda b: validate_rule(b, base=current), body, wiring.wechat())
+    check_reply_refs(fields["reply"])
     return _public(store.replace_rule(rule_id, fields))
 
 
@@ -84,8 +87,9 @@ def get_special(kind: str) -> Any:
 @wechat_errors
 def put_special(kind: str) -> Any:
     _kind(kind)
-    reply = media.validated(validate_reply, read_json(bp.current_request), reply_key=None)
-    articles.check_reply_refs(reply)
+    body = read_json(bp.current_request)
+    reply = validated(validate_reply, body, wiring.wechat(), reply_key=None)
+    check_reply_refs(reply)
     store.put_special(kind, reply)
     return reply
 

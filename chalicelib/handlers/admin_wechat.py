@@ -19,6 +19,7 @@ from typing import Any
 
 from chalice import Blueprint, Response
 
+from chalicelib import wiring
 from chalicelib.handlers.common import BadRequest, admin_route, error, json_response, read_object
 from chalicelib.wechat.api import (
     InvalidCredentialError,
@@ -359,7 +360,7 @@ CUSTOM_TYPES = ("text", "image", "voice", "video", "music", "news", "mpnewsartic
 
 def send_custom_message(openid: str, message: Any, kf_account: str | None = None) -> str:
     """Validate a Reply-shaped message, resolve media items, send it; return its type."""
-    from chalicelib.store import media
+    from chalicelib.media.replies import resolve_reply
     from chalicelib.wechat.replies import validate_reply
 
     if not isinstance(message, dict):
@@ -376,12 +377,13 @@ def send_custom_message(openid: str, message: Any, kf_account: str | None = None
         api.send_mpnewsarticle(openid, article_id, **extra)
         return mtype
     # A message goes out now: any currently valid media_id will do (temporary is fine).
-    resolved = media.resolve_reply(message, permanent=False, path="message")
+    resolved = resolve_reply(message, wechat(), permanent=False, path="message")
     reply = validate_reply(resolved)
     if "article_ids" in reply:  # news from CMS articles by id: today's titles and links
-        from chalicelib.store import articles
+        from chalicelib.cms.links import base_url_from_request
 
-        reply = articles.expand_reply(reply)
+        base = base_url_from_request(bp.current_request)
+        reply = wiring.published_articles().expand_reply(reply, base)
         if reply is None:
             raise BadRequest("message.article_ids: none of these articles is published")
     if mtype == "text":

@@ -11,6 +11,7 @@ import logging
 from chalice import Blueprint, Response
 
 from chalicelib import wiring
+from chalicelib.cms.links import base_url_from_request
 from chalicelib.engine.pipeline import SUCCESS, Answer
 
 log = logging.getLogger("wxless.callback")
@@ -34,7 +35,9 @@ def wechat_receive() -> Response:
     request = bp.current_request
     query = dict(request.query_params or {})
     try:
-        answer = wiring.callback().receive(query, request.raw_body or b"")
+        answer = wiring.callback().receive(
+            query, request.raw_body or b"", lambda: base_url_from_request(request)
+        )
     except Exception:  # last line of defence: WeChat never sees a 5xx
         log.exception("callback.unhandled")
         answer = Answer(200, SUCCESS)

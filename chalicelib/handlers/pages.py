@@ -12,17 +12,21 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import threading
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from chalice import Blueprint, Response
 
+from chalicelib import wiring
 from chalicelib.cms import links
+from chalicelib.cms.index import published_in_category
 from chalicelib.cms.sanitize import sanitize_html
 from chalicelib.cms.search import format_day, format_iso
+from chalicelib.errors import InvalidInput
 from chalicelib.store import articles as store
+from chalicelib.store.categories import find_category
+from chalicelib.store.covers import cover_url
 from chalicelib.store.errors import StoreUnavailable
 
 bp = Blueprint(__name__)
@@ -33,34 +37,31 @@ PAGE_CACHE = "public, max-age=60"
 COVER_CACHE = "public, max-age=600"  # well inside the presigned URL's hour
 PAGE_SIZE = 10
 
-_env: Any = None
-_env_lock = threading.Lock()
+
+def _build_environment() -> tuple[Any, str]:
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+    env = Environment(
+        loader=FileSystemLoader(str(TEMPLATES)),
+        autoescape=select_autoescape(["html"], default=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    css = (TEMPLATES / "page.css").read_text(encoding="utf-8")
+    env.globals["css"] = css
+    digest = base64.b64encode(hashlib.sha256(css.encode()).digest()).decode()
+    csp = (
+        "default-src 'none'; img-src https: http: data:; "
+        f"style-src 'sha256-{digest}'; base-uri 'none'; form-action 'none'; "
+        "frame-ancestors 'none'"
+    )
+    return env, csp
 
 
 def _environment() -> tuple[Any, str]:
-    """The Jinja2 environment and the page CSP, built on first use (keeps cold starts short)."""
-    global _env
-    if _env is None:
-        with _env_lock:
-            if _env is None:
-                from jinja2 import Environment, FileSystemLoader, select_autoescape
-
-                env = Environment(
-                    loader=FileSystemLoader(str(TEMPLATES)),
-                    autoescape=select_autoescape(["html"], default=True),
-                    trim_blocks=True,
-                    lstrip_blocks=True,
-                )
-                css = (TEMPLATES / "page.css").read_text(encoding="utf-8")
-                env.globals["css"] = css
-                digest = base64.b64encode(hashlib.sha256(css.encode()).digest()).decode()
-                csp = (
-                    "default-src 'none'; img-src https: http: data:; "
-                    f"style-src 'sha256-{digest}'; base-uri 'none'; form-action 'none'; "
-                    "frame-ancestors 'none'"
-                )
-                _env = (env, csp)
-    return _env
+    """The Jinja2 environment and the page CSP, built on first use (keeps cold starts short),
+    once per container."""
+    return wiring.cached("page_templates", (), _build_environment)
 
 
 def _page(template: str, status: int = 200, **context: Any) -> Response:
@@ -112,7 +113,7 @@ def article_page(article_id: str) -> Response:
         article = store.get_published(article_id)
         category = None
         if article and article.get("category_id"):
-            category = store.find_category(article["category_id"])
+            category = find_category(article["category_id"])
     except StoreUnavailable:
         return _unavailable()
     if article is None:
@@ -144,7 +145,10 @@ def article_cover(article_id: str) -> Response:
     return Response(
         "",
         status_code=302,
-        headers={"Location": store.cover_url(article["cover_key"]), "Cache-Control": COVER_CACHE},
+        headers={
+            "Location": cover_url(wiring.presigner(), article["cover_key"]),
+            "Cache-Control": COVER_CACHE,
+        },
     )
 
 
@@ -152,12 +156,12 @@ def article_cover(article_id: str) -> Response:
 def category_page(category_id: str) -> Response:
     cursor = (bp.current_request.query_params or {}).get("cursor") or None
     try:
-        category = store.find_category(category_id)
+        category = find_category(category_id)
         if category is None:
             return _not_found("栏目不存在。")
         try:
-            items, next_cursor = store.published_in_category(category_id, PAGE_SIZE, cursor)
-        except ValueError:
+            items, next_cursor = published_in_category(category_id, PAGE_SIZE, cursor)
+        except InvalidInput:
             return _not_found("页面不存在。")
     except StoreUnavailable:
         return _unavailable()

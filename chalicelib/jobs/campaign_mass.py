@@ -308,10 +308,10 @@ def prepared_media_id(campaign: dict[str, Any], spec: Mapping[str, Any], run: Ru
 def _news_draft(content: Mapping[str, Any], run: Run) -> str:
     """News by article ids: the articles become one draft (draft/add), whose media_id the mass
     send uses."""
-    from chalicelib.cms.links import article_path, current_base_url
+    from chalicelib.cms.links import article_path, base_url_from_request
     from chalicelib.store import articles
 
-    base = current_base_url()
+    base = base_url_from_request(None)  # a job serves no request: WXLESS_PUBLIC_BASE_URL or ""
     drafts = []
     for article_id in content["article_ids"]:
         article = articles.get_article(article_id)

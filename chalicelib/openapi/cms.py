@@ -46,7 +46,10 @@ SCHEMAS = {
             "category_id": _nullable_str,
             "status": {"enum": ["draft", "published"]},
             "published_at": {**_nullable_int, "description": "epoch s; only while published"},
-            "cover_key": {**_nullable_str, "description": "S3 key in the media bucket"},
+            "cover_key": {
+                **_nullable_str,
+                "description": "its key in the media bucket, inside the account's folder",
+            },
             "cover_url": {**_nullable_str, "description": "presigned, valid one hour"},
             "url": {"type": "string", "description": "public page (404 unless published)"},
             "created_at": _int,

@@ -167,8 +167,9 @@ SCHEMAS: dict[str, Any] = {
             "content_base64": {"type": "string", "format": "byte"},
             "s3_key": {
                 "type": "string",
-                "description": "an object already in the media bucket (copied under media/; "
-                "a tmp/ source, e.g. from upload-url, is removed)",
+                "description": "an object already in the media bucket, named by its key inside "
+                "the account's folder (copied under media/; a tmp/ source, e.g. from upload-url, "
+                "is removed)",
             },
             "permanent": {
                 "type": "boolean",
@@ -192,7 +193,10 @@ SCHEMAS: dict[str, Any] = {
             "content_type": _str,
             "size": _int,
             "sha256": _str,
-            "s3_key": _str,
+            "s3_key": {
+                **_str,
+                "description": "key in the media bucket, inside the account's folder",
+            },
             "permanent": {"type": "boolean"},
             "media_id": {**_nullable_str, "description": "WeChat media_id (current)"},
             "expires_at": {**_nullable_int, "description": "temporary media only (epoch s)"},

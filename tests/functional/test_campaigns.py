@@ -437,9 +437,9 @@ def test_fatal_error_fails_the_campaign(wx, fake_wechat, clock):
 
 
 def test_news_by_article_ids_becomes_one_draft(wx, fake_wechat, clock):
-    from chalicelib.store import articles
+    from chalicelib.store import article_writes
 
-    article = articles.create_article(
+    article = article_writes.create_article(
         {"title": "理财讲堂", "body_html": "<p>稳健理财</p>", "digest": "本周主题"}
     )
     thumb = wx.material.add("thumb", "c.jpg", b"\xff\xd8\xff" + b"0" * 100, "image/jpeg")

@@ -83,7 +83,7 @@ def clock(monkeypatch):
     class Clock:
         now = 1_767_225_600  # 2026-01-01 00:00 UTC
 
-    monkeypatch.setattr(articles, "_now", lambda: Clock.now)
+    monkeypatch.setattr(articles, "now", lambda: Clock.now)
     return Clock
 
 
@@ -404,11 +404,15 @@ def test_batch_actions(client):
 
 
 def _s3_keys(prefix: str = "articles/") -> list[str]:
+    """The covers in the media bucket, named by their keys inside the account (the bucket's
+    keys start with the account: asserted here)."""
     from chalicelib import config
+    from chalicelib.store import keys
     from chalicelib.store.aws import client as aws_client
 
-    listed = aws_client("s3").list_objects_v2(Bucket=config.media_bucket(), Prefix=prefix)
-    return [obj["Key"] for obj in listed.get("Contents", [])]
+    scope = keys.s3_key("")
+    listed = aws_client("s3").list_objects_v2(Bucket=config.media_bucket(), Prefix=scope + prefix)
+    return [obj["Key"].removeprefix(scope) for obj in listed.get("Contents", [])]
 
 
 def test_cover_upload_replace_remove(client):
@@ -507,14 +511,55 @@ def test_a_category_with_articles_is_not_deleted_silently(client):
     assert body_json(admin(client, "GET", f"/admin/articles/{a1['id']}"))["category_id"] is None
 
 
+# -- accounts --------------------------------------------------------------------------------------
+
+
+def test_every_key_starts_with_the_account(client, monkeypatch):
+    """Items, index keys, the version counter and cover objects are written under the account
+    (WXLESS_ACCOUNT_ID); an account never sees another's content; the API shows natural ids."""
+    from chalicelib import config, wiring
+    from chalicelib.store.articles import ArticleItem, CategoryItem
+    from chalicelib.store.aws import client as aws_client
+    from chalicelib.store.models import ConfigItem
+
+    theirs = create(client, title="别家的文章", category_id=category(client, "理财")["id"])
+    admin(client, "POST", f"/admin/articles/{theirs['id']}/publish")
+
+    monkeypatch.setenv("WXLESS_ACCOUNT_ID", "bank2")
+    wiring.reset()
+    assert listing(client)["items"] == [] and titles(client, "status=published") == []
+    assert body_json(admin(client, "GET", "/admin/categories"))["items"] == []
+    assert admin(client, "GET", f"/admin/articles/{theirs['id']}").status_code == 404
+    assert client.http.get(f"/p/articles/{theirs['id']}").status_code == 404
+
+    cat = category(client, "理财")  # the name is taken in the other account only
+    ours = create(client, title="本行文章", category_id=cat["id"], status="published")
+    png = base64.b64encode(PNG).decode()
+    got = body_json(admin(client, "PUT", f"/admin/articles/{ours['id']}/cover", {"data": png}))
+    assert got["id"] == ours["id"] and got["cover_key"].startswith(f"articles/{ours['id']}/")
+    assert titles(client) == ["本行文章"]  # the index
+    assert titles(client, "status=published&sort=published") == ["本行文章"]  # the GSI
+    assert titles(client, f"category_id={cat['id']}&status=published&sort=published") == [
+        "本行文章"
+    ]
+
+    item = ArticleItem.get(f"bank2#article#{ours['id']}")
+    assert item.pub_status == "bank2#published"
+    assert item.pub_category == f"bank2#category#{cat['id']}"
+    assert CategoryItem.get(f"bank2#category#{cat['id']}").name == "理财"
+    assert ConfigItem.get("bank2#articles#version").version >= 3
+    listed = aws_client("s3").list_objects_v2(Bucket=config.media_bucket())["Contents"]
+    assert [o["Key"] for o in listed] == ["bank2/" + got["cover_key"]]
+
+
 # -- news replies built from articles -----------------------------------------------------------
 
 
 def _news(client, text: str, **settings) -> dict | None:
     refresh_rules()
-    from chalicelib.store import articles
+    from chalicelib import wiring
 
-    articles.reset_caches()  # the published snapshot re-reads at once (normally: within ~2 s)
+    wiring.reset()  # the published snapshot re-reads at once (normally: within ~2 s)
     response = post_xml(client, wxsim.text(text, openid="o_cms"))
     if response.body == b"success":
         return None
@@ -560,9 +605,9 @@ def test_article_links_use_the_callbacks_host_without_a_configured_base(client, 
     rule = {"name": "网点", "match": "contains", "keywords": ["网点指南"]}
     make_rule(client, {**rule, "reply": {"type": "news", "article_ids": [a["id"]]}})
     refresh_rules()
-    from chalicelib.store import articles
+    from chalicelib import wiring
 
-    articles.reset_caches()
+    wiring.reset()
     response = client.http.post(
         f"/wechat?{wxsim.qs(wxsim.signed_query())}",
         headers={"Content-Type": "text/xml", "Host": "wx.callback.example"},
@@ -577,9 +622,9 @@ def test_subscribe_reply_by_article_ids_carries_up_to_eight(client):
     put = admin(client, "PUT", "/admin/replies/subscribe", {"type": "news", "article_ids": ids})
     assert put.status_code in (200, 204), put.body
     refresh_rules()
-    from chalicelib.store import articles
+    from chalicelib import wiring
 
-    articles.reset_caches()
+    wiring.reset()
     response = post_xml(client, wxsim.event("subscribe", openid="o_new"))
     reply = wxsim.parse(response.body.decode())
     assert reply["ArticleCount"] == "8"
@@ -676,7 +721,7 @@ def test_admin_list_counts_a_few_thousand_articles_quickly(client):
         for i in range(2000):
             batch.save(
                 articles.ArticleItem(
-                    f"bulk{i:05d}",
+                    articles.article_key(f"bulk{i:05d}"),
                     title=f"理财周报 第{i}期 Wealth weekly {i}",
                     status="draft",
                     created_at=now + i,
@@ -714,9 +759,9 @@ def test_a_flow_can_answer_with_articles_by_id(client):
 def test_a_customer_service_message_can_carry_an_article_by_id(client, fake_wechat, monkeypatch):
     monkeypatch.setenv("WXLESS_PUBLIC_BASE_URL", "https://wx.bank.example")
     article = create(client, title="理财周报", digest="本周要点", status="published")
-    from chalicelib.store import articles
+    from chalicelib import wiring
 
-    articles.reset_caches()
+    wiring.reset()
     message = {"type": "news", "article_ids": [article["id"]]}
     response = admin(
         client, "POST", "/admin/messages/custom", {"openid": "o_1", "message": message}
@@ -727,7 +772,7 @@ def test_a_customer_service_message_can_carry_an_article_by_id(client, fake_wech
     assert sent["title"] == "理财周报" and sent["description"] == "本周要点"
     assert sent["url"] == f"https://wx.bank.example/p/articles/{article['id']}"
     admin(client, "POST", f"/admin/articles/{article['id']}/unpublish")
-    articles.reset_caches()
+    wiring.reset()
     response = admin(
         client, "POST", "/admin/messages/custom", {"openid": "o_1", "message": message}
     )

@@ -161,7 +161,7 @@ def _fresh(client, case: Case) -> tuple[dict, list[Any]]:
 def test_admin_write_fault_at_every_write_is_retryable_and_never_half_written(
     client, monkeypatch, case, kind
 ):
-    from chalicelib.store import articles
+    from chalicelib.cms import index as article_index
 
     # A clean run: what one successful request leaves, and how many writes it makes.
     setup, before = _fresh(client, case)
@@ -180,7 +180,7 @@ def test_admin_write_fault_at_every_write_is_retryable_and_never_half_written(
         where = f"{case.name}: {kind} at write {n} of {writes} ({faults.fired})"
         with monkeypatch.context() as patch:
             # Caches heal a lost version bump within their max age, which passes here.
-            patch.setattr(articles, "ADMIN_INDEX_MAX_AGE", 0.0)
+            patch.setattr(article_index, "ADMIN_INDEX_MAX_AGE", 0.0)
             now = _state(client, case)
         if response.status_code < 300:
             # Only a cache-version bump after the data write failed: the admin is told the

@@ -37,6 +37,13 @@ def _bucket_keys() -> list[str]:
     return sorted(o["Key"] for o in listing.get("Contents", []))
 
 
+def _bucket_key(key: str) -> str:
+    """Where an object the API names by its key inside the account lies in the bucket."""
+    from chalicelib.store.objects import bucket_key
+
+    return bucket_key(key)
+
+
 def _items(client) -> list[dict]:
     return body_json(admin(client, "GET", "/admin/media"))["items"]
 
@@ -55,7 +62,7 @@ def _kept_once(client, response, fake_wechat, permanent: bool) -> None:
     assert response.status_code == 201, response.body
     item = body_json(response)
     assert [i["id"] for i in _items(client)] == [item["id"]]
-    assert _bucket_keys() == [item["s3_key"]]
+    assert _bucket_keys() == [_bucket_key(item["s3_key"])]
     if permanent:
         # WeChat holds exactly the one material the item names: nothing orphaned on the way.
         assert list(fake_wechat._materials) == [item["media_id"]]
@@ -65,7 +72,7 @@ def _kept_once(client, response, fake_wechat, permanent: bool) -> None:
 def impatient(fake_wechat):
     """Makes the app's shared WeChat client give up after 0.3 s (the injected delay stays
     short) while the faulty request runs; patient again for the retry."""
-    from chalicelib.jobs.wechat import client
+    from chalicelib.wiring import wechat as client
 
     @contextlib.contextmanager
     def short_timeout():
@@ -135,18 +142,19 @@ def test_s3_read_fault_on_a_presigned_upload_keeps_the_source(client, fake_wecha
     from chalicelib.store.aws import client as aws_client
 
     presigned = body_json(admin(client, "POST", "/admin/media/upload-url", {"kind": "image"}))
-    aws_client("s3").put_object(Bucket=config.media_bucket(), Key=presigned["s3_key"], Body=PNG)
+    source = _bucket_key(presigned["s3_key"])
+    aws_client("s3").put_object(Bucket=config.media_bucket(), Key=source, Body=PNG)
     body = {"kind": "image", "s3_key": presigned["s3_key"]}
     with injected() as faults:
         faults.fail("GetObject", kind)
         response = admin(client, "POST", "/admin/media", body)
     assert response.status_code == 503 and body_json(response)["retryable"] is True
-    assert _items(client) == [] and _bucket_keys() == [presigned["s3_key"]]  # kept for the retry
+    assert _items(client) == [] and _bucket_keys() == [source]  # kept for the retry
     assert fake_wechat.count(UPLOAD) == 0
     again = admin(client, "POST", "/admin/media", body)
     assert again.status_code == 201, again.body
     item = body_json(again)
-    assert _bucket_keys() == [item["s3_key"]]  # the tmp/ source moved into the item's key
+    assert _bucket_keys() == [_bucket_key(item["s3_key"])]  # the tmp/ source moved into the item
     assert [i["id"] for i in _items(client)] == [item["id"]]
 
 

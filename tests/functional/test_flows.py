@@ -447,7 +447,7 @@ def test_flow_replies_may_name_media_items(client, fake_wechat):
 
 
 def test_flow_news_by_article_id_renders_the_current_article(client, monkeypatch):
-    from chalicelib.store import articles
+    from chalicelib import wiring
 
     monkeypatch.setenv("WXLESS_PUBLIC_BASE_URL", "https://wx.bank.example")
     created = admin(
@@ -479,7 +479,7 @@ def test_flow_news_by_article_id_renders_the_current_article(client, monkeypatch
     assert bad_patch.status_code == 400
 
     def fee_answer(openid: str) -> dict:
-        articles.reset_caches()  # the published snapshot re-reads at once (normally within ~2 s)
+        wiring.reset()  # the published snapshot re-reads at once (normally within ~2 s)
         say(client, "办卡", openid=openid)
         say(client, "借记卡", openid=openid)
         response = post_xml(client, wxsim.text("费用", openid=openid))
@@ -494,7 +494,7 @@ def test_flow_news_by_article_id_renders_the_current_article(client, monkeypatch
     admin(client, "PUT", f"/admin/articles/{article['id']}", {"title": "借记卡费用（新版）"})
     assert fee_answer("o_news2")["Articles"][0]["Title"] == "借记卡费用（新版）"
     admin(client, "POST", f"/admin/articles/{article['id']}/unpublish")
-    articles.reset_caches()
+    wiring.reset()
     assert say(client, "办卡", openid="o_news3").startswith(CHOOSE)
     say(client, "借记卡", openid="o_news3")
     assert say(client, "费用", openid="o_news3") is None  # nothing published: success, no news

@@ -32,10 +32,12 @@ def upload(client, kind: str, data: bytes, **extra):
 
 
 def s3_object(key: str) -> dict:
+    """An object of the media bucket named by its key inside the account (as the API shows)."""
     from chalicelib import config
     from chalicelib.store.aws import client
+    from chalicelib.store.objects import bucket_key
 
-    return client("s3").get_object(Bucket=config.media_bucket(), Key=key)
+    return client("s3").get_object(Bucket=config.media_bucket(), Key=bucket_key(key))
 
 
 # --------------------------------------------------------------------------- magic bytes
@@ -60,7 +62,7 @@ def s3_object(key: str) -> dict:
     ],
 )
 def test_sniff_content_type(data, expected):
-    from chalicelib.store.media import sniff_content_type
+    from chalicelib.media.content import sniff_content_type
 
     assert sniff_content_type(data) == expected
 
@@ -166,9 +168,12 @@ def test_bad_upload_bodies(client, fake_wechat):
 
 def test_upload_from_an_s3_key(client, fake_wechat):
     from chalicelib import config
+    from chalicelib.store import keys
     from chalicelib.store.aws import client as aws_client
 
-    aws_client("s3").put_object(Bucket=config.media_bucket(), Key="incoming/clip.bin", Body=MP4)
+    # An object the admin put into the account's part of the bucket, named inside the account.
+    bucket_key = keys.s3_key("incoming/clip.bin")
+    aws_client("s3").put_object(Bucket=config.media_bucket(), Key=bucket_key, Body=MP4)
     response = admin(
         client, "POST", "/admin/media", {"kind": "video", "s3_key": "incoming/clip.bin"}
     )
@@ -194,16 +199,23 @@ def test_upload_url_is_a_presigned_put(client, fake_wechat):
     assert presigned["method"] == "PUT" and presigned["s3_key"].startswith("tmp/uploads/video/")
     assert config.media_bucket() in presigned["url"] and "X-Amz-Signature" in presigned["url"]
 
-    # The admin PUTs the file there, then hands over the key: the tmp/ upload is moved.
-    from chalicelib.store.aws import client as aws_client
+    # The admin PUTs the file there (the URL's key: under tmp/, then the account), then hands
+    # over the key: the tmp/ upload is moved.
+    from urllib.parse import unquote, urlsplit
 
+    from chalicelib.store.aws import client as aws_client
+    from chalicelib.store.objects import bucket_key
+
+    path = unquote(urlsplit(presigned["url"]).path).lstrip("/")
+    url_key = path.removeprefix(config.media_bucket() + "/")
+    assert url_key == bucket_key(presigned["s3_key"]) == "tmp/default/" + presigned["s3_key"][4:]
     s3 = aws_client("s3")
-    s3.put_object(Bucket=config.media_bucket(), Key=presigned["s3_key"], Body=MP4)
+    s3.put_object(Bucket=config.media_bucket(), Key=url_key, Body=MP4)
     body = {"kind": "video", "s3_key": presigned["s3_key"]}
     response = admin(client, "POST", "/admin/media", body)
     assert response.status_code == 201, response.body
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=config.media_bucket())["Contents"]]
-    assert keys == [body_json(response)["s3_key"]]
+    assert keys == [bucket_key(body_json(response)["s3_key"])]
 
 
 def test_wechat_refusal_keeps_nothing(client, fake_wechat):
@@ -223,21 +235,23 @@ def test_wechat_refusal_keeps_nothing(client, fake_wechat):
 
 
 def test_stale_temporary_media_is_reuploaded_from_s3(client, fake_wechat):
-    from chalicelib.store import media
+    from chalicelib import wiring
+    from chalicelib.media.service import media_id_for
 
     item = body_json(upload(client, "image", PNG))
-    assert media.media_id_for(item["id"]) == item["media_id"]  # fresh: cached
+    wechat = wiring.wechat()
+    assert media_id_for(item["id"], wechat) == item["media_id"]  # fresh: cached
     assert fake_wechat.count("/cgi-bin/media/upload") == 1
 
     three_days_later = item["expires_at"] - 60  # inside the re-upload margin
-    fresh_id = media.media_id_for(item["id"], clock=lambda: three_days_later)
+    fresh_id = media_id_for(item["id"], wechat, clock=lambda: three_days_later)
     assert fresh_id != item["media_id"]
     assert fake_wechat.count("/cgi-bin/media/upload") == 2
     again = body_json(admin(client, "GET", f"/admin/media/{item['id']}"))
     assert again["media_id"] == fresh_id and again["upload_count"] == 2
     assert again["expires_at"] > item["expires_at"]
     # cached again until it is stale
-    assert media.media_id_for(item["id"], clock=lambda: three_days_later) == fresh_id
+    assert media_id_for(item["id"], wechat, clock=lambda: three_days_later) == fresh_id
     assert fake_wechat.count("/cgi-bin/media/upload") == 2
 
 
@@ -260,6 +274,30 @@ def test_permanent_upload_and_delete(client, fake_wechat):
     listing = aws_client("s3").list_objects_v2(Bucket=config.media_bucket())
     assert listing.get("KeyCount", 0) == 0
     assert admin(client, "DELETE", f"/admin/media/{item['id']}").status_code == 404
+
+
+def test_media_keys_start_with_the_account(client, fake_wechat, monkeypatch):
+    """Records and objects are written under the account (WXLESS_ACCOUNT_ID); an account never
+    sees another's items; the API shows keys inside the account's folder."""
+    from chalicelib import config
+    from chalicelib.store.aws import client as aws_client
+    from chalicelib.store.media import MediaItem
+
+    theirs = body_json(upload(client, "image", PNG))
+    monkeypatch.setenv("WXLESS_ACCOUNT_ID", "bank2")
+    assert body_json(admin(client, "GET", "/admin/media"))["items"] == []
+    assert admin(client, "GET", f"/admin/media/{theirs['id']}").status_code == 404
+
+    ours = body_json(upload(client, "image", PNG))
+    assert ours["s3_key"] == f"media/image/{ours['id']}.png"
+    assert MediaItem.get(f"bank2#media#{ours['id']}").s3_key == ours["s3_key"]
+    listed = aws_client("s3").list_objects_v2(Bucket=config.media_bucket())["Contents"]
+    assert sorted(o["Key"] for o in listed) == sorted(
+        [f"bank2/{ours['s3_key']}", f"default/{theirs['s3_key']}"]
+    )
+    presigned = body_json(admin(client, "POST", "/admin/media/upload-url", {"kind": "image"}))
+    assert presigned["s3_key"].startswith("tmp/uploads/image/")
+    assert "/tmp/bank2/uploads/image/" in presigned["url"]  # tmp/ first: one lifecycle rule
 
 
 # --------------------------------------------------------------------------- replies

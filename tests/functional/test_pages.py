@@ -101,10 +101,10 @@ def test_etag_and_304(client, published):
 
 
 def test_a_body_stored_behind_the_api_is_still_sanitized_when_shown(client, published):
-    from chalicelib.store.articles import ArticleItem
+    from chalicelib.store.articles import ArticleItem, article_key
 
     article, _cat = published
-    item = ArticleItem.get(article["id"])
+    item = ArticleItem.get(article_key(article["id"]))
     item.body_html = '<p>hi</p><script>alert("x")</script><a href="javascript:evil()">x</a>'
     item.save()
     html = text(page(client, f"/p/articles/{article['id']}"))
