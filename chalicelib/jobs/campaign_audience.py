@@ -105,14 +105,11 @@ def follower_profiles(
     if not fields:
         return profiles
     missing = set(wanted)
-    try:
-        from chalicelib.store import followers
+    from chalicelib.store import followers
 
-        for item in followers.FollowerItem.batch_get(wanted):
-            profiles[item.openid] = {**followers.to_dict(item), "openid": item.openid}
-            missing.discard(item.openid)
-    except ImportError:
-        pass
+    for openid, record in followers.get_many(wanted).items():
+        profiles[openid] = record
+        missing.discard(openid)
     ordered = sorted(missing)
     for start in range(0, len(ordered), 100):
         for info in _batch_info(ordered[start : start + 100], client):

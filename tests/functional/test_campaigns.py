@@ -677,6 +677,7 @@ def test_masssendjobfinish_updates_totals_once(client, fake_wechat, monkeypatch)
     # the same job reported again under another CreateTime: the pointer says it is counted
     again = finish_event(msg_ids[0], now + 50, total=10_000, sent=9_990, error=4, filtered=6)
     assert post_xml(client, again).status_code == 200
+    stream.drain()  # completion events are summed from the stream
     results = campaigns.detail(created["id"])["results"]
     assert results["jobs_finished"] == 2
     assert results["total"] == 20_000 and results["sent"] == 19_980

@@ -1,10 +1,9 @@
-"""Analytics and follower effect providers without AWS: normalization, local dates, ranges and
-the TransactWriteItems entries each message contributes."""
+"""Analytics without AWS: normalization, local dates, ranges, follower field validation. What
+each message adds to the counters is in test_aggregate.py."""
 
 from __future__ import annotations
 
 import datetime as dt
-from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -12,7 +11,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chalicelib.store import analytics, followers
-from chalicelib.wechat.messages import parse_message
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -21,15 +19,6 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 def _env(monkeypatch):
     monkeypatch.setenv("WXLESS_TABLE_PREFIX", "unit")
     monkeypatch.delenv("WXLESS_TIMEZONE", raising=False)
-
-
-def _msg(**fields):
-    base = {"ToUserName": "gh_x", "FromUserName": "o_1", "CreateTime": "1795000000"}
-    return parse_message({**base, **{k: str(v) for k, v in fields.items()}})
-
-
-def _decision(outcome="none", rule_id=None):
-    return SimpleNamespace(outcome=outcome, rule_id=rule_id)
 
 
 # -- normalization -----------------------------------------------------------------------------
@@ -137,119 +126,6 @@ def test_event_time_trusts_create_time_unless_implausible():
     assert analytics.event_time(1_000_000, 1_000_100.7) == 1_000_000
     assert analytics.event_time(1_000_000, 1_000_000 + 3 * 86400.2) == 1_000_000 + 3 * 86400
     assert analytics.event_time(0, 1_795_000_000.0) == 1_795_000_000
-
-
-# -- counter items -----------------------------------------------------------------------------
-
-
-def test_shard_is_stable_and_in_range():
-    shards = {analytics.shard_for(f"msg{i}") for i in range(200)}
-    assert shards == set(range(analytics.SHARDS))
-    assert analytics.shard_for("abc") == analytics.shard_for("abc")
-
-
-def test_text_message_contributes_an_hour_counter_and_a_text_counter():
-    message = _msg(MsgType="text", Content="余额？", MsgId="42")
-    writes = analytics.count_message(message, _decision("default"), 1795000000.5)
-    assert len(writes) == 2
-    hour, text = (w["Update"] for w in writes)
-    local = dt.datetime.fromtimestamp(1795000000, SHANGHAI)
-    day = local.date().isoformat()
-    shard = analytics.shard_for("42")
-
-    assert hour["TableName"] == "unit-analytics"
-    assert hour["Key"] == {"pk": {"S": f"h#{shard}"}, "sk": {"S": f"{day}T{local.hour:02d}"}}
-    assert hour["UpdateExpression"] == "ADD #t :one, #o :one"
-    assert hour["ExpressionAttributeNames"] == {"#t": "t:text", "#o": "o:default"}
-
-    assert text["Key"] == {"pk": {"S": f"x#{shard}"}, "sk": {"S": f"{day}#余额"}}
-    names = text["ExpressionAttributeNames"]
-    assert names["#u"] == "unanswered" and names["#lu"] == "last_unanswered_at"
-    assert "#u :one" in text["UpdateExpression"]
-    assert text["ExpressionAttributeValues"][":sample"] == {"S": "余额？"}
-    assert text["ExpressionAttributeValues"][":at"] == {"N": "1795000000"}
-
-
-def test_rule_hit_is_counted_by_rule_id():
-    message = _msg(MsgType="text", Content="余额", MsgId="43")
-    hour, text = (w["Update"] for w in analytics.count_message(message, _decision("rule", "r1"), 0))
-    assert hour["UpdateExpression"] == "ADD #t :one, #o :one, #r :one"
-    assert hour["ExpressionAttributeNames"]["#r"] == "r:r1"
-    assert text["ExpressionAttributeValues"][":rule"] == {"S": "r1"}
-    assert "unanswered" not in text["ExpressionAttributeNames"].values()
-
-
-def test_flow_decisions_are_not_rule_hits():
-    message = _msg(MsgType="text", Content="1", MsgId="44")
-    decision = _decision("flow.step", "flow:f1")
-    hour, text = (w["Update"] for w in analytics.count_message(message, decision, 0))
-    assert hour["ExpressionAttributeNames"] == {"#t": "t:text", "#o": "o:flow"}
-    assert ":rule" not in text["ExpressionAttributeValues"]
-
-
-def test_events_and_other_types_get_only_the_hour_counter():
-    event = _msg(MsgType="event", Event="subscribe", EventKey="qrscene_7")
-    (write,) = analytics.count_message(event, _decision("subscribe"), 0)
-    assert write["Update"]["ExpressionAttributeNames"]["#t"] == "t:event.subscribe"
-    image = _msg(MsgType="image", PicUrl="http://x", MediaId="m", MsgId="45")
-    (write,) = analytics.count_message(image, _decision(), 0)
-    assert write["Update"]["ExpressionAttributeNames"] == {"#t": "t:image", "#o": "o:none"}
-
-
-# -- follower updates --------------------------------------------------------------------------
-
-
-def _follower_update(message, now=1795000000.0):
-    (write,) = followers.follower_update(message, _decision(), now)
-    return write["Update"]
-
-
-def test_subscribe_with_qrscene():
-    update = _follower_update(_msg(MsgType="event", Event="subscribe", EventKey="qrscene_b42"))
-    assert update["TableName"] == "unit-followers"
-    assert update["Key"] == {"openid": {"S": "o_1"}}
-    expression = update["UpdateExpression"]
-    for part in (
-        "subscribed = :true",
-        "first_subscribed_at = if_not_exists(first_subscribed_at, :at)",
-        "last_subscribed_at = :at",
-        "scene = :scene",
-        "profile_sync = :pending",
-        "cs_event_window_until = :cse",
-        "ADD subscribe_count :one",
-    ):
-        assert part in expression
-    values = update["ExpressionAttributeValues"]
-    assert values[":scene"] == {"S": "b42"}
-    assert values[":cse"] == {"N": str(1795000000 + 60)}
-    assert values[":now"] == {"N": str(1795000000 * 1000)}
-
-
-def test_subscribe_without_scene_removes_the_old_one():
-    update = _follower_update(_msg(MsgType="event", Event="subscribe"))
-    assert "REMOVE scene" in update["UpdateExpression"]
-
-
-def test_message_opens_the_48_hour_window_and_creates_unknown_followers_as_pending():
-    update = _follower_update(_msg(MsgType="text", Content="hi", MsgId="1"))
-    expression = update["UpdateExpression"]
-    assert "cs_window_until = :cs" in expression
-    assert "subscribed = if_not_exists(subscribed, :true)" in expression
-    assert "profile_sync = if_not_exists(profile_sync, :pending)" in expression
-    assert update["ExpressionAttributeValues"][":cs"] == {"N": str(1795000000 + 48 * 3600)}
-
-
-def test_unsubscribe_closes_the_windows():
-    update = _follower_update(_msg(MsgType="event", Event="unsubscribe"))
-    expression = update["UpdateExpression"]
-    assert "subscribed = :false" in expression and "unsubscribed_at = :at" in expression
-    assert "REMOVE cs_window_until, cs_event_window_until" in expression
-    assert "last_interaction_at" not in expression and "profile_sync" not in expression
-
-
-def test_job_reports_do_not_touch_followers():
-    message = _msg(MsgType="event", Event="TEMPLATESENDJOBFINISH", MsgID="9", Status="success")
-    assert followers.follower_update(message, _decision(), 0) == []
 
 
 def test_local_fields_are_validated():
