@@ -13,14 +13,16 @@ from pathlib import Path
 
 import pytest
 
-from infra import build, package
+from infra import package
+from infra.cfn.iam import wildcard_findings
+from infra.pack import artifact, chalice_run, proof
 
 pytestmark = pytest.mark.packaging
 
 
 @pytest.fixture(scope="module")
 def pypi() -> None:
-    reachable, detail = package.pypi_reachable(timeout=5)
+    reachable, detail = chalice_run.pypi_reachable(timeout=5)
     if not reachable:
         pytest.skip(f"PyPI unreachable, cannot download Lambda wheels: {detail}")
 
@@ -57,9 +59,9 @@ def test_every_handler_resolves_in_the_unzipped_artifact(report):
     handlers = {f["handler"] for f in report.functions}
     assert "app.app" in handlers
     # Every native module came from the artifact tree, not from this machine's site-packages.
-    artifact = str(Path(report.zip_path).parent.parent / "artifact")
-    assert set(report.native) == set(package.NATIVE_MODULES)
-    assert all(path.startswith(artifact) for path in report.native.values())
+    tree = str(Path(report.zip_path).parent.parent / "artifact")
+    assert set(report.native) == set(proof.NATIVE_MODULES)
+    assert all(path.startswith(tree) for path in report.native.values())
 
 
 def test_every_schedule_and_queue_trigger_of_the_app_is_in_the_template(report):
@@ -79,7 +81,7 @@ def test_role_policy_has_no_wildcard_resource_for_data_services(any_stage):
     assert roles
     for role in roles:
         for policy in role["Properties"]["Policies"]:
-            assert build.wildcard_findings(policy["PolicyDocument"]) == []
+            assert wildcard_findings(policy["PolicyDocument"]) == []
 
 
 def test_stack_accepts_only_its_own_stage(any_stage):
@@ -100,7 +102,7 @@ def test_artifact_is_lean_and_leaves_the_sdk_to_the_runtime(report):
     tops = {n.split("/", 1)[0] for n in names}
     assert "botocore" not in tops and "boto3" not in tops
     assert {"app.py", "chalicelib", "pynamodb", "regex", "Crypto"} <= tops
-    assert not any(n.startswith(package.TEST_SUITES) for n in names)
+    assert not any(n.startswith(artifact.TEST_SUITES) for n in names)
     assert "app.py" in names and any(n.endswith("cpython-311.pyc") for n in names)
     shipped = next(a for a in report.artifacts if a.label.startswith("shipped"))
-    assert shipped.zipped < package.MAX_ZIPPED and shipped.unzipped < package.MAX_UNZIPPED
+    assert shipped.zipped < artifact.MAX_ZIPPED and shipped.unzipped < artifact.MAX_UNZIPPED

@@ -15,6 +15,8 @@ import pytest
 from chalicelib import config
 from chalicelib.store.models import all_models
 from infra import build, resources
+from infra.cfn import common, iam
+from infra.cfn.tables import key_schema, table_specs
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -24,7 +26,7 @@ def resolve(value: Any, stage: str, bucket: str = "") -> Any:
     if isinstance(value, dict):
         if set(value) == {"Fn::Sub"}:
             text = value["Fn::Sub"].replace("${Stage}", stage)
-            return build.resolve({"Fn::Sub": text})
+            return iam.resolve({"Fn::Sub": text})
         if value == {"Ref": "MediaBucket"}:
             return bucket
         return {k: resolve(v, stage, bucket) for k, v in value.items()}
@@ -64,7 +66,7 @@ def test_every_model_has_its_table_under_the_name_the_code_computes(template, st
     for model in models:
         props = tables[model.Meta.table_name]  # the code's own name for the table
         schema = model._get_schema()
-        assert props["KeySchema"] == build._key_schema(schema["key_schema"])
+        assert props["KeySchema"] == key_schema(schema["key_schema"])
         assert {i["IndexName"] for i in props.get("GlobalSecondaryIndexes", [])} == {
             i["index_name"] for i in schema["global_secondary_indexes"]
         }
@@ -97,7 +99,7 @@ def test_media_bucket_is_private_encrypted_and_named_for_the_code(template, stag
     monkeypatch.setenv(config.MEDIA_BUCKET, env[config.MEDIA_BUCKET])
     name = config.media_bucket()
     assert name == resolve(bucket["BucketName"], stage)
-    policy = build.resolve(build.build_policy(stage))
+    policy = iam.resolve(iam.build_policy(stage))
     s3 = [r for s in policy["Statement"] if s["Sid"].startswith("Media") for r in s["Resource"]]
     assert sorted(s3) == [f"arn:aws:s3:::{name}", f"arn:aws:s3:::{name}/*"]
 
@@ -108,23 +110,23 @@ def test_secrets_come_from_the_stage_parameters(template, stage):
     for name in config.SECRETS:
         assert name not in env, f"{name} must never be in the template"
         assert env[f"{name}_PARAM"].startswith(resources.ssm_path(stage))
-    text = json.dumps(template) + json.dumps(build.build_policy(stage))
+    text = json.dumps(template) + json.dumps(iam.build_policy(stage))
     assert "wxless-demo" not in text  # no demo secret leaked into deploy files
 
 
 @pytest.mark.parametrize("stage", resources.STAGES)
 def test_policy_names_every_table_and_index_and_no_wildcard(stage):
-    policy = build.build_policy(stage)
-    assert build.wildcard_findings(policy) == []
-    resolved = build.resolve(policy)
+    policy = iam.build_policy(stage)
+    assert iam.wildcard_findings(policy) == []
+    resolved = iam.resolve(policy)
     statements = {s["Sid"]: s for s in resolved["Statement"]}
     table_arns = set(statements["Tables"]["Resource"])
     prefix = "arn:aws:dynamodb:ap-east-1:123456789012:table/"
-    for spec in build.table_specs():
+    for spec in table_specs():
         assert prefix + spec.name(stage) in table_arns
         if spec.global_indexes:
             assert prefix + spec.name(stage) + "/index/*" in table_arns
-    assert set(build.LOGS_ACTIONS) <= set(statements["WriteOwnLogs"]["Action"])
+    assert set(iam.LOGS_ACTIONS) <= set(statements["WriteOwnLogs"]["Action"])
     assert statements["ReadStageParameters"]["Resource"] == [
         f"arn:aws:ssm:ap-east-1:123456789012:parameter/wxless/{stage}/*"
     ]
@@ -155,7 +157,7 @@ def test_wildcard_findings_catch_broad_grants():
             {"Sid": "e", "Effect": "Allow", "Action": ["logs:PutLogEvents"], "Resource": "*"},
         ]
     }
-    found = " | ".join(build.wildcard_findings(policy))
+    found = " | ".join(iam.wildcard_findings(policy))
     for sid in "abcd":
         assert f"{sid}: " in found
     assert "e: " not in found  # logs are not a data service
@@ -178,10 +180,10 @@ def test_chalice_stages_use_the_reviewed_policies_and_leave_the_environment_to_t
 
 
 def test_stage_template_pins_the_stage():
-    from infra import package
+    from infra.pack.chalice_run import stage_template
 
     for stage in resources.STAGES:
-        merged = package.stage_template(stage)
+        merged = stage_template(stage)
         assert merged["Parameters"]["Stage"]["AllowedValues"] == [stage]
         assert merged["Parameters"]["Stage"]["Default"] == stage
         # The Protected condition is folded away: a constant once the stage is pinned.
@@ -232,7 +234,7 @@ def test_a_declared_queue_gets_a_dead_letter_queue_a_trigger_and_a_grant(monkeyp
     assert props["RedrivePolicy"]["deadLetterTargetArn"] == {
         "Fn::GetAtt": ["CampaignSendsQueueDeadLetters", "Arn"]
     }
-    assert props["VisibilityTimeout"] == 6 * build.lambda_timeout("send_batch")
+    assert props["VisibilityTimeout"] == 6 * common.lambda_timeout("send_batch")
     event = res["SendBatch"]["Properties"]["Events"]["SendBatchSqsEventSource"]
     assert event == {
         "Properties": {
@@ -246,7 +248,7 @@ def test_a_declared_queue_gets_a_dead_letter_queue_a_trigger_and_a_grant(monkeyp
     assert {"SendBatchErrorsAlarm", "TickErrorsAlarm", "CampaignSendsQueueDeadLettersAlarm"} <= set(
         res
     )
-    policy = build.resolve(build.build_policy("dev"))
+    policy = iam.resolve(iam.build_policy("dev"))
     queues = next(s for s in policy["Statement"] if s["Sid"] == "Queues")
     assert queues["Resource"] == ["arn:aws:sqs:ap-east-1:123456789012:wxless-dev-campaign-sends"]
-    assert build.wildcard_findings(build.build_policy("dev")) == []
+    assert iam.wildcard_findings(iam.build_policy("dev")) == []
