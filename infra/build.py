@@ -15,7 +15,9 @@ infra/package.py) over Chalice's SAM output:
   `chalice local --stage dev`, i.e. `make run`, keeps the environment the local runner sets);
 - each SQS trigger's queue ARN is replaced with the declared queue's `${Queue.Arn}`, so the event
   source mapping depends on the queue and uses the stage's queue name;
-- alarms on function errors, API latency, dead letters and `callback.store_failed`.
+- the HTTP API (infra/cfn/http_api.py): the front door, one route per Chalice path into the API
+  function; Chalice's REST API stays but with its endpoint switched off;
+- alarms on function errors, API latency and 5xx, dead letters and `callback.store_failed`.
 """
 
 from __future__ import annotations
@@ -33,7 +35,13 @@ if str(ROOT) not in sys.path:
 from infra import resources  # noqa: E402
 from infra.cfn.bucket import media_bucket_resources  # noqa: E402
 from infra.cfn.common import sub  # noqa: E402
-from infra.cfn.functions import function_resources, function_specs, queue_consumers  # noqa: E402
+from infra.cfn.functions import (  # noqa: E402
+    function_resources,
+    function_specs,
+    load_app,
+    queue_consumers,
+)
+from infra.cfn.http_api import http_api_outputs, http_api_resources  # noqa: E402
 from infra.cfn.iam import build_policy  # noqa: E402
 from infra.cfn.queues import queue_resources, queues_by_name  # noqa: E402
 from infra.cfn.tables import table_resource, table_specs  # noqa: E402
@@ -61,6 +69,7 @@ def _environment() -> dict[str, Any]:
 
 
 def build_template(app: Any | None = None) -> dict[str, Any]:
+    app = app or load_app()
     functions = function_specs(app)
     queues = queues_by_name()
     res: dict[str, Any] = {spec.logical_id: table_resource(spec) for spec in table_specs()}
@@ -70,9 +79,12 @@ def build_template(app: Any | None = None) -> dict[str, Any]:
     res |= queue_res
     env |= queue_env
     res |= function_resources(functions, queues)
+    res |= http_api_resources(app)
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
-        "Description": "wxless: tables, media bucket, queues, alarms (merged into chalice package)",
+        "Description": (
+            "wxless: tables, media bucket, queues, HTTP API, alarms (merged into chalice package)"
+        ),
         "Parameters": {
             "Stage": {
                 "Type": "String",
@@ -99,6 +111,7 @@ def build_template(app: Any | None = None) -> dict[str, Any]:
         "Outputs": {
             "TablePrefix": {"Value": env["WXLESS_TABLE_PREFIX"]},
             "MediaBucketName": {"Value": {"Ref": "MediaBucket"}},
+            **(http_api_outputs() if app.routes else {}),
         },
     }
 

@@ -10,9 +10,6 @@ from infra.cfn.common import alarm, cfn_name, chalice_config, sub
 from infra.cfn.queues import queue_logical_id
 from infra.resources import APP_NAME, Queue
 
-# The WeChat deadline is 5 s; a p99 above this leaves too little room.
-API_P99_ALARM_MS = 3000
-
 
 @dataclass
 class FunctionSpec:
@@ -127,12 +124,6 @@ def _api_function_alarms(function: FunctionSpec) -> dict[str, Any]:
             "The API function was throttled (WeChat gets no answer)",
             _lambda_metric(function, "Throttles"),
             1,
-        ),
-        "APIHandlerLatencyAlarm": alarm(
-            f"p99 duration of the API function above {API_P99_ALARM_MS} ms "
-            "(WeChat gives up after 5 s)",
-            _lambda_metric(function, "Duration", ExtendedStatistic="p99"),
-            API_P99_ALARM_MS,
         ),
     }
     log_group = cfn_name("api_handler-log-group")

@@ -125,6 +125,7 @@ def main(argv: list) -> dict:
         out["smoke"] = smoke()
         out["extensions"] = extensions(tree)
         out["event_sources"] = event_sources(app_module.app)
+        out["routes"] = sorted(app_module.app.routes)
         out["foreign_modules"] = foreign_modules(tree, runtime)
     return out
 

@@ -66,6 +66,7 @@ def prove(report: Report, tree: Path, runtime: Path) -> None:
     if check["foreign_modules"]:
         found.append(f"modules from outside the artifact: {check['foreign_modules']}")
     report.app_event_sources = check["event_sources"]
+    report.app_routes = check["routes"]
     report.native = check["native"]
     report.problems += found
     report.import_ok = not found

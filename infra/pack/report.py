@@ -30,6 +30,7 @@ class Report:
     import_ok: bool = False
     functions: list[dict[str, Any]] = field(default_factory=list)
     app_event_sources: list[dict[str, Any]] = field(default_factory=list)
+    app_routes: list[str] = field(default_factory=list)
     native: dict[str, str] = field(default_factory=dict)
     extensions: dict[str, str] = field(default_factory=dict)
     artifacts: list[Artifact] = field(default_factory=list)

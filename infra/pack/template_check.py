@@ -26,16 +26,10 @@ def lint(template: Path) -> tuple[bool, str]:
     return done.returncode == 0, (done.stdout + done.stderr).strip()
 
 
-# The import check runs in a fresh interpreter: -I (no user site, no PYTHON* variables, no cwd),
-
-
 def template_functions(template: dict[str, Any]) -> list[dict[str, Any]]:
     """Every function of the merged template with its handler and triggers."""
     resources = template["Resources"]
-    routes = 0
-    body = resources.get("RestAPI", {}).get("Properties", {}).get("DefinitionBody", {})
-    for methods in body.get("paths", {}).values():
-        routes += sum(1 for m in methods if m != "parameters")
+    routes = len(http_api_routes(template))
     functions = []
     for logical, resource in sorted(resources.items()):
         if resource.get("Type") != "AWS::Serverless::Function":
@@ -43,13 +37,16 @@ def template_functions(template: dict[str, Any]) -> list[dict[str, Any]]:
         props = resource["Properties"]
         triggers = []
         if logical == "APIHandler":
-            triggers.append({"type": "api", "detail": f"API Gateway, {routes} routes"})
+            triggers.append({"type": "api", "detail": f"HTTP API, {routes} routes"})
         for event in (props.get("Events") or {}).values():
             kind, event_props = event["Type"], event.get("Properties", {})
             if kind == "Schedule":
                 triggers.append({"type": "schedule", "detail": event_props["Schedule"]})
             elif kind == "SQS":
-                triggers.append({"type": "sqs", "detail": _describe(event_props["Queue"])})
+                triggers.append({"type": "sqs", "detail": _describe(event_props["Queue"], "queue")})
+            elif kind == "DynamoDB":
+                detail = _describe(event_props["Stream"], "stream of")
+                triggers.append({"type": "dynamodb", "detail": detail})
             else:
                 triggers.append({"type": kind.lower(), "detail": ""})
         functions.append(
@@ -58,25 +55,43 @@ def template_functions(template: dict[str, Any]) -> list[dict[str, Any]]:
                 "handler": props["Handler"],
                 "timeout": props.get("Timeout"),
                 "memory": props.get("MemorySize"),
+                "architectures": props.get("Architectures"),
                 "triggers": triggers,
             }
         )
     return functions
 
 
-def _queue_resource(value: Any) -> str | None:
-    """The logical id of the queue an SQS trigger reads, when the stack creates it."""
-    match = (
-        re.fullmatch(r"\$\{(\w+)\.Arn\}", value.get("Fn::Sub", ""))
-        if isinstance(value, dict)
-        else None
-    )
+def http_api_routes(template: dict[str, Any]) -> set[str]:
+    """The paths the HTTP API routes (its route keys are `ANY <path>`)."""
+    return {
+        r["Properties"]["RouteKey"].split(" ", 1)[1]
+        for r in template["Resources"].values()
+        if r.get("Type") == "AWS::ApiGatewayV2::Route"
+    }
+
+
+def _source_resource(value: Any) -> str | None:
+    """The logical id of the queue or table an event source reads, when the stack creates it:
+    `${Queue.Arn}` (SQS) or `Fn::GetAtt [Table, StreamArn]` (a DynamoDB stream)."""
+    if not isinstance(value, dict):
+        return None
+    if value.get("Fn::GetAtt", [None, None])[1:] == ["StreamArn"]:
+        return value["Fn::GetAtt"][0]
+    match = re.fullmatch(r"\$\{(\w+)\.Arn\}", value.get("Fn::Sub", ""))
     return match.group(1) if match else None
 
 
-def _describe(value: Any) -> str:
-    logical = _queue_resource(value)
-    return f"queue {logical}" if logical else json.dumps(value)
+def _describe(value: Any, what: str) -> str:
+    logical = _source_resource(value)
+    return f"{what} {logical}" if logical else json.dumps(value)
+
+
+# An event source of the app -> (the trigger type in the template, the resource type it must read).
+_READS = {
+    "SQSEventConfig": ("sqs", "queue ", "AWS::SQS::Queue"),
+    "DynamoDBEventConfig": ("dynamodb", "stream of ", "AWS::DynamoDB::Table"),
+}
 
 
 def cross_check(report: Report, template: dict[str, Any], merge: dict[str, Any]) -> None:
@@ -97,18 +112,25 @@ def cross_check(report: Report, template: dict[str, Any], merge: dict[str, Any])
                 t["type"] == "schedule" and t["detail"] == source["schedule"] for t in found
             ):
                 report.problems.append(f"schedule {source['name']} ({source['schedule']}) missing")
-        elif source["type"] == "SQSEventConfig":
-            if not any(t["type"] == "sqs" for t in found):
-                report.problems.append(f"queue trigger {source['name']} missing from the template")
-            for trigger in (t for t in found if t["type"] == "sqs"):
-                queue = trigger["detail"].removeprefix("queue ")
-                if resources.get(queue, {}).get("Type") != "AWS::SQS::Queue":
+        elif source["type"] in _READS:
+            kind, prefix, resource_type = _READS[source["type"]]
+            if not any(t["type"] == kind for t in found):
+                report.problems.append(f"{kind} trigger {source['name']} missing from the template")
+            for trigger in (t for t in found if t["type"] == kind):
+                read = trigger["detail"].removeprefix(prefix)
+                if resources.get(read, {}).get("Type") != resource_type:
                     report.problems.append(
-                        f"queue trigger {source['name']} reads {trigger['detail']}, "
+                        f"{kind} trigger {source['name']} reads {trigger['detail']}, "
                         "which the stack does not create"
                     )
         elif not found:
             report.problems.append(f"{source['type']} {source['name']} missing from the template")
+    if report.app_routes:
+        routed = http_api_routes(template)
+        for path in sorted(set(report.app_routes) - routed):
+            report.problems.append(f"route {path} has no HTTP API route")
+        for path in sorted(routed - set(report.app_routes)):
+            report.problems.append(f"HTTP API route {path} is no route of the app")
     for function in resources.values():
         if function.get("Type") != "AWS::IAM::Role":
             continue

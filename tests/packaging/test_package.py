@@ -16,6 +16,7 @@ import pytest
 from infra import package
 from infra.cfn.iam import wildcard_findings
 from infra.pack import artifact, chalice_run, proof
+from infra.pack.template_check import http_api_routes
 
 pytestmark = pytest.mark.packaging
 
@@ -106,3 +107,11 @@ def test_artifact_is_lean_and_leaves_the_sdk_to_the_runtime(report):
     assert "app.py" in names and any(n.endswith("cpython-311.pyc") for n in names)
     shipped = next(a for a in report.artifacts if a.label.startswith("shipped"))
     assert shipped.zipped < artifact.MAX_ZIPPED and shipped.unzipped < artifact.MAX_UNZIPPED
+
+
+def test_every_route_of_the_app_has_its_http_api_route(report):
+    template = _template(report)
+    assert report.app_routes and set(report.app_routes) == http_api_routes(template)
+    integration = template["Resources"]["HttpApiIntegration"]["Properties"]
+    assert integration["PayloadFormatVersion"] == "1.0"
+    assert template["Outputs"]["CallbackURL"]["Value"]["Fn::Sub"].startswith("https://${HttpApi}.")

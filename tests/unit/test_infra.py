@@ -252,3 +252,54 @@ def test_a_declared_queue_gets_a_dead_letter_queue_a_trigger_and_a_grant(monkeyp
     queues = next(s for s in policy["Statement"] if s["Sid"] == "Queues")
     assert queues["Resource"] == ["arn:aws:sqs:ap-east-1:123456789012:wxless-dev-campaign-sends"]
     assert iam.wildcard_findings(iam.build_policy("dev")) == []
+
+
+def test_the_http_api_is_the_front_door_for_every_route(template):
+    from app import app
+
+    res = template["Resources"]
+    routes = {
+        r["Properties"]["RouteKey"]: r["Properties"]
+        for r in res.values()
+        if r.get("Type") == "AWS::ApiGatewayV2::Route"
+    }
+    # One route per Chalice path, every method (Chalice answers 405 for the ones it lacks).
+    assert set(routes) == {f"ANY {path}" for path in app.routes}
+    assert "ANY /wechat" in routes and "ANY /admin/rules/{rule_id}" in routes
+    for route in routes.values():
+        assert route["ApiId"] == {"Ref": "HttpApi"}
+        assert route["Target"] == {"Fn::Sub": "integrations/${HttpApiIntegration}"}
+    assert res["HttpApi"]["Properties"]["ProtocolType"] == "HTTP"
+    integration = res["HttpApiIntegration"]["Properties"]
+    assert integration["IntegrationType"] == "AWS_PROXY"
+    assert integration["PayloadFormatVersion"] == "1.0"  # the REST API's event shape
+    assert integration["IntegrationUri"] == {"Fn::GetAtt": ["APIHandler", "Arn"]}
+    assert integration["TimeoutInMillis"] == min(
+        30_000, common.lambda_timeout("api_handler") * 1000
+    )
+    stage = res["HttpApiStage"]["Properties"]
+    assert (stage["StageName"], stage["AutoDeploy"]) == ("$default", True)
+    permission = res["HttpApiInvokePermission"]["Properties"]
+    assert permission["FunctionName"] == {"Ref": "APIHandler"}
+    assert permission["Principal"] == "apigateway.amazonaws.com"
+    assert iam.resolve(permission["SourceArn"]) == (
+        "arn:aws:execute-api:ap-east-1:123456789012:${HttpApi}/*"
+    )
+    # Chalice's REST API takes no traffic; the stack's URLs are the HTTP API's.
+    assert res["RestAPI"] == {"Properties": {"DisableExecuteApiEndpoint": True}}
+    base = "https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/"
+    outputs = template["Outputs"]
+    assert outputs["CallbackURL"]["Value"] == {"Fn::Sub": base + "wechat"}
+    assert outputs["EndpointURL"]["Value"] == {"Fn::Sub": base}
+
+
+def test_api_alarms_watch_the_http_api(template):
+    res = template["Resources"]
+    latency = res["HttpApiLatencyAlarm"]["Properties"]
+    assert (latency["Namespace"], latency["MetricName"]) == ("AWS/ApiGateway", "Latency")
+    assert latency["ExtendedStatistic"] == "p99" and latency["Threshold"] == 3000
+    assert latency["Dimensions"] == [{"Name": "ApiId", "Value": {"Ref": "HttpApi"}}]
+    errors = res["HttpApi5xxAlarm"]["Properties"]
+    assert (errors["MetricName"], errors["Threshold"]) == ("5xx", 1)
+    assert "APIHandlerLatencyAlarm" not in res  # moved: the gateway's p99 includes Lambda's
+    assert {"APIHandlerErrorsAlarm", "APIHandlerThrottlesAlarm", "StoreFailedAlarm"} <= set(res)
