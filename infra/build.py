@@ -3,8 +3,8 @@
     python infra/build.py           # rewrite infra/template.json and .chalice/policy-<stage>.json
     python infra/build.py --check   # exit 1 when the committed files are stale (CI: tests/unit)
 
-Sources: tables from `all_models()` (key schema, GSIs/LSIs, TTL attribute), functions, schedules
-and queue triggers from `app.py`, queues and secrets from `infra/resources.py`, the media bucket.
+Sources: tables from `all_models()` (key schema, GSIs/LSIs, TTL attribute), functions, schedules,
+queue and stream triggers from `app.py`, queues, streams and secrets from `infra/resources.py`.
 Each concern is one module of `infra/cfn/`; this file assembles them and writes the files.
 
 `chalice package --merge-template` deep-merges `infra/template.json` (specialised per stage by
@@ -15,6 +15,8 @@ infra/package.py) over Chalice's SAM output:
   `chalice local --stage dev`, i.e. `make run`, keeps the environment the local runner sets);
 - each SQS trigger's queue ARN is replaced with the declared queue's `${Queue.Arn}`, so the event
   source mapping depends on the queue and uses the stage's queue name;
+- each stream handler's placeholder ARN with its table's `StreamArn` (infra/cfn/streams.py), with
+  the mapping's retry and failure settings and a dead-letter queue;
 - the HTTP API (infra/cfn/http_api.py): the front door, one route per Chalice path into the API
   function; Chalice's REST API stays but with its endpoint switched off;
 - alarms on function errors, API latency and 5xx, dead letters and `callback.store_failed`.
@@ -44,6 +46,7 @@ from infra.cfn.functions import (  # noqa: E402
 from infra.cfn.http_api import http_api_outputs, http_api_resources  # noqa: E402
 from infra.cfn.iam import build_policy  # noqa: E402
 from infra.cfn.queues import queue_resources, queues_by_name  # noqa: E402
+from infra.cfn.streams import stream_resources, with_streams  # noqa: E402
 from infra.cfn.tables import table_resource, table_specs  # noqa: E402
 from infra.resources import APP_NAME, STAGES  # noqa: E402
 
@@ -72,13 +75,15 @@ def build_template(app: Any | None = None) -> dict[str, Any]:
     app = app or load_app()
     functions = function_specs(app)
     queues = queues_by_name()
-    res: dict[str, Any] = {spec.logical_id: table_resource(spec) for spec in table_specs()}
+    tables = with_streams(table_specs())
+    res: dict[str, Any] = {spec.logical_id: table_resource(spec) for spec in tables}
     res |= media_bucket_resources()
     env = _environment()
     queue_res, queue_env = queue_resources(queues, queue_consumers(functions, queues))
     res |= queue_res
     env |= queue_env
     res |= function_resources(functions, queues)
+    res |= stream_resources(functions, tables)
     res |= http_api_resources(app)
     return {
         "AWSTemplateFormatVersion": "2010-09-09",

@@ -4,16 +4,20 @@
 
 1. checks that infra/template.json and .chalice/policy-*.json match the code (infra/build.py);
 2. pins the merge template to the stage and runs `chalice package --pkg-format cloudformation
-   --merge-template` (Chalice downloads manylinux wheels for the Lambda runtime from PyPI);
+   --merge-template` (Chalice downloads manylinux wheels for the Lambda runtime and the
+   configured architecture, arm64, from PyPI); on a machine of another architecture, once more
+   for this machine's (the twin the proof imports, infra/pack/twin.py);
 3. slims the zip: drops what the Lambda Python runtime already provides (boto3, botocore and their
    pure-Python dependencies; `--vendor-sdk` keeps them) and the test suites wheels ship, and adds
    bytecode compiled for the runtime (/var/task is read-only, so Lambda cannot cache .pyc itself
    and would recompile every module on every cold start);
 4. runs cfn-lint on the merged template;
-5. unzips the artifact into a fresh directory and imports `app` there with a clean sys.path (the
-   standard library, the unzipped tree, then a stand-in for the runtime's boto3/botocore), resolves
-   every handler the template names, loads the C extensions from the tree, checks that every
-   schedule and queue trigger of the app is in the template, and times the cold import;
+5. unzips the artifact into a fresh directory and imports `app` there (or in its twin, after
+   checking that the twin holds the same files and each tree's shared objects are ELFs for its
+   architecture) with a clean sys.path (the standard library, the unzipped tree, then a
+   stand-in for the runtime's boto3/botocore), resolves every handler the template names, loads
+   the C extensions from the tree, checks that every schedule, queue and stream trigger and
+   every route of the app is in the template, and times the cold import;
 6. prints a summary: lint, import check, functions with their triggers, sizes, import times.
 
 Chalice packages a snapshot of the project in <out>/project (its cache of dependencies stays
@@ -24,7 +28,6 @@ dirs: pip's cache goes to build/pip-cache.
 from __future__ import annotations
 
 import argparse
-import compileall
 import json
 import shutil
 import sys
@@ -39,12 +42,12 @@ from infra import build  # noqa: E402
 from infra.pack.artifact import (  # noqa: E402
     MAX_UNZIPPED,
     MAX_ZIPPED,
-    dropper,
     extract,
-    measure,
     runtime_standin,
+    sizes,
+    slim,
+    timed_import,
     tree_size,
-    write_zip,
 )
 from infra.pack.chalice_run import (  # noqa: E402
     pypi_reachable,
@@ -55,6 +58,7 @@ from infra.pack.chalice_run import (  # noqa: E402
 from infra.pack.proof import cold_import_ms, prove  # noqa: E402
 from infra.pack.report import Artifact, Report, summary  # noqa: E402
 from infra.pack.template_check import cross_check, lint, template_functions  # noqa: E402
+from infra.pack.twin import compare_trees, host_architecture, lambda_architecture  # noqa: E402
 
 DEFAULT_OUT = ROOT / "build" / "package"
 
@@ -103,24 +107,31 @@ def package(
     original = out / "chalice-deployment.zip"
     shutil.move(zip_path, original)
     runtime = runtime_standin(out / "runtime-standin")
-    report.artifacts.append(measure(original, out / "chalice-unzipped", runtime, compare))
-    report.artifacts[-1].label = "chalice default (SDK vendored, no .pyc)"
-
-    slim = out / "slim"
-    report.dropped = extract(original, slim, dropper(original, vendor_sdk))
-    size, files = tree_size(slim)
-    without_pyc = Artifact("same without .pyc", 0, size, files)
+    report.architecture = lambda_architecture(stage)
+    host = host_architecture()
+    twin = report.architecture != host
+    # What runs on this machine: the artifact itself or, built for another architecture, its
+    # twin for this one (infra/pack/twin.py); timings and the import proof use it.
+    host_original = original
+    if twin:
+        twin_project = snapshot_project(out_root.resolve() / f"project-{host}", architecture=host)
+        run_chalice_package(twin_project, stage, merge_path, out / "twin-out")
+        host_original = out / "twin-out" / "deployment.zip"
+        clock.lap(report, f"chalice package ({host} twin)")
+    chalice_default = sizes(original, "chalice default (SDK vendored, no .pyc)")
     if compare:
-        without_pyc.import_ms = cold_import_ms(slim, runtime)
-    compileall.compile_dir(
-        slim,
-        quiet=2,
-        workers=0,
-        ddir="/var/task",  # tracebacks name the files where Lambda has them
-        invalidation_mode=compileall.py_compile.PycInvalidationMode.UNCHECKED_HASH,
+        chalice_default.import_ms = timed_import(host_original, out / "chalice-unzipped", runtime)
+    report.artifacts.append(chalice_default)
+
+    timing = runtime if compare else None
+    report.dropped, without_pyc = slim(
+        original, zip_path, out / "slim", vendor_sdk, None if twin else timing
     )
-    write_zip(slim, zip_path)
-    shutil.rmtree(slim)
+    host_zip = zip_path
+    if twin:
+        host_zip = out / "twin-deployment.zip"
+        _, twin_without_pyc = slim(host_original, host_zip, out / "twin-slim", vendor_sdk, timing)
+        without_pyc.import_ms = twin_without_pyc.import_ms
     clock.lap(report, "slim + compile")
 
     report.lint_ok, report.lint_output = lint(template_path)
@@ -128,14 +139,32 @@ def package(
         report.problems.append("cfn-lint reported findings")
     clock.lap(report, "cfn-lint")
 
-    # The proof runs on a fresh unzip of exactly what Lambda will get.
+    # The proof runs on a fresh unzip of exactly what Lambda will get (or of its twin, which
+    # must hold the same files).
     tree = out / "artifact"
-    shipped = measure(zip_path, tree, runtime, True, keep=True)
-    shipped.label = f"shipped ({'SDK vendored' if vendor_sdk else 'SDK from the runtime'}, .pyc)"
+    extract(zip_path, tree)
+    shipped = Artifact(
+        f"shipped ({'SDK vendored' if vendor_sdk else 'SDK from the runtime'}, .pyc)",
+        zip_path.stat().st_size,
+        *tree_size(tree),
+    )
+    proof_tree = tree
+    if twin:
+        proof_tree = out / "twin"
+        extract(host_zip, proof_tree)
+        report.problems += compare_trees(tree, proof_tree, report.architecture, host)
+    report.proof_tree = str(proof_tree)
+    shipped.import_ms = cold_import_ms(proof_tree, runtime)
     report.artifacts += [shipped, without_pyc]
     template = json.loads(template_path.read_text())
     report.functions = template_functions(template)
-    prove(report, tree, runtime)
+    for function in report.functions:
+        if function["architectures"] != [report.architecture]:
+            report.problems.append(
+                f"{function['logical_id']} runs on {function['architectures']}, "
+                f"the artifact is built for {report.architecture}"
+            )
+    prove(report, proof_tree, runtime)
     cross_check(report, template, merge)
     if zip_path.stat().st_size > MAX_ZIPPED or shipped.unzipped > MAX_UNZIPPED:
         report.problems.append("artifact exceeds Lambda's size limits")

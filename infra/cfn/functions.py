@@ -19,6 +19,7 @@ class FunctionSpec:
     trigger: str  # "api", "schedule", "sqs", ...
     queue: str | None = None  # SQS: the name given to on_sqs_message(queue=...)
     queue_arn: str | None = None
+    stream_arn: str | None = None  # DynamoDB: on_dynamodb_record(stream_arn=...)
 
     @property
     def event_logical_id(self) -> str:
@@ -54,6 +55,8 @@ def function_specs(app: Any | None = None) -> list[FunctionSpec]:
         if kind == "sqs":
             spec.queue = source.queue
             spec.queue_arn = source.queue_arn
+        if kind == "dynamodb":
+            spec.stream_arn = source.stream_arn
         specs.append(spec)
     for pure in getattr(app, "pure_lambda_functions", []):
         specs.append(FunctionSpec(pure.name, cfn_name(pure.name), pure.handler_string, "lambda"))
@@ -85,7 +88,7 @@ def _lambda_metric(function: FunctionSpec, name: str, **stat: Any) -> dict[str, 
     }
 
 
-def _event(function: FunctionSpec, properties: dict[str, Any]) -> dict[str, Any]:
+def event_override(function: FunctionSpec, properties: dict[str, Any]) -> dict[str, Any]:
     """A merge fragment that sets properties of the function's (only) Chalice event source."""
     return {"Properties": {"Events": {function.event_logical_id: {"Properties": properties}}}}
 
@@ -97,7 +100,7 @@ def sqs_trigger(function: FunctionSpec, queues: dict[str, Queue]) -> dict[str, A
     # Partial batch responses: a handler returns `batchItemFailures` for the messages
     # it keeps on the queue (the campaign sender holds chunks while the template quota
     # is spent), and Lambda deletes only the others.
-    return _event(
+    return event_override(
         function, {"Queue": queue_arn, "FunctionResponseTypes": ["ReportBatchItemFailures"]}
     )
 

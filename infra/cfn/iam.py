@@ -14,6 +14,7 @@ from typing import Any
 from infra import resources
 from infra.cfn.bucket import media_bucket_name
 from infra.cfn.common import arn, sub
+from infra.cfn.streams import dead_letters_name
 from infra.cfn.tables import table_specs
 
 # What the code does with each data service. Kept to the data plane: no table, bucket or queue
@@ -47,6 +48,13 @@ SQS_ACTIONS = [
 ]
 LOGS_ACTIONS = ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"]
 SSM_ACTIONS = ["ssm:GetParameter", "ssm:GetParameters"]
+# What Lambda's event source mapping does with a stream, as the consumer's role.
+STREAM_ACTIONS = [
+    "dynamodb:DescribeStream",
+    "dynamodb:GetRecords",
+    "dynamodb:GetShardIterator",
+    "dynamodb:ListStreams",
+]
 
 
 def build_policy(stage: str) -> dict[str, Any]:
@@ -80,6 +88,25 @@ def build_policy(stage: str) -> dict[str, Any]:
             "Resource": [arn("s3", bucket, regional=False)],
         },
     ]
+    if resources.STREAMS:
+        names = [f"{prefix}-{s.table}" for s in resources.STREAMS]
+        statements += [
+            {
+                "Sid": "ReadStreams",
+                "Effect": "Allow",
+                "Action": STREAM_ACTIONS,
+                "Resource": [arn("dynamodb", f"table/{name}/stream/*") for name in names],
+            },
+            {
+                # Where the event source mapping sends what the consumer gave up on.
+                "Sid": "StreamDeadLetters",
+                "Effect": "Allow",
+                "Action": ["sqs:SendMessage"],
+                "Resource": [
+                    arn("sqs", f"{prefix}-{dead_letters_name(s)}") for s in resources.STREAMS
+                ],
+            },
+        ]
     if resources.QUEUES:
         statements.append(
             {
@@ -117,9 +144,10 @@ def build_policy(stage: str) -> dict[str, Any]:
 
 
 DATA_SERVICES = ("dynamodb", "s3", "sqs", "ssm", "kms")
-# A resource name may end in a wildcard only in these shapes: a table's indexes, a bucket's objects.
+# A resource name may end in a wildcard only in these shapes: a table's indexes or streams, a
+# bucket's objects.
 _NAMED = {
-    "dynamodb": re.compile(r"table/[^*/]+(/index/\*)?"),
+    "dynamodb": re.compile(r"table/[^*/]+(/index/\*|/stream/\*)?"),
     "s3": re.compile(r"[^*/]+(/\*)?"),
     "sqs": re.compile(r"[^*]+"),
     "ssm": re.compile(r"parameter/[^*]+/\*?"),

@@ -3,6 +3,7 @@ wheels), unzip and zip it again deterministically, measure it."""
 
 from __future__ import annotations
 
+import compileall
 import importlib.metadata
 import os
 import re
@@ -116,19 +117,41 @@ def dropper(archive_path: Path, vendor_sdk: bool) -> Any:
     return drop
 
 
-def measure(
-    archive_path: Path, tree: Path, runtime: Path, timed: bool, *, keep: bool = False
-) -> Artifact:
-    if not (timed or keep):  # sizes only: the zip's directory has them
-        with zipfile.ZipFile(archive_path) as archive:
-            infos = [i for i in archive.infolist() if not i.is_dir()]
-        size = sum(i.file_size for i in infos)
-        return Artifact(archive_path.name, archive_path.stat().st_size, size, len(infos))
+def sizes(archive_path: Path, label: str) -> Artifact:
+    """Sizes from the zip's directory, without unzipping."""
+    with zipfile.ZipFile(archive_path) as archive:
+        infos = [i for i in archive.infolist() if not i.is_dir()]
+    size = sum(i.file_size for i in infos)
+    return Artifact(label, archive_path.stat().st_size, size, len(infos))
+
+
+def timed_import(archive_path: Path, tree: Path, runtime: Path) -> float | None:
+    """The cold import time of `app` from the unzipped archive."""
     extract(archive_path, tree)
-    size, files = tree_size(tree)
-    artifact = Artifact(archive_path.name, archive_path.stat().st_size, size, files)
-    if timed:
-        artifact.import_ms = cold_import_ms(tree, runtime)
-    if not keep:
+    try:
+        return cold_import_ms(tree, runtime)
+    finally:
         shutil.rmtree(tree)
-    return artifact
+
+
+def slim(
+    original: Path, zip_path: Path, tree: Path, vendor_sdk: bool, runtime: Path | None = None
+) -> tuple[dict[str, int], Artifact]:
+    """Chalice's zip without what the runtime provides and the wheels' test suites, with bytecode
+    compiled for /var/task. Returns what was left out and the tree's sizes before compiling
+    (timed with `runtime` when given)."""
+    dropped = extract(original, tree, dropper(original, vendor_sdk))
+    size, files = tree_size(tree)
+    without_pyc = Artifact("same without .pyc", 0, size, files)
+    if runtime is not None:
+        without_pyc.import_ms = cold_import_ms(tree, runtime)
+    compileall.compile_dir(
+        tree,
+        quiet=2,
+        workers=0,
+        ddir="/var/task",  # tracebacks name the files where Lambda has them
+        invalidation_mode=compileall.py_compile.PycInvalidationMode.UNCHECKED_HASH,
+    )
+    write_zip(tree, zip_path)
+    shutil.rmtree(tree)
+    return dropped, without_pyc

@@ -83,10 +83,11 @@ def chalice_env() -> dict[str, str]:
 PROJECT_PATHS = ("app.py", "requirements.txt", "chalicelib", "vendor")
 
 
-def snapshot_project(dest: Path) -> Path:
+def snapshot_project(dest: Path, architecture: str | None = None) -> Path:
     """Copy what Chalice reads into `dest`. Packaging the copy is immune to edits made meanwhile,
     and Chalice's cache (one zip per state of the sources, in .chalice/deployments) stays in
-    build/ and is not shared by concurrent runs, which could read each other's half-written zip."""
+    build/ and is not shared by concurrent runs, which could read each other's half-written zip.
+    `architecture` overrides the config's `lambda_architecture` (the proof's twin)."""
     dest.mkdir(parents=True, exist_ok=True)
     for name in PROJECT_PATHS:
         source, target = ROOT / name, dest / name
@@ -104,6 +105,12 @@ def snapshot_project(dest: Path) -> Path:
         old.unlink()
     for config in (ROOT / ".chalice").glob("*.json"):
         shutil.copy2(config, chalice_dir / config.name)
+    if architecture is not None:
+        config = json.loads((chalice_dir / "config.json").read_text())
+        config["lambda_architecture"] = architecture
+        for stage in config.get("stages", {}).values():
+            stage.pop("lambda_architecture", None)
+        (chalice_dir / "config.json").write_text(json.dumps(config, indent=2))
     return dest
 
 

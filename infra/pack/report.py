@@ -25,6 +25,8 @@ class Report:
     template: str
     zip_path: str
     vendor_sdk: bool
+    architecture: str = ""
+    proof_tree: str = ""  # where the import check ran: the artifact, or its twin for this machine
     lint_ok: bool = False
     lint_output: str = ""
     import_ok: bool = False
@@ -60,9 +62,12 @@ def summary(report: Report) -> str:
         natives = ", ".join(sorted(report.native))
         modules = sum(1 for v in report.extensions.values() if v == "ok")
         libraries = len(report.extensions) - modules
+        where = "artifact"
+        if os.path.basename(report.proof_tree) == "twin":
+            where = f"{report.architecture} artifact's twin for this machine (same files)"
         lines.append(
             f"import check  ok: app and {len({f['handler'] for f in report.functions})} handlers "
-            "from the unzipped artifact with a clean sys.path;\n"
+            f"from the unzipped {where} with a clean sys.path;\n"
             f"              {modules} extension modules import and {libraries} shared libraries "
             f"are present; {natives} load from the tree and work"
         )
@@ -81,7 +86,7 @@ def summary(report: Report) -> str:
                 )
             )
     lines += _table(rows)
-    lines += ["", f"artifact      {rel(report.zip_path)}"]
+    lines += ["", f"artifact      {rel(report.zip_path)} ({report.architecture})"]
     rows = [("", "zipped", "unzipped", "files", "cold import of app")]
     for artifact in report.artifacts:
         rows.append(
@@ -99,6 +104,11 @@ def summary(report: Report) -> str:
     lines.append(
         f"              cold import: median of {IMPORT_RUNS} fresh interpreters, no .pyc written; "
         "boto3/botocore from a stand-in for the runtime"
+        + (
+            "; on this machine's twin of each zip"
+            if os.path.basename(report.proof_tree) == "twin"
+            else ""
+        )
     )
     lines.append("")
     if report.problems:

@@ -303,3 +303,147 @@ def test_api_alarms_watch_the_http_api(template):
     assert (errors["MetricName"], errors["Threshold"]) == ("5xx", 1)
     assert "APIHandlerLatencyAlarm" not in res  # moved: the gateway's p99 includes Lambda's
     assert {"APIHandlerErrorsAlarm", "APIHandlerThrottlesAlarm", "StoreFailedAlarm"} <= set(res)
+
+
+def test_the_messages_stream_feeds_the_aggregator(template):
+    from chalice.app import DynamoDBEventConfig
+
+    from app import app
+    from chalicelib.jobs import schedules
+
+    (source,) = [s for s in app.event_sources if isinstance(s, DynamoDBEventConfig)]
+    assert (source.name, source.handler_string) == ("aggregate", "app.aggregate_messages")
+    assert (source.batch_size, source.maximum_batching_window_in_seconds) == (1000, 1)
+    assert source.starting_position == "TRIM_HORIZON"
+    assert source.stream_arn == schedules.MESSAGES_STREAM_ARN
+    res = template["Resources"]
+    messages = next(
+        r["Properties"]
+        for r in res.values()
+        if r.get("Type") == "AWS::DynamoDB::Table"
+        and r["Properties"]["TableName"] == {"Fn::Sub": "wxless-${Stage}-messages"}
+    )
+    assert messages["StreamSpecification"] == {"StreamViewType": "NEW_IMAGE"}
+    event = res["Aggregate"]["Properties"]["Events"]["AggregateDynamodbEventSource"]["Properties"]
+    stream = resources.STREAMS[0]
+    assert event == {
+        "Stream": {"Fn::GetAtt": ["MessagesTable", "StreamArn"]},
+        "BisectBatchOnFunctionError": True,
+        "FunctionResponseTypes": ["ReportBatchItemFailures"],
+        "MaximumRetryAttempts": stream.max_retry_attempts,
+        "MaximumRecordAgeInSeconds": stream.max_record_age_seconds,
+        "ParallelizationFactor": 1,  # the consumer relies on per-shard order
+        "DestinationConfig": {
+            "OnFailure": {
+                "Type": "SQS",
+                "Destination": {"Fn::GetAtt": ["MessagesStreamDeadLetters", "Arn"]},
+            }
+        },
+    }
+    assert 0 < stream.max_retry_attempts <= 100 and 0 < stream.max_record_age_seconds < 86400
+    dlq = res["MessagesStreamDeadLetters"]["Properties"]
+    assert resolve(dlq["QueueName"], "prod") == "wxless-prod-messages-stream-dlq"
+    alarm = res["MessagesStreamDeadLettersAlarm"]["Properties"]
+    assert alarm["Dimensions"][0]["Value"] == {
+        "Fn::GetAtt": ["MessagesStreamDeadLetters", "QueueName"]
+    }
+    assert "AggregateErrorsAlarm" in res
+    assert (common.lambda_timeout("aggregate"), _memory("aggregate")) == (60, 512)
+
+
+def _memory(function: str) -> int:
+    config = common.chalice_config()
+    sizes = {
+        stage.get("lambda_functions", {})
+        .get(function, {})
+        .get("lambda_memory_size", stage.get("lambda_memory_size", config["lambda_memory_size"]))
+        for stage in config["stages"].values()
+    }
+    assert len(sizes) == 1
+    return sizes.pop()
+
+
+@pytest.mark.parametrize("stage", resources.STAGES)
+def test_the_aggregator_may_read_the_stream_and_fill_its_dead_letter_queue(stage):
+    policy = iam.resolve(iam.build_policy(stage))
+    statements = {s["Sid"]: s for s in policy["Statement"]}
+    streams = statements["ReadStreams"]
+    assert set(streams["Action"]) == {
+        "dynamodb:DescribeStream",
+        "dynamodb:GetRecords",
+        "dynamodb:GetShardIterator",
+        "dynamodb:ListStreams",
+    }
+    region = "arn:aws:dynamodb:ap-east-1:123456789012"
+    assert streams["Resource"] == [f"{region}:table/wxless-{stage}-messages/stream/*"]
+    dead_letters = statements["StreamDeadLetters"]
+    assert dead_letters["Action"] == ["sqs:SendMessage"]
+    assert dead_letters["Resource"] == [
+        f"arn:aws:sqs:ap-east-1:123456789012:wxless-{stage}-messages-stream-dlq"
+    ]
+    assert iam.wildcard_findings(iam.build_policy(stage)) == []
+
+
+def _app_with_stream_handler(stream_arn: str):
+    from chalice import Chalice
+
+    app = Chalice(app_name="wxless")
+
+    @app.on_dynamodb_record(stream_arn=stream_arn, name="aggregate")
+    def aggregate(event):
+        return None
+
+    return app
+
+
+@pytest.mark.parametrize(
+    ("stream_arn", "error"),
+    [
+        ("arn:aws:dynamodb:local:0:table/rules/stream/x", "does not declare"),
+        ("arn:aws:dynamodb:us-east-1:1:table/wxless-dev-messages", "not a placeholder"),
+    ],
+)
+def test_a_stream_handler_needs_a_declared_stream(stream_arn, error):
+    with pytest.raises(SystemExit, match=error):
+        build.build_template(_app_with_stream_handler(stream_arn))
+
+
+def test_every_function_runs_on_arm64():
+    from infra.pack.twin import lambda_architecture
+
+    assert common.chalice_config()["lambda_architecture"] == "arm64"
+    for stage in resources.STAGES:
+        assert lambda_architecture(stage) == "arm64"
+
+
+def _elf(machine: int, body: bytes = b"") -> bytes:
+    return b"\x7fELF\x02\x01" + bytes(12) + machine.to_bytes(2, "little") + body
+
+
+def test_a_twin_stands_for_the_artifact_only_with_the_same_files(tmp_path):
+    from infra.pack.twin import ELF_MACHINES, compare_trees
+
+    def tree(name: str, arch: str, tag: str, *, extra: dict[str, bytes] | None = None) -> Path:
+        root = tmp_path / name
+        machine = ELF_MACHINES[arch]
+        files = {
+            "app.py": b"import regex\n",
+            "regex/__init__.py": b"",
+            f"regex/_regex.cpython-311-{tag}-linux-gnu.so": _elf(machine, b"PyInit__regex"),
+            f"Crypto/Cipher/_raw_{'aesni' if arch == 'x86_64' else 'armv8'}.abi3.so": _elf(machine),
+            "regex-1.0.dist-info/WHEEL": f"Tag: cp311-{tag}".encode(),
+            **(extra or {}),
+        }
+        for rel, data in files.items():
+            (root / rel).parent.mkdir(parents=True, exist_ok=True)
+            (root / rel).write_bytes(data)
+        return root
+
+    shipped = tree("arm", "arm64", "aarch64")
+    assert compare_trees(shipped, tree("x86", "x86_64", "x86_64"), "arm64", "x86_64") == []
+    other = tree("x86b", "x86_64", "x86_64", extra={"app.py": b"import re\n", "extra.py": b""})
+    found = " | ".join(compare_trees(shipped, other, "arm64", "x86_64"))
+    assert "app.py differs" in found and "extra.py is in the x86_64 twin" in found
+    mislabelled = tree("bad", "x86_64", "aarch64")  # arm64 names, x86_64 machine code
+    twin = tree("x86c", "x86_64", "x86_64")
+    assert "not an ELF for arm64" in " | ".join(compare_trees(mislabelled, twin, "arm64", "x86_64"))
