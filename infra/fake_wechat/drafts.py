@@ -9,6 +9,8 @@ from infra.fake_wechat.server import Routes
 
 
 class DraftsApi:
+    # The state `make run` keeps between runs (state.py).
+    SAVED: ClassVar[tuple[str, ...]] = ("_drafts", "_publishes")
     ROUTES: ClassVar[Routes] = {
         "/cgi-bin/draft/add": ("POST", "_draft_add", True),
         "/cgi-bin/draft/get": ("POST", "_draft_get", True),

@@ -25,6 +25,8 @@ MATERIAL_LIMITS = {
 
 
 class MediaApi:
+    # The state `make run` keeps between runs (state.py).
+    SAVED: ClassVar[tuple[str, ...]] = ("_media", "_materials", "_mass_videos")
     ROUTES: ClassVar[Routes] = {
         "/cgi-bin/media/upload": ("POST", "_media_upload", True),
         "/cgi-bin/media/get": ("GET", "_media_get", True),

@@ -11,6 +11,8 @@ from infra.fake_wechat.server import Routes
 
 
 class MenuApi:
+    # The state `make run` keeps between runs (state.py).
+    SAVED: ClassVar[tuple[str, ...]] = ("_menu", "_conditional")
     ROUTES: ClassVar[Routes] = {
         "/cgi-bin/menu/create": ("POST", "_menu_create", True),
         "/cgi-bin/menu/get": ("GET", "_menu_get", True),

@@ -29,6 +29,14 @@ MASS_MSGTYPES |= {"mpvideo": "mpvideo", "wxcard": "wxcard"}
 
 
 class MessagesApi:
+    # The state `make run` keeps between runs (state.py).
+    SAVED: ClassVar[tuple[str, ...]] = (
+        "_templates",
+        "_custom_messages",
+        "_template_messages",
+        "_mass_jobs",
+        "_clientmsgids",
+    )
     ROUTES: ClassVar[Routes] = {
         "/cgi-bin/message/custom/send": ("POST", "_custom_send", True),
         "/cgi-bin/message/template/send": ("POST", "_template_send", True),

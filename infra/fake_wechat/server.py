@@ -9,7 +9,6 @@ handler runs under ``self._lock``.
 
 from __future__ import annotations
 
-import itertools
 import json
 import secrets
 import sys
@@ -21,6 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar, Self
 from urllib.parse import parse_qsl, urlsplit
 
+from infra.fake_wechat import state
 from infra.fake_wechat.protocol import (
     DEFAULT_APP_ID,
     DEFAULT_APP_SECRET,
@@ -43,6 +43,7 @@ class Server:
     """In-memory WeChat API server bound to loopback."""
 
     ROUTES: ClassVar[Routes] = {}
+    SAVED: ClassVar[tuple[str, ...]] = ("_ids",)
 
     def __init__(
         self,
@@ -70,6 +71,7 @@ class Server:
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._routes = self._build_routes()
+        self._changes = 0  # API calls answered without error: any of them may change the state
         self._reset_state(tokens=True)
 
     # ---- lifecycle -----------------------------------------------------------------------
@@ -164,12 +166,32 @@ class Server:
 
     # ---- state ---------------------------------------------------------------------------
 
+    @property
+    def changes(self) -> int:
+        """Grows with every API call that may have changed the state (for savers)."""
+        return self._changes
+
+    def export_state(self) -> dict[str, Any]:
+        """Every family's API state (not the call log), as JSON (state.py)."""
+        with self._lock:
+            return {name: state.encode(getattr(self, name)) for name in self._saved()}
+
+    def load_state(self, saved: dict[str, Any]) -> None:
+        """Put back what `export_state` gave; names it lacks keep their fresh state."""
+        decoded = {name: state.decode(saved[name]) for name in self._saved() if name in saved}
+        with self._lock:
+            for name, value in decoded.items():
+                setattr(self, name, value)
+
+    def _saved(self) -> list[str]:
+        return [n for family in type(self).__mro__ for n in vars(family).get("SAVED", ())]
+
     def _reset_state(self, *, tokens: bool) -> None:
+        self._ids = state.Sequence(1000)
         self._calls: list[Call] = []
         self._raw: list[bytes] = []
         self._errors: list[str] = []
         self._injections: dict[str, list[Injection]] = {}
-        self._ids = itertools.count(1000)
 
     def _check_token(self, token: str | None) -> None:
         raise NotImplementedError  # the tokens family knows which tokens are valid
@@ -211,6 +233,7 @@ class Server:
         with self._lock:
             try:
                 result = self._route(req)
+                self._changes += 1
             except ApiError as exc:
                 return self._json(
                     {"errcode": exc.errcode, "errmsg": f"{exc.errmsg} rid: {self._rid()}"}

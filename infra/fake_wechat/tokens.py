@@ -15,6 +15,8 @@ TOKEN_OVERLAP = 300
 
 
 class TokensApi:
+    # The state `make run` keeps between runs (state.py).
+    SAVED: ClassVar[tuple[str, ...]] = ("_tokens", "_stable", "_plain", "_tickets")
     ROUTES: ClassVar[Routes] = {
         "/cgi-bin/token": ("GET", "_token", False),
         "/cgi-bin/stable_token": ("POST", "_stable_token", False),

@@ -3,16 +3,18 @@ paged followers of a tag)."""
 
 from __future__ import annotations
 
-import itertools
 from typing import Any, ClassVar
 
 from infra.fake_wechat.protocol import ApiError, Request
 from infra.fake_wechat.server import Routes
+from infra.fake_wechat.state import Sequence
 
 SYSTEM_TAGS = {0, 1, 2}
 
 
 class UsersApi:
+    # The state `make run` keeps between runs (state.py).
+    SAVED: ClassVar[tuple[str, ...]] = ("_followers", "_tags", "_tag_members", "_next_tag")
     ROUTES: ClassVar[Routes] = {
         "/cgi-bin/user/info": ("GET", "_user_info", True),
         "/cgi-bin/user/info/batchget": ("POST", "_user_batchget", True),
@@ -33,7 +35,7 @@ class UsersApi:
         self._followers: dict[str, dict[str, Any]] = {}
         self._tags: dict[int, str] = {2: "星标组"}
         self._tag_members: dict[int, dict[str, None]] = {2: {}}  # ordered sets
-        self._next_tag = itertools.count(100)
+        self._next_tag = Sequence(100)
 
     # ---- test helpers --------------------------------------------------------------------
 
