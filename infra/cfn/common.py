@@ -4,8 +4,11 @@ Chalice config (timeouts), and the alarm shape."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 ROOT = Path(__file__).resolve().parents[2]
 CHALICE_CONFIG_PATH = ROOT / ".chalice" / "config.json"
@@ -25,6 +28,16 @@ def cfn_name(name: str) -> str:
     from chalice.utils import to_cfn_resource_name
 
     return to_cfn_resource_name(name)
+
+
+def declared_once(declared: Iterable[T], key: Callable[[T], str], what: str) -> dict[str, T]:
+    """What infra/resources.py declares, by key; a key declared twice stops the build."""
+    found: dict[str, T] = {}
+    for item in declared:
+        if key(item) in found:
+            raise SystemExit(f"{what} {key(item)!r} is declared twice in infra/resources.py")
+        found[key(item)] = item
+    return found
 
 
 def chalice_config() -> dict[str, Any]:

@@ -8,19 +8,21 @@ from __future__ import annotations
 from typing import Any
 
 from infra import resources
-from infra.cfn.common import alarm, cfn_name, lambda_timeout, queue_depth_metric, sub
+from infra.cfn.common import (
+    alarm,
+    cfn_name,
+    declared_once,
+    lambda_timeout,
+    queue_depth_metric,
+    sub,
+)
 from infra.resources import APP_NAME, Queue
 
 DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600
 
 
 def queues_by_name() -> dict[str, Queue]:
-    queues: dict[str, Queue] = {}
-    for queue in resources.QUEUES:
-        if queue.name in queues:
-            raise SystemExit(f"queue {queue.name!r} is declared twice in infra/resources.py")
-        queues[queue.name] = queue
-    return queues
+    return declared_once(resources.QUEUES, lambda q: q.name, "queue")
 
 
 def queue_logical_id(queue: Queue) -> str:

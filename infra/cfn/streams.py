@@ -14,7 +14,7 @@ import re
 from typing import Any
 
 from infra import resources
-from infra.cfn.common import cfn_name
+from infra.cfn.common import cfn_name, declared_once
 from infra.cfn.functions import FunctionSpec, event_override
 from infra.cfn.queues import dead_letter_queue
 from infra.cfn.tables import TableSpec
@@ -24,12 +24,7 @@ _PLACEHOLDER = re.compile(r"arn:aws:dynamodb:[^:]*:[^:]*:table/(?P<table>[^/]+)/
 
 
 def streams_by_table() -> dict[str, Stream]:
-    streams: dict[str, Stream] = {}
-    for stream in resources.STREAMS:
-        if stream.table in streams:
-            raise SystemExit(f"stream of {stream.table!r} is declared twice in infra/resources.py")
-        streams[stream.table] = stream
-    return streams
+    return declared_once(resources.STREAMS, lambda s: s.table, "stream of table")
 
 
 def dead_letters_logical_id(stream: Stream) -> str:
