@@ -85,7 +85,7 @@ def send_campaign_messages(event):
 def aggregate_messages(event):
     from chalicelib.jobs import aggregate
 
-    return aggregate.handle(event, context=event.context)
+    return aggregate.handle(event.to_dict(), context=event.context)
 
 
 # Keep last: answers CORS preflight on every admin route registered above.

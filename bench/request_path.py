@@ -123,9 +123,10 @@ def demo_rules() -> tuple[list[dict[str, Any]], dict[str, Any]]:
 
 
 def our_callback() -> Any:
+    from chalicelib.store.inbox import MemoryInbox
+
     from chalicelib.engine.replying import build_book
     from chalicelib.handlers.callback import Callback
-    from chalicelib.store.inbox import MemoryInbox
 
     book = build_book(demo_rules())
     return Callback(TOKEN, APP_ID, AES_KEY, MemoryInbox(), FixedBook(book))

@@ -83,7 +83,9 @@ def build_template(app: Any | None = None) -> dict[str, Any]:
     res |= queue_res
     env |= queue_env
     res |= function_resources(functions, queues)
-    res |= stream_resources(functions, tables)
+    stream_res, stream_env = stream_resources(functions, tables)
+    res |= stream_res
+    env |= stream_env
     res |= http_api_resources(app)
     return {
         "AWSTemplateFormatVersion": "2010-09-09",

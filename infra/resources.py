@@ -58,6 +58,10 @@ class Stream:
     max_record_age_seconds: int = 6 * 3600
     # One concurrent batch per shard: the consumer relies on per-shard order.
     parallelization_factor: int = 1
+    # A tumbling window puts the shard's id in every event (`shardId`), which the consumer keys
+    # its exactly-once watermarks on; its state is unused. Long windows: each ends with one
+    # extra, empty invocation.
+    tumbling_window_seconds: int = 900
 
 
 STREAMS: tuple[Stream, ...] = (

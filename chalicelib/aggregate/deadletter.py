@@ -15,8 +15,10 @@ from chalicelib import config
 from chalicelib.store.aws import client
 from chalicelib.store.stream import dumps
 
-QUEUE = "aggregate-dlq"
-DEAD_LETTER_URL_ENV = "WXLESS_QUEUE_AGGREGATE_DLQ_URL"
+# The messages stream's dead-letter queue (infra/cfn/streams.py): Lambda also sends there what it
+# gives up on after its retries.
+QUEUE = "messages-stream-dlq"
+DEAD_LETTER_URL_ENV = "WXLESS_QUEUE_MESSAGES_STREAM_DLQ_URL"
 _MAX_BODY = 250_000  # SQS takes 256 KiB per message
 
 

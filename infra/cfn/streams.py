@@ -68,18 +68,27 @@ def with_streams(tables: list[TableSpec]) -> list[TableSpec]:
     return tables
 
 
-def stream_resources(functions: list[FunctionSpec], tables: list[TableSpec]) -> dict[str, Any]:
-    """The consumers' event source overrides and each stream's dead-letter queue."""
+def stream_resources(
+    functions: list[FunctionSpec], tables: list[TableSpec]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The consumers' event source overrides and each stream's dead-letter queue; and the
+    environment variables holding those queues' URLs (the consumer sends its poison records
+    there itself, whole)."""
     streams = streams_by_table()
     by_suffix = {t.suffix: t for t in tables}
     out: dict[str, Any] = {}
+    env: dict[str, Any] = {}
     for table, stream in sorted(streams.items()):
         out |= dead_letter_queue(
             dead_letters_logical_id(stream),
             dead_letters_name(stream),
-            f"Stream records of table {table} the consumer gave up on (re-read them from the "
-            "stream within 24 h: the message holds their shard and sequence numbers)",
+            f"Stream records of table {table} the consumer gave up on: poison records (whole) "
+            "and batches past their retries (shard and sequence numbers: re-read them from the "
+            "stream within 24 h)",
         )
+        env[resources.queue_env_var(dead_letters_name(stream))] = {
+            "Ref": dead_letters_logical_id(stream)
+        }
     for function in functions:
         if function.trigger != "dynamodb":
             continue
@@ -95,6 +104,7 @@ def stream_resources(functions: list[FunctionSpec], tables: list[TableSpec]) -> 
                 "MaximumRetryAttempts": stream.max_retry_attempts,
                 "MaximumRecordAgeInSeconds": stream.max_record_age_seconds,
                 "ParallelizationFactor": stream.parallelization_factor,
+                "TumblingWindowInSeconds": stream.tumbling_window_seconds,
                 "DestinationConfig": {
                     "OnFailure": {
                         "Type": "SQS",
@@ -103,4 +113,4 @@ def stream_resources(functions: list[FunctionSpec], tables: list[TableSpec]) -> 
                 },
             },
         )
-    return out
+    return out, env
