@@ -333,6 +333,7 @@ def test_the_messages_stream_feeds_the_aggregator(template):
         "MaximumRetryAttempts": stream.max_retry_attempts,
         "MaximumRecordAgeInSeconds": stream.max_record_age_seconds,
         "ParallelizationFactor": 1,  # the consumer relies on per-shard order
+        "TumblingWindowInSeconds": 900,  # puts shardId in the event (exactly-once watermarks)
         "DestinationConfig": {
             "OnFailure": {
                 "Type": "SQS",
