@@ -11,10 +11,10 @@ import logging
 
 from chalice import Chalice, Cron, Rate
 
+from chalicelib.campaigns import QUEUE as CAMPAIGN_QUEUE
 from chalicelib.handlers import callback, console, health, routing
 from chalicelib.handlers.common import add_admin_preflight
 from chalicelib.jobs.schedules import (
-    CAMPAIGN_QUEUE,
     CAMPAIGN_SQS_BATCH_SIZE,
     PROFILE_SYNC_RATE_MINUTES,
     TOKEN_REFRESH_RATE_MINUTES,

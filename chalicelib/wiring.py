@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from chalicelib import config
 
 if TYPE_CHECKING:
+    from chalicelib.campaigns.queue import SendQueue
     from chalicelib.cms.index import AdminIndex
     from chalicelib.cms.replies import PublishedArticles
     from chalicelib.store.throttle import Lockouts
@@ -148,6 +149,26 @@ def presigner() -> Any:
     return cached("presigner", key, build_presigner)
 
 
+# -- the campaigns' send queue ---------------------------------------------------------------------
+
+
+def _build_campaign_queue() -> SendQueue:
+    from chalicelib.campaigns import QUEUE
+    from chalicelib.campaigns.queue import QUEUE_URL_ENV, SendQueue
+
+    name = f"{config.get(config.TABLE_PREFIX)}-{QUEUE}"
+    return SendQueue(name, config.get(QUEUE_URL_ENV, ""))
+
+
+def campaign_queue() -> SendQueue:
+    """The template sender's queue: its URL from the environment (deployed) or looked up once
+    (local runs and tests, where it is created on first use)."""
+    from chalicelib.campaigns.queue import QUEUE_URL_ENV
+
+    key = settings(config.TABLE_PREFIX, QUEUE_URL_ENV, "AWS_ENDPOINT_URL")
+    return cached("campaign_queue", key, _build_campaign_queue)
+
+
 # -- state not yet moved here ---------------------------------------------------------------------
 # Modules that still keep a per-container cache of their own, cleared by reset() until each one's
 # state is built above instead.
@@ -159,13 +180,4 @@ def _reset_callback() -> None:
     callback.reset()
 
 
-def _reset_campaigns() -> None:
-    from chalicelib.jobs import campaigns
-
-    campaigns.reset()
-
-
-_LEGACY_RESETS: tuple[Callable[[], None], ...] = (
-    _reset_callback,
-    _reset_campaigns,
-)
+_LEGACY_RESETS: tuple[Callable[[], None], ...] = (_reset_callback,)

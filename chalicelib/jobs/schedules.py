@@ -11,7 +11,6 @@ from __future__ import annotations
 TOKEN_REFRESH_RATE_MINUTES = 2
 #: Follower profile sync: the pending queue (new followers) and a running full resync.
 PROFILE_SYNC_RATE_MINUTES = 15
-#: The template sender's queue (declared in infra/resources.py) and chunks per invocation
-#: (a chunk is ~125 template sends).
-CAMPAIGN_QUEUE = "campaign-sends"
+#: Template-campaign chunks per sender invocation (a chunk is ~125 template sends); the queue's
+#: name is chalicelib.campaigns.QUEUE.
 CAMPAIGN_SQS_BATCH_SIZE = 1

@@ -22,7 +22,7 @@ Provider = Callable[[Any, Any, float], list[dict[str, Any]]]
 PROVIDER_MODULES: tuple[str, ...] = (
     "chalicelib.store.followers",
     "chalicelib.store.analytics",
-    "chalicelib.store.campaigns",  # MASSSENDJOBFINISH / TEMPLATESENDJOBFINISH totals
+    "chalicelib.store.campaign_results",  # MASSSENDJOBFINISH / TEMPLATESENDJOBFINISH
 )
 
 _providers: list[Provider] = []
