@@ -11,8 +11,9 @@ import pytest
 from chalicelib import wiring
 from chalicelib.campaigns import admin as services
 from chalicelib.campaigns import mass
+from chalicelib.campaigns import run as campaign_run
 from chalicelib.campaigns.queue import SendQueue
-from chalicelib.errors import Conflict
+from chalicelib.errors import Conflict, NotFound
 from chalicelib.jobs import campaigns
 from chalicelib.store import campaign_items as items
 from chalicelib.store import campaign_limits as limits
@@ -732,3 +733,66 @@ def test_openapi_describes_the_campaign_routes(client):
         assert path in doc["paths"]
     assert "CampaignInput" in doc["components"]["schemas"]
     json.dumps(doc)
+
+
+# --------------------------------------------------------------------------- account-scoped keys
+
+
+def campaign_keys() -> list[str]:
+    """Every key value in the campaign tables: table keys and the index keys that are strings."""
+    from chalicelib.store.aws import client as aws_client
+
+    found = []
+    for model, names in (
+        (table.CampaignRecord, ("pk", "status_pk")),
+        (items.CampaignPart, ("pk", "sk", "open_pk", "open_sk")),
+    ):
+        pages = (
+            aws_client("dynamodb").get_paginator("scan").paginate(TableName=model.Meta.table_name)
+        )
+        for page in pages:
+            for item in page["Items"]:
+                found.extend(item[name]["S"] for name in names if name in item)
+    return found
+
+
+def test_every_campaign_key_starts_with_the_account(client, fake_wechat, queue, monkeypatch):
+    """Campaigns, batches, chunks, recipients, msg_id pointers, counter shards, the limiter, the
+    quota versions and the pause marker, and the status and open-work index keys: all under the
+    account. The admin API keeps natural ids; another account sees none of them."""
+    monkeypatch.setenv("WXLESS_ACCOUNT_ID", "bank2")
+    monkeypatch.setattr(campaign_run, "MIN_CHUNK", 1)
+    monkeypatch.setenv("WXLESS_TEMPLATE_CHUNK", "2")
+    clock = FakeClock()
+    wx = WeChatClient(
+        fake_wechat.url, token_provider=StaticTokenProvider(fake_wechat.issue_token())
+    )
+    for openid in openids(3):
+        fake_wechat.add_follower(openid)
+    mass_id = services.create(
+        mass_body({"type": "openids", "openids": openids(4)}, clock.t), now=clock.t
+    )["id"]
+    template_id = services.create(template_body({"type": "all"}, clock.t), now=clock.t)["id"]
+    before = campaign_keys()  # the open batches are in the open-work index now
+    dispatch(wx, clock)
+    drain_queue(lambda bodies: campaigns.handle_sqs(bodies, wx, clock=clock))
+    dispatch(wx, clock)
+    (job,) = fake_wechat.mass_jobs
+    assert post_xml(client, finish_event(str(job), int(time.time()), total=4)).status_code == 200
+    limits.pause_template_sends(clock.t + 60, clock.t, errcode=45009, campaign_id=template_id)
+
+    after = campaign_keys()
+    kinds = {k.split("#")[1] for k in before + after}
+    expected = {"campaign", "campaign-status", "b", "q", "stat", "r", "msg", "m", "limit", "quota"}
+    assert expected <= kinds, kinds
+    assert any(k.startswith("bank2#P#") for k in before)  # an open batch, in the index
+    assert all(k.startswith("bank2#") for k in before + after), sorted(before + after)
+    for cid in (mass_id, template_id):
+        assert services.detail(cid)["status"] == "completed"
+    assert services.detail(mass_id)["results"]["jobs_finished"] == 1
+    assert {c["id"] for c in services.listing()} == {mass_id, template_id}  # natural ids
+
+    monkeypatch.setenv("WXLESS_ACCOUNT_ID", "default")
+    assert services.listing() == []
+    with pytest.raises(NotFound):
+        services.detail(mass_id)
