@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 import pytest
@@ -191,6 +192,62 @@ def test_delivery_outcomes():
     assert results.delivery_outcome("success") == "delivered"
     assert results.delivery_outcome("failed:user block") == "blocked"
     assert results.delivery_outcome("failed: system failed") == "failed"
+
+
+def _values(entry: dict) -> dict:
+    """An Update entry's SET/ADD values by attribute name."""
+    update = entry["Update"]
+    names, values = update["ExpressionAttributeNames"], update["ExpressionAttributeValues"]
+    pairs = re.findall(r"(#a\d+) (?:= )?(:v\d+)", update["UpdateExpression"])
+    return {names[name]: ddb.de(values[value]) for name, value in pairs}
+
+
+def test_a_completion_event_becomes_its_writes_without_io():
+    """The pure half of the completion effects: the pointer marked, the batch's or recipient's
+    result, the counters on the msg_id's shard; nothing for a pointer of the other kind."""
+    mass_done = results.Completion("masssendjobfinish", "1001", "send success", 10, 1, 8, 1)
+    batch = {"campaign": "c1", "kind": "batch", "ref": items.batch_sk(2)}
+    mark, result, stat = results.finish_writes(mass_done, batch, NOW)
+    assert mark["Update"]["Key"] == results.pointer_key("1001")
+    assert _values(mark) == {"finished": True, "finished_at": NOW}
+    assert result["Update"]["Key"] == items.item_key("c1", items.batch_sk(2))
+    assert _values(result) == {
+        "finish_status": "send success",
+        "total_count": 10,
+        "filter_count": 1,
+        "sent_count": 8,
+        "error_count": 1,
+        "finished_at": NOW,
+    }
+    assert stat["Update"]["Key"] == items.item_key("c1", items.stat_sk(items.shard_of("1001")))
+    assert _values(stat) == {
+        "jobs_finished": 1,
+        "result_total": 10,
+        "result_filtered": 1,
+        "result_sent": 8,
+        "result_error": 1,
+    }
+
+    blocked = results.Completion("templatesendjobfinish", "2002", "failed:user block")
+    recipient = {"campaign": "c1", "kind": "recipient", "ref": "o_a"}
+    _, delivery, stat = results.finish_writes(blocked, recipient, NOW)
+    assert delivery["Update"]["Key"] == items.recipient_key("c1", "o_a")
+    assert _values(delivery) == {"delivery": "failed:user block", "delivered_at": NOW}
+    assert _values(stat) == {"delivery_blocked": 1}
+    assert results.finish_writes(blocked, batch, NOW) == []  # a template event, a batch pointer
+
+
+def test_only_completion_events_are_read_from_a_message():
+    class Message:
+        event, msg_id, status, total_count = "masssendjobfinish", 1001, "send success", "7"
+
+    assert results.completion_of(Message()) == results.Completion(
+        "masssendjobfinish", "1001", "send success", total_count=7
+    )
+    Message.event = "subscribe"
+    assert results.completion_of(Message()) is None
+    Message.event, Message.msg_id = "templatesendjobfinish", None
+    assert results.completion_of(Message()) is None
 
 
 def test_attribute_values_round_trip():
