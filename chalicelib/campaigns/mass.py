@@ -26,7 +26,6 @@ from chalicelib.store import campaign_items as items
 from chalicelib.store import campaign_limits as limits
 from chalicelib.store import campaign_work as work
 from chalicelib.store import campaigns as table
-from chalicelib.store import keys
 from chalicelib.wechat.api import (
     RateLimitError,
     SystemBusyError,
@@ -60,7 +59,7 @@ FATAL = frozenset(
 
 
 def clientmsgid(campaign_id: str, sk: str) -> str:
-    return f"wxl-{campaign_id}-{keys.last(sk)}"  # <= 64 bytes (id is 32 hex)
+    return f"wxl-{campaign_id}-{sk.split('#')[1]}"  # <= 64 bytes (id is 32 hex)
 
 
 def run(campaign: dict[str, Any], spec: Mapping[str, Any], run: Run) -> None:

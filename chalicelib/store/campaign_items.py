@@ -1,23 +1,25 @@
 """The `campaign-items` table: everything a campaign fans out into, every key under the account.
 
-Keys (`<a>` is the account id, store/keys.py):
+Every partition key starts with the account (`<a>`, store/keys.py); sort keys are local to
+their partition:
 
-| pk                        | sk             | what                                                |
-| ------------------------- | -------------- | --------------------------------------------------- |
-| `<a>#campaign#<id>`       | `<a>#b#00001`  | a mass-send batch (sendall, or <= 10,000 openids)   |
-| `<a>#campaign#<id>`       | `<a>#l#0001`   | a part of an openid-list audience (template)        |
-| `<a>#campaign#<id>`       | `<a>#q#000001` | a template chunk (~125 openids, one SQS message)    |
-| `<a>#campaign#<id>`       | `<a>#stat#07`  | one of 32 counter shards                            |
-| `<a>#campaign#<id>#r#<o>` | `<a>#r`        | a template recipient, own partition (recipients)    |
-| `<a>#msg#<msg_id>`        | `<a>#m`        | msg_id -> batch/recipient (campaign_results)        |
-| `<a>#limit#mass`          | `<a>#gcra`     | the mass-send rate limiter (campaign_limits)        |
-| `<a>#limit#template`      | `<a>#quota`    | template/send paused until `until` (campaign_limits)|
-| `<a>#quota#<period>`      | `<a>#v`        | version of a quota period (campaign_limits)         |
+| pk                             | sk         | what                                            |
+| ------------------------------ | ---------- | ----------------------------------------------- |
+| `<a>#campaign#<id>`            | `b#00001`  | a mass-send batch (sendall, or <= 10,000 openids) |
+| `<a>#campaign#<id>`            | `l#0001`   | a part of an openid-list audience (template)    |
+| `<a>#campaign#<id>`            | `q#000001` | a template chunk (~125 openids, one SQS message) |
+| `<a>#campaign#<id>`            | `stat#07`  | one of 32 counter shards                        |
+| `<a>#campaign#<id>#r#<openid>` | `r`        | a template recipient (campaign_recipients)      |
+| `<a>#msg#<msg_id>`             | `m`        | msg_id -> batch/recipient (campaign_results)    |
+| `<a>#limit#mass`               | `gcra`     | the mass-send rate limiter (campaign_limits)    |
+| `<a>#limit#template`           | `quota`    | template/send paused (campaign_limits)          |
+| `<a>#quota#<period>`           | `v`        | version of a quota period (campaign_limits)     |
 
 Batches and chunks that still need work carry `open_pk`/`open_sk` (GSI `open`, sparse, keys
-only): `open_pk` is the campaign's partition key, `open_sk` `<acct>#P#<not_before>` pending,
-`<acct>#C#<lease_until>` claimed, `<acct>#E#<enqueued_at>` enqueued. The attributes are removed
-when the item reaches a final state, so the index holds only open work.
+only): `open_pk` is the campaign's partition key (so the index is account-scoped too), `open_sk`
+`P#<not_before>#<sk>` pending, `C#<lease_until>#<sk>` claimed, `E#<enqueued_at>#<sk>` enqueued.
+The attributes are removed when the item reaches a final state, so the index holds only open
+work.
 
 Counters are ADDed to one of 32 shards (by batch/chunk/msg) in the same transaction as the state
 change they count, so they count exactly once, and many workers and completion events touching one
@@ -91,28 +93,28 @@ def campaign_pk(campaign_id: str) -> str:
 
 
 def batch_sk(seq: int) -> str:
-    return keys.scoped(BATCH, f"{seq:05d}")
+    return f"{BATCH}#{seq:05d}"
 
 
 def part_sk(seq: int) -> str:
-    return keys.scoped(PART, f"{seq:04d}")
+    return f"{PART}#{seq:04d}"
 
 
 def chunk_sk(seq: int) -> str:
-    return keys.scoped(CHUNK, f"{seq:06d}")
+    return f"{CHUNK}#{seq:06d}"
 
 
 def stat_sk(shard: int) -> str:
-    return keys.scoped(STAT, f"{shard:02d}")
+    return f"{STAT}#{shard:02d}"
 
 
 def seq_of(sk: str) -> int:
-    """A batch's, part's or chunk's number: `default#b#00007` -> 7."""
-    return int(keys.last(sk))
+    """A batch's, part's or chunk's number: `b#00007` -> 7."""
+    return int(sk.split("#")[1])
 
 
 def is_chunk(sk: str) -> bool:
-    return sk.startswith(keys.prefix(CHUNK))
+    return sk.startswith(f"{CHUNK}#")
 
 
 def item_key(campaign_id: str, sk: str) -> ddb.Raw:
@@ -122,7 +124,7 @@ def item_key(campaign_id: str, sk: str) -> ddb.Raw:
 
 def recipient_key(campaign_id: str, openid: str) -> ddb.Raw:
     """A template recipient's own item (its own partition: claims never contend)."""
-    return ddb.key(keys.scoped("campaign", campaign_id, "r", openid), keys.scoped("r"))
+    return ddb.key(keys.scoped("campaign", campaign_id, "r", openid), "r")
 
 
 def shard_of(key: str) -> int:
@@ -167,10 +169,7 @@ def _stamp(t: float) -> str:
 
 def open_attrs(campaign_id: str, kind: str, at: float, sk: str) -> dict[str, Any]:
     """The `open` index attributes of a batch/chunk open as `kind` (P, C, E) since/until `at`."""
-    return {
-        "open_pk": campaign_pk(campaign_id),
-        "open_sk": keys.scoped(kind, _stamp(at), keys.natural(sk)),
-    }
+    return {"open_pk": campaign_pk(campaign_id), "open_sk": f"{kind}#{_stamp(at)}#{sk}"}
 
 
 @guarded
@@ -180,8 +179,8 @@ def open_work(
     """Sort keys of open batches/chunks of `kind` whose time is <= `before`, oldest first. The
     index is eventually consistent: callers re-check with a conditional write, so a stale entry
     costs one failed condition, never a double send."""
-    lo = keys.prefix(kind)
-    hi = keys.scoped(kind, _stamp(before)) + "~" if before is not None else lo + "~"
+    lo = f"{kind}#"
+    hi = f"{lo}{_stamp(before)}~" if before is not None else f"{lo}~"
     request = {
         "TableName": table_name(),
         "IndexName": "open",
@@ -226,7 +225,7 @@ def parts(campaign_id: str, kind: str, fields: Sequence[str] | None = None) -> l
         "KeyConditionExpression": "pk = :p AND begins_with(sk, :s)",
         "ExpressionAttributeValues": {
             ":p": ddb.ser(campaign_pk(campaign_id)),
-            ":s": ddb.ser(keys.prefix(kind)),
+            ":s": ddb.ser(f"{kind}#"),
         },
     }
     return list(ddb.query(_project(request, fields)))

@@ -16,15 +16,15 @@ from chalicelib.store.guard import guarded
 
 
 def _mass_limiter() -> ddb.Raw:
-    return ddb.key(keys.scoped("limit", "mass"), keys.scoped("gcra"))
+    return ddb.key(keys.scoped("limit", "mass"), "gcra")
 
 
 def template_pause_key() -> ddb.Raw:
-    return ddb.key(keys.scoped("limit", "template"), keys.scoped("quota"))
+    return ddb.key(keys.scoped("limit", "template"), "quota")
 
 
 def _quota_key(period: str) -> ddb.Raw:
-    return ddb.key(keys.scoped("quota", period), keys.scoped("v"))
+    return ddb.key(keys.scoped("quota", period), "v")
 
 
 # --------------------------------------------------------------------------- quota periods

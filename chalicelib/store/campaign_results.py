@@ -1,7 +1,7 @@
 """WeChat's completion events for campaigns (MASSSENDJOBFINISH, TEMPLATESENDJOBFINISH): the msg_id
 pointer they are matched by, and the writes one event makes.
 
-When a batch or a recipient is sent, a pointer `<acct>#msg#<msg_id>` / `<acct>#m` (in
+When a batch or a recipient is sent, a pointer `<acct>#msg#<msg_id>` / `m` (in
 `campaign-items`, TTL `expires_at`) records {campaign, kind: batch | recipient, ref: the batch's
 sort key | the openid}. The completion event names the msg_id; its writes are
 
@@ -39,7 +39,7 @@ MASS_FINISH, TEMPLATE_FINISH = "masssendjobfinish", "templatesendjobfinish"
 
 
 def pointer_key(msg_id: Any) -> ddb.Raw:
-    return ddb.key(keys.scoped("msg", str(msg_id)), keys.scoped("m"))
+    return ddb.key(keys.scoped("msg", str(msg_id)), "m")
 
 
 def pointer_put(pointer: dict[str, Any]) -> ddb.Raw:

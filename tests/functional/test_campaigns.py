@@ -738,28 +738,30 @@ def test_openapi_describes_the_campaign_routes(client):
 # --------------------------------------------------------------------------- account-scoped keys
 
 
-def campaign_keys() -> list[str]:
-    """Every key value in the campaign tables: table keys and the index keys that are strings."""
+def campaign_keys() -> tuple[list[str], list[str]]:
+    """The partition keys (of the tables and of their indexes) and the sort keys of every item in
+    the campaign tables."""
     from chalicelib.store.aws import client as aws_client
 
-    found = []
-    for model, names in (
-        (table.CampaignRecord, ("pk", "status_pk")),
-        (items.CampaignPart, ("pk", "sk", "open_pk", "open_sk")),
+    partitions, sorts = [], []
+    for model, hashes, ranges in (
+        (table.CampaignRecord, ("pk", "status_pk"), ()),
+        (items.CampaignPart, ("pk", "open_pk"), ("sk", "open_sk")),
     ):
         pages = (
             aws_client("dynamodb").get_paginator("scan").paginate(TableName=model.Meta.table_name)
         )
         for page in pages:
             for item in page["Items"]:
-                found.extend(item[name]["S"] for name in names if name in item)
-    return found
+                partitions.extend(item[name]["S"] for name in hashes if name in item)
+                sorts.extend(item[name]["S"] for name in ranges if name in item)
+    return partitions, sorts
 
 
 def test_every_campaign_key_starts_with_the_account(client, fake_wechat, queue, monkeypatch):
     """Campaigns, batches, chunks, recipients, msg_id pointers, counter shards, the limiter, the
-    quota versions and the pause marker, and the status and open-work index keys: all under the
-    account. The admin API keeps natural ids; another account sees none of them."""
+    quota versions and the pause marker, and the status and open-work indexes: every partition
+    key starts with the account. The admin API keeps natural ids; another account sees none."""
     monkeypatch.setenv("WXLESS_ACCOUNT_ID", "bank2")
     monkeypatch.setattr(campaign_run, "MIN_CHUNK", 1)
     monkeypatch.setenv("WXLESS_TEMPLATE_CHUNK", "2")
@@ -781,12 +783,14 @@ def test_every_campaign_key_starts_with_the_account(client, fake_wechat, queue, 
     assert post_xml(client, finish_event(str(job), int(time.time()), total=4)).status_code == 200
     limits.pause_template_sends(clock.t + 60, clock.t, errcode=45009, campaign_id=template_id)
 
-    after = campaign_keys()
-    kinds = {k.split("#")[1] for k in before + after}
-    expected = {"campaign", "campaign-status", "b", "q", "stat", "r", "msg", "m", "limit", "quota"}
-    assert expected <= kinds, kinds
-    assert any(k.startswith("bank2#P#") for k in before)  # an open batch, in the index
-    assert all(k.startswith("bank2#") for k in before + after), sorted(before + after)
+    partitions, sorts = campaign_keys()
+    partitions += before[0]
+    assert all(k.startswith("bank2#") for k in partitions), sorted(partitions)
+    expected = {"campaign", "campaign-status", "msg", "limit", "quota"}
+    assert expected <= {k.split("#")[1] for k in partitions}
+    assert {"b", "q", "stat", "r", "m", "gcra", "quota", "v"} <= {k.split("#")[0] for k in sorts}
+    assert any(k.startswith("P#") for k in before[1])  # an open batch, in the open-work index
+    assert any(k == items.campaign_pk(mass_id) for k in before[0])  # ... under its campaign
     for cid in (mass_id, template_id):
         assert services.detail(cid)["status"] == "completed"
     assert services.detail(mass_id)["results"]["jobs_finished"] == 1
