@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: run test lint fmt bench package install clean soak infra deploy
+.PHONY: run run-fresh test lint fmt bench package install clean soak infra deploy
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +18,17 @@ $(STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
 
 install: $(STAMP)
 
+# `make run` keeps its data in .local/state (WXLESS_LOCAL_STATE; set it empty to keep nothing);
+# `make run-fresh` (or `make run FRESH=1`) moves that aside to .local/state.previous and starts empty.
+LOCAL_STATE ?= .local/state
+FRESH ?=
+
 run: $(STAMP)
-	$(BIN)/python infra/local_run.py
+	WXLESS_LOCAL_STATE="$${WXLESS_LOCAL_STATE-$(LOCAL_STATE)}" WXLESS_LOCAL_FRESH="$(FRESH)" \
+	  exec $(BIN)/python infra/local_run.py  # exec: make stays the parent (PR_SET_PDEATHSIG)
+
+run-fresh: FRESH = 1
+run-fresh: run
 
 test: $(STAMP)
 	@test -n "$$WXLESS_SKIP_BROWSER" || bash infra/install_browser.sh  # Chromium for tests/browser

@@ -1,10 +1,10 @@
 """wxless: a serverless backend for a WeChat Official Account.
 
-Thin on purpose: routes live in chalicelib.handlers Blueprints; scheduled and queue handlers are
-two-line wrappers around chalicelib.jobs. Cold start matters (a follower's first message waits for
-it), so only the callback's modules load at import: admin and article page routes come from a
-manifest and load their module on first use (chalicelib/handlers/routing.py), jobs load when their
-event arrives.
+Thin on purpose: routes live in chalicelib.handlers Blueprints; scheduled, queue and stream
+handlers are two-line wrappers around chalicelib.jobs. Cold start matters (a follower's first
+message waits for it), so only the callback's modules load at import: admin and article page
+routes come from a manifest and load their module on first use (chalicelib/handlers/routing.py),
+jobs load when their event arrives.
 """
 
 import logging
@@ -15,7 +15,10 @@ from chalicelib.campaigns import QUEUE as CAMPAIGN_QUEUE
 from chalicelib.handlers import callback, console, health, routing
 from chalicelib.handlers.common import add_admin_preflight
 from chalicelib.jobs.schedules import (
+    AGGREGATE_BATCH_SIZE,
+    AGGREGATE_WINDOW_SECONDS,
     CAMPAIGN_SQS_BATCH_SIZE,
+    MESSAGES_STREAM_ARN,
     PROFILE_SYNC_RATE_MINUTES,
     TOKEN_REFRESH_RATE_MINUTES,
 )
@@ -68,6 +71,21 @@ def send_campaign_messages(event):
     from chalicelib.jobs import campaigns
 
     return campaigns.handle_sqs(event, context=event.context)
+
+
+# Counters, follower records and the cross-follower message listing, summed from the messages
+# table's stream.
+@app.on_dynamodb_record(
+    stream_arn=MESSAGES_STREAM_ARN,
+    batch_size=AGGREGATE_BATCH_SIZE,
+    maximum_batching_window_in_seconds=AGGREGATE_WINDOW_SECONDS,
+    starting_position="TRIM_HORIZON",
+    name="aggregate",
+)
+def aggregate_messages(event):
+    from chalicelib.jobs import aggregate
+
+    return aggregate.handle(event, context=event.context)
 
 
 # Keep last: answers CORS preflight on every admin route registered above.

@@ -2,6 +2,14 @@
 
 Everything binds to 127.0.0.1. Ctrl-C (SIGINT) or SIGTERM stops all of it; so does the death of
 the parent `make` (PR_SET_PDEATHSIG), so nothing is left behind.
+
+The embedded AWS keeps its data between runs in `WXLESS_LOCAL_STATE` (infra/local_state.py;
+`make run` sets `.local/state`, `make run-fresh` also sets `WXLESS_LOCAL_FRESH=1`): restored
+before the app starts, saved every few seconds and on the way out.
+
+Background workers (what AWS would run beside the API: the schedules, and any stream or queue
+consumer `chalice local` lacks) start once the app is healthy and stop, newest first, before the
+app does; add one in `start_workers`.
 """
 
 from __future__ import annotations
@@ -17,9 +25,10 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from infra.local_state import LocalState
     from scheduled.local import LocalScheduler
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,6 +42,14 @@ DEMO = {
     "WECHAT_ENCODING_AES_KEY": "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
     "ADMIN_TOKEN": "wxless-demo-admin-token",
 }
+
+
+class Worker(Protocol):
+    """A background job of the local stack, started after the app and stopped before it."""
+
+    def start(self) -> object: ...
+
+    def stop(self) -> None: ...
 
 
 def _die_with_parent() -> None:
@@ -74,6 +91,8 @@ class LocalStack:
         self.fake = None
         self.chalice: subprocess.Popen | None = None
         self.scheduler: LocalScheduler | None = None
+        self.workers: list[Worker] = []  # started in order after the app, stopped in reverse
+        self.state: LocalState | None = None
         self.stopping = threading.Event()
 
     def start(self) -> None:
@@ -112,6 +131,7 @@ class LocalStack:
         from infra.seed import seed_if_empty
 
         create_all()
+        saved = self.restore_state()
         seeded = seed_if_empty()
         if seeded:  # the demo flow (办卡) and Guangzhou branches; apart so benches keep rules only
             from infra.seed_flows import seed_flows_and_points
@@ -141,7 +161,9 @@ class LocalStack:
         if self.stopping.is_set():
             return
 
-        self.start_scheduler()
+        self.start_workers()
+        if self.state is not None:
+            self.state.start()  # autosave
 
         aes = os.environ.get("WECHAT_ENCODING_AES_KEY", "")
         print(
@@ -158,12 +180,34 @@ class LocalStack:
                     f"  console          {base}/console",
                     f"  WeChat API       {os.environ.get('WECHAT_API_BASE', '')}",
                     f"  AWS (moto)       {os.environ['AWS_ENDPOINT_URL']}",
+                    f"  saved data       {saved}",
                     f"  demo data        {'seeded' if seeded else 'store not empty; left as is'}",
                     "",
                 ]
             ),
             flush=True,
         )
+
+    def restore_state(self) -> str:
+        """Put the last run's data back (WXLESS_LOCAL_STATE); what the banner says about it."""
+        directory = os.environ.get("WXLESS_LOCAL_STATE", "")
+        if not directory:
+            return "not kept (WXLESS_LOCAL_STATE unset)"
+        if self.moto is None:
+            return "not kept (AWS_ENDPOINT_URL is not the embedded emulator)"
+        from infra.local_state import LocalState
+
+        self.state = LocalState(Path(directory).resolve(), wechat=self.fake)
+        note = ""
+        if os.environ.get("WXLESS_LOCAL_FRESH", "").lower() in ("1", "true", "yes"):
+            previous = self.state.discard()
+            note = f"; started fresh, the previous data is in {previous}" if previous else ""
+        restored = self.state.restore()
+        return f"{self.state.directory} ({restored.summary()}{note})"
+
+    def start_workers(self) -> None:
+        """What AWS runs beside the API and `chalice local` does not: append new workers here."""
+        self.workers.append(self.start_scheduler())
 
     def start_scheduler(self) -> LocalScheduler:
         """`chalice local` runs no `@app.schedule`: run them here, in this process, against the
@@ -186,8 +230,11 @@ class LocalStack:
 
     def stop(self) -> None:
         self.stopping.set()
+        for worker in reversed(self.workers):
+            worker.stop()
+        self.workers.clear()
         if self.scheduler is not None:
-            self.scheduler.stop()
+            self.scheduler.stop()  # started on its own (tests); stopping twice is harmless
         if self.chalice is not None and self.chalice.poll() is None:
             self.chalice.terminate()
             try:
@@ -195,6 +242,11 @@ class LocalStack:
             except subprocess.TimeoutExpired:
                 self.chalice.kill()
                 self.chalice.wait()
+        if self.state is not None:
+            try:
+                self.state.stop()  # nothing writes any more: the last save is complete
+            except Exception:
+                logging.getLogger("wxless.local_state").exception("local_state.final_save_failed")
         if self.fake is not None:
             self.fake.stop()
         if self.moto is not None:

@@ -10,6 +10,9 @@ messages that DynamoDB keeps.
 
 `apply()` serializes moto's DynamoDB writes behind one re-entrant lock: a transaction's snapshot,
 writes and rollback then happen with no other write in between. Emulator only; idempotent.
+
+The same wrapper counts the writes (`writes()`), and `write_lock()` lets the local runner's saver
+(infra/local_state.py) read every table with no write in between: one consistent snapshot.
 """
 
 from __future__ import annotations
@@ -20,17 +23,33 @@ from collections.abc import Callable
 from typing import Any
 
 _LOCK = threading.RLock()
+# Every item write of moto's DynamoDB goes through one of these (BatchWriteItem too).
 _WRITES = ("transact_write_items", "put_item", "update_item", "delete_item")
 _applied = False
+_writes = 0
 
 
 def _locked(method: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(method)
     def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        global _writes
         with _LOCK:
-            return method(self, *args, **kwargs)
+            try:
+                return method(self, *args, **kwargs)
+            finally:
+                _writes += 1  # a refused write counts too: at worst one save too many
 
     return wrapper
+
+
+def writes() -> int:
+    """DynamoDB item writes (attempted) since the start; changes whenever data may have."""
+    return _writes
+
+
+def write_lock() -> threading.RLock:
+    """Held, no DynamoDB write lands (only after `apply()`)."""
+    return _LOCK
 
 
 def apply() -> None:

@@ -8,6 +8,11 @@ is declared here, in one place:
   declared here (the build fails otherwise). Each queue gets a dead-letter queue `<name>-dlq`; its
   physical name is `wxless-<stage>-<name>` and its URL reaches every function as
   `WXLESS_QUEUE_<NAME>_URL` (see `queue_env_var`).
+- STREAMS: every DynamoDB stream a handler reads. `@app.on_dynamodb_record(stream_arn=...)` names
+  the table by a placeholder ARN (`.../table/<suffix>/stream/...`, see
+  chalicelib/jobs/schedules.py) and the table must be declared here; the build gives the table
+  its stream, points the event source mapping at its `StreamArn`, and gives the stream a
+  dead-letter queue `<suffix>-stream-dlq` for the records the consumer could not take.
 - the SSM parameters holding secrets and the media bucket's temporary-upload prefix.
 
 After a change here (or a new model, schedule or queue handler): `make infra`, then commit the
@@ -40,6 +45,26 @@ class Queue:
 QUEUES: tuple[Queue, ...] = (
     # Template campaigns: one message per chunk of ~125 recipients (chalicelib.campaigns.sender).
     Queue(campaigns.QUEUE, max_receive_count=5),
+)
+
+
+@dataclass(frozen=True)
+class Stream:
+    table: str  # the table's suffix (its model's Meta.suffix)
+    view_type: str = "NEW_IMAGE"
+    # A failing batch is halved until the poison record stands alone (~10 halvings for 1,000
+    # records), then retried; past these limits its metadata (shard, sequence numbers: not the
+    # records) goes to the dead-letter queue, while the stream still holds the records for the
+    # rest of its 24 hours.
+    max_retry_attempts: int = 20
+    max_record_age_seconds: int = 6 * 3600
+    # One concurrent batch per shard: the consumer relies on per-shard order.
+    parallelization_factor: int = 1
+
+
+STREAMS: tuple[Stream, ...] = (
+    # Counters, follower records and the cross-follower listing (chalicelib.jobs.aggregate).
+    Stream("messages"),
 )
 
 # Settings read from SSM Parameter Store at run time: config name -> parameter under

@@ -14,3 +14,11 @@ PROFILE_SYNC_RATE_MINUTES = 15
 #: Template-campaign chunks per sender invocation (a chunk is ~125 template sends); the queue's
 #: name is chalicelib.campaigns.QUEUE.
 CAMPAIGN_SQS_BATCH_SIZE = 1
+#: The messages table's stream and its consumer (chalicelib.jobs.aggregate): records per invocation
+#: (up to 1,000, summed into one write per key) and how long Lambda gathers them first (the lag
+#: from a message to its counters is about this plus one invocation). The ARN is a placeholder
+#: naming the table by its suffix: infra/build.py replaces it with the table's StreamArn in the
+#: template, as it does for a queue trigger's ARN; `chalice local` never reads it.
+MESSAGES_STREAM_ARN = "arn:aws:dynamodb:local:000000000000:table/messages/stream/from-template"
+AGGREGATE_BATCH_SIZE = 1000
+AGGREGATE_WINDOW_SECONDS = 1

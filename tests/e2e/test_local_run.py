@@ -93,3 +93,70 @@ def test_sigterm_stops_everything(server):
     assert proc.wait(20) == 0
     with pytest.raises(OSError):
         urllib.request.urlopen(f"{base}/health", timeout=2)
+
+
+def _admin(base: str, method: str, path: str, body: dict | None = None):
+    data = None if body is None else json.dumps(body).encode()
+    headers = {"Authorization": f"Bearer {wxsim.ADMIN}", "Content-Type": "application/json"}
+    status, _h, raw = _request(f"{base}{path}", method=method, body=data, headers=headers)
+    return status, json.loads(raw) if raw else None
+
+
+def _rule_names(base: str) -> list[str]:
+    status, body = _admin(base, "GET", "/admin/rules")
+    assert status == 200
+    return sorted(rule["name"] for rule in body["items"])
+
+
+def _make_rule(base: str, name: str) -> None:
+    rule = {"name": name, "match": "exact", "keywords": [name], "reply": {"type": "text"}}
+    rule["reply"]["content"] = f"{name} ok"
+    assert _admin(base, "POST", "/admin/rules", rule)[0] == 201
+
+
+def test_data_survives_restarts_and_run_fresh_starts_empty(tmp_path):
+    """`make run` keeps what an admin made (WXLESS_LOCAL_STATE, as the Makefile sets it): after
+    Ctrl-C, after a kill -9 once the autosave ran, and the demo is not seeded again; `make
+    run-fresh` (WXLESS_LOCAL_FRESH=1) starts from the demo alone."""
+    state = {"WXLESS_LOCAL_STATE": str(tmp_path / "state")}
+    first = start_stack(state)
+    try:
+        assert "demo data        seeded" in first.banner
+        demo = _rule_names(first.base)
+        _make_rule(first.base, "开户预约")
+        menu = {"button": [{"type": "click", "name": "余额", "key": "BALANCE"}]}
+        assert _admin(first.base, "PUT", "/admin/menu", menu)[0] == 200  # kept by the fake WeChat
+    finally:
+        first.proc.send_signal(signal.SIGINT)  # Ctrl-C
+        assert first.proc.wait(30) == 0
+
+    second = start_stack(state)
+    try:
+        assert "store not empty; left as is" in second.banner
+        assert "restored" in second.banner
+        assert _rule_names(second.base) == sorted([*demo, "开户预约"])  # not seeded twice
+        status, body = _admin(second.base, "GET", "/admin/menu")
+        assert status == 200 and body["menu"] == menu
+        _make_rule(second.base, "挂失")
+        snapshot = tmp_path / "state" / "snapshot.json"
+        deadline = time.monotonic() + 30
+        while "挂失" not in snapshot.read_text(encoding="utf-8"):  # the autosave, every 2 s
+            assert time.monotonic() < deadline, "no autosave within 30 s"
+            time.sleep(0.5)
+    finally:
+        second.proc.kill()  # kill -9: no last save
+        second.proc.wait(30)
+
+    third = start_stack(state)
+    try:
+        assert _rule_names(third.base) == sorted([*demo, "开户预约", "挂失"])
+    finally:
+        assert third.stop() == 0
+
+    fresh = start_stack({**state, "WXLESS_LOCAL_FRESH": "1"})
+    try:
+        assert "demo data        seeded" in fresh.banner
+        assert _rule_names(fresh.base) == demo
+        assert (tmp_path / "state.previous" / "snapshot.json").exists()  # moved aside, not lost
+    finally:
+        assert fresh.stop() == 0

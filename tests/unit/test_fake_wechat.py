@@ -497,6 +497,52 @@ def test_template_and_custom_rules(fake, http) -> None:
 # ---------------------------------------------------------------- script mode
 
 
+def test_state_survives_export_and_load_into_a_new_server(fake, http, clock) -> None:
+    """What `make run` keeps between runs: menus, tags, uploads, drafts, tokens and id sequences."""
+    token = fake.issue_token()
+    fake.add_follower("o1")
+    menu = {"button": [{"type": "click", "name": "余额", "key": "BALANCE"}]}
+    assert post(http, fake, "/cgi-bin/menu/create", menu, access_token=token)["errcode"] == 0
+    tag = post(http, fake, "/cgi-bin/tags/create", {"tag": {"name": "贵宾"}}, access_token=token)
+    tag_id = tag["tag"]["id"]
+    tagging = {"openid_list": ["o1"], "tagid": tag_id}
+    post(http, fake, "/cgi-bin/tags/members/batchtagging", tagging, access_token=token)
+    content = bytes(range(256))
+    body, ctype = encode_multipart_formdata({"media": ("封面.jpg", content, "image/jpeg")})
+    material = json.loads(
+        http.request(
+            "POST",
+            f"{fake.url}/cgi-bin/material/add_material?access_token={token}&type=image",
+            body=body,
+            headers={"Content-Type": ctype},
+        ).data
+    )
+    article = {"title": "t", "content": "c", "thumb_media_id": material["media_id"]}
+    draft = post(http, fake, "/cgi-bin/draft/add", {"articles": [article]}, access_token=token)
+
+    saved = json.loads(json.dumps(fake.export_state()))  # as it goes to disk and back
+    with FakeWeChat(clock=clock) as again:
+        again.load_state(saved)
+        assert again.menu == fake.menu
+        assert get(http, again, "/cgi-bin/user/info", access_token=token, openid="o1")[
+            "tagid_list"
+        ] == [tag_id]  # the token issued before the restart is still valid
+        got = http.request(
+            "POST",
+            f"{again.url}/cgi-bin/material/get_material?access_token={token}",
+            body=json.dumps({"media_id": material["media_id"]}).encode(),
+        )
+        assert got.data == content
+        answer = post(
+            http, again, "/cgi-bin/draft/get", {"media_id": draft["media_id"]}, access_token=token
+        )
+        assert answer["news_item"][0]["title"] == "t"
+        # Sequences continue where they were: no id is handed out twice.
+        new = post(http, again, "/cgi-bin/tags/create", {"tag": {"name": "新"}}, access_token=token)
+        assert new["tag"]["id"] == tag_id + 1
+        assert again.errors == []
+
+
 def test_script_mode_prints_url_and_stops_on_sigterm() -> None:
     env = dict(os.environ, PYTHONPATH=str(REPO))
     proc = subprocess.Popen(
