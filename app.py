@@ -11,12 +11,12 @@ import logging
 
 from chalice import Chalice, Cron, Rate
 
+from chalicelib.campaigns import QUEUE as CAMPAIGN_QUEUE
 from chalicelib.handlers import callback, console, health, routing
 from chalicelib.handlers.common import add_admin_preflight
 from chalicelib.jobs.schedules import (
     AGGREGATE_BATCH_SIZE,
     AGGREGATE_WINDOW_SECONDS,
-    CAMPAIGN_QUEUE,
     CAMPAIGN_SQS_BATCH_SIZE,
     MESSAGES_STREAM_ARN,
     PROFILE_SYNC_RATE_MINUTES,

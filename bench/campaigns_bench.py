@@ -196,9 +196,14 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.pop("AWS_ENDPOINT_URL", None)
     from moto import mock_aws
 
-    from chalicelib.jobs import campaign_run, campaigns
-    from chalicelib.jobs.campaign_spec import MASS_BATCH, template_daily_quota
-    from chalicelib.store import campaigns as store
+    from chalicelib import wiring
+    from chalicelib.campaigns import admin as services
+    from chalicelib.campaigns import run as campaign_run
+    from chalicelib.campaigns.limits import template_daily_quota
+    from chalicelib.campaigns.spec import MASS_BATCH
+    from chalicelib.jobs import campaigns
+    from chalicelib.store import campaign_items as items
+    from chalicelib.store import campaigns as table
     from chalicelib.store.tables import create_all
     from chalicelib.wechat.api import StaticTokenProvider, WeChatClient
     from infra.fake_wechat import FakeWeChat
@@ -211,9 +216,10 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.perf_counter()
     settings = _lambda_settings()
+    sends = wiring.campaign_queue
     with mock_aws(), FakeWeChat() as fake:
         create_all()
-        store.ensure_queue()
+        sends().ensure()
         openids = [f"o{i:027d}" for i in range(n)]  # 28 characters, like WeChat's
         wx = WeChatClient(fake.url, token_provider=StaticTokenProvider(fake.issue_token()))
         meter = Meter(wx)
@@ -225,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
             from chalicelib.store.aws import client
 
             ddb = client("dynamodb")
-            for model in (store.CampaignRecord, store.CampaignPart):
+            for model in (table.CampaignRecord, items.CampaignPart):
                 name = model.Meta.table_name
                 keys = [
                     k["AttributeName"]
@@ -234,9 +240,9 @@ def main(argv: list[str] | None = None) -> int:
                 for page in ddb.get_paginator("scan").paginate(TableName=name):
                     for item in page["Items"]:
                         ddb.delete_item(TableName=name, Key={k: item[k] for k in keys})
-            while messages := store.receive(10):
+            while messages := sends().receive(10):
                 for message in messages:
-                    store.delete_message(message["ReceiptHandle"])
+                    sends().delete(message["ReceiptHandle"])
             fake.reset()  # calls, jobs, messages and followers (tokens stay)
             for openid in openids:
                 fake.add_follower(openid)
@@ -262,11 +268,11 @@ def main(argv: list[str] | None = None) -> int:
                 "content": {"type": "text", "content": "bench"},
             }
             with meter.span() as create_split:
-                created = campaigns.create(body)
+                created = services.create(body)
             with meter.span() as split:
                 campaigns.dispatch(wx, budget=600, sleep=meter.sleep)
             mass[limiter] = split
-            detail = campaigns.detail(created["id"])
+            detail = services.detail(created["id"])
             batches = detail["progress"]["batches"]
             assert detail["status"] == "completed", detail
             assert detail["progress"]["sent"] == n, detail["progress"]
@@ -279,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         os.environ.pop(campaign_run.MASS_CALLS_PER_MINUTE, None)
         fresh()
-        created = campaigns.create(
+        created = services.create(
             {
                 "name": "mass all",
                 "audience": {"type": "all"},
@@ -297,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
         # ------------------------------------------------------------------ B. template
         say("## B. Template fan-out")
         fresh()
-        created = campaigns.create(
+        created = services.create(
             {
                 "name": "template all",
                 "audience": {"type": "all"},
@@ -309,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         with meter.span() as plan:
             campaigns.dispatch(wx, budget=600)
-        detail = campaigns.detail(created["id"])
+        detail = services.detail(created["id"])
         chunks = detail["progress"]["chunks"]
         chunk_size = campaign_run.template_chunk()
         assert detail["progress"]["planned"] and detail["progress"]["recipients"] == n
@@ -322,14 +328,14 @@ def main(argv: list[str] | None = None) -> int:
         with meter.span() as send:
             handled = 0
             while handled < sample:
-                messages = store.receive(10)
+                messages = sends().receive(10)
                 if not messages:
                     break
                 for message in messages[: sample - handled]:
                     t = time.perf_counter()
                     outcome = campaigns.handle_sqs([message["Body"]], wx, budget=600)
                     per_chunk.append(time.perf_counter() - t)
-                    store.delete_message(message["ReceiptHandle"])
+                    sends().delete(message["ReceiptHandle"])
                     assert outcome == {"done": 1}, outcome
                     handled += 1
         recipients = len(fake.template_messages)

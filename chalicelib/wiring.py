@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from chalicelib import config
 
 if TYPE_CHECKING:
+    from chalicelib.campaigns.queue import SendQueue
     from chalicelib.cms.index import AdminIndex
     from chalicelib.cms.replies import PublishedArticles
     from chalicelib.engine.pipeline import Pipeline
@@ -57,8 +58,6 @@ def reset(*, clients: bool = False) -> None:
     connections (a new moto per test session needs new ones; otherwise they stay valid)."""
     with _lock:
         _objects.clear()
-    for legacy_reset in _LEGACY_RESETS:
-        legacy_reset()
     if clients:
         from chalicelib.store import aws, tables
 
@@ -200,15 +199,21 @@ def presigner() -> Any:
     return cached("presigner", key, build_presigner)
 
 
-# -- state not yet moved here ---------------------------------------------------------------------
-# Modules that still keep a per-container cache of their own, cleared by reset() until each one's
-# state is built above instead.
+# -- the campaigns' send queue ---------------------------------------------------------------------
 
 
-def _reset_campaigns() -> None:
-    from chalicelib.jobs import campaigns
+def _build_campaign_queue() -> SendQueue:
+    from chalicelib.campaigns import QUEUE
+    from chalicelib.campaigns.queue import QUEUE_URL_ENV, SendQueue
 
-    campaigns.reset()
+    name = f"{config.get(config.TABLE_PREFIX)}-{QUEUE}"
+    return SendQueue(name, config.get(QUEUE_URL_ENV, ""))
 
 
-_LEGACY_RESETS: tuple[Callable[[], None], ...] = (_reset_campaigns,)
+def campaign_queue() -> SendQueue:
+    """The template sender's queue: its URL from the environment (deployed) or looked up once
+    (local runs and tests, where it is created on first use)."""
+    from chalicelib.campaigns.queue import QUEUE_URL_ENV
+
+    key = settings(config.TABLE_PREFIX, QUEUE_URL_ENV, "AWS_ENDPOINT_URL")
+    return cached("campaign_queue", key, _build_campaign_queue)

@@ -24,6 +24,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from chalicelib import campaigns
+
 APP_NAME = "wxless"
 STAGES: tuple[str, ...] = ("dev", "prod")
 # Stages whose tables refuse deletion (DeletionProtectionEnabled).
@@ -41,8 +43,8 @@ class Queue:
 
 # Append new queues here, e.g. Queue("campaign-sends", max_receive_count=3).
 QUEUES: tuple[Queue, ...] = (
-    # Template campaigns: one message per chunk of ~125 recipients (chalicelib.jobs.campaigns).
-    Queue("campaign-sends", max_receive_count=5),
+    # Template campaigns: one message per chunk of ~125 recipients (chalicelib.campaigns.sender).
+    Queue(campaigns.QUEUE, max_receive_count=5),
 )
 
 

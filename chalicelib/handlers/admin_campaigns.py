@@ -6,9 +6,10 @@ from typing import Any
 
 from chalice import Blueprint, Response
 
+from chalicelib import wiring
+from chalicelib.campaigns import admin as campaigns
 from chalicelib.handlers.admin_wechat import wechat_errors
 from chalicelib.handlers.common import admin_route, json_response, query_int, read_object
-from chalicelib.jobs import campaigns
 
 bp = Blueprint(__name__)
 admin = admin_route(bp)
@@ -45,4 +46,4 @@ def cancel_campaign(campaign_id: str) -> dict[str, Any]:
 @admin
 @wechat_errors
 def preview_campaign(campaign_id: str) -> dict[str, Any]:
-    return campaigns.preview(campaign_id, read_object(bp.current_request))
+    return campaigns.preview(campaign_id, read_object(bp.current_request), wiring.wechat())

@@ -11,9 +11,8 @@ from __future__ import annotations
 TOKEN_REFRESH_RATE_MINUTES = 2
 #: Follower profile sync: the pending queue (new followers) and a running full resync.
 PROFILE_SYNC_RATE_MINUTES = 15
-#: The template sender's queue (declared in infra/resources.py) and chunks per invocation
-#: (a chunk is ~125 template sends).
-CAMPAIGN_QUEUE = "campaign-sends"
+#: Template-campaign chunks per sender invocation (a chunk is ~125 template sends); the queue's
+#: name is chalicelib.campaigns.QUEUE.
 CAMPAIGN_SQS_BATCH_SIZE = 1
 #: The messages table's stream and its consumer (chalicelib.jobs.aggregate): records per invocation
 #: (up to 1,000, summed into one write per key) and how long Lambda gathers them first (the lag

@@ -37,6 +37,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "chalicelib.store.followers",
     "chalicelib.store.analytics",
     "chalicelib.store.campaigns",
+    "chalicelib.store.campaign_items",
 )
 
 

@@ -8,8 +8,16 @@ import time
 
 import pytest
 
-from chalicelib.jobs import campaign_mass, campaigns
-from chalicelib.store import campaigns as store
+from chalicelib import wiring
+from chalicelib.campaigns import admin as services
+from chalicelib.campaigns import mass
+from chalicelib.campaigns import run as campaign_run
+from chalicelib.campaigns.queue import SendQueue
+from chalicelib.errors import Conflict, NotFound
+from chalicelib.jobs import campaigns
+from chalicelib.store import campaign_items as items
+from chalicelib.store import campaign_limits as limits
+from chalicelib.store import campaigns as table
 from chalicelib.wechat.api import StaticTokenProvider, WeChatClient
 from tests import stream, wxsim
 from tests.functional.helpers import admin, body_json, post_xml
@@ -76,7 +84,7 @@ def empty_tables(only_campaigns: bool = False) -> None:
     from chalicelib.store.models import all_models
 
     ddb = aws_client("dynamodb")
-    models = [store.CampaignRecord, store.CampaignPart] if only_campaigns else all_models()
+    models = [table.CampaignRecord, items.CampaignPart] if only_campaigns else all_models()
     for model in models:
         name = model.Meta.table_name
         schema = ddb.describe_table(TableName=name)["Table"]["KeySchema"]
@@ -117,7 +125,12 @@ def wx(fake_wechat, aws) -> WeChatClient:
 
 @pytest.fixture
 def queue(aws) -> str:
-    return store.ensure_queue()
+    return sends().ensure()
+
+
+def sends() -> SendQueue:
+    """The send queue, as the container's entry points get it."""
+    return wiring.campaign_queue()
 
 
 def impatient(wx: WeChatClient) -> WeChatClient:
@@ -172,12 +185,12 @@ def drain_queue(handler, limit: int = 1000) -> int:
     once handled, as Lambda's SQS trigger does. Returns how many were handled."""
     handled = 0
     while handled < limit:
-        messages = store.receive(10)
+        messages = sends().receive(10)
         if not messages:
             return handled
         for message in messages:
             handler([message["Body"]])
-            store.delete_message(message["ReceiptHandle"])
+            sends().delete(message["ReceiptHandle"])
             handled += 1
     return handled
 
@@ -276,21 +289,21 @@ def test_invalid_campaigns_are_400(client, body, needle):
 
 
 def test_cancel_before_start_sends_nothing(wx, fake_wechat, clock):
-    created = campaigns.create(mass_body({"type": "all"}, clock.t + 60), now=clock.t)
-    campaigns.cancel(created["id"], now=clock.t)
+    created = services.create(mass_body({"type": "all"}, clock.t + 60), now=clock.t)
+    services.cancel(created["id"], now=clock.t)
     clock.advance(120)
     dispatch(wx, clock)
     assert fake_wechat.count(SENDALL) == 0
-    assert campaigns.detail(created["id"])["status"] == "cancelled"
+    assert services.detail(created["id"])["status"] == "cancelled"
 
 
 def test_a_running_campaign_cannot_be_cancelled(wx, fake_wechat, clock):
     fake_wechat.add_follower("o_a")
-    created = campaigns.create(mass_body({"type": "all"}, clock.t), now=clock.t)
+    created = services.create(mass_body({"type": "all"}, clock.t), now=clock.t)
     dispatch(wx, clock)
-    with pytest.raises(store.Conflict):
-        campaigns.cancel(created["id"])
-    assert campaigns.detail(created["id"])["status"] == "completed"
+    with pytest.raises(Conflict):
+        services.cancel(created["id"])
+    assert services.detail(created["id"])["status"] == "completed"
 
 
 # --------------------------------------------------------------------------- mass sends
@@ -299,7 +312,7 @@ def test_a_running_campaign_cannot_be_cancelled(wx, fake_wechat, clock):
 def test_sendall_fires_at_its_time_once(wx, fake_wechat, clock):
     for openid in openids(5):
         fake_wechat.add_follower(openid)
-    created = campaigns.create(mass_body({"type": "all"}, clock.t + 60), now=clock.t)
+    created = services.create(mass_body({"type": "all"}, clock.t + 60), now=clock.t)
     assert dispatch(wx, clock)["started"] == []  # not yet due
     assert fake_wechat.count(SENDALL) == 0
     clock.advance(61)
@@ -314,23 +327,23 @@ def test_sendall_fires_at_its_time_once(wx, fake_wechat, clock):
         clock.advance(60)
         dispatch(wx, clock)
     assert fake_wechat.count(SENDALL) == 1
-    detail = campaigns.detail(created["id"])
+    detail = services.detail(created["id"])
     assert detail["status"] == "completed"
     assert detail["progress"]["batches_sent"] == 1 and detail["progress"]["queued"] == 0
     assert detail["duration_s"] is not None
 
 
 def test_tag_audience_uses_sendall_with_the_tag(wx, fake_wechat, clock):
-    created = campaigns.create(mass_body({"type": "tag", "tag_id": 2}, clock.t), now=clock.t)
+    created = services.create(mass_body({"type": "tag", "tag_id": 2}, clock.t), now=clock.t)
     dispatch(wx, clock)
     (call,) = fake_wechat.calls_to(SENDALL)
     assert call.body["filter"] == {"is_to_all": False, "tag_id": 2}
-    assert campaigns.detail(created["id"])["status"] == "completed"
+    assert services.detail(created["id"])["status"] == "completed"
 
 
 def test_openid_batches_of_at_most_10000_each_sent_once(wx, fake_wechat, clock):
     audience = openids(20_001)
-    created = campaigns.create(
+    created = services.create(
         mass_body({"type": "openids", "openids": audience}, clock.t), now=clock.t
     )
     assert created["progress"]["batches"] == 3 and created["progress"]["recipients"] == 20_001
@@ -343,7 +356,7 @@ def test_openid_batches_of_at_most_10000_each_sent_once(wx, fake_wechat, clock):
     reached = [o for c in calls for o in c.body["touser"]]
     assert sorted(reached) == sorted(audience)  # each follower in exactly one batch
     assert len({c.body["clientmsgid"] for c in calls}) == 3
-    detail = campaigns.detail(created["id"])
+    detail = services.detail(created["id"])
     assert detail["status"] == "completed"
     assert detail["progress"]["sent"] == 20_001 and detail["progress"]["queued"] == 0
 
@@ -352,14 +365,14 @@ def test_rate_limit_spaces_mass_calls_across_runs(aws, monkeypatch):
     monkeypatch.setenv("WXLESS_MASS_CALLS_PER_MINUTE", "60")
     interval = 60 / 59
     t = 1_000_000.0
-    assert store.acquire_mass_slot(t, interval) == 0.0
-    wait = store.acquire_mass_slot(t, interval)  # another Lambda, same instant
+    assert limits.acquire_mass_slot(t, interval) == 0.0
+    wait = limits.acquire_mass_slot(t, interval)  # another Lambda, same instant
     assert wait == pytest.approx(interval, abs=1e-3)
-    assert store.acquire_mass_slot(t + wait, interval) == 0.0
+    assert limits.acquire_mass_slot(t + wait, interval) == 0.0
     # 60 calls as fast as allowed span at least 60 s: never 61 in a minute.
     stamps, now = [], t + 10
     while len(stamps) < 61:
-        wait = store.acquire_mass_slot(now, interval)
+        wait = limits.acquire_mass_slot(now, interval)
         if wait:
             now += wait
             continue
@@ -368,12 +381,12 @@ def test_rate_limit_spaces_mass_calls_across_runs(aws, monkeypatch):
 
 
 def test_wechat_minute_quota_releases_the_batch_for_later(wx, fake_wechat, clock):
-    created = campaigns.create(
+    created = services.create(
         mass_body({"type": "openids", "openids": openids(4)}, clock.t), now=clock.t
     )
     fake_wechat.inject_error(SEND, 45011, "api minute-quota reach limit")
     dispatch(wx, clock)
-    assert campaigns.detail(created["id"])["progress"]["batches_sent"] == 0
+    assert services.detail(created["id"])["progress"]["batches_sent"] == 0
     clock.advance(30)
     dispatch(wx, clock)  # still inside the back-off
     assert fake_wechat.count(SEND) == 1
@@ -381,30 +394,30 @@ def test_wechat_minute_quota_releases_the_batch_for_later(wx, fake_wechat, clock
     dispatch(wx, clock)
     assert fake_wechat.count(SEND) == 2
     assert len(fake_wechat.mass_jobs) == 1
-    assert campaigns.detail(created["id"])["status"] == "completed"
+    assert services.detail(created["id"])["status"] == "completed"
 
 
 def test_a_timeout_is_retried_with_the_same_clientmsgid(wx, fake_wechat, clock):
     """WeChat accepted the batch but the answer was lost: the retry gets 45065 with the
     original msg_id, which counts as sent; WeChat made one job."""
-    created = campaigns.create(
+    created = services.create(
         mass_body({"type": "openids", "openids": openids(4)}, clock.t), now=clock.t
     )
     fake_wechat.inject_error(SEND, None, delay=0.8)  # answered after the client's timeout
     dispatch(impatient(wx), clock)
-    assert campaigns.detail(created["id"])["progress"]["batches_sent"] == 0
+    assert services.detail(created["id"])["progress"]["batches_sent"] == 0
     time.sleep(0.7)  # let the fake finish the first (accepted) request
     clock.advance(31)
     dispatch(wx, clock)
     assert fake_wechat.count(SEND) == 2
     assert len(fake_wechat.mass_jobs) == 1
-    batch = store.get_part(created["id"], store.batch_sk(1))
-    assert batch["state"] == store.SENT and batch["duplicate"] is True
+    batch = items.get_part(created["id"], items.batch_sk(1))
+    assert batch["state"] == items.SENT and batch["duplicate"] is True
     assert int(batch["msg_id"]) in fake_wechat.mass_jobs
 
 
 def test_past_24h_an_unanswered_batch_is_not_resent(wx, fake_wechat, clock):
-    created = campaigns.create(
+    created = services.create(
         mass_body({"type": "openids", "openids": openids(4)}, clock.t), now=clock.t
     )
     fake_wechat.inject_error(SEND, None, delay=0.8)
@@ -413,13 +426,13 @@ def test_past_24h_an_unanswered_batch_is_not_resent(wx, fake_wechat, clock):
     clock.advance(24 * 3600)  # the dispatcher was down for a day
     dispatch(wx, clock)
     assert fake_wechat.count(SEND) == 1  # not re-sent: WeChat no longer dedups
-    detail = campaigns.detail(created["id"])
+    detail = services.detail(created["id"])
     assert detail["status"] == "completed"
     assert detail["progress"]["batches_unknown"] == 1 and detail["progress"]["unknown"] == 4
 
 
 def test_fatal_error_fails_the_campaign(wx, fake_wechat, clock):
-    created = campaigns.create(
+    created = services.create(
         mass_body(
             {"type": "openids", "openids": openids(4)},
             clock.t,
@@ -429,7 +442,7 @@ def test_fatal_error_fails_the_campaign(wx, fake_wechat, clock):
     )
     fake_wechat.inject_error(SEND, 40007, "invalid media_id")
     dispatch(wx, clock)
-    detail = campaigns.detail(created["id"])
+    detail = services.detail(created["id"])
     assert detail["status"] == "failed" and "40007" in detail["fail_reason"]
     assert detail["progress"]["errors"] == {"40007": 4}
     dispatch(wx, clock)
@@ -443,7 +456,7 @@ def test_news_by_article_ids_becomes_one_draft(wx, fake_wechat, clock):
         {"title": "理财讲堂", "body_html": "<p>稳健理财</p>", "digest": "本周主题"}
     )
     thumb = wx.material.add("thumb", "c.jpg", b"\xff\xd8\xff" + b"0" * 100, "image/jpeg")
-    created = campaigns.create(
+    created = services.create(
         mass_body(
             {"type": "all"},
             clock.t,
@@ -461,7 +474,7 @@ def test_news_by_article_ids_becomes_one_draft(wx, fake_wechat, clock):
     assert draft.body["articles"][0]["title"] == "理财讲堂"
     (call,) = fake_wechat.calls_to(SENDALL)
     assert call.body["msgtype"] == "mpnews"
-    detail = campaigns.detail(created["id"])
+    detail = services.detail(created["id"])
     assert call.body["mpnews"] == {"media_id": detail["content"]["media_id"]}
     assert detail["status"] == "completed"
 
@@ -536,12 +549,12 @@ def test_every_content_type_is_sent_as_its_mass_message(client, wx, fake_wechat,
 
 
 def test_a_video_wechat_does_not_know_fails_the_campaign(wx, fake_wechat, clock):
-    created = campaigns.create(
+    created = services.create(
         mass_body({"type": "all"}, clock.t, content={"type": "video", "media_id": "gone"}),
         now=clock.t,
     )
     dispatch(wx, clock)
-    detail = campaigns.detail(created["id"])
+    detail = services.detail(created["id"])
     assert detail["status"] == "failed" and "40007" in detail["fail_reason"]
     assert fake_wechat.count(SENDALL) == 0
 
@@ -615,7 +628,7 @@ def test_subscription_account_limits(client, monkeypatch):
 def test_service_account_four_per_follower_per_month(client):
     from datetime import datetime
 
-    from chalicelib.jobs.campaign_spec import BEIJING
+    from chalicelib.campaigns.spec import BEIJING
 
     month_start = datetime.now(BEIJING).replace(day=1, hour=10, minute=0, second=0, microsecond=0)
     base = month_start.timestamp()
@@ -663,7 +676,7 @@ def test_masssendjobfinish_updates_totals_once(client, fake_wechat, monkeypatch)
     wx = WeChatClient(
         fake_wechat.url, token_provider=StaticTokenProvider(fake_wechat.issue_token())
     )
-    created = campaigns.create(
+    created = services.create(
         mass_body({"type": "openids", "openids": openids(20_001)}, clock.t), now=clock.t
     )
     dispatch(wx, clock)
@@ -678,11 +691,11 @@ def test_masssendjobfinish_updates_totals_once(client, fake_wechat, monkeypatch)
     again = finish_event(msg_ids[0], now + 50, total=10_000, sent=9_990, error=4, filtered=6)
     assert post_xml(client, again).status_code == 200
     stream.drain()  # completion events are summed from the stream
-    results = campaigns.detail(created["id"])["results"]
+    results = services.detail(created["id"])["results"]
     assert results["jobs_finished"] == 2
     assert results["total"] == 20_000 and results["sent"] == 19_980
     assert results["error"] == 8 and results["filtered"] == 12
-    batches = campaigns.detail(created["id"])["batches"]
+    batches = services.detail(created["id"])["batches"]
     assert [b["msg_id"] for b in batches] == msg_ids  # the detail shows each batch's job
     assert batches[0]["result"] == {
         "status": "send success",
@@ -697,18 +710,18 @@ def test_masssendjobfinish_updates_totals_once(client, fake_wechat, monkeypatch)
 
 
 def test_missing_completion_events_are_reconciled_with_mass_get(wx, fake_wechat, clock):
-    created = campaigns.create(
+    created = services.create(
         mass_body({"type": "openids", "openids": openids(4)}, clock.t), now=clock.t
     )
     dispatch(wx, clock)
-    assert campaigns.detail(created["id"])["status"] == "completed"
+    assert services.detail(created["id"])["status"] == "completed"
     dispatch(wx, clock)
     assert fake_wechat.count("/cgi-bin/message/mass/get") == 0  # too early to ask
-    clock.advance(campaign_mass.RECONCILE_AFTER + 1)
+    clock.advance(mass.RECONCILE_AFTER + 1)
     dispatch(wx, clock)
     dispatch(wx, clock)
     assert fake_wechat.count("/cgi-bin/message/mass/get") == 1
-    reconciled = campaigns.detail(created["id"])["results"]["reconciled"]
+    reconciled = services.detail(created["id"])["results"]["reconciled"]
     assert reconciled == {"SEND_SUCCESS": 1}
 
 
@@ -723,3 +736,70 @@ def test_openapi_describes_the_campaign_routes(client):
         assert path in doc["paths"]
     assert "CampaignInput" in doc["components"]["schemas"]
     json.dumps(doc)
+
+
+# --------------------------------------------------------------------------- account-scoped keys
+
+
+def campaign_keys() -> tuple[list[str], list[str]]:
+    """The partition keys (of the tables and of their indexes) and the sort keys of every item in
+    the campaign tables."""
+    from chalicelib.store.aws import client as aws_client
+
+    partitions, sorts = [], []
+    for model, hashes, ranges in (
+        (table.CampaignRecord, ("pk", "status_pk"), ()),
+        (items.CampaignPart, ("pk", "open_pk"), ("sk", "open_sk")),
+    ):
+        pages = (
+            aws_client("dynamodb").get_paginator("scan").paginate(TableName=model.Meta.table_name)
+        )
+        for page in pages:
+            for item in page["Items"]:
+                partitions.extend(item[name]["S"] for name in hashes if name in item)
+                sorts.extend(item[name]["S"] for name in ranges if name in item)
+    return partitions, sorts
+
+
+def test_every_campaign_key_starts_with_the_account(client, fake_wechat, queue, monkeypatch):
+    """Campaigns, batches, chunks, recipients, msg_id pointers, counter shards, the limiter, the
+    quota versions and the pause marker, and the status and open-work indexes: every partition
+    key starts with the account. The admin API keeps natural ids; another account sees none."""
+    monkeypatch.setenv("WXLESS_ACCOUNT_ID", "bank2")
+    monkeypatch.setattr(campaign_run, "MIN_CHUNK", 1)
+    monkeypatch.setenv("WXLESS_TEMPLATE_CHUNK", "2")
+    clock = FakeClock()
+    wx = WeChatClient(
+        fake_wechat.url, token_provider=StaticTokenProvider(fake_wechat.issue_token())
+    )
+    for openid in openids(3):
+        fake_wechat.add_follower(openid)
+    mass_id = services.create(
+        mass_body({"type": "openids", "openids": openids(4)}, clock.t), now=clock.t
+    )["id"]
+    template_id = services.create(template_body({"type": "all"}, clock.t), now=clock.t)["id"]
+    before = campaign_keys()  # the open batches are in the open-work index now
+    dispatch(wx, clock)
+    drain_queue(lambda bodies: campaigns.handle_sqs(bodies, wx, clock=clock))
+    dispatch(wx, clock)
+    (job,) = fake_wechat.mass_jobs
+    assert post_xml(client, finish_event(str(job), int(time.time()), total=4)).status_code == 200
+    limits.pause_template_sends(clock.t + 60, clock.t, errcode=45009, campaign_id=template_id)
+
+    partitions, sorts = campaign_keys()
+    partitions += before[0]
+    assert all(k.startswith("bank2#") for k in partitions), sorted(partitions)
+    expected = {"campaign", "campaign-status", "msg", "limit", "quota"}
+    assert expected <= {k.split("#")[1] for k in partitions}
+    assert {"b", "q", "stat", "r", "m", "gcra", "quota", "v"} <= {k.split("#")[0] for k in sorts}
+    assert any(k.startswith("P#") for k in before[1])  # an open batch, in the open-work index
+    assert any(k == items.campaign_pk(mass_id) for k in before[0])  # ... under its campaign
+    for cid in (mass_id, template_id):
+        assert services.detail(cid)["status"] == "completed"
+    assert services.detail(mass_id)["results"]["jobs_finished"] == 1
+    assert {c["id"] for c in services.listing()} == {mass_id, template_id}  # natural ids
+
+    monkeypatch.setenv("WXLESS_ACCOUNT_ID", "default")
+    assert services.listing() == []
+    with pytest.raises(NotFound):
+        services.detail(mass_id)

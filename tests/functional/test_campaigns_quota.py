@@ -18,9 +18,17 @@ import botocore.client
 import pytest
 from botocore.exceptions import ClientError
 
-from chalicelib.jobs import campaign_run, campaign_template, campaigns
-from chalicelib.jobs.campaign_template import Delivery
-from chalicelib.store import campaigns as store
+from chalicelib.campaigns import admin as services
+from chalicelib.campaigns import quota, template
+from chalicelib.campaigns import run as campaign_run
+from chalicelib.campaigns import sender as sending
+from chalicelib.campaigns.queue import SendQueue
+from chalicelib.campaigns.sender import Delivery
+from chalicelib.jobs import campaigns
+from chalicelib.store import campaign_items as items
+from chalicelib.store import campaign_limits as limits
+from chalicelib.store import campaign_work as work
+from chalicelib.store import ddb, keys
 from chalicelib.store.aws import client as aws_client
 from chalicelib.store.errors import StoreUnavailable
 from tests.functional.helpers import admin, body_json
@@ -31,6 +39,7 @@ from tests.functional.test_campaigns import (  # noqa: F401  (fixtures)
     dispatch,
     openids,
     queue,
+    sends,
     template_body,
     wx,
 )
@@ -50,13 +59,13 @@ def chunks_of_two(monkeypatch, queue):
 def holds(monkeypatch) -> list[int]:
     """The visibility timeouts the sender asked SQS for (the call itself still goes to moto)."""
     seen: list[int] = []
-    real = store.hide_message
+    real = SendQueue.hide
 
-    def hide(receipt_handle: str, seconds: int) -> None:
+    def hide(self: SendQueue, receipt_handle: str, seconds: int) -> None:
         seen.append(seconds)
-        real(receipt_handle, seconds)
+        real(self, receipt_handle, seconds)
 
-    monkeypatch.setattr(store, "hide_message", hide)
+    monkeypatch.setattr(SendQueue, "hide", hide)
     return seen
 
 
@@ -72,7 +81,7 @@ class LambdaQueue:
 
     def drain(self, handler) -> Counter:
         outcomes: Counter = Counter()
-        while messages := store.receive(10):
+        while messages := sends().receive(10):
             for message in messages:
                 result = dict(handler(message))
                 self.results.append(dict(result))
@@ -81,7 +90,7 @@ class LambdaQueue:
                     self.held[message["MessageId"]] = message["ReceiptHandle"]
                 else:
                     self.held.pop(message["MessageId"], None)
-                    store.delete_message(message["ReceiptHandle"])
+                    sends().delete(message["ReceiptHandle"])
                 outcomes.update(result)
         return outcomes
 
@@ -89,7 +98,7 @@ class LambdaQueue:
         sqs = aws_client("sqs")
         for handle in self.held.values():
             sqs.change_message_visibility(
-                QueueUrl=store.queue_url(), ReceiptHandle=handle, VisibilityTimeout=0
+                QueueUrl=sends().url(), ReceiptHandle=handle, VisibilityTimeout=0
             )
 
 
@@ -114,7 +123,7 @@ def sender(wx, clock):
 
 def invisible_messages() -> int:
     attrs = aws_client("sqs").get_queue_attributes(
-        QueueUrl=store.queue_url(), AttributeNames=["ApproximateNumberOfMessagesNotVisible"]
+        QueueUrl=sends().url(), AttributeNames=["ApproximateNumberOfMessagesNotVisible"]
     )["Attributes"]
     return int(attrs["ApproximateNumberOfMessagesNotVisible"])
 
@@ -123,17 +132,15 @@ def start_campaign(fake_wechat, clock, n: int) -> tuple[str, list[str]]:
     audience = openids(n, "o_q_")
     for openid in audience:
         fake_wechat.add_follower(openid, remark=openid[-2:])
-    created = campaigns.create(template_body({"type": "all"}, clock.t), now=clock.t)
+    created = services.create(template_body({"type": "all"}, clock.t), now=clock.t)
     return created["id"], audience
 
 
 def assert_each_got_one(fake_wechat, cid: str, audience: list[str]) -> None:
     sent = fake_wechat.template_messages
     assert Counter(m["touser"] for m in sent) == Counter(audience)
-    assert {m["client_msg_id"] for m in sent} == {
-        campaign_template.client_msg_id(cid, o) for o in audience
-    }
-    detail = campaigns.detail(cid)
+    assert {m["client_msg_id"] for m in sent} == {template.client_msg_id(cid, o) for o in audience}
+    detail = services.detail(cid)
     assert detail["status"] == "completed"
     assert (detail["progress"]["sent"], detail["progress"]["failed"]) == (len(audience), 0)
     assert "paused" not in detail
@@ -146,17 +153,17 @@ def test_the_reset_is_the_next_midnight_in_beijing():
         return dt.datetime(*args, tzinfo=utc).timestamp()
 
     reset = at(2026, 11, 23, 16, 0, 0)  # 2026-11-24 00:00 Beijing
-    assert campaign_template.quota_reset_after(at(2026, 11, 23, 15, 59, 59)) == reset
-    assert campaign_template.quota_reset_after(at(2026, 11, 23, 0, 0, 0)) == reset  # 08:00 BJT
-    assert campaign_template.quota_reset_after(at(2026, 11, 22, 16, 0, 0)) == reset  # 00:00 BJT
-    assert campaign_template.quota_reset_after(reset) == reset + 86400
+    assert quota.quota_reset_after(at(2026, 11, 23, 15, 59, 59)) == reset
+    assert quota.quota_reset_after(at(2026, 11, 23, 0, 0, 0)) == reset  # 08:00 BJT
+    assert quota.quota_reset_after(at(2026, 11, 22, 16, 0, 0)) == reset  # 00:00 BJT
+    assert quota.quota_reset_after(reset) == reset + 86400
 
 
 @pytest.mark.parametrize("before_reset", [3600, 20 * 3600], ids=["1h-before", "20h-before"])
 def test_a_45009_pauses_every_chunk_until_the_reset_then_each_recipient_gets_one(
     wx, fake_wechat, chunks_of_two, holds, before_reset
 ):
-    reset = campaign_template.quota_reset_after(FakeClock().t)
+    reset = quota.quota_reset_after(FakeClock().t)
     clock = FakeClock(reset - before_reset)
     cid, audience = start_campaign(fake_wechat, clock, 10)  # 5 chunks of 2
     fake_wechat.inject_error(TEMPLATE_SEND, times=1, **QUOTA)
@@ -168,13 +175,13 @@ def test_a_45009_pauses_every_chunk_until_the_reset_then_each_recipient_gets_one
     assert fake_wechat.count(TEMPLATE_SEND) == 1
     assert outcomes == Counter({"paused": 5})
     assert all(len(r["batchItemFailures"]) == 1 for r in lam.results)
-    marker = store.template_pause()
+    marker = limits.template_pause()
     assert marker["until"] == reset and marker["errcode"] == 45009 and marker["campaign"] == cid
     # each message held on the queue past the reset (+ a minute), or SQS's 12 h at most
-    expected = min(before_reset + campaign_template.RESUME_MARGIN, campaign_template.MAX_HOLD)
+    expected = min(before_reset + quota.RESUME_MARGIN, sending.MAX_HOLD)
     assert holds == [expected] * 5 and expected <= 12 * 3600
     assert len(lam.held) == 5 and invisible_messages() == 5
-    detail = campaigns.detail(cid, now=clock.t)
+    detail = services.detail(cid, now=clock.t)
     assert detail["status"] == "running"
     assert detail["paused"] == {
         "reason": "template_daily_quota",
@@ -185,13 +192,13 @@ def test_a_45009_pauses_every_chunk_until_the_reset_then_each_recipient_gets_one
     assert detail["progress"]["queued"] == 10 and detail["progress"]["sent"] == 0
 
     # the dispatcher's stuck-chunk sweep leaves held chunks alone (they are expected back)
-    clock.advance(campaign_template.STUCK_AFTER + 60)
+    clock.advance(template.STUCK_AFTER + 60)
     dispatch(wx, clock)
-    assert store.receive(10) == []
+    assert sends().receive(10) == []
 
-    if before_reset > campaign_template.MAX_HOLD:
+    if before_reset > sending.MAX_HOLD:
         # SQS returns a message after 12 h at most: still paused, it is held again, no call
-        clock.advance(campaign_template.MAX_HOLD - campaign_template.STUCK_AFTER - 60)
+        clock.advance(sending.MAX_HOLD - template.STUCK_AFTER - 60)
         lam.time_passes()
         with aws_calls() as calls:
             assert lam.drain(sender(wx, clock)) == Counter({"paused": 5})
@@ -199,9 +206,9 @@ def test_a_45009_pauses_every_chunk_until_the_reset_then_each_recipient_gets_one
         per_chunk = Counter({k: v // 5 for k, v in calls.items() if k != "ReceiveMessage"})
         assert per_chunk == Counter(GetItem=2, UpdateItem=1, ChangeMessageVisibility=1)
         assert fake_wechat.count(TEMPLATE_SEND) == 1
-        assert holds[5:] == [int(reset - clock.t + campaign_template.RESUME_MARGIN)] * 5
+        assert holds[5:] == [int(reset - clock.t + quota.RESUME_MARGIN)] * 5
 
-    clock.t = reset + campaign_template.RESUME_MARGIN  # the quota has reset
+    clock.t = reset + quota.RESUME_MARGIN  # the quota has reset
     lam.time_passes()
     assert lam.drain(sender(wx, clock)) == Counter({"done": 5})
     dispatch(wx, clock)
@@ -214,7 +221,7 @@ def test_a_45009_just_after_midnight_is_yesterdays_and_holds_a_minute_not_a_day(
     wx, fake_wechat, chunks_of_two, holds
 ):
     """Our clock a few seconds ahead of WeChat's: its 45009 still belongs to the old day."""
-    midnight = campaign_template.quota_reset_after(FakeClock().t)
+    midnight = quota.quota_reset_after(FakeClock().t)
     clock = FakeClock(midnight + 5)
     cid, audience = start_campaign(fake_wechat, clock, 2)
     fake_wechat.inject_error(TEMPLATE_SEND, times=1, **QUOTA)
@@ -222,8 +229,8 @@ def test_a_45009_just_after_midnight_is_yesterdays_and_holds_a_minute_not_a_day(
     lam = LambdaQueue()
     assert lam.drain(sender(wx, clock)) == Counter({"paused": 1})
     assert holds == [55]  # back a minute after the reset, not the next midnight
-    assert store.template_pause()["until"] == midnight
-    assert "paused" not in campaigns.detail(cid, now=clock.t)
+    assert limits.template_pause()["until"] == midnight
+    assert "paused" not in services.detail(cid, now=clock.t)
     clock.advance(55)
     lam.time_passes()
     assert lam.drain(sender(wx, clock)) == Counter({"done": 1})
@@ -248,7 +255,7 @@ def test_the_app_sqs_handler_reports_held_messages_and_the_detail_shows_the_paus
     client.lambda_.invoke("dispatch_campaigns", cw)
 
     def lambda_invoke(message: dict) -> dict:
-        event = client.events.generate_sqs_event([message["Body"]], store.queue_name())
+        event = client.events.generate_sqs_event([message["Body"]], sends().name)
         record = event["Records"][0]
         record.update(messageId=message["MessageId"], receiptHandle=message["ReceiptHandle"])
         return client.lambda_.invoke("send_campaign", event).payload
@@ -260,11 +267,11 @@ def test_the_app_sqs_handler_reports_held_messages_and_the_detail_shows_the_paus
         [{"itemIdentifier": m}] for m in lam.held
     ]
     detail = body_json(admin(client, "GET", f"/admin/campaigns/{cid}"))
-    until = campaign_template.quota_reset_after(detail["paused"]["since"])
+    until = quota.quota_reset_after(detail["paused"]["since"])
     assert detail["paused"]["until"] == until and detail["paused"]["errcode"] == 45009
 
-    past = store._Update().set(until=until - 86400)  # the reset has come
-    store._update(store._items(), store._key("limit#template", "quota"), past)
+    past = ddb.Update().set(until=until - 86400)  # the reset has come
+    ddb.update(items.table_name(), limits.template_pause_key(), past)
     lam.time_passes()
     assert lam.drain(lambda_invoke) == Counter({"done": 3})
     client.lambda_.invoke("dispatch_campaigns", cw)
@@ -280,7 +287,7 @@ def marker_unreadable(monkeypatch) -> dict[str, int]:
 
     def call(self, operation, params):
         key = (params.get("Key") or {}).get("pk", {}).get("S")
-        if state["on"] and operation == "GetItem" and key == "limit#template":
+        if state["on"] and operation == "GetItem" and key == keys.scoped("limit", "template"):
             state["failed"] += 1
             error = {"Error": {"Code": "InternalServerError", "Message": "injected"}}
             raise ClientError(error, operation)
@@ -294,7 +301,7 @@ def test_an_unreadable_marker_falls_back_to_wechat_and_loses_or_repeats_nothing(
     wx, fake_wechat, chunks_of_two, marker_unreadable
 ):
     clock = FakeClock()
-    reset = campaign_template.quota_reset_after(clock.t)
+    reset = quota.quota_reset_after(clock.t)
     cid, audience = start_campaign(fake_wechat, clock, 6)  # 3 chunks
     assert marker_unreadable["failed"] == 1  # create's answer (the detail) left the pause out
     marker_unreadable["failed"] = 0
@@ -307,9 +314,9 @@ def test_an_unreadable_marker_falls_back_to_wechat_and_loses_or_repeats_nothing(
     assert marker_unreadable["failed"] == 3
     assert fake_wechat.count(TEMPLATE_SEND) == 2 + 2
     marker_unreadable["on"] = False
-    assert store.template_pause()["until"] == reset
+    assert limits.template_pause()["until"] == reset
 
-    clock.t = reset + campaign_template.RESUME_MARGIN
+    clock.t = reset + quota.RESUME_MARGIN
     lam.time_passes()
     assert lam.drain(sender(wx, clock)) == Counter({"done": 2})
     dispatch(wx, clock)
@@ -324,7 +331,7 @@ def test_an_unwritten_marker_holds_the_chunk_and_the_next_one_writes_it(
     cid, audience = start_campaign(fake_wechat, clock, 4)  # 2 chunks
     fake_wechat.inject_error(TEMPLATE_SEND, times=2, **QUOTA)
     dispatch(wx, clock)
-    real = store.pause_template_sends
+    real = limits.pause_template_sends
     writes = {"n": 0}
 
     def flaky(*args, **kwargs):
@@ -333,12 +340,12 @@ def test_an_unwritten_marker_holds_the_chunk_and_the_next_one_writes_it(
             raise StoreUnavailable("storage error: injected")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(store, "pause_template_sends", flaky)
+    monkeypatch.setattr(limits, "pause_template_sends", flaky)
     lam = LambdaQueue()
     assert lam.drain(sender(wx, clock)) == Counter({"paused": 2})
     assert writes["n"] == 2 and fake_wechat.count(TEMPLATE_SEND) == 2
-    assert store.template_pause()["until"] == campaign_template.quota_reset_after(clock.t)
-    clock.t = store.template_pause()["until"] + campaign_template.RESUME_MARGIN
+    assert limits.template_pause()["until"] == quota.quota_reset_after(clock.t)
+    clock.t = limits.template_pause()["until"] + quota.RESUME_MARGIN
     lam.time_passes()
     assert lam.drain(sender(wx, clock)) == Counter({"done": 2})
     dispatch(wx, clock)
@@ -353,38 +360,41 @@ def test_a_message_near_the_dead_letter_count_or_without_a_handle_goes_back_as_a
     bare body (no message to hold) does the same; a chunk already done is just dropped."""
     clock = FakeClock()
     cid, _ = start_campaign(fake_wechat, clock, 2)
-    store.pause_template_sends(
-        campaign_template.quota_reset_after(clock.t), clock.t, errcode=45009, campaign_id=cid
+    limits.pause_template_sends(
+        quota.quota_reset_after(clock.t), clock.t, errcode=45009, campaign_id=cid
     )
     dispatch(wx, clock)
-    (message,) = store.receive(10)
-    store.delete_message(message["ReceiptHandle"])
+    (message,) = sends().receive(10)
+    sends().delete(message["ReceiptHandle"])
     sent: list[tuple[list, int]] = []
-    monkeypatch.setattr(store, "enqueue", lambda bodies, delay=0: sent.append((bodies, delay)))
-    body = {"campaign": cid, "chunk": "q#000001", "attempt": 2}
-    run = campaign_run.Run(wx, clock=clock)
-    near_dlq = Delivery(body, "m-1", "handle-1", receives=campaign_template.HOLD_MAX_RECEIVES + 1)
-    assert campaign_template.handle_records([near_dlq], run) == {"paused": 1}
+    monkeypatch.setattr(
+        SendQueue, "enqueue", lambda _, bodies, delay=0: sent.append((bodies, delay))
+    )
+    chunk = items.chunk_sk(1)
+    body = {"campaign": cid, "chunk": chunk, "attempt": 2}
+    run = campaign_run.Run(wx, sends(), clock=clock)
+    near_dlq = Delivery(body, "m-1", "handle-1", receives=sending.HOLD_MAX_RECEIVES + 1)
+    assert sending.handle_records([near_dlq], run) == {"paused": 1}
     assert campaigns.handle_sqs([body], wx, clock=clock) == {"paused": 1}
-    assert sent == [([body], campaign_template.MAX_DELAY)] * 2
+    assert sent == [([body], sending.MAX_DELAY)] * 2
     assert fake_wechat.count(TEMPLATE_SEND) == 0
     # the sweep waits for it until past the pause (12 h at most)
-    wait = min(store.template_pause()["until"] - clock.t + 60, campaign_template.MAX_HOLD)
-    assert store.get_part(cid, "q#000001")["enqueued_at"] == clock.t + wait
+    wait = min(limits.template_pause()["until"] - clock.t + 60, sending.MAX_HOLD)
+    assert items.get_part(cid, chunk)["enqueued_at"] == clock.t + wait
 
-    store.finish_chunk(cid, "q#000001", store.DONE, {})  # e.g. done by an earlier message
+    work.finish_chunk(cid, chunk, items.DONE, {})  # e.g. done by an earlier message
     assert campaigns.handle_sqs([body], wx, clock=clock) == {"skipped": 1}
     assert len(sent) == 2
 
 
 def test_a_stale_marker_is_overwritten_and_never_moves_back(aws):
     now = FakeClock().t
-    reset = campaign_template.quota_reset_after(now)
-    assert store.pause_template_sends(reset - 86400, now - 86400, errcode=45009, campaign_id="a")
-    assert store.pause_template_sends(reset, now, errcode=45009, campaign_id="b")
-    assert not store.pause_template_sends(reset, now + 5, errcode=45009, campaign_id="c")
-    assert not store.pause_template_sends(reset - 86400, now, errcode=45009, campaign_id="d")
-    marker = store.template_pause()
+    reset = quota.quota_reset_after(now)
+    assert limits.pause_template_sends(reset - 86400, now - 86400, errcode=45009, campaign_id="a")
+    assert limits.pause_template_sends(reset, now, errcode=45009, campaign_id="b")
+    assert not limits.pause_template_sends(reset, now + 5, errcode=45009, campaign_id="c")
+    assert not limits.pause_template_sends(reset - 86400, now, errcode=45009, campaign_id="d")
+    marker = limits.template_pause()
     assert (marker["until"], marker["campaign"], marker["paused_at"]) == (reset, "b", now)
-    assert campaigns.quota_pause(reset) is None  # in force until the reset, not after
-    assert campaigns.quota_pause(reset - 1)["until"] == reset
+    assert quota.quota_pause(reset) is None  # in force until the reset, not after
+    assert quota.quota_pause(reset - 1)["until"] == reset

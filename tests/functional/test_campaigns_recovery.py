@@ -11,8 +11,13 @@ from collections import defaultdict
 
 import pytest
 
-from chalicelib.jobs import campaign_mass, campaign_run, campaign_template, campaigns
-from chalicelib.store import campaigns as store
+from chalicelib.campaigns import admin as services
+from chalicelib.campaigns import mass, template
+from chalicelib.campaigns import run as campaign_run
+from chalicelib.jobs import campaigns
+from chalicelib.store import campaign_items as items
+from chalicelib.store import campaign_work as work
+from chalicelib.store import campaigns as table
 from chalicelib.store.aws import client as aws_client
 from tests.functional.test_campaigns import (  # noqa: F401  (fixtures)
     SEND,
@@ -89,7 +94,7 @@ class CrashAt:
 def test_fires_once_when_two_dispatchers_run_concurrently(wx, fake_wechat, clock, monkeypatch):
     for openid in openids(3):
         fake_wechat.add_follower(openid)
-    created = campaigns.create(mass_body({"type": "all"}, clock.t), now=clock.t)
+    created = services.create(mass_body({"type": "all"}, clock.t), now=clock.t)
     ddb = aws_client("dynamodb")
     # DynamoDB applies a conditional write atomically; moto in one process does not promise
     # that across threads, so calls are serialized (each one atomic, as in DynamoDB).
@@ -124,24 +129,24 @@ def test_fires_once_when_two_dispatchers_run_concurrently(wx, fake_wechat, clock
     assert sorted(len(r["started"]) for r in reports) == [0, 1]  # one run started it
     assert fake_wechat.count(SENDALL) == 1
     assert len(fake_wechat.mass_jobs) == 1
-    detail = campaigns.detail(created["id"])
+    detail = services.detail(created["id"])
     assert detail["status"] == "completed" and detail["progress"]["batches_sent"] == 1
 
 
 def test_a_dead_workers_lease_expires_and_its_batch_is_taken_over(wx, fake_wechat, clock):
-    created = campaigns.create(
+    created = services.create(
         mass_body({"type": "openids", "openids": openids(4)}, clock.t), now=clock.t
     )
     # A worker started the campaign, claimed batch 1 and died before calling WeChat.
-    store.transition(created["id"], store.SCHEDULED, store.RUNNING, started_at=clock.t)
-    assert store.claim_batch(created["id"], store.batch_sk(1), "dead-worker", clock.t, 120)
+    table.transition(created["id"], table.SCHEDULED, table.RUNNING, started_at=clock.t)
+    assert work.claim_batch(created["id"], items.batch_sk(1), "dead-worker", clock.t, 120)
     dispatch(wx, clock)
     assert fake_wechat.count(SEND) == 0  # the lease is still held
-    clock.advance(campaign_mass.LEASE + 1)
+    clock.advance(mass.LEASE + 1)
     dispatch(wx, clock)
     assert fake_wechat.count(SEND) == 1
-    batch = store.get_part(created["id"], store.batch_sk(1), projection="state,attempts")
-    assert batch == {"state": store.SENT, "attempts": 2}
+    batch = items.get_part(created["id"], items.batch_sk(1), fields=("state", "attempts"))
+    assert batch == {"state": items.SENT, "attempts": 2}
 
 
 # --------------------------------------------------------------------------- mass: every write
@@ -149,14 +154,14 @@ def test_a_dead_workers_lease_expires_and_its_batch_is_taken_over(wx, fake_wecha
 
 @pytest.fixture
 def small_batches(monkeypatch):
-    monkeypatch.setattr(campaigns, "MASS_BATCH", 4)  # 10 followers -> batches of 4, 3, 3
+    monkeypatch.setattr(services, "MASS_BATCH", 4)  # 10 followers -> batches of 4, 3, 3
 
 
 def test_crash_after_batch_k_of_n_resumes_and_sends_each_batch_once(
     wx, fake_wechat, clock, small_batches
 ):
     audience = openids(10)
-    created = campaigns.create(
+    created = services.create(
         mass_body({"type": "openids", "openids": audience}, clock.t), now=clock.t
     )
     sent_writes = 0
@@ -180,7 +185,7 @@ def test_crash_after_batch_k_of_n_resumes_and_sends_each_batch_once(
     assert fake_wechat.count(SEND) == 3
     reached = sorted(o for j in fake_wechat.mass_jobs.values() for o in j["audience"])
     assert reached == sorted(audience)
-    assert campaigns.detail(created["id"])["progress"]["sent"] == 10
+    assert services.detail(created["id"])["progress"]["sent"] == 10
 
 
 @pytest.mark.parametrize("when", ["before", "after"])
@@ -192,7 +197,7 @@ def test_mass_crash_at_every_write_point_recovers_exactly_once(
         fake_wechat.reset()  # calls and mass jobs of this round only (tokens stay valid)
         empty_tables(only_campaigns=True)  # moto copies every table in each transaction
         audience = openids(10)
-        created = campaigns.create(
+        created = services.create(
             mass_body({"type": "openids", "openids": audience}, clock.t), now=clock.t
         )
         with CrashAt(n, when) as crash:
@@ -201,11 +206,11 @@ def test_mass_crash_at_every_write_point_recovers_exactly_once(
             break  # n is past the last write of a whole run
         exercised += 1
         for _ in range(3):  # the next runs, after the dead run's leases expired
-            if campaigns.detail(created["id"])["status"] == "completed":
+            if services.detail(created["id"])["status"] == "completed":
                 break
-            clock.advance(campaign_mass.LEASE + 1)
+            clock.advance(mass.LEASE + 1)
             dispatch(wx, clock)
-        detail = campaigns.detail(created["id"])
+        detail = services.detail(created["id"])
         where = f"crash {when} write {n}"
         assert detail["status"] == "completed", where
         jobs = [j for j in fake_wechat.mass_jobs.values() if j["path"] == SEND]
@@ -237,14 +242,14 @@ def send_all(wx, clock) -> None:
 def check_template_once(created: dict, audience: list[str], fake_wechat, where: str) -> None:
     """The campaign completed and every follower got it once: a repeat (a crash or fault between
     WeChat's answer and our write) carries the same client_msg_id, which WeChat delivers once."""
-    detail = campaigns.detail(created["id"])
+    detail = services.detail(created["id"])
     assert detail["status"] == "completed", where
     by_follower = defaultdict(set)
     for message in fake_wechat.template_messages:
         by_follower[message["touser"]].add(message["client_msg_id"])
     assert sorted(by_follower) == sorted(audience), where
     for openid, keys in by_follower.items():
-        assert keys == {campaign_template.client_msg_id(created["id"], openid)}, where
+        assert keys == {template.client_msg_id(created["id"], openid)}, where
     progress = detail["progress"]
     assert (progress["sent"], progress["failed"], progress["unknown"]) == (3, 0, 0), where
     assert progress["chunks_done"] == progress["chunks"] == 2, where
@@ -261,7 +266,7 @@ def test_template_crash_at_every_write_point_recovers_exactly_once(
         empty_tables(only_campaigns=True)
         for openid in audience:
             fake_wechat.add_follower(openid, remark=openid[-2:])
-        created = campaigns.create(template_body({"type": "all"}, clock.t), now=clock.t)
+        created = services.create(template_body({"type": "all"}, clock.t), now=clock.t)
         with CrashAt(n, when) as crash:
             dispatch(wx, clock)  # plan, enqueue
             send_all(wx, clock)  # the SQS-triggered sender
@@ -269,8 +274,8 @@ def test_template_crash_at_every_write_point_recovers_exactly_once(
         if not crash.fired:
             break
         exercised += 1
-        for wait in (campaign_template.LEASE + 1, campaign_template.STUCK_AFTER + 1):
-            if campaigns.detail(created["id"])["status"] == "completed":
+        for wait in (template.LEASE + 1, template.STUCK_AFTER + 1):
+            if services.detail(created["id"])["status"] == "completed":
                 break
             clock.advance(wait)  # leases expire; then the sweep re-sends lost chunks
             dispatch(wx, clock)

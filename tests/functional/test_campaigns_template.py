@@ -12,8 +12,12 @@ from collections import Counter
 import pytest
 from chalice.local import LambdaContext
 
-from chalicelib.jobs import campaign_template, campaigns
-from chalicelib.store import campaigns as store
+from chalicelib.campaigns import admin as services
+from chalicelib.campaigns import mass, template
+from chalicelib.campaigns.queue import LOCAL_MAX_RECEIVES
+from chalicelib.jobs import campaigns
+from chalicelib.store import campaign_items as items
+from chalicelib.store import campaign_recipients as recipients
 from tests import wxsim
 from tests.functional.helpers import admin, body_json, post_xml
 from tests.functional.test_campaigns import (  # noqa: F401  (fixtures)
@@ -26,6 +30,7 @@ from tests.functional.test_campaigns import (  # noqa: F401  (fixtures)
     mass_body,
     openids,
     queue,
+    sends,
     template_body,
     wx,
 )
@@ -48,12 +53,12 @@ def lambda_timeouts(monkeypatch):
 @pytest.fixture
 def no_retry_delay(monkeypatch):
     # moto honours DelaySeconds in real time; the tests do not wait for it.
-    monkeypatch.setattr(campaign_template, "RETRY_DELAY", 0)
+    monkeypatch.setattr(template, "RETRY_DELAY", 0)
 
 
 def invoke_sender(client, bodies: list[str]) -> dict:
     """The SQS-triggered function as Lambda runs it; returns what the handler returned."""
-    event = client.events.generate_sqs_event(message_bodies=bodies, queue_name=store.queue_name())
+    event = client.events.generate_sqs_event(message_bodies=bodies, queue_name=sends().name)
     return client.lambda_.invoke("send_campaign", event).payload
 
 
@@ -84,10 +89,10 @@ def test_template_fanout_through_the_sqs_handler(
     assert body_json(admin(client, "GET", f"/admin/campaigns/{cid}"))["progress"]["chunks"] == 3
     # SQS -> the sender, one message per invocation (batch size 1), until the queue is empty
     outcomes = Counter()
-    while messages := store.receive(10):
+    while messages := sends().receive(10):
         for message in messages:
             outcomes.update(invoke_sender(client, [message["Body"]]))
-            store.delete_message(message["ReceiptHandle"])
+            sends().delete(message["ReceiptHandle"])
     # three chunks, one of them once more for its busy recipient
     assert outcomes == Counter({"done": 3, "requeued": 1})
     client.lambda_.invoke("dispatch_campaigns", cw)
@@ -106,11 +111,11 @@ def test_template_fanout_through_the_sqs_handler(
     assert first["data"]["remark"] == {"value": "openid o_tpl_00259"}
     assert first["data"]["keyword2"] == {"value": "¥100.00", "color": "#173177"}
     assert first["url"] == "https://bank.example.com/bill"
-    assert first["client_msg_id"] == campaign_template.client_msg_id(cid, "o_tpl_00259")
+    assert first["client_msg_id"] == template.client_msg_id(cid, "o_tpl_00259")
     unsubscribed = [
         r
-        for r in (store.get_recipient(cid, o) for o in audience)
-        if r["state"] == store.FAILED_STATE
+        for r in (recipients.get_recipient(cid, o) for o in audience)
+        if r["state"] == items.FAILED_STATE
     ]
     assert sorted(r["errcode"] for r in unsubscribed) == ["43004", "43004", "45047"]
 
@@ -125,7 +130,7 @@ def test_template_fanout_through_the_sqs_handler(
         assert post_xml(client, xml).status_code == 200
     results = body_json(admin(client, "GET", f"/admin/campaigns/{cid}"))["results"]
     assert results == {"delivered": 1, "blocked": 1, "failed": 0}
-    assert store.get_recipient(cid, b["touser"])["delivery"] == "failed:user block"
+    assert recipients.get_recipient(cid, b["touser"])["delivery"] == "failed:user block"
 
 
 def test_a_fatal_template_error_fails_the_campaign(wx, fake_wechat, clock, queue):
@@ -133,10 +138,10 @@ def test_a_fatal_template_error_fails_the_campaign(wx, fake_wechat, clock, queue
         fake_wechat.add_follower(openid)
     body = template_body({"type": "all"}, clock.t)
     body["template"]["template_id"] = "tmpl_does_not_exist"
-    created = campaigns.create(body, now=clock.t)
+    created = services.create(body, now=clock.t)
     dispatch(wx, clock)
     drain_queue(lambda bodies: campaigns.handle_sqs(bodies, wx, clock=clock))
-    detail = campaigns.detail(created["id"])
+    detail = services.detail(created["id"])
     assert detail["status"] == "failed" and "40037" in detail["fail_reason"]
     assert fake_wechat.count(TEMPLATE_SEND) == 1  # stopped at the first answer
 
@@ -145,7 +150,7 @@ def test_busy_answers_are_not_retried_forever(wx, fake_wechat, clock, queue, no_
     for openid in openids(2):
         fake_wechat.add_follower(openid)
     fake_wechat.inject_error(TEMPLATE_SEND, -1, "system error", times=100)
-    created = campaigns.create(
+    created = services.create(
         template_body({"type": "all"}, clock.t, template=simple_template()), now=clock.t
     )
     dispatch(wx, clock)
@@ -153,10 +158,10 @@ def test_busy_answers_are_not_retried_forever(wx, fake_wechat, clock, queue, no_
         clock.advance(60)
         drain_queue(lambda bodies: campaigns.handle_sqs(bodies, wx, clock=clock))
     dispatch(wx, clock)
-    detail = campaigns.detail(created["id"])
+    detail = services.detail(created["id"])
     assert detail["status"] == "completed"
     assert detail["progress"]["failed"] == 2 and detail["progress"]["errors"] == {"gave_up": 2}
-    assert fake_wechat.count(TEMPLATE_SEND) == 2 * campaign_template.MAX_CHUNK_ATTEMPTS
+    assert fake_wechat.count(TEMPLATE_SEND) == 2 * template.MAX_CHUNK_ATTEMPTS
 
 
 def simple_template() -> dict:
@@ -167,7 +172,7 @@ def test_openid_list_and_follower_query_audiences(wx, fake_wechat, clock, queue)
     from chalicelib.store import followers
 
     listed = openids(3, "o_list_")
-    created = campaigns.create(
+    created = services.create(
         template_body({"type": "openids", "openids": [*listed, listed[0]]}, clock.t),
         now=clock.t,
     )
@@ -179,7 +184,7 @@ def test_openid_list_and_follower_query_audiences(wx, fake_wechat, clock, queue)
             region="中国 广东 深圳" if i % 2 == 0 else "中国 北京 北京",
             remark=f"r{i}",
         ).save()
-    queried = campaigns.create(
+    queried = services.create(
         template_body({"type": "query", "query": {"region": "深圳"}}, clock.t), now=clock.t
     )
     dispatch(wx, clock)
@@ -190,7 +195,7 @@ def test_openid_list_and_follower_query_audiences(wx, fake_wechat, clock, queue)
     by_openid = {m["touser"]: m for m in fake_wechat.template_messages}
     assert by_openid["o_rec_00002"]["data"]["first"]["value"] == "尊敬的r2客户"
     for cid, n in ((created["id"], 3), (queried["id"], 2)):
-        detail = campaigns.detail(cid)
+        detail = services.detail(cid)
         assert detail["status"] == "completed" and detail["progress"]["sent"] == n
 
 
@@ -199,13 +204,13 @@ def test_mass_send_to_a_follower_query(wx, fake_wechat, clock):
 
     for i in range(5):
         followers.item(f"o_q_{i}", subscribed=True, tags={"vip"} if i < 3 else None).save()
-    created = campaigns.create(
+    created = services.create(
         mass_body({"type": "query", "query": {"tag": "vip"}}, clock.t), now=clock.t
     )
     dispatch(wx, clock)
     (call,) = fake_wechat.calls_to(SEND)
     assert sorted(call.body["touser"]) == ["o_q_0", "o_q_1", "o_q_2"]
-    detail = campaigns.detail(created["id"])
+    detail = services.detail(created["id"])
     assert detail["status"] == "completed" and detail["progress"]["sent"] == 3
 
 
@@ -215,21 +220,20 @@ def test_a_query_audience_never_leaves_one_follower_alone_in_a_batch(
 ):
     """Pages of 4 (10,000 in production): 5 followers would be pages of 4 + 1, and mass/send
     refuses a single openid; the planner carries two openids over to the next batch."""
-    from chalicelib.jobs import campaign_mass
     from chalicelib.store import followers as store_followers
 
-    monkeypatch.setattr(campaign_mass, "QUERY_PAGE", 4)
+    monkeypatch.setattr(mass, "QUERY_PAGE", 4)
     audience = [f"o_q_{i}" for i in range(followers)]
     for openid in audience:
         store_followers.item(openid, subscribed=True, tags={"vip"}).save()
-    created = campaigns.create(
+    created = services.create(
         mass_body({"type": "query", "query": {"tag": "vip"}}, clock.t), now=clock.t
     )
     dispatch(wx, clock)
     calls = fake_wechat.calls_to(SEND)
     assert all(2 <= len(c.body["touser"]) <= 4 for c in calls)
     assert sorted(o for c in calls for o in c.body["touser"]) == sorted(audience)
-    detail = campaigns.detail(created["id"])
+    detail = services.detail(created["id"])
     assert detail["status"] == "completed"
     assert detail["progress"]["sent"] == followers and detail["progress"]["failed"] == 0
 
@@ -240,10 +244,10 @@ def test_every_follower_gets_exactly_one_message(wx, fake_wechat, clock, queue):
     audience = openids(400, "o_k_")
     for openid in audience:
         fake_wechat.add_follower(openid)
-    template = campaigns.create(
+    template = services.create(
         template_body({"type": "all"}, clock.t, template=simple_template()), now=clock.t
     )
-    mass = campaigns.create(
+    mass = services.create(
         mass_body({"type": "openids", "openids": openids(25_000)}, clock.t), now=clock.t
     )
     dispatch(wx, clock)
@@ -253,19 +257,19 @@ def test_every_follower_gets_exactly_one_message(wx, fake_wechat, clock, queue):
     assert sorted(o for c in fake_wechat.calls_to(SEND) for o in c.body["touser"]) == openids(
         25_000
     )
-    assert campaigns.detail(template["id"])["progress"]["sent"] == 400
-    assert campaigns.detail(mass["id"])["progress"]["sent"] == 25_000
+    assert services.detail(template["id"])["progress"]["sent"] == 400
+    assert services.detail(mass["id"])["progress"]["sent"] == 25_000
 
 
 def test_make_run_path_fires_by_itself(fake_wechat, queue):
     """What `make run` does: the local scheduler calls dispatch_local and drain_local."""
     for openid in openids(3):
         fake_wechat.add_follower(openid)
-    created = campaigns.create(template_body({"type": "all"}, time.time()))
+    created = services.create(template_body({"type": "all"}, time.time()))
     campaigns.dispatch_local()
     campaigns.drain_local()
     campaigns.dispatch_local()
-    detail = campaigns.detail(created["id"])
+    detail = services.detail(created["id"])
     assert detail["status"] == "completed" and detail["progress"]["sent"] == 3
     assert detail["duration_s"] is not None
 
@@ -275,7 +279,7 @@ def test_tag_audience_pages_through_the_tags_followers(wx, fake_wechat, clock, q
         fake_wechat.add_follower(openid)
     tagged = openids(6, "o_tag_")[::2]
     wx.tags.tag_users(2, tagged)
-    created = campaigns.create(
+    created = services.create(
         template_body({"type": "tag", "tag_id": 2}, clock.t, template=simple_template()),
         now=clock.t,
     )
@@ -283,7 +287,7 @@ def test_tag_audience_pages_through_the_tags_followers(wx, fake_wechat, clock, q
     drain_queue(lambda bodies: campaigns.handle_sqs(bodies, wx, clock=clock))
     dispatch(wx, clock)
     assert sorted(m["touser"] for m in fake_wechat.template_messages) == tagged
-    detail = campaigns.detail(created["id"])
+    detail = services.detail(created["id"])
     assert detail["status"] == "completed" and detail["progress"]["sent"] == 3
 
 
@@ -299,11 +303,11 @@ def test_a_poison_message_goes_to_the_dead_letter_queue_and_its_chunk_is_resent(
     sqs.set_queue_attributes(QueueUrl=queue, Attributes={"VisibilityTimeout": "0"})
     for openid in openids(3):
         fake_wechat.add_follower(openid)
-    created = campaigns.create(
+    created = services.create(
         template_body({"type": "all"}, clock.t, template=simple_template()), now=clock.t
     )
     dispatch(wx, clock)
-    real = campaign_template.process_chunk
+    real = template.process_chunk
     broken = {"on": True}
 
     def process(*args, **kwargs):
@@ -311,27 +315,27 @@ def test_a_poison_message_goes_to_the_dead_letter_queue_and_its_chunk_is_resent(
             raise RuntimeError("storage outage")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(campaign_template, "process_chunk", process)
+    monkeypatch.setattr(template, "process_chunk", process)
     failures = 0
-    while messages := store.receive(10):  # Lambda's event source mapping, without deleting
+    while messages := sends().receive(10):  # Lambda's event source mapping, without deleting
         for message in messages:
             with pytest.raises(RuntimeError):
                 campaigns.handle_sqs([message["Body"]], wx, clock=clock)
             failures += 1
-    assert failures == store.LOCAL_MAX_RECEIVES  # then SQS gave up on it
-    dlq = sqs.get_queue_url(QueueName=store.queue_name() + "-dlq")["QueueUrl"]
+    assert failures == LOCAL_MAX_RECEIVES  # then SQS gave up on it
+    dlq = sqs.get_queue_url(QueueName=sends().name + "-dlq")["QueueUrl"]
     dead = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10)["Messages"]
     assert [json.loads(m["Body"])["campaign"] for m in dead] == [created["id"]]
     assert fake_wechat.count(TEMPLATE_SEND) == 0
 
     broken["on"] = False
     dispatch(wx, clock)  # too early for the sweep: the chunk may still be on its way
-    assert store.receive(10) == []
-    clock.advance(campaign_template.STUCK_AFTER + 1)
+    assert sends().receive(10) == []
+    clock.advance(template.STUCK_AFTER + 1)
     dispatch(wx, clock)  # the sweep re-enqueues the chunk whose message was lost
     drain_queue(lambda bodies: campaigns.handle_sqs(bodies, wx, clock=clock))
     dispatch(wx, clock)
-    detail = campaigns.detail(created["id"])
+    detail = services.detail(created["id"])
     assert detail["status"] == "completed" and detail["progress"]["sent"] == 3
     assert sorted(m["touser"] for m in fake_wechat.template_messages) == openids(3)
 
@@ -339,7 +343,7 @@ def test_a_poison_message_goes_to_the_dead_letter_queue_and_its_chunk_is_resent(
 def test_unknown_openids_do_not_strip_the_others_template_data(wx, fake_wechat):
     """user/info/batchget fails whole (40003) on one openid WeChat does not know: the batch is
     split until the unknown ones are alone, the others keep their profile."""
-    from chalicelib.jobs.campaign_audience import follower_profiles
+    from chalicelib.campaigns.audience import follower_profiles
 
     known = openids(20, "o_known_")
     for i, openid in enumerate(known):

@@ -15,7 +15,9 @@ from typing import Any
 
 import pytest
 
-from chalicelib.jobs import campaign_mass, campaign_template, campaigns
+from chalicelib.campaigns import admin as services
+from chalicelib.campaigns import mass, quota, template
+from chalicelib.campaigns.queue import SendQueue
 from tests.faults import LOST_ANSWER, RESENT, injected
 from tests.functional.test_campaigns import (  # noqa: F401  (fixtures)
     SEND,
@@ -53,7 +55,7 @@ def _attempt(step) -> None:
 
 
 def _check_mass_once(created: dict, audience: list[str], fake_wechat, where: str) -> None:
-    detail = campaigns.detail(created["id"])
+    detail = services.detail(created["id"])
     assert detail["status"] == "completed", where
     jobs = [j for j in fake_wechat.mass_jobs.values() if j["path"] == SEND]
     assert len(jobs) == 3, where  # three batches, each accepted once by WeChat
@@ -75,7 +77,7 @@ def test_mass_store_fault_at_every_write_resumes_and_sends_each_batch_once(
         fake_wechat.reset()
         empty_tables(only_campaigns=True)
         audience = openids(10)
-        created = campaigns.create(
+        created = services.create(
             mass_body({"type": "openids", "openids": audience}, clock.t), now=clock.t
         )
         with injected() as faults:
@@ -85,9 +87,9 @@ def test_mass_store_fault_at_every_write_resumes_and_sends_each_batch_once(
             break  # n is past the last write of a whole run
         exercised += 1
         for _ in range(4):  # the next scheduled runs, leases and back-offs expiring between
-            if campaigns.detail(created["id"])["status"] == "completed":
+            if services.detail(created["id"])["status"] == "completed":
                 break
-            clock.advance(campaign_mass.LEASE + 61)
+            clock.advance(mass.LEASE + 61)
             dispatch(wx, clock)
         where = f"{kind} at write {n} ({faults.fired[0]})"
         _check_mass_once(created, audience, fake_wechat, where)
@@ -106,7 +108,7 @@ def test_template_store_and_sqs_fault_at_every_write_resumes_and_sends_once(
         empty_tables(only_campaigns=True)
         for openid in audience:
             fake_wechat.add_follower(openid, remark=openid[-2:])
-        created = campaigns.create(template_body({"type": "all"}, clock.t), now=clock.t)
+        created = services.create(template_body({"type": "all"}, clock.t), now=clock.t)
         with injected() as faults:
             faults.fail_nth(n, kind)
             _attempt(lambda: dispatch(wx, clock))  # plan, enqueue (SQS SendMessageBatch)
@@ -116,8 +118,8 @@ def test_template_store_and_sqs_fault_at_every_write_resumes_and_sends_once(
             break
         exercised += 1
         fired_on.update(faults.fired)
-        for wait in (campaign_template.LEASE + 1, campaign_template.STUCK_AFTER + 1, 120):
-            if campaigns.detail(created["id"])["status"] == "completed":
+        for wait in (template.LEASE + 1, template.STUCK_AFTER + 1, 120):
+            if services.detail(created["id"])["status"] == "completed":
                 break
             clock.advance(wait)  # leases expire; then the sweep re-sends lost chunks
             dispatch(wx, clock)
@@ -145,13 +147,13 @@ def test_mass_wechat_fault_mid_campaign_resumes_and_sends_each_batch_once(
     wx, fake_wechat, clock, small_batches, fault
 ):
     audience = openids(10)
-    created = campaigns.create(
+    created = services.create(
         mass_body({"type": "openids", "openids": audience}, clock.t), now=clock.t
     )
     fake_wechat.inject_error(SEND, times=1, **WECHAT_FAULTS[fault])
     runner = impatient(wx) if fault == "timeout" else wx
     dispatch(runner, clock)  # batch 1 meets the fault
-    detail = campaigns.detail(created["id"])
+    detail = services.detail(created["id"])
     if fault == "40001":  # the client re-read the token and retried that one call at once
         assert detail["status"] == "completed"
     else:  # the batch waits for a later run
@@ -159,9 +161,9 @@ def test_mass_wechat_fault_mid_campaign_resumes_and_sends_each_batch_once(
     if fault == "timeout":
         time.sleep(0.7)  # the fake finishes the request whose answer was lost
     for _ in range(4):
-        if campaigns.detail(created["id"])["status"] == "completed":
+        if services.detail(created["id"])["status"] == "completed":
             break
-        clock.advance(campaign_mass.LEASE + 61)
+        clock.advance(mass.LEASE + 61)
         dispatch(wx, clock)
     _check_mass_once(created, audience, fake_wechat, fault)
     if fault != "timeout":  # (a busy machine may time out another call: deduplicated, 45065)
@@ -171,10 +173,8 @@ def test_mass_wechat_fault_mid_campaign_resumes_and_sends_each_batch_once(
 @pytest.fixture
 def no_queue_delay(monkeypatch):
     """moto honours SQS DelaySeconds in real time; the back-off itself is not under test here."""
-    from chalicelib.store import campaigns as store
-
-    real = store.enqueue
-    monkeypatch.setattr(store, "enqueue", lambda bodies, delay=0: real(bodies))
+    real = SendQueue.enqueue
+    monkeypatch.setattr(SendQueue, "enqueue", lambda self, bodies, delay=0: real(self, bodies))
 
 
 @pytest.mark.parametrize("fault", sorted(WECHAT_FAULTS))
@@ -184,7 +184,7 @@ def test_template_wechat_fault_mid_fanout_resumes_and_sends_once(
     audience = openids(3, "o_t_")
     for openid in audience:
         fake_wechat.add_follower(openid, remark=openid[-2:])
-    created = campaigns.create(template_body({"type": "all"}, clock.t), now=clock.t)
+    created = services.create(template_body({"type": "all"}, clock.t), now=clock.t)
     fake_wechat.inject_error(TEMPLATE_SEND, times=1, **WECHAT_FAULTS[fault])
     runner = impatient(wx) if fault == "timeout" else wx
     dispatch(wx, clock)
@@ -193,12 +193,12 @@ def test_template_wechat_fault_mid_fanout_resumes_and_sends_once(
         time.sleep(0.7)  # the fake finishes the request whose answer was lost
     if fault == "45009":  # template sending is paused until the daily quota resets
         assert fake_wechat.count(TEMPLATE_SEND) == 1
-        clock.t = campaign_template.quota_reset_after(clock.t) + campaign_template.RESUME_MARGIN
+        clock.t = quota.quota_reset_after(clock.t) + quota.RESUME_MARGIN
     for _ in range(4):  # later deliveries, well inside WeChat's 10-minute dedup window
         dispatch(wx, clock)
-        if campaigns.detail(created["id"])["status"] == "completed":
+        if services.detail(created["id"])["status"] == "completed":
             break
-        clock.advance(campaign_template.LEASE + 1)
+        clock.advance(template.LEASE + 1)
         send_all(wx, clock)
     check_template_once(created, audience, fake_wechat, fault)
     # the failed call and one call per follower (40001: the client's own retry of that call)
@@ -209,37 +209,35 @@ def test_template_wechat_fault_mid_fanout_resumes_and_sends_once(
 def test_template_minute_quota_backs_off_with_jitter_and_sends_once(
     wx, fake_wechat, clock, small_chunks, monkeypatch
 ):
-    from chalicelib.store import campaigns as store
-
     delays: list[int] = []
-    real = store.enqueue
+    real = SendQueue.enqueue
 
-    def recording(bodies, delay=0):
+    def recording(self, bodies, delay=0):
         delays.append(delay)
-        real(bodies)  # moto honours DelaySeconds in real time: record it, do not wait
+        real(self, bodies)  # moto honours DelaySeconds in real time: record it, do not wait
 
-    monkeypatch.setattr(store, "enqueue", recording)
+    monkeypatch.setattr(SendQueue, "enqueue", recording)
     audience = openids(3, "o_q_")
     for openid in audience:
         fake_wechat.add_follower(openid, remark=openid[-2:])
-    created = campaigns.create(template_body({"type": "all"}, clock.t), now=clock.t)
+    created = services.create(template_body({"type": "all"}, clock.t), now=clock.t)
     fake_wechat.inject_error(TEMPLATE_SEND, times=1, errcode=45011, errmsg="api minute-quota")
     dispatch(wx, clock)
     send_all(wx, clock)
     backoffs = [d for d in delays if d]
     assert backoffs, delays  # the rate-limited chunk went back, delayed
-    base = campaign_template.MINUTE_QUOTA_DELAY
+    base = template.MINUTE_QUOTA_DELAY
     assert all(base <= d <= base * 3 // 2 for d in backoffs), backoffs
     for _ in range(4):
-        if campaigns.detail(created["id"])["status"] == "completed":
+        if services.detail(created["id"])["status"] == "completed":
             break
-        clock.advance(campaign_template.LEASE + 1)
+        clock.advance(template.LEASE + 1)
         dispatch(wx, clock)
         send_all(wx, clock)
     check_template_once(created, audience, fake_wechat, "45011")
 
 
 def test_backoff_spreads_and_keeps_zero():
-    values = {campaign_template.backoff(60) for _ in range(200)}
+    values = {template.backoff(60) for _ in range(200)}
     assert min(values) >= 60 and max(values) <= 90 and len(values) > 5
-    assert campaign_template.backoff(0) == 0
+    assert template.backoff(0) == 0

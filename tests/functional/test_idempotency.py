@@ -124,7 +124,7 @@ def test_a_holder_that_died_loses_the_key_when_its_lease_ends(aws):
 def test_a_retryable_failure_releases_the_key_and_the_retry_creates_once(
     client, monkeypatch, failure
 ):
-    from chalicelib.jobs import campaigns
+    from chalicelib.campaigns import admin as campaigns
 
     create, calls = campaigns.create, []
 

@@ -86,6 +86,7 @@ def _say(client, openid: str, words: str, *, aes: bool = False) -> None:
 
 def _scripted_run(client, fake_wechat, capture: Capture) -> list[str]:
     """Everything that logs, once; returns the secrets it handled."""
+    from chalicelib.campaigns import admin as services
     from chalicelib.jobs import campaigns, token_refresh
     from chalicelib.jobs.replay import replay
     from chalicelib.store import tokens
@@ -136,11 +137,11 @@ def _scripted_run(client, fake_wechat, capture: Capture) -> list[str]:
         "audience": {"type": "openids", "openids": list(FOLLOWERS)},
         "content": {"type": "text", "content": "新春快乐"},
     }
-    created = campaigns.create(body, now=time.time())
+    created = services.create(body, now=time.time())
     fake_wechat.inject_error("/cgi-bin/message/mass/send", -1, "system error")
     campaigns.dispatch(wx, budget=10)
     campaigns.dispatch(wx, clock=lambda: time.time() + 600, budget=10)
-    assert campaigns.detail(created["id"])["status"] == "completed"
+    assert services.detail(created["id"])["status"] == "completed"
 
     # A refused connection (urllib3 logs the URL it retries).
     dead = WeChatClient(f"http://127.0.0.1:{wxsim.free_port()}", timeout=0.5)

@@ -6,8 +6,10 @@ from datetime import datetime
 
 import pytest
 
-from chalicelib.jobs import campaign_mass, campaign_run, campaign_template
-from chalicelib.jobs.campaign_spec import (
+from chalicelib.campaigns import mass, template
+from chalicelib.campaigns import run as campaign_run
+from chalicelib.campaigns.admin import _balanced
+from chalicelib.campaigns.spec import (
     BEIJING,
     mass_message,
     parse_time,
@@ -15,8 +17,9 @@ from chalicelib.jobs.campaign_spec import (
     template_fields,
     validate_campaign,
 )
-from chalicelib.jobs.campaigns import _balanced
-from chalicelib.store import campaigns as store
+from chalicelib.store import campaign_items as items
+from chalicelib.store import campaign_results as results
+from chalicelib.store import ddb
 
 NOW = 1_760_000_000.0
 
@@ -153,11 +156,11 @@ def test_batches_are_balanced_and_never_a_single_openid(n):
 
 def test_idempotency_keys_fit_wechat_limits():
     cid = "f" * 32
-    assert len(campaign_mass.clientmsgid(cid, store.batch_sk(99_999)).encode()) <= 64
-    key = campaign_template.client_msg_id(cid, "o" * 64)
+    assert len(mass.clientmsgid(cid, items.batch_sk(99_999)).encode()) <= 64
+    key = template.client_msg_id(cid, "o" * 64)
     assert len(key.encode()) <= 64
-    assert key == campaign_template.client_msg_id(cid, "o" * 64)  # deterministic
-    assert key != campaign_template.client_msg_id(cid, "o" * 63)
+    assert key == template.client_msg_id(cid, "o" * 64)  # deterministic
+    assert key != template.client_msg_id(cid, "o" * 63)
 
 
 def test_settings(monkeypatch):
@@ -185,11 +188,24 @@ def test_budget_from_a_lambda_context():
 
 
 def test_delivery_outcomes():
-    assert store.delivery_outcome("success") == "delivered"
-    assert store.delivery_outcome("failed:user block") == "blocked"
-    assert store.delivery_outcome("failed: system failed") == "failed"
+    assert results.delivery_outcome("success") == "delivered"
+    assert results.delivery_outcome("failed:user block") == "blocked"
+    assert results.delivery_outcome("failed: system failed") == "failed"
+
+
+def test_only_completion_events_are_read_from_a_logged_message():
+    """What the callback kept of a completion event (its job facts) is all the aggregator needs;
+    every other message carries none. Claiming, results and counters run on moto (functional
+    tests of the completion events)."""
+    job = {"id": "1001", "status": "send success", "total_count": 7}
+    assert results.completion_of("masssendjobfinish", job) == results.Completion(
+        "masssendjobfinish", "1001", "send success", total_count=7
+    )
+    assert results.completion_of("subscribe", job) is None
+    assert results.completion_of("templatesendjobfinish", {"status": "success"}) is None
+    assert results.completion_of("templatesendjobfinish", None) is None
 
 
 def test_attribute_values_round_trip():
     value = {"s": "文", "n": 3, "f": 1.5, "b": True, "none": None, "l": [1, "x"], "m": {"k": 2}}
-    assert {k: store.de(store.ser(v)) for k, v in value.items()} == value
+    assert {k: ddb.de(ddb.ser(v)) for k, v in value.items()} == value

@@ -18,11 +18,14 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from chalicelib.jobs import campaign_run
-from chalicelib.jobs.campaign_audience import next_page
-from chalicelib.jobs.campaign_run import Run
-from chalicelib.jobs.campaign_spec import mass_message
-from chalicelib.store import campaigns as store
+from chalicelib.campaigns import run as settings
+from chalicelib.campaigns.audience import next_page
+from chalicelib.campaigns.run import Run
+from chalicelib.campaigns.spec import mass_message
+from chalicelib.store import campaign_items as items
+from chalicelib.store import campaign_limits as limits
+from chalicelib.store import campaign_work as work
+from chalicelib.store import campaigns as table
 from chalicelib.wechat.api import (
     RateLimitError,
     SystemBusyError,
@@ -67,13 +70,13 @@ def run(campaign: dict[str, Any], spec: Mapping[str, Any], run: Run) -> None:
     msgtype, payload = mass_message(spec["content"], media_id)
     while run.has_time():
         now = run.now()
-        keys = store.open_work(cid, "P", before=now, limit=20)
-        keys += store.open_work(cid, "C", before=now, limit=20)
-        if not keys:
+        due = items.open_work(cid, items.OPEN_PENDING, before=now, limit=20)
+        due += items.open_work(cid, items.OPEN_CLAIMED, before=now, limit=20)
+        if not due:
             return
         progressed = False
-        for sk in keys:
-            if not _take_slot(run):
+        for sk in due:
+            if not take_slot(run):
                 run.count("mass_slot_waits")
                 return
             outcome = _send_batch(cid, sk, spec, msgtype, payload, run)
@@ -84,12 +87,13 @@ def run(campaign: dict[str, Any], spec: Mapping[str, Any], run: Run) -> None:
             return  # only stale index entries or batches others hold: next run
 
 
-def _take_slot(run: Run) -> bool:
-    interval = campaign_run.mass_interval()
+def take_slot(run: Run) -> bool:
+    """One call slot of the shared mass-send limiter (waits up to MAX_SLOT_WAIT for it)."""
+    interval = settings.mass_interval()
     if interval <= 0:
         return True
     while True:
-        wait = store.acquire_mass_slot(run.now(), interval)
+        wait = limits.acquire_mass_slot(run.now(), interval)
         if wait <= 0:
             return True
         if wait > MAX_SLOT_WAIT or not run.has_time(wait + 1.0):
@@ -101,26 +105,26 @@ def _send_batch(
     cid: str, sk: str, spec: Mapping[str, Any], msgtype: str, payload: dict, run: Run
 ) -> str:
     now = run.now()
-    old = store.claim_batch(cid, sk, run.owner, now, LEASE)
+    old = work.claim_batch(cid, sk, run.owner, now, LEASE)
     if old is None:
         return "busy"  # someone else holds it, or it is already final
     count = int(old.get("count") or 0)
     sendall = bool(old.get("sendall"))
     # The previous attempt may have reached WeChat: its claim expired (the worker died between
     # the call and the write) or the call timed out.
-    ambiguous = old.get("state") == store.CLAIMED or bool(old.get("ambiguous"))
+    ambiguous = old.get("state") == items.CLAIMED or bool(old.get("ambiguous"))
     first = float(old.get("first_attempt_at") or now)
     attempts = int(old.get("attempts") or 0) + 1
     if ambiguous and now - first > RESEND_WINDOW:
         reason = "no answer recorded within WeChat's 24 h clientmsgid window: not re-sent"
-        return _finish(cid, sk, run, store.UNKNOWN, count, reason)
+        return _finish(cid, sk, run, items.UNKNOWN, count, reason)
     if attempts > MAX_ATTEMPTS:
-        state = store.UNKNOWN if ambiguous else store.FAILED_STATE
+        state = items.UNKNOWN if ambiguous else items.FAILED_STATE
         return _finish(cid, sk, run, state, count, f"gave up after {MAX_ATTEMPTS} attempts")
-    openids = store.decode_openids(old.get("openids"))
+    openids = items.decode_openids(old.get("openids"))
     if not sendall and len(openids) < 2:
         return _finish(
-            cid, sk, run, store.FAILED_STATE, count, "a mass send needs >= 2 openids", "40130"
+            cid, sk, run, items.FAILED_STATE, count, "a mass send needs >= 2 openids", "40130"
         )
     messages = run.client.messages
     ignore_reprint = int(bool(spec["content"].get("send_ignore_reprint")))
@@ -144,25 +148,25 @@ def _send_batch(
                 send_ignore_reprint=ignore_reprint,
             )
     except RateLimitError as exc:
-        store.release_batch(
+        work.release_batch(
             cid, sk, run.owner, not_before=now + RATE_LIMITED_FOR, ambiguous=False, error=str(exc)
         )
         run.count("mass_rate_limited")
         return "throttled"
     except SystemBusyError as exc:
-        store.release_batch(
+        work.release_batch(
             cid, sk, run.owner, not_before=now + RETRY_AFTER, ambiguous=False, error=str(exc)
         )
         return "retry"
     except TransportError as exc:
         # Maybe sent: the retry, inside 24 h and with the same clientmsgid, is deduplicated.
-        store.release_batch(
+        work.release_batch(
             cid, sk, run.owner, not_before=now + RETRY_AFTER, ambiguous=True, error=str(exc)
         )
         return "retry"
     except WeChatAPIError as exc:
         code = str(exc.errcode)
-        _finish(cid, sk, run, store.FAILED_STATE, count, exc.errmsg, code)
+        _finish(cid, sk, run, items.FAILED_STATE, count, exc.errmsg, code)
         if exc.errcode in FATAL:
             fail_campaign(cid, f"[{exc.errcode}] {exc.errmsg}", run)
             return "fatal"
@@ -179,10 +183,10 @@ def _send_batch(
         "campaign": cid,
         "kind": "batch",
         "ref": sk,
-        "expires_at": int(now + store.RETENTION_SECONDS),
+        "expires_at": int(now + items.RETENTION_SECONDS),
     }
     counts = {"batches_done": 1, "batches_sent": 1, "recipients_sent": count}
-    if store.finish_batch(cid, sk, run.owner, store.SENT, fields, counts, pointer):
+    if work.finish_batch(cid, sk, run.owner, items.SENT, fields, counts, pointer):
         run.count("mass_batches_sent")
         run.count("mass_duplicates", int(result.duplicate))
         return "sent"
@@ -199,14 +203,14 @@ def _finish(
     fields: dict[str, Any] = {"reason": reason, "finished_at": run.now()}
     if code:
         fields["errcode"] = code
-    store.finish_batch(cid, sk, run.owner, state, fields, counts)
+    work.finish_batch(cid, sk, run.owner, state, fields, counts)
     run.count(f"mass_batches_{tag}")
     return tag
 
 
 def fail_campaign(cid: str, reason: str, run: Run) -> None:
-    done, _ = store.transition(
-        cid, store.RUNNING, store.FAILED, fail_reason=reason, finished_at=run.now()
+    done, _ = table.transition(
+        cid, table.RUNNING, table.FAILED, fail_reason=reason, finished_at=run.now()
     )
     if done:
         log.warning("campaigns.failed id=%s reason=%s", cid, reason)
@@ -244,18 +248,18 @@ def _plan(campaign: dict[str, Any], spec: Mapping[str, Any], run: Run) -> bool:
         counts = {}
         if openids:
             seq += 1
-            sk = store.batch_sk(seq)
+            sk = items.batch_sk(seq)
             fields = {
-                "state": store.PENDING,
-                "openids": store.encode_openids(openids),
+                "state": items.PENDING,
+                "openids": items.encode_openids(openids),
                 "count": len(openids),
                 "not_before": 0,
-                **store.open_attrs(cid, "P", 0, sk),
+                **items.open_attrs(cid, items.OPEN_PENDING, 0, sk),
             }
             children.append((sk, fields))
             counts = {"batches": 1, "recipients": len(openids)}
         new_state = None if finished else _pack(page.cursor, carry)
-        if not store.plan_step(cid, state, new_state, children, finished=finished, counts=counts):
+        if not table.plan_step(cid, state, new_state, children, finished=finished, counts=counts):
             return False  # another dispatcher planned this unit; it carries on
         state, cursor = new_state, page.cursor
         run.count("mass_batches_planned", len(children))
@@ -298,11 +302,11 @@ def prepared_media_id(campaign: dict[str, Any], spec: Mapping[str, Any], run: Ru
         )
     else:
         media_id = _news_draft(content, run)
-    if store.set_campaign_fields(
+    if table.set_campaign_fields(
         campaign["id"], status=None, if_absent="media_id", media_id=media_id
     ):
         return media_id
-    return store.get_campaign(campaign["id"]).get("media_id")
+    return table.get_campaign(campaign["id"]).get("media_id")
 
 
 def _news_draft(content: Mapping[str, Any], run: Run) -> str:
@@ -334,7 +338,7 @@ def _news_draft(content: Mapping[str, Any], run: Run) -> str:
 def reconcile(campaign_id: str, run: Run, max_calls: int = 20) -> int:
     """SENT batches whose completion event never came: ask mass/get and record msg_status."""
     calls = 0
-    for batch in store.batches_awaiting_results(campaign_id):
+    for batch in work.batches_awaiting_results(campaign_id):
         if calls >= max_calls or not run.has_time(2.0):
             break
         if run.now() - float(batch.get("sent_at") or 0) < RECONCILE_AFTER:
@@ -348,5 +352,5 @@ def reconcile(campaign_id: str, run: Run, max_calls: int = 20) -> int:
             answer = {"msg_status": "UNKNOWN_MSG_ID"}
         calls += 1
         status = str(answer.get("msg_status") or "UNKNOWN")
-        store.record_reconciled(campaign_id, batch["sk"], status, run.now())
+        work.record_reconciled(campaign_id, batch["sk"], status, run.now())
     return calls

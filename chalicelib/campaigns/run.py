@@ -1,5 +1,6 @@
-"""What one dispatcher or sender invocation carries around: the WeChat client, who it is (the
-lease owner), its clock and its time budget; and the campaign settings, read lazily."""
+"""What one dispatcher or sender invocation carries around: the WeChat client and the send queue
+(the container's, passed down by the entry point), who it is (the lease owner), its clock and its
+time budget; and the campaign settings, read lazily."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from chalicelib import config
 
 if TYPE_CHECKING:
+    from chalicelib.campaigns.queue import SendQueue
     from chalicelib.wechat.api import WeChatClient
 
 # Settings (environment; defaults in brackets)
@@ -56,18 +58,13 @@ def dispatch_budget() -> float:
     return float(_int_setting(DISPATCH_BUDGET, 50, 1, 900))
 
 
-def default_client() -> WeChatClient:
-    from chalicelib.jobs.wechat import client  # the shared client (token from the token store)
-
-    return client()
-
-
 @dataclass
 class Run:
     """One invocation. `clock` is wall time (leases and send times are compared with it across
     processes); `budget` is measured on the monotonic clock."""
 
     client: WeChatClient
+    queue: SendQueue | None = None  # template campaigns only: planning and sending put chunks on it
     budget: float = 50.0
     clock: Callable[[], float] = time.time
     sleep: Callable[[float], None] = time.sleep
@@ -80,6 +77,13 @@ class Run:
 
     def now(self) -> float:
         return self.clock()
+
+    @property
+    def sends(self) -> SendQueue:
+        """The send queue (a run without one is a bug in its entry point)."""
+        if self.queue is None:
+            raise RuntimeError("this run was given no send queue")
+        return self.queue
 
     def left(self) -> float:
         return self.budget - (time.monotonic() - self.started)

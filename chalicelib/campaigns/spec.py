@@ -1,21 +1,19 @@
-"""What an admin may schedule: validation of a campaign body, the WeChat message it becomes,
-template data from follower fields, and WeChat's sending limits (refused at scheduling time).
-
-Pure functions except `check_limits`, which reads the other campaigns.
+"""What an admin may schedule: validation of a campaign body (bad input is InvalidInput, a 400),
+the WeChat message it becomes, template data from follower fields, and the spec as stored with
+the campaign. Pure functions (WeChat's sending limits, which read the other campaigns, are in
+chalicelib.campaigns.limits).
 """
 
 from __future__ import annotations
 
+import json
 import math
 import re
-from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from chalicelib import config
-from chalicelib.store import campaigns as store
-from chalicelib.store.errors import Conflict
+from chalicelib.errors import InvalidInput
 
 MASS, TEMPLATE = "mass", "template"
 AUDIENCES = ("all", "tag", "openids", "query")
@@ -27,11 +25,6 @@ MAX_NEWS_ARTICLES = 8
 PAST_GRACE = 300  # a send time this far in the past still means "now" (clock skew)
 MAX_AHEAD = 366 * 86400
 BEIJING = timezone(timedelta(hours=8))  # WeChat's quotas reset on Beijing days and months
-
-ACCOUNT_TYPE = "WECHAT_ACCOUNT_TYPE"  # "service" (default) | "subscription"
-TEMPLATE_DAILY_QUOTA = "WXLESS_TEMPLATE_DAILY_QUOTA"
-MASS_PER_FOLLOWER_MONTH = 4  # service accounts
-MASS_PER_DAY_SUBSCRIPTION = 1
 
 # Follower fields a template value may use as {field}; from the follower records when they are
 # there, else from WeChat's user-info API.
@@ -56,34 +49,22 @@ _COLOR = re.compile(r"^#[0-9A-Fa-f]{6}$")
 _TEMPLATE_KEY = re.compile(r"^[A-Za-z0-9_.]{1,64}$")
 
 
-def account_type() -> str:
-    value = config.get(ACCOUNT_TYPE, "service").strip().lower()
-    return "subscription" if value == "subscription" else "service"
-
-
-def template_daily_quota() -> int:
-    try:
-        return max(1, int(config.get(TEMPLATE_DAILY_QUOTA, "100000")))
-    except ValueError:
-        return 100_000
-
-
 # --------------------------------------------------------------------------- validation
 
 
 def _str(body: Mapping[str, Any], key: str, *, where: str, max_len: int = 200) -> str:
     value = body.get(key)
     if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"{where}{key}: required non-empty string")
+        raise InvalidInput(f"{where}{key}: required non-empty string")
     if len(value) > max_len:
-        raise ValueError(f"{where}{key}: at most {max_len} characters")
+        raise InvalidInput(f"{where}{key}: at most {max_len} characters")
     return value.strip()
 
 
 def _only(body: Mapping[str, Any], allowed: Iterable[str], where: str) -> None:
     unknown = sorted(set(body) - set(allowed))
     if unknown:
-        raise ValueError(f"{where}unknown field(s): {', '.join(unknown)}")
+        raise InvalidInput(f"{where}unknown field(s): {', '.join(unknown)}")
 
 
 def parse_time(value: Any, now: float) -> float:
@@ -91,35 +72,35 @@ def parse_time(value: Any, now: float) -> float:
     if value is None:
         return now
     if isinstance(value, bool):
-        raise ValueError("send_at: epoch seconds or an ISO 8601 time")
+        raise InvalidInput("send_at: epoch seconds or an ISO 8601 time")
     if isinstance(value, (int, float)):
         if not math.isfinite(value):
-            raise ValueError("send_at: not a finite number")
+            raise InvalidInput("send_at: not a finite number")
         when = float(value)
     elif isinstance(value, str):
         try:
             parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
         except ValueError:
-            raise ValueError("send_at: epoch seconds or an ISO 8601 time") from None
+            raise InvalidInput("send_at: epoch seconds or an ISO 8601 time") from None
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=BEIJING)
         when = parsed.timestamp()
     else:
-        raise ValueError("send_at: epoch seconds or an ISO 8601 time")
+        raise InvalidInput("send_at: epoch seconds or an ISO 8601 time")
     if when < now - PAST_GRACE:
-        raise ValueError("send_at is in the past")
+        raise InvalidInput("send_at is in the past")
     if when > now + MAX_AHEAD:
-        raise ValueError("send_at is more than a year ahead")
+        raise InvalidInput("send_at is more than a year ahead")
     return max(when, now)
 
 
 def validate_audience(body: Any) -> tuple[dict[str, Any], list[str]]:
     """-> (audience without the openid list, the openid list or [])."""
     if not isinstance(body, Mapping):
-        raise ValueError("audience: an object with type all | tag | openids | query")
+        raise InvalidInput("audience: an object with type all | tag | openids | query")
     kind = body.get("type")
     if kind not in AUDIENCES:
-        raise ValueError(f"audience.type: one of {', '.join(AUDIENCES)}")
+        raise InvalidInput(f"audience.type: one of {', '.join(AUDIENCES)}")
     if kind == "all":
         _only(body, ("type",), "audience: ")
         return {"type": "all"}, []
@@ -127,26 +108,26 @@ def validate_audience(body: Any) -> tuple[dict[str, Any], list[str]]:
         _only(body, ("type", "tag_id"), "audience: ")
         tag_id = body.get("tag_id")
         if isinstance(tag_id, bool) or not isinstance(tag_id, int) or tag_id < 0:
-            raise ValueError("audience.tag_id: a WeChat tag id (integer)")
+            raise InvalidInput("audience.tag_id: a WeChat tag id (integer)")
         return {"type": "tag", "tag_id": tag_id}, []
     if kind == "openids":
         _only(body, ("type", "openids"), "audience: ")
         raw = body.get("openids")
         if not isinstance(raw, list) or not raw:
-            raise ValueError("audience.openids: a non-empty list of openids")
+            raise InvalidInput("audience.openids: a non-empty list of openids")
         if len(raw) > MAX_OPENIDS:
-            raise ValueError(
+            raise InvalidInput(
                 f"audience.openids: at most {MAX_OPENIDS:,} openids; use a tag or a query"
             )
         for openid in raw:
             if not isinstance(openid, str) or not _OPENID.match(openid):
-                raise ValueError(f"audience.openids: {str(openid)[:40]!r} is not an openid")
+                raise InvalidInput(f"audience.openids: {str(openid)[:40]!r} is not an openid")
         openids = list(dict.fromkeys(raw))  # a follower listed twice gets one message
         return {"type": "openids", "count": len(openids)}, openids
     _only(body, ("type", "query"), "audience: ")
     query = body.get("query")
     if not isinstance(query, Mapping) or not query:
-        raise ValueError("audience.query: an object with tag, region, active_since and/or q")
+        raise InvalidInput("audience.query: an object with tag, region, active_since and/or q")
     _only(query, ("tag", "region", "active_since", "q"), "audience.query: ")
     out: dict[str, Any] = {}
     for key in ("tag", "region", "q"):
@@ -155,17 +136,17 @@ def validate_audience(body: Any) -> tuple[dict[str, Any], list[str]]:
     if "active_since" in query:
         since = query["active_since"]
         if isinstance(since, bool) or not isinstance(since, int) or since < 0:
-            raise ValueError("audience.query.active_since: epoch seconds")
+            raise InvalidInput("audience.query.active_since: epoch seconds")
         out["active_since"] = since
     return {"type": "query", "query": out}, []
 
 
 def validate_content(body: Any) -> dict[str, Any]:
     if not isinstance(body, Mapping):
-        raise ValueError("content: an object with type text | image | voice | video | news")
+        raise InvalidInput("content: an object with type text | image | voice | video | news")
     kind = body.get("type")
     if kind not in CONTENT_TYPES:
-        raise ValueError(f"content.type: one of {', '.join(CONTENT_TYPES)}")
+        raise InvalidInput(f"content.type: one of {', '.join(CONTENT_TYPES)}")
     if kind == "text":
         _only(body, ("type", "content"), "content: ")
         return {
@@ -191,7 +172,7 @@ def validate_content(body: Any) -> dict[str, Any]:
     )
     out = {"type": "news", "send_ignore_reprint": bool(body.get("send_ignore_reprint", False))}
     if ("media_id" in body) == ("article_ids" in body):
-        raise ValueError(
+        raise InvalidInput(
             "content: give either media_id (a draft made with draft/add) or article_ids"
         )
     if "media_id" in body:
@@ -199,9 +180,9 @@ def validate_content(body: Any) -> dict[str, Any]:
         return out
     ids = body.get("article_ids")
     if not isinstance(ids, list) or not 1 <= len(ids) <= MAX_NEWS_ARTICLES:
-        raise ValueError(f"content.article_ids: 1..{MAX_NEWS_ARTICLES} article ids")
+        raise InvalidInput(f"content.article_ids: 1..{MAX_NEWS_ARTICLES} article ids")
     if not all(isinstance(i, str) and i.strip() for i in ids):
-        raise ValueError("content.article_ids: strings")
+        raise InvalidInput("content.article_ids: strings")
     out["article_ids"] = [i.strip() for i in ids]
     # draft/add needs a cover from permanent material for every news article.
     out["thumb_media_id"] = _str(body, "thumb_media_id", where="content.")
@@ -218,36 +199,36 @@ def template_fields(data: Mapping[str, Any]) -> set[str]:
 
 def validate_template(body: Any) -> dict[str, Any]:
     if not isinstance(body, Mapping):
-        raise ValueError("template: an object with template_id and data")
+        raise InvalidInput("template: an object with template_id and data")
     _only(body, ("template_id", "data", "url", "miniprogram"), "template: ")
     out: dict[str, Any] = {"template_id": _str(body, "template_id", where="template.")}
     data = body.get("data")
     if not isinstance(data, Mapping) or not data:
-        raise ValueError("template.data: an object of keyword -> text or {value, color}")
+        raise InvalidInput("template.data: an object of keyword -> text or {value, color}")
     clean: dict[str, Any] = {}
     for key, value in data.items():
         if not _TEMPLATE_KEY.match(str(key)):
-            raise ValueError(f"template.data: {key!r} is not a template keyword")
+            raise InvalidInput(f"template.data: {key!r} is not a template keyword")
         if isinstance(value, Mapping):
             _only(value, ("value", "color"), f"template.data.{key}: ")
             text = value.get("value")
             entry: dict[str, Any] = {"value": text}
             if value.get("color") is not None:
                 if not isinstance(value["color"], str) or not _COLOR.match(value["color"]):
-                    raise ValueError(f"template.data.{key}.color: #RRGGBB")
+                    raise InvalidInput(f"template.data.{key}.color: #RRGGBB")
                 entry["color"] = value["color"]
         else:
             text, entry = value, {"value": value}
         if not isinstance(text, str):
-            raise ValueError(f"template.data.{key}: text")
+            raise InvalidInput(f"template.data.{key}: text")
         if len(text) > 200:
-            raise ValueError(f"template.data.{key}: at most 200 characters")
+            raise InvalidInput(f"template.data.{key}: at most 200 characters")
         clean[str(key)] = entry
     unknown = template_fields(clean) - FOLLOWER_FIELDS
     if "" in unknown:
-        raise ValueError("template.data: '{}' names no field; write '{{' for a literal brace")
+        raise InvalidInput("template.data: '{}' names no field; write '{{' for a literal brace")
     if unknown:
-        raise ValueError(
+        raise InvalidInput(
             f"template.data: unknown follower field(s) {', '.join(sorted(unknown))}; "
             f"use {', '.join(sorted(FOLLOWER_FIELDS))}"
         )
@@ -255,12 +236,12 @@ def validate_template(body: Any) -> dict[str, Any]:
     if body.get("url") is not None:
         url = _str(body, "url", where="template.", max_len=1024)
         if not url.startswith(("https://", "http://")):
-            raise ValueError("template.url: an http(s) URL")
+            raise InvalidInput("template.url: an http(s) URL")
         out["url"] = url
     if body.get("miniprogram") is not None:
         mini = body["miniprogram"]
         if not isinstance(mini, Mapping):
-            raise ValueError("template.miniprogram: {appid, pagepath}")
+            raise InvalidInput("template.miniprogram: {appid, pagepath}")
         _only(mini, ("appid", "pagepath"), "template.miniprogram: ")
         out["miniprogram"] = {"appid": _str(mini, "appid", where="template.miniprogram.")}
         if mini.get("pagepath") is not None:
@@ -271,10 +252,10 @@ def validate_template(body: Any) -> dict[str, Any]:
 def validate_campaign(body: Any, now: float) -> tuple[dict[str, Any], list[str]]:
     """-> (normalized spec, the openid list of an `openids` audience or [])."""
     if not isinstance(body, Mapping):
-        raise ValueError("body must be a JSON object")
+        raise InvalidInput("body must be a JSON object")
     kind = body.get("type", TEMPLATE if "template" in body else MASS)
     if kind not in (MASS, TEMPLATE):
-        raise ValueError("type: mass or template")
+        raise InvalidInput("type: mass or template")
     allowed = ["name", "type", "send_at", "audience"]
     allowed.append("content" if kind == MASS else "template")
     _only(body, allowed, "")
@@ -287,7 +268,7 @@ def validate_campaign(body: Any, now: float) -> tuple[dict[str, Any], list[str]]
     if kind == MASS:
         spec["content"] = validate_content(body.get("content"))
         if spec["audience"]["type"] == "openids" and len(openids) < 2:
-            raise ValueError(
+            raise InvalidInput(
                 "audience.openids: a mass send needs at least 2 followers "
                 "(use a template campaign for one)"
             )
@@ -311,14 +292,14 @@ def mass_message(content: Mapping[str, Any], media_id: str | None = None) -> tup
         return "voice", {"media_id": content["media_id"]}
     if kind == "video":
         if not media_id:
-            raise ValueError("video content has no media/uploadvideo media_id yet")
+            raise ValueError("video content has no media/uploadvideo media_id yet")  # a bug: 500
         video = {"media_id": media_id}
         # message/mass/send takes the title and description too; sendall ignores them.
         video.update({k: content[k] for k in ("title", "description") if content.get(k)})
         return "mpvideo", video
     chosen = media_id or content.get("media_id")
     if not chosen:
-        raise ValueError("news content has no draft media_id yet")
+        raise ValueError("news content has no draft media_id yet")  # a bug: 500
     return "mpnews", {"media_id": chosen}
 
 
@@ -350,118 +331,18 @@ def render_template_data(data: Mapping[str, Any], follower: Mapping[str, Any]) -
     return out
 
 
-# --------------------------------------------------------------------------- limits
+# --------------------------------------------------------------------------- as stored
+
+STORED_PARTS = ("audience", "content", "template")
 
 
-def beijing_day(ts: float) -> str:
-    return datetime.fromtimestamp(ts, BEIJING).strftime("%Y-%m-%d")
+def spec_json(spec: Mapping[str, Any]) -> str:
+    """The campaign's audience/content/template, stored with it as one JSON string."""
+    stored = {k: spec[k] for k in STORED_PARTS if k in spec}
+    return json.dumps(stored, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
-def beijing_month(ts: float) -> str:
-    return datetime.fromtimestamp(ts, BEIJING).strftime("%Y-%m")
-
-
-_COUNTED = (store.SCHEDULED, store.RUNNING, store.COMPLETED, store.FAILED)
-
-
-def _counts_against_quota(campaign: Mapping[str, Any]) -> bool:
-    status = campaign.get("status")
-    if status == store.FAILED:
-        return bool(campaign.get("started_at"))  # a failed run may have sent some batches
-    return status in _COUNTED
-
-
-def _campaign_openids(campaign_id: str) -> set[str]:
-    found: set[str] = set()
-    for part in store.iter_parts(campaign_id, "b#", projection="openids"):
-        found.update(store.decode_openids(part.get("openids")))
-    return found
-
-
-def check_limits(spec: Mapping[str, Any], openids: list[str], now: float) -> tuple[str, int]:
-    """Refuse (ValueError -> 400, Conflict -> 409) what WeChat would refuse, before it is
-    scheduled. Returns the quota period and its version: the create transaction fails if another
-    campaign was scheduled in that period meanwhile, so two concurrent creates cannot both pass.
-
-    - subscription accounts: no template messages, mass sends only to all or a tag (sending by
-      openid list is for verified service accounts), one mass send per (Beijing) day;
-    - service accounts: at most 4 mass messages per follower per (Beijing) month. Audiences we
-      cannot expand here (all, a tag, a query) count against every follower; openid lists are
-      compared exactly;
-    - template campaigns with a known audience size: the daily template quota
-      (WXLESS_TEMPLATE_DAILY_QUOTA, WeChat's default 100,000)."""
-    kind, audience = spec["type"], spec["audience"]
-    send_at = float(spec["send_at"])
-    subscription = account_type() == "subscription"
-    if kind == TEMPLATE:
-        if subscription:
-            raise ValueError(
-                "template messages are available to verified service accounts only "
-                "(WECHAT_ACCOUNT_TYPE=subscription)"
-            )
-        return _check_template_quota(len(openids) if openids else None, send_at)
-    others = [
-        c for c in store.list_campaigns() if c.get("type") == MASS and _counts_against_quota(c)
-    ]
-    if subscription:
-        if audience["type"] not in ("all", "tag"):
-            raise ValueError(
-                "subscription accounts can mass-send only to all followers or a tag "
-                "(message/mass/send by openid list is for verified service accounts)"
-            )
-        day = beijing_day(send_at)
-        period = f"day#{day}"
-        version = store.quota_version(period)
-        same_day = [c for c in others if beijing_day(float(c["send_at"])) == day]
-        if len(same_day) >= MASS_PER_DAY_SUBSCRIPTION:
-            raise Conflict(
-                f"a subscription account may mass-send once per day; campaign "
-                f"{same_day[0]['id']} ({same_day[0].get('name', '')}) is already scheduled "
-                f"for {day} (Beijing time)"
-            )
-        return period, version
-    month = beijing_month(send_at)
-    period = f"month#{month}"
-    version = store.quota_version(period)
-    same_month = [c for c in others if beijing_month(float(c["send_at"])) == month]
-    broad = [c for c in same_month if c.get("audience_type") != "openids"]
-    lists = [c for c in same_month if c.get("audience_type") == "openids"]
-    multiplicity: Counter[str] = Counter()
-    for campaign in lists:
-        multiplicity.update(_campaign_openids(campaign["id"]))
-    if audience["type"] == "openids":
-        worst = max((multiplicity.get(o, 0) for o in openids), default=0)
-    else:
-        worst = max(multiplicity.values(), default=0)
-    would_be = len(broad) + worst + 1
-    if would_be > MASS_PER_FOLLOWER_MONTH:
-        names = ", ".join(c["id"] for c in broad + lists)
-        raise Conflict(
-            f"this would be mass message number {would_be} in {month} (Beijing time) for some "
-            f"followers; WeChat allows a service account {MASS_PER_FOLLOWER_MONTH} per follower "
-            f"per month (already counted: {names})"
-        )
-    return period, version
-
-
-def _check_template_quota(size: int | None, send_at: float) -> tuple[str, int]:
-    day = beijing_day(send_at)
-    period = f"tday#{day}"
-    version = store.quota_version(period)
-    if size is None:
-        return period, version
-    planned = size
-    for campaign in store.list_campaigns():
-        if (
-            campaign.get("type") == TEMPLATE
-            and campaign.get("status") in (store.SCHEDULED, store.RUNNING)
-            and beijing_day(float(campaign["send_at"])) == day
-        ):
-            planned += int(campaign.get("audience_size") or 0)
-    quota = template_daily_quota()
-    if planned > quota:
-        raise Conflict(
-            f"{planned:,} template messages would be scheduled for {day} (Beijing time); the "
-            f"account's daily template quota is {quota:,} (WXLESS_TEMPLATE_DAILY_QUOTA)"
-        )
-    return period, version
+def stored_spec(campaign: Mapping[str, Any]) -> dict[str, Any]:
+    """The campaign's audience/content/template, as `spec_json` stored them."""
+    spec = campaign.get("spec")
+    return json.loads(spec) if isinstance(spec, str) else dict(spec or {})

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.store import campaigns as store
+from chalicelib.store import campaign_items as items
 from chalicelib.wechat.api import WeChatAPIError
 
 log = logging.getLogger("wxless.campaigns")
@@ -39,7 +39,7 @@ class Page:
 def list_parts(openids: list[str]) -> list[tuple[str, dict[str, Any]]]:
     """An openid-list audience as stored parts (written with the campaign)."""
     return [
-        (store.part_sk(i + 1), {"openids": store.encode_openids(openids[s : s + PART_SIZE])})
+        (items.part_sk(i + 1), {"openids": items.encode_openids(openids[s : s + PART_SIZE])})
         for i, s in enumerate(range(0, len(openids), PART_SIZE))
     ]
 
@@ -60,11 +60,11 @@ def next_page(
         return _wechat_page(data)
     if kind == "openids":
         index = int(cursor or 1)
-        part = store.get_part(campaign["id"], store.part_sk(index))
+        part = items.get_part(campaign["id"], items.part_sk(index))
         if part is None:
             return Page([], None)
         more = index < int(campaign.get("parts") or 0)
-        return Page(store.decode_openids(part.get("openids")), str(index + 1) if more else None)
+        return Page(items.decode_openids(part.get("openids")), str(index + 1) if more else None)
     return _query_page(audience.get("query") or {}, cursor, size)
 
 

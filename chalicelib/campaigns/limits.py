@@ -1,0 +1,150 @@
+"""WeChat's sending limits, refused when a campaign is scheduled (not when WeChat would refuse
+it, days later): the account type's rules, the per-follower monthly mass quota and the daily
+template quota. Each check returns the quota period it counted and that period's version, which
+the create transaction moves on, so two concurrent creates cannot both squeeze in.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from chalicelib import config
+from chalicelib.campaigns.spec import BEIJING, MASS, TEMPLATE
+from chalicelib.errors import Conflict, InvalidInput
+from chalicelib.store import campaign_items as items
+from chalicelib.store import campaign_limits as limits
+from chalicelib.store import campaigns as table
+
+ACCOUNT_TYPE = "WECHAT_ACCOUNT_TYPE"  # "service" (default) | "subscription"
+TEMPLATE_DAILY_QUOTA = "WXLESS_TEMPLATE_DAILY_QUOTA"
+MASS_PER_FOLLOWER_MONTH = 4  # service accounts
+MASS_PER_DAY_SUBSCRIPTION = 1
+
+
+def account_type() -> str:
+    value = config.get(ACCOUNT_TYPE, "service").strip().lower()
+    return "subscription" if value == "subscription" else "service"
+
+
+def template_daily_quota() -> int:
+    try:
+        return max(1, int(config.get(TEMPLATE_DAILY_QUOTA, "100000")))
+    except ValueError:
+        return 100_000
+
+
+def beijing_day(ts: float) -> str:
+    return datetime.fromtimestamp(ts, BEIJING).strftime("%Y-%m-%d")
+
+
+def beijing_month(ts: float) -> str:
+    return datetime.fromtimestamp(ts, BEIJING).strftime("%Y-%m")
+
+
+_COUNTED = (table.SCHEDULED, table.RUNNING, table.COMPLETED, table.FAILED)
+
+
+def _counts_against_quota(campaign: Mapping[str, Any]) -> bool:
+    status = campaign.get("status")
+    if status == table.FAILED:
+        return bool(campaign.get("started_at"))  # a failed run may have sent some batches
+    return status in _COUNTED
+
+
+def _campaign_openids(campaign_id: str) -> set[str]:
+    found: set[str] = set()
+    for part in items.parts(campaign_id, items.BATCH, ("openids",)):
+        found.update(items.decode_openids(part.get("openids")))
+    return found
+
+
+def check_limits(spec: Mapping[str, Any], openids: list[str], now: float) -> tuple[str, int]:
+    """Refuse (InvalidInput: 400, Conflict: 409) what WeChat would refuse, before it is
+    scheduled. Returns the quota period and its version: the create transaction fails if another
+    campaign was scheduled in that period meanwhile, so two concurrent creates cannot both pass.
+
+    - subscription accounts: no template messages, mass sends only to all or a tag (sending by
+      openid list is for verified service accounts), one mass send per (Beijing) day;
+    - service accounts: at most 4 mass messages per follower per (Beijing) month. Audiences we
+      cannot expand here (all, a tag, a query) count against every follower; openid lists are
+      compared exactly;
+    - template campaigns with a known audience size: the daily template quota
+      (WXLESS_TEMPLATE_DAILY_QUOTA, WeChat's default 100,000)."""
+    kind, audience = spec["type"], spec["audience"]
+    send_at = float(spec["send_at"])
+    subscription = account_type() == "subscription"
+    if kind == TEMPLATE:
+        if subscription:
+            raise InvalidInput(
+                "template messages are available to verified service accounts only "
+                "(WECHAT_ACCOUNT_TYPE=subscription)"
+            )
+        return _check_template_quota(len(openids) if openids else None, send_at)
+    others = [
+        c for c in table.list_campaigns() if c.get("type") == MASS and _counts_against_quota(c)
+    ]
+    if subscription:
+        if audience["type"] not in ("all", "tag"):
+            raise InvalidInput(
+                "subscription accounts can mass-send only to all followers or a tag "
+                "(message/mass/send by openid list is for verified service accounts)"
+            )
+        day = beijing_day(send_at)
+        period = f"day#{day}"
+        version = limits.quota_version(period)
+        same_day = [c for c in others if beijing_day(float(c["send_at"])) == day]
+        if len(same_day) >= MASS_PER_DAY_SUBSCRIPTION:
+            raise Conflict(
+                f"a subscription account may mass-send once per day; campaign "
+                f"{same_day[0]['id']} ({same_day[0].get('name', '')}) is already scheduled "
+                f"for {day} (Beijing time)"
+            )
+        return period, version
+    month = beijing_month(send_at)
+    period = f"month#{month}"
+    version = limits.quota_version(period)
+    same_month = [c for c in others if beijing_month(float(c["send_at"])) == month]
+    broad = [c for c in same_month if c.get("audience_type") != "openids"]
+    lists = [c for c in same_month if c.get("audience_type") == "openids"]
+    multiplicity: Counter[str] = Counter()
+    for campaign in lists:
+        multiplicity.update(_campaign_openids(campaign["id"]))
+    if audience["type"] == "openids":
+        worst = max((multiplicity.get(o, 0) for o in openids), default=0)
+    else:
+        worst = max(multiplicity.values(), default=0)
+    would_be = len(broad) + worst + 1
+    if would_be > MASS_PER_FOLLOWER_MONTH:
+        names = ", ".join(c["id"] for c in broad + lists)
+        raise Conflict(
+            f"this would be mass message number {would_be} in {month} (Beijing time) for some "
+            f"followers; WeChat allows a service account {MASS_PER_FOLLOWER_MONTH} per follower "
+            f"per month (already counted: {names})"
+        )
+    return period, version
+
+
+def _check_template_quota(size: int | None, send_at: float) -> tuple[str, int]:
+    day = beijing_day(send_at)
+    period = f"tday#{day}"
+    version = limits.quota_version(period)
+    if size is None:
+        return period, version
+    planned = size
+    for campaign in table.list_campaigns():
+        if (
+            campaign.get("type") == TEMPLATE
+            and campaign.get("status") in (table.SCHEDULED, table.RUNNING)
+            and beijing_day(float(campaign["send_at"])) == day
+        ):
+            planned += int(campaign.get("audience_size") or 0)
+    quota = template_daily_quota()
+    if planned > quota:
+        raise Conflict(
+            f"{planned:,} template messages would be scheduled for {day} (Beijing time); the "
+            f"account's daily template quota is {quota:,} (WXLESS_TEMPLATE_DAILY_QUOTA)"
+        )
+    return period, version
