@@ -208,6 +208,20 @@ class LocalStack:
     def start_workers(self) -> None:
         """What AWS runs beside the API and `chalice local` does not: append new workers here."""
         self.workers.append(self.start_scheduler())
+        self.workers.append(self.start_stream_pump())
+
+    @staticmethod
+    def start_stream_pump() -> Worker:
+        """The messages stream's event source mapping: moto's stream, polled every 0.25 s and
+        handed to the same consumer Lambda runs (counters, follower records and the listing
+        then lag a message by about that)."""
+        from chalicelib.jobs import aggregate
+        from chalicelib.store.messages import table_name
+        from infra.stream_pump import StreamPump
+
+        pump = StreamPump(table_name, aggregate.handle)
+        pump.start()
+        return pump
 
     def start_scheduler(self) -> LocalScheduler:
         """`chalice local` runs no `@app.schedule`: run them here, in this process, against the

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import copy
 
-from chalicelib.engine.flows import validate_flow
+from chalicelib.engine.flow_definitions import validate_flow
 from chalicelib.engine.geo import validate_point
 from chalicelib.store import articles
 from chalicelib.store import flows as flows_store

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalicelib.store import analytics, followers, listing, messages
+from chalicelib.store import analytics, ddb, followers, listing, messages
 from chalicelib.store import flows as flows_store
 from chalicelib.store.ledger import Part, Target
 from chalicelib.store.stream import StreamRecord
@@ -154,7 +154,7 @@ def follower_targets(records: Sequence[Logged]) -> list[Target[Any]]:
             return followers.change_update(openid, fold_follower(values))
 
         parts = [Part(r.seq, r) for r in group]
-        key = {"pk": {"S": followers.follower_key(openid)}}
+        key = ddb.key(followers.follower_key(openid))
         out.append(Target(table, key, parts, build, own=True))
     return out
 

@@ -8,7 +8,7 @@ from chalice import Blueprint, Response
 
 from chalicelib import wiring
 from chalicelib.cms.replies import check_nested_refs
-from chalicelib.engine.flows import map_replies, replies_in, validate_flow
+from chalicelib.engine.flow_definitions import map_replies, replies_in, validate_flow
 from chalicelib.handlers.admin_wechat import wechat_errors
 from chalicelib.handlers.common import admin_route, json_response, read_object
 from chalicelib.media.replies import names_media, resolve_reply

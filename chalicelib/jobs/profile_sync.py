@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.jobs import schedules
-from chalicelib.store import followers
+from chalicelib.store import follower_profiles as profiles
 from chalicelib.store.errors import StoreUnavailable
 from chalicelib.wechat.api.base import WeChatAPIError
 from chalicelib.wechat.api.users import BATCH_INFO_MAX, chunked
@@ -88,9 +88,9 @@ def _fetch(client: WeChatClient, openids: list[str]) -> list[tuple[str, dict[str
 
 def _store(openid: str, info: dict[str, Any] | None, fetched_at: float) -> str:
     if info is None:
-        followers.mark_invalid(openid)
+        profiles.mark_invalid(openid)
         return "invalid"
-    return followers.apply_profile(openid, info, fetched_at)
+    return profiles.apply_profile(openid, info, fetched_at)
 
 
 def sync_batch(client: WeChatClient, openids: list[str], report: SyncReport) -> None:
@@ -131,7 +131,7 @@ def _sync_all(
 
 def start_full_resync(now: float | None = None) -> dict[str, Any]:
     """Begin a full resync unless one is running (then it just continues)."""
-    state = followers.resync_state()
+    state = profiles.resync_state()
     if not state.get("running"):
         state = {
             "running": True,
@@ -140,14 +140,14 @@ def start_full_resync(now: float | None = None) -> dict[str, Any]:
             "processed": 0,
             "completed_at": state.get("completed_at"),
         }
-        followers.save_resync_state(state)
+        profiles.save_resync_state(state)
     return state
 
 
 def _continue_full_resync(
     client: WeChatClient, report: SyncReport, out_of_time: Callable[[], bool]
 ) -> None:
-    state = followers.resync_state()
+    state = profiles.resync_state()
     if state.get("running"):
 
         def remember(batch: list[str]) -> None:
@@ -155,12 +155,12 @@ def _continue_full_resync(
             # is the position to resume from.
             state["cursor"] = batch[-1]
             state["processed"] = int(state.get("processed") or 0) + len(batch)
-            followers.save_resync_state(state)
+            profiles.save_resync_state(state)
 
         listing = client.users.iter_followers(state.get("cursor") or None)
         if _sync_all(client, listing, report, out_of_time, remember):
             state.update(running=False, cursor="", completed_at=int(time.time()))
-            followers.save_resync_state(state)
+            profiles.save_resync_state(state)
     report.full_resync = {k: v for k, v in state.items() if k != "cursor"}
 
 
@@ -183,7 +183,7 @@ def run(
         if mode == "full":
             start_full_resync()
         _sync_all(
-            api, followers.pending_openids(BATCH_INFO_MAX), report, lambda: clock() >= deadline
+            api, profiles.pending_openids(BATCH_INFO_MAX), report, lambda: clock() >= deadline
         )
         if mode != "pending" and not report.stopped_early:
             _continue_full_resync(api, report, lambda: clock() >= deadline)

@@ -218,7 +218,7 @@ def permanent_media_id(
 
 def _references(media_ids: set[str]) -> list[str]:
     """Rules, special replies and flows whose stored replies use one of these media_ids."""
-    from chalicelib.engine.flows import replies_in
+    from chalicelib.engine.flow_definitions import replies_in
     from chalicelib.store import flows, points, rules
 
     def uses(reply: Any) -> bool:

@@ -65,7 +65,7 @@ class FlowItem(Model):
     pk = UnicodeAttribute(hash_key=True)  # <account>#<flow id>
     name = UnicodeAttribute()
     enabled = BooleanAttribute(default=True)
-    definition = JSONAttribute()  # the validated flow (engine.flows.validate_flow)
+    definition = JSONAttribute()  # the validated flow (engine.flow_definitions.validate_flow)
     created_at = NumberAttribute()
     updated_at = NumberAttribute()
 

@@ -212,14 +212,14 @@ def test_profile_sync_batches_by_100_and_learns_about_unsubscribes(client, fake,
 
 
 def test_profile_sync_leaves_newer_subscribe_events_alone(client, fake, wechat):
-    from chalicelib.store import followers
+    from chalicelib.store import follower_profiles
 
     fake.add_follower("o_race")
     _send(client, wxsim.event("subscribe", openid="o_race"))
     stream.drain()  # the aggregator has recorded the subscribe
     fetched_before_the_event = time.time() - 10
     info = wechat.users.info("o_race") | {"subscribe": 0}  # an answer older than the event
-    assert followers.apply_profile("o_race", info, fetched_before_the_event) == "raced"
+    assert follower_profiles.apply_profile("o_race", info, fetched_before_the_event) == "raced"
     record = _follower(client, "o_race")["follower"]
     assert record["subscribed"] is True and record["profile_synced"] is False
 
@@ -274,7 +274,7 @@ def test_admin_sync_and_scheduled_sync_at_once_lose_nothing(client, fake, wechat
     import threading
 
     from chalicelib.jobs import profile_sync
-    from chalicelib.store import followers
+    from chalicelib.store import follower_profiles, followers
     from chalicelib.store.followers import FollowerItem
 
     openids = [f"o_both_{i:03d}" for i in range(150)]
@@ -304,12 +304,12 @@ def test_admin_sync_and_scheduled_sync_at_once_lose_nothing(client, fake, wechat
     everyone = [FollowerItem.get(followers.follower_key(openid)) for openid in openids]
     done = followers.done_flag()
     assert all(f.profile_sync == done and f.region == "中国 广东 广州" for f in everyone)
-    assert list(followers.pending_openids()) == []
+    assert list(follower_profiles.pending_openids()) == []
 
 
 def test_full_resync_pages_the_follower_list_and_resumes(client, aws, monkeypatch):
     from chalicelib.jobs import profile_sync
-    from chalicelib.store import followers
+    from chalicelib.store import follower_profiles, followers
     from chalicelib.wechat.api import StaticTokenProvider, WeChatClient
 
     with FakeWeChat(follower_page_size=40) as fake:
@@ -322,7 +322,7 @@ def test_full_resync_pages_the_follower_list_and_resumes(client, aws, monkeypatc
         # Budget for exactly one batch: the second check of the clock is past the deadline.
         first = profile_sync.run(api, mode="full", budget=1.5, clock=lambda: next(ticks))
         assert (first.batches, first.synced, first.stopped_early) == (1, 100, True)
-        state = followers.resync_state()
+        state = follower_profiles.resync_state()
         assert state["running"] is True and state["cursor"] == "o_all_099"
         assert state["processed"] == 100
 

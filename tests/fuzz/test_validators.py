@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from chalicelib.campaigns.spec import validate_campaign
 from chalicelib.cms.validate import validate_article, validate_category
-from chalicelib.engine.flows import validate_flow
+from chalicelib.engine.flow_definitions import validate_flow
 from chalicelib.engine.geo import validate_point, validate_settings
 from chalicelib.store.followers import check_local_fields
 from chalicelib.wechat.api.menu import validate_menu

@@ -6,8 +6,9 @@ import copy
 
 import pytest
 
-from chalicelib.engine import flows
-from chalicelib.engine.flows import NO_STATE, FlowError, FlowState, validate_flow
+from chalicelib.engine import flow_definitions, flows
+from chalicelib.engine.flow_definitions import FlowError, validate_flow
+from chalicelib.engine.flows import NO_STATE, FlowState
 from chalicelib.engine.replying import build_book, decide
 from chalicelib.wechat.messages import parse_message
 from tests import wxsim
@@ -461,7 +462,7 @@ def test_map_replies_visits_every_reply_and_leaves_bad_shapes_alone():
         seen.append((where, value["content"]))
         return {**value, "content": value["content"] + "!"}
 
-    out = flows.map_replies(body, mark)
+    out = flow_definitions.map_replies(body, mark)
     assert seen == [
         ("fallback", "F"),
         ("exit_reply", "X"),
@@ -475,5 +476,5 @@ def test_map_replies_visits_every_reply_and_leaves_bad_shapes_alone():
     assert out["nodes"][3]["prompt"] == reply("带身份证!") and out["exit_reply"] == reply("X!")
     assert body["nodes"][3]["prompt"] == reply("带身份证")  # the input is not changed
     assert out["nodes"][-1] == "not a node" and out["nodes"][2]["options"][-1] == "not an option"
-    assert flows.map_replies([1], mark) == [1]
-    assert [r["content"] for r in flows.replies_in(out)][:2] == ["F!", "X!"]
+    assert flow_definitions.map_replies([1], mark) == [1]
+    assert [r["content"] for r in flow_definitions.replies_in(out)][:2] == ["F!", "X!"]
