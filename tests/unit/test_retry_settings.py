@@ -61,7 +61,8 @@ def test_no_aws_client_is_built_outside_the_deliberate_profiles():
 
 
 def test_the_callbacks_hand_retry_is_single_and_jittered(monkeypatch):
-    from chalicelib.store import inbox
+    from chalicelib.engine.pipeline import LogEntry
+    from chalicelib.store import messages
     from chalicelib.store.errors import StoreUnavailable
 
     calls, sleeps = [], []
@@ -73,14 +74,14 @@ def test_the_callbacks_hand_retry_is_single_and_jittered(monkeypatch):
                 {"Error": {"Code": "ProvisionedThroughputExceededException"}}, "PutItem"
             )
 
-    monkeypatch.setattr(inbox, "client", lambda *_a: Throttled())
-    monkeypatch.setattr(inbox.time, "sleep", sleeps.append)
+    monkeypatch.setattr(messages, "client", lambda *_a: Throttled())
+    monkeypatch.setattr(messages.time, "sleep", sleeps.append)
     draws = iter([0.0, 1.0])
-    monkeypatch.setattr(inbox.random, "random", lambda: next(draws))
-    entry = inbox.InboxEntry("m1", "o1", "text", "[text]", 1, None, "none", "")
+    monkeypatch.setattr(messages.random, "random", lambda: next(draws))
+    entry = LogEntry("o1", 1, "m:1", "text", "[text]", "none", None, "")
     for expected in (0.02, 0.07):
         with pytest.raises(StoreUnavailable):
-            inbox.DynamoInbox().record(entry)
+            messages.DynamoInbox().record(entry)
         assert sleeps[-1] == pytest.approx(expected)  # 20 ms + up to 50 ms of jitter
     assert len(calls) == 4  # two attempts per message, never more
 
