@@ -19,7 +19,7 @@ from chalicelib.handlers.common import (
 from chalicelib.jobs import profile_sync
 from chalicelib.store import analytics, inbox
 from chalicelib.store import followers as store
-from chalicelib.wechat.api.base import WeChatAPIError
+from chalicelib.wechat.api import WeChatAPIError
 
 bp = Blueprint(__name__)
 admin = admin_route(bp)

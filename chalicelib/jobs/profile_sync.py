@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from chalicelib.jobs import schedules
 from chalicelib.store import followers
 from chalicelib.store.errors import StoreUnavailable
-from chalicelib.wechat.api.base import WeChatAPIError
+from chalicelib.wechat.api import WeChatAPIError
 from chalicelib.wechat.api.users import BATCH_INFO_MAX, chunked
 
 if TYPE_CHECKING:

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .base import WeChatClient
+    from .transport import Transport
 
 MAX_ARTICLES = 8
 
@@ -37,7 +37,7 @@ def _check_articles(articles: Sequence[Mapping[str, Any]]) -> list[dict[str, Any
 
 
 class DraftAPI:
-    def __init__(self, client: WeChatClient) -> None:
+    def __init__(self, client: Transport) -> None:
         self.client = client
 
     def add(self, articles: Sequence[Mapping[str, Any]]) -> str:
@@ -56,7 +56,7 @@ class DraftAPI:
 
 
 class FreePublishAPI:
-    def __init__(self, client: WeChatClient) -> None:
+    def __init__(self, client: Transport) -> None:
         self.client = client
 
     def submit(self, media_id: str) -> str:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .base import RawResponse, WeChatClient
+    from .transport import RawResponse, Transport
 
 KB = 1024
 MB = 1024 * KB
@@ -82,7 +82,7 @@ def check_media(kind: str, content_type: str, size: int, *, permanent: bool = Fa
 class MediaAPI:
     """Temporary media: kept by WeChat for 3 days."""
 
-    def __init__(self, client: WeChatClient) -> None:
+    def __init__(self, client: Transport) -> None:
         self.client = client
 
     def upload(self, kind: str, filename: str, content: bytes, content_type: str) -> dict[str, Any]:
@@ -124,7 +124,7 @@ class MaterialAPI:
     """Permanent material (image/voice/video/thumb). Articles go through draft + freepublish:
     ``material/add_news`` was retired (45106)."""
 
-    def __init__(self, client: WeChatClient) -> None:
+    def __init__(self, client: Transport) -> None:
         self.client = client
 
     def add(

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .base import WeChatClient
+    from .transport import Transport
 
 MAX_BUTTONS = 3
 MAX_SUB_BUTTONS = 5
@@ -149,7 +149,7 @@ def validate_menu(menu: Mapping[str, Any], *, conditional: bool = False) -> dict
 
 
 class MenuAPI:
-    def __init__(self, client: WeChatClient) -> None:
+    def __init__(self, client: Transport) -> None:
         self.client = client
 
     def create(self, menu: Mapping[str, Any], *, validate: bool = True) -> None:

@@ -1,6 +1,6 @@
 """Outbound messages: customer service, template and mass (broadcast) messages.
 
-Limits worth knowing (WeChat enforces them; errors map to exceptions in ``base``):
+Limits worth knowing (WeChat enforces them; errors map to exceptions in ``errors``):
 - customer service: 5 messages within 48 h after a follower's message, 3 within 1 min after a
   click/subscribe/scan; 45015 outside the window, 45047 over the count;
 - mass: 60 calls/min; ``clientmsgid`` (<= 64 bytes) dedups for 24 h: a repeat answers 45065 with
@@ -13,10 +13,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .base import DuplicateClientMsgIdError
+from .errors import DuplicateClientMsgIdError
 
 if TYPE_CHECKING:
-    from .base import WeChatClient
+    from .transport import Transport
 
 CUSTOM_MSGTYPES = frozenset(
     {"text", "image", "voice", "video", "music", "news", "mpnews", "mpnewsarticle", "msgmenu"}
@@ -58,7 +58,7 @@ def _template_data(data: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 class MessagesAPI:
-    def __init__(self, client: WeChatClient) -> None:
+    def __init__(self, client: Transport) -> None:
         self.client = client
 
     # ---- customer service ----------------------------------------------------------------

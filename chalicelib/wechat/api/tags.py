@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from .users import chunked, iter_openid_pages
 
 if TYPE_CHECKING:
-    from .base import WeChatClient
+    from .transport import Transport
 
 TAG_MEMBERS_MAX = 50  # batchtagging / batchuntagging accept at most 50 openids per call
 MAX_TAG_NAME_CHARS = 30
@@ -22,7 +22,7 @@ def _check_name(name: str) -> None:
 
 
 class TagsAPI:
-    def __init__(self, client: WeChatClient) -> None:
+    def __init__(self, client: Transport) -> None:
         self.client = client
 
     def create(self, name: str) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .base import WeChatClient
+    from .transport import Transport
 
 BATCH_INFO_MAX = 100  # user/info/batchget accepts at most 100 openids per call
 
@@ -45,7 +45,7 @@ def iter_openid_pages(fetch: Any, next_openid: str = "") -> Iterator[str]:
 
 
 class UsersAPI:
-    def __init__(self, client: WeChatClient) -> None:
+    def __init__(self, client: Transport) -> None:
         self.client = client
 
     def info(self, openid: str, lang: str = "zh_CN") -> dict[str, Any]:
