@@ -61,6 +61,7 @@ from chalicelib.engine.rules import (
     check_keywords,
     compile_rules,
 )
+from chalicelib.errors import InvalidInput
 from chalicelib.wechat.replies import MAX_TEXT_BYTES, validate_reply
 
 log = logging.getLogger(__name__)
@@ -93,7 +94,7 @@ PRIORITY_LIMIT = 1_000_000
 _NODE_ID = re.compile(r"[A-Za-z0-9_\-]{1,40}")
 
 
-class FlowError(ValueError):
+class FlowError(InvalidInput):
     """An invalid flow; the message is meant for the admin."""
 
 
@@ -108,7 +109,7 @@ def normalize(text: str) -> str:
 def _reply(value: Any, where: str) -> dict[str, Any]:
     try:
         return validate_reply(value)
-    except ValueError as exc:
+    except InvalidInput as exc:
         raise FlowError(f"{where}: {exc}") from None
 
 

@@ -85,6 +85,8 @@ from typing import Any
 import ahocorasick
 import regex
 
+from chalicelib.errors import InvalidInput
+
 logger = logging.getLogger(__name__)
 
 MATCH_TYPES = ("exact", "contains", "prefix", "regex", "click")
@@ -112,7 +114,7 @@ Entry = tuple[int, float, int, Rule]
 _Regex = tuple[Entry, str | None, Any, int, Any]
 
 
-class RuleError(ValueError):
+class RuleError(InvalidInput):
     """An invalid rule keyword list; the message is safe to show to the admin."""
 
 

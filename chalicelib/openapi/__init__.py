@@ -49,6 +49,10 @@ KEYED = {
     "409": {"$ref": "#/components/responses/E409"},
     "422": {"$ref": "#/components/responses/E422"},
 }
+# Any route may fail by a bug (chalicelib.handlers.responses.internal_error).
+BUG = {"500": {"$ref": "#/components/responses/E500"}}
+WRITES = ("post", "put", "patch", "delete")
+METHODS = ("get", "head", *WRITES)
 
 
 def _keyed(operation: dict[str, Any]) -> dict[str, Any]:
@@ -61,14 +65,20 @@ def _keyed(operation: dict[str, Any]) -> dict[str, Any]:
     return {**operation, "parameters": parameters, "responses": responses}
 
 
+def _operation(method: str, operation: dict[str, Any]) -> dict[str, Any]:
+    if method in WRITES:
+        operation = _keyed(operation)
+    return {**operation, "responses": {**BUG, **operation["responses"]}}
+
+
 def document() -> dict[str, Any]:
     paths: dict[str, Any] = {}
     schemas: dict[str, Any] = {}
     for fragment in FRAGMENTS:
         for path, item in fragment.PATHS.items():
             paths[path] = {
-                method: _keyed(op) if method in ("post", "put", "patch", "delete") else op
-                for method, op in item.items()
+                key: _operation(key, value) if key in METHODS else value
+                for key, value in item.items()
             }
         schemas.update(fragment.SCHEMAS)
     for item in paths.values():  # chalicelib.handlers.common.add_admin_preflight

@@ -20,6 +20,7 @@ RESPONSES = {
         409: "conflict with the current state; or (`retryable: true`) a request with the same "
         "Idempotency-Key is still running",
         422: "this Idempotency-Key was already used for a different request",
+        500: 'a bug (logged with its traceback); the body is `{"error": "internal error"}`',
         503: "storage unavailable; retry later",
     }.items()
 }

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.errors import InvalidInput
+
 if TYPE_CHECKING:
     from .transport import Transport
 
@@ -74,5 +76,5 @@ class UsersAPI:
     def update_remark(self, openid: str, remark: str) -> None:
         """POST /cgi-bin/user/info/updateremark (remark under 30 characters)."""
         if len(remark) >= 30:
-            raise ValueError("remark must be shorter than 30 characters")
+            raise InvalidInput("remark must be shorter than 30 characters")
         self.client.post("/cgi-bin/user/info/updateremark", {"openid": openid, "remark": remark})
