@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from chalice import Response
 
 from chalicelib import config, wiring
-from chalicelib.errors import AppError, InvalidInput
+from chalicelib.errors import AppError, InvalidInput, UnsupportedMediaType
 from chalicelib.handlers.responses import (
     app_error,
     error,
@@ -29,6 +29,10 @@ log = logging.getLogger("wxless.admin")
 
 #: The writes that may carry an `Idempotency-Key` (handlers.idempotency).
 IDEMPOTENT_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+#: Deepest nesting of arrays and objects a body may have: what the admin API takes nests a few
+#: levels, and code that walks a body recursively must never meet a thousand.
+MAX_JSON_DEPTH = 64
+SEND_JSON = "send JSON with Content-Type: application/json"
 
 
 def check_token(request: Any) -> str:
@@ -74,10 +78,43 @@ def read_json(request: Any) -> Any:
     raw = request.raw_body or b""
     if not raw.strip():
         raise InvalidInput("request body must be a JSON document")
+    too_deep = f"body nests arrays and objects deeper than {MAX_JSON_DEPTH} levels"
     try:
-        return json.loads(raw)
+        body = json.loads(raw)
+    except RecursionError:  # the parser's own limit (~1,000 levels)
+        raise InvalidInput(too_deep) from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidInput(f"body is not valid JSON: {exc}") from None
+    if _deeper_than(body, MAX_JSON_DEPTH):
+        raise InvalidInput(too_deep)
+    return body
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether arrays and objects nest more than `limit` levels (level by level, no recursion)."""
+    level = [value] if isinstance(value, dict | list) else []
+    depth = len(level)
+    while level:
+        if depth > limit:
+            return True
+        level = [
+            child
+            for node in level
+            for child in (node.values() if isinstance(node, dict) else node)
+            if isinstance(child, dict | list)
+        ]
+        depth += 1
+    return False
+
+
+def declares_json(request: Any) -> bool:
+    """A write's body must be declared JSON: `curl -d` sends form encoding, and a body read as
+    JSON under another type would be a guess. No body, or no Content-Type (read as JSON, as
+    Chalice does), passes."""
+    if request.method not in IDEMPOTENT_METHODS or not (request.raw_body or b"").strip():
+        return True
+    content_type = (request.headers or {}).get("content-type", "application/json")
+    return content_type.split(";", 1)[0].strip().lower() == "application/json"
 
 
 def read_object(request: Any) -> dict[str, Any]:
@@ -108,6 +145,8 @@ def admin_route(bp: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
             refusal = _auth_refusal(request)
             if refusal is not None:
                 return refusal
+            if not declares_json(request):  # before the idempotency key can keep the answer
+                return app_error(UnsupportedMediaType(SEND_JSON))
             key = (request.headers or {}).get("idempotency-key")
             if key is None or request.method not in IDEMPOTENT_METHODS:
                 return answered(request, lambda: view(*args, **kwargs))

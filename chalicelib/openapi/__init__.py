@@ -51,6 +51,8 @@ KEYED = {
 }
 # Any route may fail by a bug (chalicelib.handlers.responses.internal_error).
 BUG = {"500": {"$ref": "#/components/responses/E500"}}
+# A write's body must be sent as JSON (chalicelib.handlers.common.declares_json).
+NOT_JSON = {"415": {"$ref": "#/components/responses/E415"}}
 WRITES = ("post", "put", "patch", "delete")
 METHODS = ("get", "head", *WRITES)
 
@@ -66,9 +68,13 @@ def _keyed(operation: dict[str, Any]) -> dict[str, Any]:
 
 
 def _operation(method: str, operation: dict[str, Any]) -> dict[str, Any]:
+    extra = BUG
     if method in WRITES:
-        operation = _keyed(operation)
-    return {**operation, "responses": {**BUG, **operation["responses"]}}
+        operation, extra = _keyed(operation), {**NOT_JSON, **BUG}
+    responses = dict(operation["responses"])
+    for code, answer in extra.items():
+        responses.setdefault(code, answer)
+    return {**operation, "responses": responses}
 
 
 def document() -> dict[str, Any]:
@@ -90,7 +96,8 @@ def document() -> dict[str, Any]:
             "version": "1.0.0",
             "description": "Manage a WeChat Official Account's replies, content and campaigns. "
             "Every route needs `Authorization: Bearer <ADMIN_TOKEN>`. Writes (POST, PUT, "
-            "PATCH, DELETE) may carry an `Idempotency-Key` header to be safe to retry.",
+            "PATCH, DELETE) send their body with `Content-Type: application/json` and may carry "
+            "an `Idempotency-Key` header to be safe to retry.",
         },
         "security": [{"bearer": []}],
         "paths": paths,

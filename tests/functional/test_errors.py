@@ -1,6 +1,6 @@
-"""How an admin view's failure becomes an answer (handlers/common.admin_route): an `AppError`
+"""How an admin request that fails is answered (handlers/common.admin_route): an `AppError`
 answers its own status and fields, anything else is a bug (a logged 500 with its traceback,
-never a polite 400)."""
+never a polite 400); a body nested too deep is a 400, one not sent as JSON a 415 in our shape."""
 
 from __future__ import annotations
 
@@ -20,6 +20,15 @@ def _raise(exc: BaseException):
         raise exc
 
     return fail
+
+
+def _send(client, method, path, body: bytes, content_type: str | None, token=wxsim.ADMIN, **extra):
+    headers = {**extra}
+    if content_type is not None:
+        headers["Content-Type"] = content_type
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    return client.http.request(method, path, headers=headers, body=body)
 
 
 @pytest.mark.parametrize(
@@ -52,24 +61,16 @@ def test_a_bug_logs_the_route_not_the_openid_in_the_path(client, monkeypatch, ca
 def test_a_bug_in_a_write_frees_its_idempotency_key(client, monkeypatch):
     from chalicelib.store import rules
 
-    headers_key = {"Idempotency-Key": "bug-then-fixed"}
+    key = {"Idempotency-Key": "bug-then-fixed"}
+    rule = json.dumps(text_rule("余额", "100")).encode()
     create = rules.create_rule
     monkeypatch.setattr(rules, "create_rule", _raise(ValueError("bug")))
-    first = _admin_with(client, "POST", "/admin/rules", text_rule("余额", "100"), headers_key)
+    first = _send(client, "POST", "/admin/rules", rule, "application/json", **key)
     assert first.status_code == 500
     monkeypatch.setattr(rules, "create_rule", create)
-    retry = _admin_with(client, "POST", "/admin/rules", text_rule("余额", "100"), headers_key)
+    retry = _send(client, "POST", "/admin/rules", rule, "application/json", **key)
     assert retry.status_code == 201, retry.body  # the 500 was not kept for replay
     assert "Idempotent-Replayed" not in retry.headers
-
-
-def _admin_with(client, method, path, body, extra_headers):
-    headers = {
-        "Content-Type": "application/json",
-        "Authorization": f"Bearer {wxsim.ADMIN}",
-        **extra_headers,
-    }
-    return client.http.request(method, path, headers=headers, body=json.dumps(body).encode())
 
 
 # (error, status, body, Retry-After header or None)
@@ -220,3 +221,88 @@ def test_wechat_not_answering_is_a_retryable_502_without_errcode(client, monkeyp
         "retry_after": 5,
     }
     assert response.headers["Retry-After"] == "5"
+
+
+# -- bodies the admin API cannot take ----------------------------------------------------------
+
+DEEP = {
+    "array-65": "[" * 65 + "]" * 65,
+    "object-65": '{"a":' * 65 + "1" + "}" * 65,
+    "array-1000": "[" * 1000 + "]" * 1000,
+    "object-1200": '{"a":' * 1200 + "1" + "}" * 1200,
+    "array-100000": "[" * 100_000 + "]" * 100_000,
+}
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/admin/rules"),
+        ("PUT", "/admin/replies/default"),
+        ("POST", "/admin/flows"),
+        ("POST", "/admin/points/import"),
+    ],
+)
+@pytest.mark.parametrize("body", DEEP.values(), ids=DEEP.keys())
+def test_a_deeply_nested_body_is_a_400_and_stores_nothing(client, method, path, body):
+    response = admin(client, method, path, body.encode())
+    assert response.status_code == 400, response.body
+    assert body_json(response) == {"error": "body nests arrays and objects deeper than 64 levels"}
+    assert body_json(admin(client, "GET", "/admin/rules"))["items"] == []
+    assert admin(client, "GET", "/admin/replies/default").status_code == 404
+
+
+def test_64_levels_are_read_and_judged_like_any_body(client):
+    response = admin(client, "PUT", "/admin/replies/default", ("[" * 64 + "]" * 64).encode())
+    assert response.status_code == 400
+    assert "deeper" not in body_json(response)["error"]  # the reply validator's own answer
+
+
+def _admin_writes() -> list[tuple[str, str]]:
+    from chalicelib.handlers import routing
+
+    writes = {"POST", "PUT", "PATCH", "DELETE"}
+    return [(r["method"], r["path"]) for r in routing.manifest_routes() if r["method"] in writes]
+
+
+FORM = "application/x-www-form-urlencoded"  # what `curl -d` sends without -H
+
+
+@pytest.mark.parametrize(("method", "path"), _admin_writes())
+def test_every_admin_write_answers_415_in_our_shape_for_a_body_not_sent_as_json(
+    client, method, path
+):
+    path = path.replace("{", "").replace("}", "")  # any id: the type is refused first
+    response = _send(client, method, path, b'{"name":"x"}', FORM)
+    assert response.status_code == 415, response.body
+    assert body_json(response) == {"error": "send JSON with Content-Type: application/json"}
+
+
+@pytest.mark.parametrize("content_type", [FORM, "text/plain", "application/octet-stream"])
+def test_a_rule_sent_without_the_json_type_is_refused_and_not_stored(client, content_type):
+    rule = json.dumps(text_rule("余额", "100")).encode()
+    response = _send(client, "POST", "/admin/rules", rule, content_type)
+    assert response.status_code == 415
+    assert body_json(response)["error"] == "send JSON with Content-Type: application/json"
+    assert body_json(admin(client, "GET", "/admin/rules"))["items"] == []
+    # The token is checked first: no hint for a caller without it.
+    assert _send(client, "POST", "/admin/rules", rule, content_type, token=None).status_code == 401
+
+
+@pytest.mark.parametrize("content_type", ["application/json; charset=utf-8", None])
+def test_json_with_a_charset_or_without_a_content_type_is_read(client, content_type):
+    rule = json.dumps(text_rule("余额", "100")).encode()
+    assert _send(client, "POST", "/admin/rules", rule, content_type).status_code == 201
+
+
+def test_a_write_without_a_body_is_not_asked_for_a_type(client):
+    response = _send(client, "POST", "/admin/campaigns/nope/cancel", b"", FORM)
+    assert response.status_code == 404
+
+
+def test_a_415_is_not_kept_for_its_idempotency_key(client):
+    rule = json.dumps(text_rule("余额", "100")).encode()
+    key = {"Idempotency-Key": "type-then-fixed"}
+    assert _send(client, "POST", "/admin/rules", rule, FORM, **key).status_code == 415
+    retry = _send(client, "POST", "/admin/rules", rule, "application/json", **key)
+    assert retry.status_code == 201 and "Idempotent-Replayed" not in retry.headers
