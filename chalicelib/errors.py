@@ -13,18 +13,28 @@ from typing import Any
 
 class AppError(Exception):
     """An expected failure with a known answer. `extra` goes into the JSON body next to
-    `error` (e.g. `retryable`, `remaining`)."""
+    `error` (e.g. `remaining`); a `retryable` type adds `"retryable": true` and a known
+    `retry_after` (seconds) adds `retry_after` and the `Retry-After` header."""
 
     status = 500
     retryable = False
+    retry_after: int | None = None
 
-    def __init__(self, message: str = "", **extra: Any) -> None:
+    def __init__(self, message: str = "", *, retry_after: int | None = None, **extra: Any) -> None:
         super().__init__(message)
         self.extra = extra
+        if retry_after is not None:
+            self.retry_after = retry_after
 
     @property
     def message(self) -> str:
+        """What the caller reads in `error`."""
         return str(self) or type(self).__name__
+
+    def log_line(self) -> str | None:
+        """What the operator's log says when this error answers a request (None: nothing).
+        Only what is safe to log: never a follower's words, an openid or a secret."""
+        return None
 
 
 class InvalidInput(AppError, ValueError):
@@ -68,10 +78,6 @@ class Unprocessable(AppError):
 class TooManyRequests(AppError):
     status = 429
     retryable = True
-
-    def __init__(self, message: str = "", retry_after: int | None = None, **extra: Any) -> None:
-        super().__init__(message, **extra)
-        self.retry_after = retry_after
 
 
 class Unavailable(AppError):

@@ -23,6 +23,7 @@ import sys
 from typing import Any
 
 from chalicelib import config
+from chalicelib.errors import InvalidInput
 
 _VERSION = "v1"
 _NONCE = 12
@@ -54,23 +55,23 @@ def seal(data: Any) -> str:
 
 
 def unseal(text: Any) -> Any:
-    """The data `seal` was given; ValueError if `text` is not a payload sealed with this key."""
+    """The data `seal` was given; InvalidInput if `text` is not a payload sealed with this key."""
     from Crypto.Cipher import AES
 
     if not isinstance(text, str) or not text.startswith(_VERSION + "."):
-        raise ValueError("not a sealed payload")
+        raise InvalidInput("not a sealed payload")
     try:
         blob = base64.b64decode(text[len(_VERSION) + 1 :], validate=True)
     except ValueError:
-        raise ValueError("not a sealed payload") from None
+        raise InvalidInput("not a sealed payload") from None
     if len(blob) < _NONCE + _TAG:
-        raise ValueError("not a sealed payload")
+        raise InvalidInput("not a sealed payload")
     nonce, tag, ciphertext = blob[:_NONCE], blob[_NONCE : _NONCE + _TAG], blob[_NONCE + _TAG :]
     cipher = AES.new(_key(b"seal"), AES.MODE_GCM, nonce=nonce)
     try:
         plain = cipher.decrypt_and_verify(ciphertext, tag)  # ValueError if forged or other key
     except ValueError:
-        raise ValueError("sealed with another key, or altered") from None
+        raise InvalidInput("sealed with another key, or altered") from None
     return json.loads(plain.decode("utf-8"))
 
 

@@ -56,7 +56,7 @@ def normalize(text: str) -> str:
 def _reply(value: Any, where: str) -> dict[str, Any]:
     try:
         return validate_reply(value)
-    except ValueError as exc:
+    except InvalidInput as exc:
         raise FlowError(f"{where}: {exc}") from None
 
 

@@ -23,6 +23,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from chalicelib.errors import InvalidInput
+
 EARTH_RADIUS_M = 6_371_000.0
 _LEAF_SIZE = 12
 
@@ -341,21 +343,21 @@ MAX_TAGS = 10
 
 def _clean_text(value: Any, name: str, limit: int) -> str:
     if not isinstance(value, str):
-        raise ValueError(f"{name} must be a string")
+        raise InvalidInput(f"{name} must be a string")
     value = value.strip()
     if len(value) > limit:
-        raise ValueError(f"{name} must be at most {limit} characters")
+        raise InvalidInput(f"{name} must be at most {limit} characters")
     if _BAD_CHARS.search(value):
-        raise ValueError(f"{name} contains control characters")
+        raise InvalidInput(f"{name} contains control characters")
     return value
 
 
 def _coordinate(value: Any, name: str, limit: float) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"{name} must be a number")
+        raise InvalidInput(f"{name} must be a number")
     number = float(value)
     if not math.isfinite(number) or not -limit <= number <= limit:
-        raise ValueError(f"{name} must be between -{limit:g} and {limit:g}")
+        raise InvalidInput(f"{name} must be between -{limit:g} and {limit:g}")
     return number
 
 
@@ -364,45 +366,45 @@ def _url_field(value: Any, name: str) -> str | None:
         return None
     text = _clean_text(value, name, 500)
     if not _URL.fullmatch(text):
-        raise ValueError(f"{name} must be an http(s) URL")
+        raise InvalidInput(f"{name} must be an http(s) URL")
     return text
 
 
 def _tags(value: Any, name: str = "tags") -> list[str]:
     if not isinstance(value, list):
-        raise ValueError(f"{name} must be a list of strings")
+        raise InvalidInput(f"{name} must be a list of strings")
     if len(value) > MAX_TAGS:
-        raise ValueError(f"{name}: at most {MAX_TAGS}")
+        raise InvalidInput(f"{name}: at most {MAX_TAGS}")
     out: list[str] = []
     for tag in value:
         tag = _clean_text(tag, name, 20)
         if not tag:
-            raise ValueError(f"{name} must not hold empty strings")
+            raise InvalidInput(f"{name} must not hold empty strings")
         if tag not in out:
             out.append(tag)
     return out
 
 
 def validate_point(body: Any, base: dict[str, Any] | None = None) -> dict[str, Any]:
-    """A normalized point, or ValueError. `base`: the stored point (fields left out keep theirs).
+    """A normalized point, or InvalidInput. `base`: the stored point (fields left out keep theirs).
     An `id` is accepted (bulk import upserts by id) but not part of the returned fields."""
     if not isinstance(body, dict):
-        raise ValueError("point must be a JSON object")
+        raise InvalidInput("point must be a JSON object")
     unknown = sorted(set(body) - set(POINT_FIELDS) - set(POINT_READ_ONLY) - {"id"})
     if unknown:
-        raise ValueError(f"unknown field(s): {', '.join(unknown)}")
+        raise InvalidInput(f"unknown field(s): {', '.join(unknown)}")
     merged = {k: base[k] for k in POINT_FIELDS if base and k in base}
     merged.update({k: body[k] for k in POINT_FIELDS if k in body})
     for required in ("name", "lat", "lng"):
         if merged.get(required) is None:
-            raise ValueError(f"{required} is required")
+            raise InvalidInput(f"{required} is required")
     out: dict[str, Any] = {
         "name": _clean_text(merged["name"], "name", _TEXT_LIMITS["name"]),
         "lat": _coordinate(merged["lat"], "lat", 90),
         "lng": _coordinate(merged["lng"], "lng", 180),
     }
     if not out["name"]:
-        raise ValueError("name must not be empty")
+        raise InvalidInput("name must not be empty")
     for key in ("address", "phone", "hours"):
         if merged.get(key) is not None:
             out[key] = _clean_text(merged[key], key, _TEXT_LIMITS[key])
@@ -412,14 +414,14 @@ def validate_point(body: Any, base: dict[str, Any] | None = None) -> dict[str, A
         out["url"] = url
     enabled = merged.get("enabled", True)
     if not isinstance(enabled, bool):
-        raise ValueError("enabled must be true or false")
+        raise InvalidInput("enabled must be true or false")
     out["enabled"] = enabled
     return out
 
 
 def check_point_id(value: Any) -> str:
     if not isinstance(value, str) or not _POINT_ID.fullmatch(value):
-        raise ValueError("id must be 1-64 letters, digits, _ or -")
+        raise InvalidInput("id must be 1-64 letters, digits, _ or -")
     return value
 
 
@@ -428,23 +430,23 @@ def validate_settings(body: Any, base: dict[str, Any] | None = None) -> dict[str
     from chalicelib.wechat.replies import validate_reply
 
     if not isinstance(body, dict):
-        raise ValueError("settings must be a JSON object")
+        raise InvalidInput("settings must be a JSON object")
     unknown = sorted(set(body) - set(DEFAULT_SETTINGS))
     if unknown:
-        raise ValueError(f"unknown field(s): {', '.join(unknown)}")
+        raise InvalidInput(f"unknown field(s): {', '.join(unknown)}")
     merged = {**DEFAULT_SETTINGS, **(base or {}), **body}
     count = merged["count"]
     if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_COUNT:
-        raise ValueError(f"count must be an integer from 1 to {MAX_COUNT}")
+        raise InvalidInput(f"count must be an integer from 1 to {MAX_COUNT}")
     if merged["format"] not in ("text", "news"):
-        raise ValueError("format must be text or news")
+        raise InvalidInput("format must be text or news")
     radius = merged["max_distance_km"]
     if radius is None:
         radius = 0
     if isinstance(radius, bool) or not isinstance(radius, int | float) or not 0 <= radius <= 20000:
-        raise ValueError("max_distance_km must be a number from 0 (no limit) to 20000")
+        raise InvalidInput("max_distance_km must be a number from 0 (no limit) to 20000")
     if not isinstance(merged["answer_location_events"], bool):
-        raise ValueError("answer_location_events must be true or false")
+        raise InvalidInput("answer_location_events must be true or false")
     empty = merged["empty_reply"]
     return {
         "count": count,

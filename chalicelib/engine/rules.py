@@ -34,20 +34,8 @@ Limits enforced by :func:`check_keywords` (admin input):
 - at most :data:`MAX_KEYWORDS` (10,000) keywords per rule, each non-empty after strip and at most
   :data:`MAX_KEYWORD_LEN` (200) characters;
 - ``regex`` rules: at most :data:`MAX_REGEX_KEYWORDS` (100) patterns, each at most
-  :data:`MAX_REGEX_LEN` (500) characters, compiling with the ``regex`` module, and passing a
-  catastrophic-backtracking check, both static (:func:`_static_regex_check`) and dynamic
-  (:func:`_probe_regex`). The static check is deliberately conservative: it also refuses some
-  nested quantifiers that are merely slow (``(\\w+\\.)+com`` is quadratic, not exponential);
-  the error message suggests the possessive/atomic rewrite (``(\\w++\\.)+com``) that passes.
-  Syntax that only the ``regex`` module understands (fuzzy matching, recursion, ``\\X`` ...)
-  is refused because it cannot be analysed; ``\\p{...}``/``\\P{...}`` are allowed, and a
-  literal ``{`` must be written ``\\{`` (``{e<=1}`` would be fuzzy matching).
-  Known gaps of the static check, covered by the probe: the stdlib parser merges
-  single-character alternatives into a class (``(\\d|\\w)+`` looks like ``[\\d\\w]+``), and
-  polynomial blow-ups without nesting (``\\w+\\w+$``) are not shapes it looks for. The probe runs
-  the pattern on ~16 adversarial inputs of :data:`REGEX_TEXT_CAP` characters with
-  :data:`PROBE_TIMEOUT` each; a pattern that is only slow on inputs the probe does not build
-  can still get through, which is why match time has its own limits.
+  :data:`MAX_REGEX_LEN` (500) characters and passing `regex_safety.check_regex` (it compiles,
+  and neither a static check nor a probe finds catastrophic backtracking).
 
 Limits at match time (they bound CPU per message whatever is stored):
 
@@ -56,18 +44,13 @@ Limits at match time (they bound CPU per message whatever is stored):
   pattern index only, never the follower's text). When the budget runs out the remaining regex
   rules are skipped, so a lower-priority rule may win: a documented trade-off for a hard
   latency bound.
-- the text cap is 1,000 characters, not more: ``search`` is quadratic on long inputs even for
-  plain patterns (``[a-z]+\\d`` takes ~4 ms on 1,000 adversarial characters and ~17 ms on
-  2,000 here), so a larger cap would push legitimate patterns to the 20 ms limit.
 
-Speed (``python bench/rules_bench.py``, this machine, short Chinese messages, 100,000 rules):
-exact/click ~0.15 us, prefix ~0.5 us, contains ~1.5-2 us (Aho-Corasick over UTF-8, see
-:func:`_ac_key`), regex ~3.5 us when patterns contain a literal (an automaton over the
-required literals picks the candidates, see :func:`_prefilters`) but ~2 us per
-literal-free pattern per message, unless it is anchored at the start and the text's first
-character cannot begin a match (``^\\d{6}$`` on "你好": ~0.1 us, see :func:`_first_char`).
-Build: ~0.2-0.5 s for 100,000 plain keywords, ~10 s for 100,000 regexes (keep regex rules to a
-few hundred).
+How matching stays fast with 100,000 rules (``python bench/rules_bench.py`` measures it):
+exact and click are one dict lookup, prefix one lookup per distinct keyword length, contains an
+Aho-Corasick automaton over UTF-8 (see :func:`_ac_key`). A regex is searched only when the text
+holds its required literal or, for a pattern anchored at the start, begins with a character
+that can start a match (`regex_prefilter`); literal-free unanchored patterns are searched for
+every message, so keep regex rules to a few hundred (they also take longest to build).
 """
 
 from __future__ import annotations
@@ -75,15 +58,38 @@ from __future__ import annotations
 import logging
 import math
 import time
-import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from decimal import Decimal
-from re import _constants as _sc
-from re import _parser as _sp
 from typing import Any
 
 import ahocorasick
 import regex
+
+from chalicelib.engine.regex_prefilter import prefilters
+from chalicelib.engine.regex_safety import (
+    REGEX_TEXT_CAP,
+    REGEX_TIMEOUT,
+    PatternRefused,
+    check_regex,
+)
+from chalicelib.errors import InvalidInput
+
+__all__ = [
+    "MATCH_TYPES",
+    "MAX_KEYWORDS",
+    "MAX_KEYWORD_LEN",
+    "MAX_REGEX_KEYWORDS",
+    "MAX_REGEX_LEN",
+    "REGEX_BUDGET",
+    "REGEX_TEXT_CAP",
+    "REGEX_TIMEOUT",
+    "VALIDATION_BUDGET",
+    "Rule",
+    "RuleError",
+    "RuleSet",
+    "check_keywords",
+    "compile_rules",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -93,15 +99,9 @@ MAX_KEYWORDS = 10_000
 MAX_KEYWORD_LEN = 200
 MAX_REGEX_LEN = 500
 MAX_REGEX_KEYWORDS = 100  # each pattern costs a search per message: keep the regex list short
-REGEX_TEXT_CAP = 1_000  # chars of a message a regex sees; quadratic-but-legal patterns stay < 5 ms
-REGEX_TIMEOUT = 0.020  # seconds, per regex search
 REGEX_BUDGET = 0.050  # seconds, all regex searches of one message together
-PROBE_TIMEOUT = REGEX_TIMEOUT  # a pattern too slow for the probe would time out in production
 VALIDATION_BUDGET = 10.0  # seconds for probing all patterns of one check_keywords call
-
-# Static analysis thresholds (see _static_regex_check).
-_LARGE_REPEAT = 100  # an inner repeat allowing more than this counts as unbounded
-_SMALL_OUTER = 10  # bounded variable repeats may nest in an outer repeat of at most this many
+_INF = math.inf
 
 Rule = dict[str, Any]
 # (-priority, seq, order, rule): a plain tuple so "better" is just "<". ``order`` (position in the
@@ -112,7 +112,7 @@ Entry = tuple[int, float, int, Rule]
 _Regex = tuple[Entry, str | None, Any, int, Any]
 
 
-class RuleError(ValueError):
+class RuleError(InvalidInput):
     """An invalid rule keyword list; the message is safe to show to the admin."""
 
 
@@ -152,8 +152,8 @@ def check_keywords(match: str, keywords: Any) -> list[str]:
             if len(out) >= MAX_REGEX_KEYWORDS:
                 raise RuleError(f"too many regex patterns (at most {MAX_REGEX_KEYWORDS} per rule)")
             try:
-                _check_regex(kw, deadline)
-            except RuleError as exc:
+                check_regex(kw, deadline)
+            except PatternRefused as exc:
                 raise RuleError(f"regex #{pos} {_show(kw)}: {exc}") from None
         seen.add(kw)
         out.append(kw)
@@ -162,443 +162,6 @@ def check_keywords(match: str, keywords: Any) -> list[str]:
 
 def _show(pattern: str) -> str:
     return repr(pattern if len(pattern) <= 60 else pattern[:57] + "...")
-
-
-def _check_regex(pattern: str, deadline: float) -> None:
-    try:
-        compiled = regex.compile(pattern)
-    except (regex.error, ValueError, OverflowError, RecursionError) as exc:
-        raise RuleError(f"invalid regular expression ({exc})") from None
-    _static_regex_check(pattern)
-    _probe_regex(compiled, pattern, deadline)
-
-
-# --- static check ---------------------------------------------------------------------------
-# We walk the stdlib parser's tree (re._parser, formerly sre_parse). It is close enough to the
-# `regex` module's VERSION0 syntax; what it cannot parse is refused rather than guessed at.
-
-_REPEATS = (_sc.MAX_REPEAT, _sc.MIN_REPEAT)
-_INF = math.inf
-
-# Characters tried when deciding whether two first-character sets overlap; besides these we
-# try every literal and range endpoint that occurs in either set, which makes the answer exact
-# for literals/ranges and a good approximation for \d, \w, \s.
-_REPRESENTATIVES = "aAzZ09_ \t\n中é!-.,@#٣\u3000，。"
-
-_CATEGORIES: dict[Any, Callable[[str], bool]] = {
-    _sc.CATEGORY_DIGIT: str.isdecimal,
-    _sc.CATEGORY_NOT_DIGIT: lambda c: not c.isdecimal(),
-    _sc.CATEGORY_SPACE: str.isspace,
-    _sc.CATEGORY_NOT_SPACE: lambda c: not c.isspace(),
-    _sc.CATEGORY_WORD: lambda c: c.isalnum() or c == "_",
-    _sc.CATEGORY_NOT_WORD: lambda c: not (c.isalnum() or c == "_"),
-}
-
-
-def _static_regex_check(pattern: str) -> None:
-    """Refuse catastrophic-backtracking shapes by inspecting the parsed pattern.
-
-    Refused, inside a repeat that may iterate more than once (``*``, ``+``, ``{2,}``, ``{n}``):
-    - another repeat with a variable count that is unbounded (``(a+)+``, ``(a*)*``,
-      ``(\\w+\\s?)*``, ``(.*a){20}``), or bounded but under an outer repeat of more than
-      :data:`_SMALL_OUTER` iterations (``(a?){25}``);
-    - an alternation with an empty alternative or with alternatives that can start with the
-      same character (``(a|a)*``, ``(a|ab)*``, ``(\\d+|\\w)+``).
-    Possessive repeats and atomic groups do not backtrack, so they reset the analysis: that is
-    the suggested fix.
-    """
-    source = _for_static_parse(pattern)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # e.g. FutureWarning "possible nested set"
-        try:
-            parsed = _sp.parse(source)
-        except Exception:  # any parser failure means "cannot analyse"
-            raise RuleError(
-                "uses syntax that cannot be checked for safety (fuzzy matching, recursion and "
-                "other regex-module extensions are not allowed)"
-            ) from None
-    _scan(list(parsed), 1)
-
-
-def _for_static_parse(pattern: str) -> str:
-    r"""Replace \p{..}/\P{..}/\pL (regex-module only) by "any character" for the stdlib parser.
-
-    Over-approximating the property keeps the overlap analysis conservative.
-    """
-    out: list[str] = []
-    i, n = 0, len(pattern)
-    in_class = False
-    class_body_start = -1
-    while i < n:
-        ch = pattern[i]
-        if ch == "\\" and i + 1 < n:
-            if pattern[i + 1] in "pP":
-                if i + 2 < n and pattern[i + 2] == "{":
-                    close = pattern.find("}", i + 3)
-                    end = n if close < 0 else close + 1
-                else:
-                    end = i + 3
-                out.append(r"\s\S" if in_class else r"[\s\S]")
-                i = end
-                continue
-            if pattern[i + 1] in "Nx" and i + 2 < n and pattern[i + 2] == "{":
-                close = pattern.find("}", i + 3)  # \N{NAME}, \x{hex}: keep as one token
-                end = n if close < 0 else close + 1
-                out.append(pattern[i:end])
-                i = end
-                continue
-            out.append(pattern[i : i + 2])
-            i += 2
-            continue
-        if not in_class and ch == "{":
-            # In the regex module "{e<=1}" is fuzzy matching, while the stdlib parser reads it
-            # as literal text: demand that a literal brace be escaped so both agree.
-            close = pattern.find("}", i + 1)
-            if close < 0 or not _QUANTIFIER_BODY.fullmatch(pattern[i + 1 : close]):
-                raise RuleError(
-                    "a literal '{' must be escaped as \\{ (fuzzy matching is not allowed)"
-                )
-        if in_class:
-            if ch == "]" and i != class_body_start:
-                in_class = False
-        elif ch == "[":
-            in_class = True
-            class_body_start = i + 1
-            if i + 1 < n and pattern[i + 1] == "^":
-                class_body_start = i + 2
-        out.append(ch)
-        i += 1
-    return "".join(out)
-
-
-_QUANTIFIER_BODY = regex.compile(r"\d*(?:,\d*)?")
-
-
-def _hi(value: int) -> float:
-    return _INF if value >= _sc.MAXREPEAT else value
-
-
-def _scan(seq: list, outer: float) -> None:
-    """Walk ``seq``; ``outer`` = how many times enclosing repeats may run it (1 = once)."""
-    for op, av in seq:
-        if op in _REPEATS:
-            lo, hi_raw, body = av
-            hi = _hi(hi_raw)
-            if outer > 1 and lo != hi:
-                if hi > _LARGE_REPEAT:
-                    raise RuleError(
-                        "nested quantifier (a repeated group contains another unbounded repeat, "
-                        "e.g. (a+)+): catastrophic backtracking; use a possessive quantifier "
-                        "(a++) or an atomic group (?>...)"
-                    )
-                if outer > _SMALL_OUTER:
-                    raise RuleError(
-                        "variable repeat inside a large repeat (e.g. (a?){25}): catastrophic "
-                        "backtracking"
-                    )
-            if hi == 0:
-                continue
-            if hi > 1:
-                _check_branches(list(body))
-            _scan(list(body), outer * hi if hi > 1 else outer)
-        elif op is _sc.POSSESSIVE_REPEAT:
-            _scan(list(av[2]), 1)  # never gives back what it matched: a fresh start
-        elif op is _sc.ATOMIC_GROUP:
-            _scan(list(av), 1)
-        elif op is _sc.SUBPATTERN:
-            _scan(list(av[3]), outer)
-        elif op is _sc.BRANCH:
-            for alt in av[1]:
-                _scan(list(alt), outer)
-        elif op in (_sc.ASSERT, _sc.ASSERT_NOT):
-            _scan(list(av[1]), outer)
-        elif op is _sc.GROUPREF_EXISTS:
-            for part in av[1:]:
-                if part is not None:
-                    _scan(list(part), outer)
-
-
-def _check_branches(seq: list) -> None:
-    """Inside a repeated body: every alternation must be unambiguous on its first character."""
-    for op, av in seq:
-        if op is _sc.BRANCH:
-            firsts = []
-            for alt in av[1]:
-                atoms, nullable = _first(list(alt))
-                if nullable:
-                    raise RuleError(
-                        "alternation with an empty alternative inside a repeat (e.g. (a|)*): "
-                        "catastrophic backtracking"
-                    )
-                firsts.append(atoms)
-            for i, left in enumerate(firsts):
-                for right in firsts[i + 1 :]:
-                    if _overlap(left, right):
-                        raise RuleError(
-                            "overlapping alternatives inside a repeat (e.g. (a|a)* or "
-                            "(\\d|\\w)+): catastrophic backtracking"
-                        )
-            for alt in av[1]:
-                _check_branches(list(alt))
-        elif op in _REPEATS:
-            _check_branches(list(av[2]))
-        elif op is _sc.SUBPATTERN:
-            _check_branches(list(av[3]))
-        elif op in (_sc.ASSERT, _sc.ASSERT_NOT):
-            _check_branches(list(av[1]))
-        elif op is _sc.GROUPREF_EXISTS:
-            for part in av[1:]:
-                if part is not None:
-                    _check_branches(list(part))
-        # POSSESSIVE_REPEAT / ATOMIC_GROUP: no backtracking into them, nothing to check.
-
-
-_ANY_ATOM = (_sc.ANY, None)
-
-
-def _first(seq: list) -> tuple[list[tuple[Any, Any]], bool]:
-    """Over-approximate the set of first characters of ``seq``; also say if it can match ""."""
-    atoms: list[tuple[Any, Any]] = []
-    for op, av in seq:
-        if op in (_sc.LITERAL, _sc.NOT_LITERAL, _sc.ANY, _sc.IN):
-            atoms.append((op, av))
-            return atoms, False
-        if op in (_sc.AT, _sc.ASSERT, _sc.ASSERT_NOT):
-            continue  # zero-width
-        if op is _sc.SUBPATTERN or op is _sc.ATOMIC_GROUP:
-            sub, nullable = _first(list(av[3] if op is _sc.SUBPATTERN else av))
-        elif op in _REPEATS or op is _sc.POSSESSIVE_REPEAT:
-            lo, hi, body = av
-            if hi == 0:
-                continue
-            sub, nullable = _first(list(body))
-            nullable = nullable or lo == 0
-        elif op is _sc.BRANCH:
-            sub, nullable = [], False
-            for alt in av[1]:
-                alt_atoms, alt_nullable = _first(list(alt))
-                sub += alt_atoms
-                nullable = nullable or alt_nullable
-        else:  # back-references, conditionals...: anything, possibly empty
-            sub, nullable = [_ANY_ATOM], True
-        atoms += sub
-        if not nullable:
-            return atoms, False
-    return atoms, True
-
-
-def _atom_matches(atom: tuple[Any, Any], ch: str) -> bool:
-    op, av = atom
-    code = ord(ch)
-    if op is _sc.LITERAL:
-        return code == av
-    if op is _sc.NOT_LITERAL:
-        return code != av
-    if op is _sc.IN:
-        negate = False
-        hit = False
-        for item_op, item_av in av:
-            if item_op is _sc.NEGATE:
-                negate = True
-            elif item_op is _sc.LITERAL:
-                hit = hit or code == item_av
-            elif item_op is _sc.RANGE:
-                hit = hit or item_av[0] <= code <= item_av[1]
-            elif item_op is _sc.CATEGORY and item_av in _CATEGORIES:
-                hit = hit or _CATEGORIES[item_av](ch)
-            else:
-                return True  # unknown item: assume it may match
-        return hit != negate
-    return True  # ANY and anything unknown
-
-
-def _atom_chars(atom: tuple[Any, Any]) -> Iterable[str]:
-    op, av = atom
-    if op in (_sc.LITERAL, _sc.NOT_LITERAL):
-        yield chr(av)
-    elif op is _sc.IN:
-        for item_op, item_av in av:
-            if item_op is _sc.LITERAL:
-                yield chr(item_av)
-            elif item_op is _sc.RANGE:
-                yield chr(item_av[0])
-                yield chr(item_av[1])
-
-
-def _overlap(left: list, right: list) -> bool:
-    """Can some character start both ``left`` and ``right`` (case-insensitively, to be safe)?"""
-    candidates = set(_REPRESENTATIVES)
-    for atom in (*left, *right):
-        candidates.update(_atom_chars(atom))
-    for base in candidates:
-        for ch in {base, base.lower(), base.upper()}:
-            if len(ch) != 1:
-                continue
-            if any(_atom_matches(a, ch) for a in left) and any(_atom_matches(a, ch) for a in right):
-                return True
-    return False
-
-
-def _prefilters(pattern: str) -> tuple[str | None, Any | None]:
-    """(required literal, first-character class) of a pattern, from one stdlib parse.
-
-    The required literal is the longest literal text every match must contain, or None. A
-    ``required in text`` test (~50 ns) skips most non-matching regexes before the search,
-    which with ``timeout=`` costs ~2 us even when it fails at once. Only provably required
-    runs count: consecutive literals at the top level, in groups and in repeats that run at
-    least once; case-insensitive parts are ignored. The first-character class: _first_char.
-    """
-    try:
-        source = _for_static_parse(pattern)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            parsed = _sp.parse(source)
-    except Exception:  # unparseable: no pre-filter, the pattern is still searched
-        return None, None
-    if any(issubclass(w.category, FutureWarning) for w in caught):
-        # "Possible nested set / set operation": a class the regex module reads differently
-        # ("[[:digit:]]" is a POSIX class there, "[, :, d, i, g, t" then "]" here). A pre-filter
-        # read off the stdlib parse would hide matches: none.
-        return None, None
-    first = None if source != pattern else _first_char(parsed)
-    if parsed.state.flags & _sc.SRE_FLAG_IGNORECASE:
-        return None, first
-    runs: list[str] = []
-    _literal_runs(list(parsed), runs)
-    return max(runs, key=len, default=None) or None, first
-
-
-def _literal_runs(seq: list, runs: list[str]) -> None:
-    current: list[str] = []
-    for op, av in seq:
-        if op is _sc.LITERAL:
-            current.append(chr(av))
-            continue
-        if op in (_sc.AT, _sc.ASSERT, _sc.ASSERT_NOT):
-            continue  # zero-width: the literals on both sides stay adjacent
-        runs.append("".join(current))
-        current = []
-        if op is _sc.SUBPATTERN and not av[1] & _sc.SRE_FLAG_IGNORECASE:
-            _literal_runs(list(av[3]), runs)
-        elif op is _sc.ATOMIC_GROUP:
-            _literal_runs(list(av), runs)
-        elif op in (*_REPEATS, _sc.POSSESSIVE_REPEAT) and av[0] >= 1:
-            _literal_runs(list(av[2]), runs)
-    runs.append("".join(current))
-
-
-_CLASS_ESCAPES = {
-    _sc.CATEGORY_DIGIT: r"\d",
-    _sc.CATEGORY_NOT_DIGIT: r"\D",
-    _sc.CATEGORY_SPACE: r"\s",
-    _sc.CATEGORY_NOT_SPACE: r"\S",
-    _sc.CATEGORY_WORD: r"\w",
-    _sc.CATEGORY_NOT_WORD: r"\W",
-}
-_ZERO_WIDTH = (_sc.AT, _sc.ASSERT, _sc.ASSERT_NOT)
-
-
-def _first_char(parsed: Any) -> Any | None:
-    """For a pattern anchored at the start (``^``/``\\A``), a one-character pattern the text's
-    first character must match, or None.
-
-    A search with ``timeout=`` costs ~1.5 us even when it fails at once, and a literal-free
-    pattern (``^\\d{6}$``) has no required literal to skip it by: one ``match`` of this class
-    (~0.1 us) does. The class is rebuilt from the parsed pattern as ``regex`` syntax
-    (``[\\d]``, ``[^a-z]``) and compiled by ``regex``, so it means what the pattern means.
-    Patterns with flags, ``\\p{..}``, alternation first or an optional first item get None.
-    """
-    if parsed.state.flags & ~_sc.SRE_FLAG_UNICODE:
-        return None
-    items = list(parsed)
-    if not items or items[0] not in ((_sc.AT, _sc.AT_BEGINNING), (_sc.AT, _sc.AT_BEGINNING_STRING)):
-        return None
-    source = _first_class(items[1:])
-    return None if source is None else regex.compile(source)
-
-
-def _first_class(items: list) -> str | None:
-    for op, av in items:
-        if op in _ZERO_WIDTH:
-            continue  # assertions do not consume: the next item meets the first character
-        if op is _sc.LITERAL:
-            return f"[{_class_char(av)}]"
-        if op is _sc.NOT_LITERAL:
-            return f"[^{_class_char(av)}]"
-        if op is _sc.IN:
-            return _class_source(av)
-        if op in (*_REPEATS, _sc.POSSESSIVE_REPEAT) and av[0] >= 1:
-            return _first_class(list(av[2]))
-        if op is _sc.SUBPATTERN and not av[1] and not av[2]:  # a group without flags
-            return _first_class(list(av[3]))
-        return None  # alternation, an optional item, a back-reference, "." ...
-    return None  # nothing consumes a character: any text may match
-
-
-def _class_char(code: int) -> str:
-    return "\\" + chr(code) if chr(code) in "\\]^-[" else chr(code)
-
-
-def _class_source(members: list) -> str | None:
-    parts: list[str] = []
-    negate = False
-    for op, av in members:
-        if op is _sc.NEGATE:
-            negate = True
-        elif op is _sc.LITERAL:
-            parts.append(_class_char(av))
-        elif op is _sc.RANGE:
-            parts.append(f"{_class_char(av[0])}-{_class_char(av[1])}")
-        elif op is _sc.CATEGORY and av in _CLASS_ESCAPES:
-            parts.append(_CLASS_ESCAPES[av])
-        else:
-            return None
-    if not parts:
-        return None
-    return f"[{'^' if negate else ''}{''.join(parts)}]"
-
-
-# --- dynamic probe --------------------------------------------------------------------------
-
-
-def _probe_regex(compiled: Any, pattern: str, deadline: float) -> None:
-    """Run the pattern on adversarial inputs as long as the longest text it will see.
-
-    Inputs: one character repeated (characters from the pattern first, then a, space, 0, 中),
-    and pairs of them alternating, each ending in NUL so anchored patterns must fail late.
-    A timeout means the pattern would blow its budget in production, so it is refused.
-    """
-    alphabet: list[str] = []
-    for ch in [*_pattern_chars(pattern), "a", " ", "0", "中"]:
-        if ch not in alphabet:
-            alphabet.append(ch)
-    alphabet = alphabet[:10]
-    body = REGEX_TEXT_CAP - 1
-    probes = [ch * body + "\x00" for ch in alphabet]
-    pair_chars = alphabet[:3]
-    for a in pair_chars:
-        for b in pair_chars:
-            if a != b:
-                probes.append(((a + b) * (body // 2 + 1))[:body] + "\x00")
-    for probe in probes:
-        if time.perf_counter() > deadline:
-            raise RuleError("validation took too long; use fewer or simpler patterns in one rule")
-        try:
-            compiled.search(probe, timeout=PROBE_TIMEOUT)
-        except TimeoutError:
-            raise RuleError(
-                f"too slow on a {len(probe)}-character input (over {PROBE_TIMEOUT * 1000:.0f} "
-                "ms): catastrophic backtracking"
-            ) from None
-
-
-def _pattern_chars(pattern: str) -> list[str]:
-    """Plain characters of the pattern, in order (a cheap stand-in for its literals)."""
-    out: list[str] = []
-    for ch in pattern:
-        if ch not in "\\()[]{}|*+?.^$-," and ch not in out and not ch.isspace():
-            out.append(ch)
-    return out[:6]
 
 
 # --------------------------------------------------------------------------------------------
@@ -669,7 +232,7 @@ class RuleSet:
         ordered = sorted(regexes, key=lambda item: item[0])
         self._regexes = [(entry, pattern, index) for entry, _req, pattern, index, _f in ordered]
         # Literal-free regexes: always candidates, unless anchored at the start with a first
-        # character the text does not begin with (see _first_char).
+        # character the text does not begin with (see regex_prefilter).
         self._regex_free = tuple(
             pos for pos, item in enumerate(ordered) if item[1] is None and item[4] is None
         )
@@ -821,7 +384,7 @@ def compile_rules(rules: Iterable[Rule]) -> RuleSet:
             compiled = []
             for index, pattern in enumerate(keywords):
                 try:
-                    required, first = _prefilters(pattern)
+                    required, first = prefilters(pattern)
                     compiled.append((entry, required, regex.compile(pattern), index, first))
                 except Exception:  # one bad stored pattern must not stop the rest
                     logger.warning("rule %s: regex #%d does not compile", rule.get("id"), index + 1)

@@ -8,7 +8,6 @@ from chalice import Blueprint, Response
 
 from chalicelib import wiring
 from chalicelib.campaigns import admin as campaigns
-from chalicelib.handlers.admin_wechat import wechat_errors
 from chalicelib.handlers.common import admin_route, json_response, query_int, read_object
 
 bp = Blueprint(__name__)
@@ -44,6 +43,5 @@ def cancel_campaign(campaign_id: str) -> dict[str, Any]:
 
 @bp.route("/admin/campaigns/{campaign_id}/preview", methods=["POST"])
 @admin
-@wechat_errors
 def preview_campaign(campaign_id: str) -> dict[str, Any]:
     return campaigns.preview(campaign_id, read_object(bp.current_request), wiring.wechat())

@@ -7,8 +7,8 @@ from typing import Any
 
 from chalice import Blueprint, Response
 
+from chalicelib.errors import InvalidInput
 from chalicelib.handlers.common import (
-    BadRequest,
     admin_route,
     error,
     json_response,
@@ -19,7 +19,7 @@ from chalicelib.handlers.common import (
 from chalicelib.jobs import profile_sync
 from chalicelib.store import analytics, messages
 from chalicelib.store import followers as store
-from chalicelib.wechat.api.base import WeChatAPIError
+from chalicelib.wechat.api import WeChatAPIError
 
 bp = Blueprint(__name__)
 admin = admin_route(bp)
@@ -33,7 +33,7 @@ def _bool(params: dict[str, str], name: str) -> bool | None:
         return None
     value = _BOOLS.get(raw.lower())
     if value is None:
-        raise BadRequest(f"{name} must be true or false")
+        raise InvalidInput(f"{name} must be true or false")
     return value
 
 
@@ -67,10 +67,10 @@ def sync_followers() -> Response:
         read_json(bp.current_request) if (bp.current_request.raw_body or b"").strip() else {}
     )
     if not isinstance(body, dict):
-        raise BadRequest("body must be a JSON object")
+        raise InvalidInput("body must be a JSON object")
     mode = body.get("mode", "pending")
     if mode not in ("pending", "full"):
-        raise BadRequest("mode must be pending or full")
+        raise InvalidInput("mode must be pending or full")
     report = profile_sync.run(mode=mode).as_dict()
     if report["error"]:
         return json_response(report, 502)

@@ -14,7 +14,6 @@ from chalice import Blueprint, Response
 
 from chalicelib import wiring
 from chalicelib.errors import InvalidInput
-from chalicelib.handlers.admin_wechat import wechat_errors
 from chalicelib.handlers.common import admin_route, json_response, read_object
 from chalicelib.media import content, service
 from chalicelib.store import media as records
@@ -47,7 +46,6 @@ def _opt_str(body: dict[str, Any], key: str, limit: int) -> str | None:
 
 @bp.route("/admin/media", methods=["POST"])
 @admin
-@wechat_errors
 def upload_media() -> Response:
     body = read_object(bp.current_request)
     unknown = sorted(set(body) - set(UPLOAD_FIELDS))
@@ -100,7 +98,6 @@ def get_media(item_id: str) -> dict:
 
 @bp.route("/admin/media/{item_id}", methods=["DELETE"])
 @admin
-@wechat_errors
 def delete_media(item_id: str) -> Response:
     service.delete_media(item_id, wiring.wechat())
     return Response("", status_code=204)

@@ -17,9 +17,8 @@ from chalicelib.engine.geo import (
     validate_point,
     validate_settings,
 )
-from chalicelib.handlers.admin_wechat import wechat_errors
+from chalicelib.errors import InvalidInput
 from chalicelib.handlers.common import (
-    BadRequest,
     admin_route,
     json_response,
     query_int,
@@ -48,7 +47,7 @@ def list_points() -> dict:
 def create_point() -> Response:
     body = read_object(bp.current_request)
     if "id" in body:
-        raise BadRequest("id is assigned by the server (use /admin/points/import to set ids)")
+        raise InvalidInput("id is assigned by the server (use /admin/points/import to set ids)")
     return json_response(store.create_point(validate_point(body)), 201)
 
 
@@ -62,15 +61,15 @@ def import_points() -> dict:
     if isinstance(body, dict):
         unknown = sorted(set(body) - {"points", "replace"})
         if unknown:
-            raise BadRequest(f"unknown field(s): {', '.join(unknown)}")
+            raise InvalidInput(f"unknown field(s): {', '.join(unknown)}")
         replace = body.get("replace", False)
         if not isinstance(replace, bool):
-            raise BadRequest("replace must be true or false")
+            raise InvalidInput("replace must be true or false")
         body = body.get("points")
     if not isinstance(body, list) or not body:
-        raise BadRequest("points must be a non-empty list")
+        raise InvalidInput("points must be a non-empty list")
     if len(body) > store.MAX_IMPORT:
-        raise BadRequest(f"at most {store.MAX_IMPORT} points per import")
+        raise InvalidInput(f"at most {store.MAX_IMPORT} points per import")
     rows: list[tuple[str | None, dict[str, Any]]] = []
     seen: set[str] = set()
     for index, point in enumerate(body):
@@ -79,25 +78,25 @@ def import_points() -> dict:
                 check_point_id(point["id"]) if isinstance(point, dict) and "id" in point else None
             )
             if point_id in seen:
-                raise ValueError(f"id {point_id} appears twice")
+                raise InvalidInput(f"id {point_id} appears twice")
             if point_id:
                 seen.add(point_id)
             rows.append((point_id, validate_point(point)))
-        except ValueError as exc:
-            raise BadRequest(f"points[{index}]: {exc}") from None
+        except InvalidInput as exc:
+            raise InvalidInput(f"points[{index}]: {exc}") from None
     return store.import_points(rows, replace=replace)
 
 
 def _float(query: dict[str, str], name: str, limit: float) -> float:
     raw = query.get(name)
     if raw is None or raw == "":
-        raise BadRequest(f"{name} is required")
+        raise InvalidInput(f"{name} is required")
     try:
         value = float(raw)
     except ValueError:
-        raise BadRequest(f"{name} must be a number") from None
+        raise InvalidInput(f"{name} must be a number") from None
     if not math.isfinite(value) or not -limit <= value <= limit:
-        raise BadRequest(f"{name} must be between -{limit:g} and {limit:g}")
+        raise InvalidInput(f"{name} must be between -{limit:g} and {limit:g}")
     return value
 
 
@@ -134,7 +133,6 @@ def get_settings() -> dict:
 
 @bp.route("/admin/points/settings", methods=["PUT"])
 @admin
-@wechat_errors  # an empty_reply naming a media item may upload it to WeChat
 def put_settings() -> dict:
     base = store.get_settings()
     # empty_reply is a Reply like a rule's: media items resolved, article ids checked.
@@ -160,7 +158,7 @@ def get_point(point_id: str) -> dict:
 def update_point(point_id: str) -> dict:
     body = read_object(bp.current_request)
     if "id" in body and body["id"] != point_id:
-        raise BadRequest("id cannot be changed")
+        raise InvalidInput("id cannot be changed")
     fields = validate_point(body, base=store.get_point(point_id))
     return store.replace_point(point_id, fields)
 

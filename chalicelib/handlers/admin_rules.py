@@ -9,7 +9,6 @@ from chalice import Blueprint, Response
 from chalicelib import wiring
 from chalicelib.cms.replies import check_reply_refs
 from chalicelib.engine.validate import validate_rule
-from chalicelib.handlers.admin_wechat import wechat_errors
 from chalicelib.handlers.common import admin_route, json_response, query_int, read_json, read_object
 from chalicelib.media.replies import validated
 from chalicelib.store import listing, messages, progress
@@ -33,7 +32,6 @@ def list_rules() -> dict:
 
 @bp.route("/admin/rules", methods=["POST"])
 @admin
-@wechat_errors  # naming a media item may upload it to WeChat
 def create_rule() -> Response:
     # A reply may name a media item ({"media": id}): resolved to permanent material on save.
     fields = validated(validate_rule, read_object(bp.current_request), wiring.wechat())
@@ -49,7 +47,6 @@ def get_rule(rule_id: str) -> dict:
 
 @bp.route("/admin/rules/{rule_id}", methods=["PUT", "PATCH"])
 @admin
-@wechat_errors
 def update_rule(rule_id: str) -> dict:
     body = read_object(bp.current_request)
     current = store.get_rule(rule_id)
@@ -84,7 +81,6 @@ def get_special(kind: str) -> Any:
 
 @bp.route("/admin/replies/{kind}", methods=["PUT"])
 @admin
-@wechat_errors
 def put_special(kind: str) -> Any:
     _kind(kind)
     body = read_json(bp.current_request)

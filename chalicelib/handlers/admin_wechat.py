@@ -2,109 +2,28 @@
 messages, and the token status.
 
 Every WeChat call goes through `chalicelib.jobs.wechat.client()` (token from the shared store).
-WeChat's refusals become JSON answers with the errcode (`wechat_errors`): 404 for unknown ids,
-409 for state conflicts (e.g. 45015 outside the customer-service window), 422 when WeChat refused
-what was asked for another reason, 429 for quota, and 502 only when the fault is ours or WeChat's
-(no answer, busy, IP whitelist, credentials).
+WeChat's refusals are typed errors that carry their answer (chalicelib.wechat.api.errors: 404
+for unknown ids, 409 for state conflicts, 422 for other refusals, 429 for quota, 502 only when
+the fault is ours or WeChat's): `admin_route` answers them with the errcode.
 """
 
 from __future__ import annotations
 
-import functools
-import logging
 import re
 import time
-from collections.abc import Callable
 from typing import Any
 
 from chalice import Blueprint, Response
 
 from chalicelib import wiring
-from chalicelib.handlers.common import BadRequest, admin_route, error, json_response, read_object
-from chalicelib.wechat.api import (
-    InvalidCredentialError,
-    InvalidTokenError,
-    IPNotWhitelistedError,
-    RateLimitError,
-    SystemBusyError,
-    TransportError,
-    WeChatAPIError,
-)
+from chalicelib.errors import InvalidInput
+from chalicelib.handlers.common import admin_route, json_response, read_object
 
-log = logging.getLogger("wxless.admin.wechat")
 bp = Blueprint(__name__)
 admin = admin_route(bp)
 
 MAX_OPENIDS_PER_REQUEST = 500  # 10 batchtagging calls of 50: well inside the Lambda timeout
 _OPENID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-
-# errcode -> (HTTP status, what it means for the admin)
-WECHAT_ERRORS: dict[int, tuple[int, str]] = {
-    40003: (404, "unknown openid (not a follower of this account)"),
-    43004: (409, "the follower has unsubscribed"),
-    45015: (
-        409,
-        "outside the customer-service window: the follower must have written within the last "
-        "48 hours (or clicked the menu, subscribed or scanned within the last minute)",
-    ),
-    45047: (
-        409,
-        "too many customer-service messages: at most 5 within 48 hours of the follower's last "
-        "message (3 within a minute of a click, subscribe or scan)",
-    ),
-    40050: (404, "unknown tag"),
-    45159: (404, "unknown tag"),
-    45157: (409, "a tag with this name already exists"),
-    45158: (400, "tag name too long (30 characters at most)"),
-    45058: (409, "the system tags 0, 1 and 2 cannot be changed"),
-    45056: (409, "too many tags: WeChat allows 100"),
-    45057: (409, "the tag has more than 100,000 followers; untag them first"),
-    45059: (409, "a follower already has the maximum of 20 tags"),
-    46003: (404, "no menu is published"),
-    65301: (404, "unknown conditional menu"),
-    65303: (409, "publish a default menu first (PUT /admin/menu): conditional menus need one"),
-    40007: (400, "WeChat does not know this media_id"),
-}
-
-
-def _wechat_error_response(exc: WeChatAPIError) -> Response:
-    extra: dict[str, Any] = {"errcode": exc.errcode, "wechat": exc.errmsg}
-    if isinstance(exc, TransportError):
-        return error(
-            502, f"WeChat did not answer usefully: {exc.errmsg}", retryable=True, retry_after=5
-        )
-    known = WECHAT_ERRORS.get(exc.errcode)
-    if known is not None:
-        return error(known[0], known[1], **extra)
-    if isinstance(exc, RateLimitError):
-        # 45011 is a per-minute quota; 45009 a daily one (reset at midnight, Beijing time).
-        wait = 60 if exc.errcode == 45011 else 3600
-        message = "WeChat API quota reached; retry later"
-        return error(429, message, retryable=True, retry_after=wait, **extra)
-    if isinstance(exc, IPNotWhitelistedError):
-        message = "WeChat refused this server's IP: add it to the account's IP whitelist"
-        return error(502, message, **extra)
-    if isinstance(exc, InvalidCredentialError):
-        return error(502, "WeChat rejected WECHAT_APP_ID / WECHAT_APP_SECRET", **extra)
-    if isinstance(exc, (SystemBusyError, InvalidTokenError)):
-        message = f"WeChat failed: [{exc.errcode}] {exc.errmsg}"
-        return error(502, message, retryable=True, retry_after=5, **extra)
-    # Anything else is WeChat refusing this particular request (bad content, limits).
-    return error(422, f"WeChat refused: [{exc.errcode}] {exc.errmsg}", **extra)
-
-
-def wechat_errors(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Map WeChat's refusals to JSON answers (use inside `admin_route`)."""
-
-    @functools.wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return view(*args, **kwargs)
-        except WeChatAPIError as exc:
-            log.warning("admin.wechat_error path=%s errcode=%s", exc.path, exc.errcode)
-            return _wechat_error_response(exc)
-
-    return wrapper
 
 
 def wechat() -> Any:
@@ -115,16 +34,16 @@ def wechat() -> Any:
 
 def _openid(value: Any, field: str = "openid") -> str:
     if not isinstance(value, str) or not _OPENID_RE.match(value):
-        raise BadRequest(f"{field} must be a WeChat openid (1..64 letters, digits, _ or -)")
+        raise InvalidInput(f"{field} must be a WeChat openid (1..64 letters, digits, _ or -)")
     return value
 
 
 def _openids(body: dict[str, Any]) -> list[str]:
     openids = body.get("openids")
     if not isinstance(openids, list) or not openids:
-        raise BadRequest("openids must be a non-empty list")
+        raise InvalidInput("openids must be a non-empty list")
     if len(openids) > MAX_OPENIDS_PER_REQUEST:
-        raise BadRequest(f"at most {MAX_OPENIDS_PER_REQUEST} openids per request")
+        raise InvalidInput(f"at most {MAX_OPENIDS_PER_REQUEST} openids per request")
     return list(dict.fromkeys(_openid(o, "openids[]") for o in openids))
 
 
@@ -132,16 +51,16 @@ def _tag_id(raw: str) -> int:
     try:
         tag_id = int(raw)
     except ValueError:
-        raise BadRequest("tag id must be an integer") from None
+        raise InvalidInput("tag id must be an integer") from None
     if tag_id < 0:
-        raise BadRequest("tag id must be >= 0")
+        raise InvalidInput("tag id must be >= 0")
     return tag_id
 
 
 def _tag_name(body: dict[str, Any]) -> str:
     name = body.get("name")
     if not isinstance(name, str) or not name.strip():
-        raise BadRequest("name must be a non-empty string")
+        raise InvalidInput("name must be a non-empty string")
     return name.strip()
 
 
@@ -172,17 +91,18 @@ def _unanswered(keys: list[str]) -> list[str]:
 
 @bp.route("/admin/menu", methods=["PUT"])
 @admin
-@wechat_errors
 def put_menu() -> dict:
     from chalicelib.store import menu as menu_store
     from chalicelib.wechat.api import validate_menu
 
     body = read_object(bp.current_request)
     if "matchrule" in body:
-        raise BadRequest("menu.matchrule: a conditional menu goes to POST /admin/menu/conditional")
+        raise InvalidInput(
+            "menu.matchrule: a conditional menu goes to POST /admin/menu/conditional"
+        )
     unknown = sorted(set(body) - {"button"})
     if unknown:
-        raise BadRequest(f"menu: unknown field(s) {', '.join(unknown)}")
+        raise InvalidInput(f"menu: unknown field(s) {', '.join(unknown)}")
     menu = validate_menu(body)
     wechat().menu.create(menu, validate=False)
     record = menu_store.put_menu(menu)
@@ -191,7 +111,6 @@ def put_menu() -> dict:
 
 @bp.route("/admin/menu", methods=["GET"])
 @admin
-@wechat_errors
 def get_menu() -> dict:
     from chalicelib.store import menu as menu_store
     from chalicelib.store.errors import NotFound
@@ -208,7 +127,6 @@ def get_menu() -> dict:
 
 @bp.route("/admin/menu", methods=["DELETE"])
 @admin
-@wechat_errors
 def delete_menu() -> Response:
     from chalicelib.store import menu as menu_store
 
@@ -223,14 +141,13 @@ def delete_menu() -> Response:
 
 @bp.route("/admin/menu/conditional", methods=["POST"])
 @admin
-@wechat_errors
 def add_conditional_menu() -> Response:
     from chalicelib.wechat.api import validate_menu
 
     body = read_object(bp.current_request)
     unknown = sorted(set(body) - {"button", "matchrule"})
     if unknown:
-        raise BadRequest(f"menu: unknown field(s) {', '.join(unknown)}")
+        raise InvalidInput(f"menu: unknown field(s) {', '.join(unknown)}")
     menu = validate_menu(body, conditional=True)
     menuid = wechat().menu.addconditional(menu, validate=False)
     answer = {"menuid": menuid, **menu, "unanswered_click_keys": _unanswered(_click_keys(menu))}
@@ -239,7 +156,6 @@ def add_conditional_menu() -> Response:
 
 @bp.route("/admin/menu/conditional", methods=["GET"])
 @admin
-@wechat_errors
 def list_conditional_menus() -> dict:
     from chalicelib.wechat.api import WeChatAPIError
 
@@ -254,10 +170,9 @@ def list_conditional_menus() -> dict:
 
 @bp.route("/admin/menu/conditional/{menuid}", methods=["DELETE"])
 @admin
-@wechat_errors
 def delete_conditional_menu(menuid: str) -> Response:
     if not (menuid.isascii() and menuid.isdigit()) or len(menuid) > 20:
-        raise BadRequest("menuid must be the digits addconditional answered")
+        raise InvalidInput("menuid must be the digits addconditional answered")
     wechat().menu.delconditional(menuid)
     return Response("", status_code=204)
 
@@ -267,14 +182,12 @@ def delete_conditional_menu(menuid: str) -> Response:
 
 @bp.route("/admin/tags", methods=["GET"])
 @admin
-@wechat_errors
 def list_tags() -> dict:
     return {"items": wechat().tags.list()}
 
 
 @bp.route("/admin/tags", methods=["POST"])
 @admin
-@wechat_errors
 def create_tag() -> Response:
     name = _tag_name(read_object(bp.current_request))
     return json_response(wechat().tags.create(name), 201)
@@ -282,7 +195,6 @@ def create_tag() -> Response:
 
 @bp.route("/admin/tags/{tag_id}", methods=["PUT"])
 @admin
-@wechat_errors
 def rename_tag(tag_id: str) -> dict:
     tid = _tag_id(tag_id)
     name = _tag_name(read_object(bp.current_request))
@@ -292,7 +204,6 @@ def rename_tag(tag_id: str) -> dict:
 
 @bp.route("/admin/tags/{tag_id}", methods=["DELETE"])
 @admin
-@wechat_errors
 def delete_tag(tag_id: str) -> Response:
     wechat().tags.delete(_tag_id(tag_id))
     return Response("", status_code=204)
@@ -300,7 +211,6 @@ def delete_tag(tag_id: str) -> Response:
 
 @bp.route("/admin/tags/{tag_id}/members", methods=["GET"])
 @admin
-@wechat_errors
 def tag_members(tag_id: str) -> dict:
     cursor = (bp.current_request.query_params or {}).get("next_openid") or ""
     page = wechat().tags.tag_followers(_tag_id(tag_id), cursor)
@@ -312,7 +222,6 @@ def tag_members(tag_id: str) -> dict:
 
 @bp.route("/admin/tags/{tag_id}/members", methods=["POST"])
 @admin
-@wechat_errors
 def tag_followers(tag_id: str) -> dict:
     tid = _tag_id(tag_id)
     openids = _openids(read_object(bp.current_request))
@@ -322,7 +231,6 @@ def tag_followers(tag_id: str) -> dict:
 
 @bp.route("/admin/tags/{tag_id}/members/remove", methods=["POST"])
 @admin
-@wechat_errors
 def untag_followers(tag_id: str) -> dict:
     tid = _tag_id(tag_id)
     openids = _openids(read_object(bp.current_request))
@@ -335,7 +243,6 @@ def untag_followers(tag_id: str) -> dict:
 
 @bp.route("/admin/wechat/users", methods=["GET"])
 @admin
-@wechat_errors
 def list_wechat_users() -> dict:
     cursor = (bp.current_request.query_params or {}).get("next_openid") or None
     page = wechat().users.followers(cursor)
@@ -348,7 +255,6 @@ def list_wechat_users() -> dict:
 
 @bp.route("/admin/wechat/users/{openid}", methods=["GET"])
 @admin
-@wechat_errors
 def get_wechat_user(openid: str) -> dict:
     return wechat().users.info(_openid(openid))
 
@@ -364,16 +270,16 @@ def send_custom_message(openid: str, message: Any, kf_account: str | None = None
     from chalicelib.wechat.replies import validate_reply
 
     if not isinstance(message, dict):
-        raise BadRequest("message must be an object")
+        raise InvalidInput("message must be an object")
     mtype = message.get("type")
     if mtype not in CUSTOM_TYPES:
-        raise BadRequest(f"message.type must be one of {', '.join(CUSTOM_TYPES)}")
+        raise InvalidInput(f"message.type must be one of {', '.join(CUSTOM_TYPES)}")
     api = wechat().messages
     extra = {"kf_account": kf_account} if kf_account else {}
     if mtype == "mpnewsarticle":
         article_id = message.get("article_id")
         if not isinstance(article_id, str) or not article_id:
-            raise BadRequest("message.article_id is required")
+            raise InvalidInput("message.article_id is required")
         api.send_mpnewsarticle(openid, article_id, **extra)
         return mtype
     # A message goes out now: any currently valid media_id will do (temporary is fine).
@@ -385,7 +291,7 @@ def send_custom_message(openid: str, message: Any, kf_account: str | None = None
         base = base_url_from_request(bp.current_request)
         reply = wiring.published_articles().expand_reply(reply, base)
         if reply is None:
-            raise BadRequest("message.article_ids: none of these articles is published")
+            raise InvalidInput("message.article_ids: none of these articles is published")
     if mtype == "text":
         api.send_text(openid, reply["content"], **extra)
     elif mtype in ("image", "voice"):
@@ -400,7 +306,7 @@ def send_custom_message(openid: str, message: Any, kf_account: str | None = None
         )
     elif mtype == "music":
         if not reply.get("music_url") or not reply.get("hq_music_url"):
-            raise BadRequest("message.music_url and message.hq_music_url are required")
+            raise InvalidInput("message.music_url and message.hq_music_url are required")
         api.send_music(
             openid,
             musicurl=reply["music_url"],
@@ -413,10 +319,10 @@ def send_custom_message(openid: str, message: Any, kf_account: str | None = None
     elif mtype == "news":
         articles = reply["articles"]
         if len(articles) != 1:
-            raise BadRequest("message.articles: a customer-service news message has 1 article")
+            raise InvalidInput("message.articles: a customer-service news message has 1 article")
         article = articles[0]
         if not article.get("url"):
-            raise BadRequest("message.articles[0].url is required")
+            raise InvalidInput("message.articles[0].url is required")
         api.send_news(
             openid,
             {
@@ -432,16 +338,15 @@ def send_custom_message(openid: str, message: Any, kf_account: str | None = None
 
 @bp.route("/admin/messages/custom", methods=["POST"])
 @admin
-@wechat_errors
 def post_custom_message() -> dict:
     body = read_object(bp.current_request)
     unknown = sorted(set(body) - {"openid", "message", "kf_account"})
     if unknown:
-        raise BadRequest(f"unknown field(s): {', '.join(unknown)}")
+        raise InvalidInput(f"unknown field(s): {', '.join(unknown)}")
     openid = _openid(body.get("openid"))
     kf_account = body.get("kf_account")
     if kf_account is not None and (not isinstance(kf_account, str) or not kf_account):
-        raise BadRequest("kf_account must be a non-empty string")
+        raise InvalidInput("kf_account must be a non-empty string")
     mtype = send_custom_message(openid, body.get("message"), kf_account)
     return {"sent": True, "openid": openid, "type": mtype}
 

@@ -1,4 +1,5 @@
-"""Shared plumbing for the admin Blueprints: bearer auth, JSON in/out, error mapping."""
+"""Shared plumbing for the admin Blueprints: bearer auth, JSON in, every failure to its answer
+(chalicelib.handlers.responses)."""
 
 from __future__ import annotations
 
@@ -13,41 +14,25 @@ from urllib.parse import urlsplit
 from chalice import Response
 
 from chalicelib import config, wiring
+from chalicelib.errors import AppError, InvalidInput, UnsupportedMediaType
+from chalicelib.handlers.responses import (
+    app_error,
+    error,
+    internal_error,
+    json_response,
+    store_unavailable,
+)
 from chalicelib.store import throttle
-from chalicelib.store.errors import Conflict, NotFound, StoreUnavailable
+from chalicelib.store.errors import StoreUnavailable
 
 log = logging.getLogger("wxless.admin")
-JSON_TYPE = "application/json; charset=utf-8"
-#: Seconds a client should wait after a 503 from storage (botocore already retried with backoff;
-#: throttling and brief outages clear within seconds).
-STORE_RETRY_AFTER = 2
-
 
 #: The writes that may carry an `Idempotency-Key` (handlers.idempotency).
 IDEMPOTENT_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-
-
-class BadRequest(ValueError):
-    pass
-
-
-def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    all_headers = {"Content-Type": JSON_TYPE, "Cache-Control": "no-store"}
-    all_headers.update(headers or {})
-    text = "" if body is None else json.dumps(body, ensure_ascii=False, separators=(",", ":"))
-    return Response(text, status_code=status, headers=all_headers)
-
-
-def error(status: int, message: str, **extra: Any) -> Response:
-    headers = {"Retry-After": str(extra["retry_after"])} if "retry_after" in extra else None
-    return json_response({"error": message, **extra}, status, headers)
-
-
-def store_unavailable(exc: BaseException) -> Response:
-    log.warning("admin.store_unavailable: %s", exc)
-    return error(
-        503, "storage is unavailable, retry later", retryable=True, retry_after=STORE_RETRY_AFTER
-    )
+#: Deepest nesting of arrays and objects a body may have: what the admin API takes nests a few
+#: levels, and code that walks a body recursively must never meet a thousand.
+MAX_JSON_DEPTH = 64
+SEND_JSON = "send JSON with Content-Type: application/json"
 
 
 def check_token(request: Any) -> str:
@@ -92,22 +77,56 @@ def _auth_refusal(request: Any) -> Response | None:
 def read_json(request: Any) -> Any:
     raw = request.raw_body or b""
     if not raw.strip():
-        raise BadRequest("request body must be a JSON document")
+        raise InvalidInput("request body must be a JSON document")
+    too_deep = f"body nests arrays and objects deeper than {MAX_JSON_DEPTH} levels"
     try:
-        return json.loads(raw)
+        body = json.loads(raw)
+    except RecursionError:  # the parser's own limit (~1,000 levels)
+        raise InvalidInput(too_deep) from None
     except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequest(f"body is not valid JSON: {exc}") from None
+        raise InvalidInput(f"body is not valid JSON: {exc}") from None
+    if _deeper_than(body, MAX_JSON_DEPTH):
+        raise InvalidInput(too_deep)
+    return body
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether arrays and objects nest more than `limit` levels (level by level, no recursion)."""
+    level = [value] if isinstance(value, dict | list) else []
+    depth = len(level)
+    while level:
+        if depth > limit:
+            return True
+        level = [
+            child
+            for node in level
+            for child in (node.values() if isinstance(node, dict) else node)
+            if isinstance(child, dict | list)
+        ]
+        depth += 1
+    return False
+
+
+def declares_json(request: Any) -> bool:
+    """A write's body must be declared JSON: `curl -d` sends form encoding, and a body read as
+    JSON under another type would be a guess. No body, or no Content-Type (read as JSON, as
+    Chalice does), passes."""
+    if request.method not in IDEMPOTENT_METHODS or not (request.raw_body or b"").strip():
+        return True
+    content_type = (request.headers or {}).get("content-type", "application/json")
+    return content_type.split(";", 1)[0].strip().lower() == "application/json"
 
 
 def read_object(request: Any) -> dict[str, Any]:
     body = read_json(request)
     if not isinstance(body, dict):
-        raise BadRequest("body must be a JSON object")
+        raise InvalidInput("body must be a JSON object")
     return body
 
 
 def admin_route(bp: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Wrap an admin view: 401 without the token, and every known failure to a JSON answer."""
+    """Wrap an admin view: 401 without the token; an `AppError` answers its status, any other
+    exception (a plain ValueError included) is a bug: a logged 500."""
 
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(view)
@@ -115,7 +134,8 @@ def admin_route(bp: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
             allowed, cors_origin = check_origin(bp.current_request)
             if not allowed:
                 return error(403, CROSS_ORIGIN_REFUSED)
-            response = answer(*args, **kwargs)
+            # The throttle and the idempotency store may fail too: the same answers.
+            response = answered(bp.current_request, lambda: answer(*args, **kwargs))
             if cors_origin:
                 response.headers.update(cors_headers(cors_origin))
             return response
@@ -125,31 +145,33 @@ def admin_route(bp: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
             refusal = _auth_refusal(request)
             if refusal is not None:
                 return refusal
+            if not declares_json(request):  # before the idempotency key can keep the answer
+                return app_error(UnsupportedMediaType(SEND_JSON))
             key = (request.headers or {}).get("idempotency-key")
             if key is None or request.method not in IDEMPOTENT_METHODS:
-                return run(*args, **kwargs)
+                return answered(request, lambda: view(*args, **kwargs))
             from chalicelib.handlers import idempotency  # only requests with the header
 
-            return idempotency.once(request, key, lambda: run(*args, **kwargs))
-
-        def run(*args: Any, **kwargs: Any) -> Response:
-            try:
-                result = view(*args, **kwargs)
-            except NotFound as exc:
-                return error(404, str(exc) or "not found")
-            except Conflict as exc:
-                return error(409, str(exc))
-            except StoreUnavailable as exc:
-                return store_unavailable(exc)
-            except (BadRequest, ValueError) as exc:
-                return error(400, str(exc))
-            if isinstance(result, Response):
-                return result
-            return json_response(result)
+            return idempotency.once(
+                request, key, lambda: answered(request, lambda: view(*args, **kwargs))
+            )
 
         return wrapper
 
     return decorate
+
+
+def answered(request: Any, call: Callable[[], Any]) -> Response:
+    """`call()` as a Response: its result as JSON, an `AppError` as its answer, a bug as 500."""
+    try:
+        result = call()
+        return result if isinstance(result, Response) else json_response(result)
+    except StoreUnavailable as exc:
+        return store_unavailable(exc)
+    except AppError as exc:
+        return app_error(exc)
+    except Exception:
+        return internal_error(request)
 
 
 # -- cross-origin use of the admin API ---------------------------------------------------------
@@ -213,7 +235,7 @@ def query_int(request: Any, name: str, default: int, lo: int, hi: int) -> int:
     try:
         value = int(raw)
     except ValueError:
-        raise BadRequest(f"{name} must be an integer") from None
+        raise InvalidInput(f"{name} must be an integer") from None
     if not lo <= value <= hi:
-        raise BadRequest(f"{name} must be between {lo} and {hi}")
+        raise InvalidInput(f"{name} must be between {lo} and {hi}")
     return value

@@ -20,14 +20,13 @@ from typing import Any
 
 from chalice import Response
 
-from chalicelib.handlers.common import IDEMPOTENT_METHODS, JSON_TYPE, error, store_unavailable
+from chalicelib.handlers.responses import JSON_TYPE, error, store_unavailable
 from chalicelib.store import idempotency as store
 from chalicelib.store.errors import StoreUnavailable
 
 log = logging.getLogger("wxless.admin")
 HEADER = "Idempotency-Key"
 REPLAYED = "Idempotent-Replayed"
-METHODS = IDEMPOTENT_METHODS
 #: 1-255 printable ASCII characters, no space at either end (HTTP would strip it).
 VALID_KEY = re.compile(r"[!-~](?:[ -~]{0,253}[!-~])?")
 BAD_KEY = f"{HEADER} must be 1-255 printable ASCII characters"

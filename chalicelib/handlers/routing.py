@@ -40,6 +40,12 @@ ADMIN_MODULES: tuple[str, ...] = (
 # Every module whose routes are registered lazily: the admin API and the public article pages.
 LAZY_MODULES: tuple[str, ...] = (*ADMIN_MODULES, "pages")
 MANIFEST_PATH = Path(__file__).with_name("admin_routes.json")
+# Chalice answers a body whose Content-Type a route does not list (by default anything but
+# application/json) with its own `415 {"Code": "UnsupportedMediaType"}` before the view runs.
+# These routes let every type through instead: admin_route refuses a write whose body is not
+# declared JSON with the project's `415 {"error"}` (handlers.common.declares_json).
+CHALICE_DEFAULT_TYPES = ["application/json"]
+ANY_TYPE = ["*/*"]
 _PACKAGE = "chalicelib.handlers"
 # A route declaration: the decorator lines from `@bp.route(` down to the view's `def`.
 _DECLARATION = re.compile(r"^@bp\.route\(.*?^def \w+", re.MULTILINE | re.DOTALL)
@@ -86,13 +92,14 @@ def _scan() -> tuple[dict[str, Any], ...]:
             if entry.api_key_required or entry.authorizer is not None or entry.cors is not None:
                 raise ValueError(f"{method} {path}: api keys, authorizers and cors= unsupported")
             module, view = where.split(":")
+            declared = entry.content_types
             routes.append(
                 {
                     "path": path,
                     "method": method,
                     "module": module,
                     "view": view,
-                    "content_types": entry.content_types,
+                    "content_types": ANY_TYPE if declared == CHALICE_DEFAULT_TYPES else declared,
                 }
             )
     return tuple(sorted(routes, key=lambda r: (r["path"], r["method"])))

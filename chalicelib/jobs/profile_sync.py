@@ -27,10 +27,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.errors import InvalidInput
 from chalicelib.jobs import schedules
 from chalicelib.store import follower_profiles as profiles
 from chalicelib.store.errors import StoreUnavailable
-from chalicelib.wechat.api.base import WeChatAPIError
+from chalicelib.wechat.api import WeChatAPIError
 from chalicelib.wechat.api.users import BATCH_INFO_MAX, chunked
 
 if TYPE_CHECKING:
@@ -175,7 +176,7 @@ def run(
     pending queue, then continue the resync. `scheduled`: the pending queue, then continue a
     running resync. Never raises for WeChat or storage trouble: it is in `error`."""
     if mode not in ("pending", "full", "scheduled"):
-        raise ValueError("mode must be pending or full")
+        raise InvalidInput("mode must be pending or full")
     deadline = clock() + (DEFAULT_BUDGET if budget is None else budget)
     report = SyncReport(mode)
     try:

@@ -49,6 +49,12 @@ KEYED = {
     "409": {"$ref": "#/components/responses/E409"},
     "422": {"$ref": "#/components/responses/E422"},
 }
+# Any route may fail by a bug (chalicelib.handlers.responses.internal_error).
+BUG = {"500": {"$ref": "#/components/responses/E500"}}
+# A write's body must be sent as JSON (chalicelib.handlers.common.declares_json).
+NOT_JSON = {"415": {"$ref": "#/components/responses/E415"}}
+WRITES = ("post", "put", "patch", "delete")
+METHODS = ("get", "head", *WRITES)
 
 
 def _keyed(operation: dict[str, Any]) -> dict[str, Any]:
@@ -61,14 +67,24 @@ def _keyed(operation: dict[str, Any]) -> dict[str, Any]:
     return {**operation, "parameters": parameters, "responses": responses}
 
 
+def _operation(method: str, operation: dict[str, Any]) -> dict[str, Any]:
+    extra = BUG
+    if method in WRITES:
+        operation, extra = _keyed(operation), {**NOT_JSON, **BUG}
+    responses = dict(operation["responses"])
+    for code, answer in extra.items():
+        responses.setdefault(code, answer)
+    return {**operation, "responses": responses}
+
+
 def document() -> dict[str, Any]:
     paths: dict[str, Any] = {}
     schemas: dict[str, Any] = {}
     for fragment in FRAGMENTS:
         for path, item in fragment.PATHS.items():
             paths[path] = {
-                method: _keyed(op) if method in ("post", "put", "patch", "delete") else op
-                for method, op in item.items()
+                key: _operation(key, value) if key in METHODS else value
+                for key, value in item.items()
             }
         schemas.update(fragment.SCHEMAS)
     for item in paths.values():  # chalicelib.handlers.common.add_admin_preflight
@@ -80,7 +96,8 @@ def document() -> dict[str, Any]:
             "version": "1.0.0",
             "description": "Manage a WeChat Official Account's replies, content and campaigns. "
             "Every route needs `Authorization: Bearer <ADMIN_TOKEN>`. Writes (POST, PUT, "
-            "PATCH, DELETE) may carry an `Idempotency-Key` header to be safe to retry.",
+            "PATCH, DELETE) send their body with `Content-Type: application/json` and may carry "
+            "an `Idempotency-Key` header to be safe to retry.",
         },
         "security": [{"bearer": []}],
         "paths": paths,

@@ -220,7 +220,7 @@ class RefreshResult:
 def describe(exc: BaseException) -> str:
     # Never str() a transport exception from a library that may print URLs: the WeChat client's
     # own messages are token-free, anything else is reduced to its class name.
-    from chalicelib.wechat.api.base import WeChatAPIError
+    from chalicelib.wechat.api import WeChatAPIError
 
     if isinstance(exc, WeChatAPIError):
         return str(exc)

@@ -1,22 +1,24 @@
 """Errors raised by the WeChat protocol core.
 
-Each error maps to exactly one HTTP status so the callback handler can translate any failure of
-this package with a single ``except WeChatError as e: status = e.status``. Messages are short and
-never echo attacker-controlled input (they end up in logs and response bodies).
+Each error maps to exactly one HTTP status (`status`, as every `chalicelib.errors.AppError`) so
+the callback handler can translate any failure of this package with a single
+``except WeChatError as e: status = e.status``. Messages are short and never echo
+attacker-controlled input (they end up in logs and response bodies).
 """
 
 from __future__ import annotations
 
+from chalicelib.errors import AppError
 
-class WeChatError(Exception):
+
+class WeChatError(AppError):
     """Base class: a request WeChat (or someone pretending to be WeChat) got wrong."""
 
     status: int = 400
     default_message: str = "invalid WeChat request"
 
     def __init__(self, message: str | None = None) -> None:
-        self.message = message or self.default_message
-        super().__init__(self.message)
+        super().__init__(message or self.default_message)
 
 
 class SignatureError(WeChatError):

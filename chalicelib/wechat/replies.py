@@ -1,7 +1,7 @@
 """Reply objects (CONTRACT.md §3 "Reply object"): validation and passive-reply XML rendering.
 
 ``validate_reply`` is the gate for anything an admin stores (rules, special replies, flows): it
-returns a normalized copy or raises ``ValueError("reply.<field>: <what is wrong>")`` and never any
+returns a normalized copy or raises ``InvalidInput("reply.<field>: <what is wrong>")`` and never any
 other exception for JSON-shaped input. ``render_reply`` trusts a validated reply and builds the XML
 with plain string concatenation (no XML library on the hot path).
 """
@@ -12,6 +12,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from chalicelib.errors import InvalidInput
+
 MAX_TEXT_BYTES = 2048
 MAX_ARTICLES = 8
 
@@ -21,12 +23,12 @@ _BAD_CHARS_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff
 _URL_RE = re.compile(r"https?://[^\s/?#]+[^\s]*", re.IGNORECASE)
 
 
-def _fail(path: str, problem: str) -> ValueError:
-    return ValueError(f"{path}: {problem}")
+def _fail(path: str, problem: str) -> InvalidInput:
+    return InvalidInput(f"{path}: {problem}")
 
 
 def _optional_str(obj: dict[Any, Any], key: str, path: str) -> str | None:
-    """The string at ``key``, None when absent or null; ValueError when not a clean string."""
+    """The string at ``key``, None when absent or null; InvalidInput when not a clean string."""
     value = obj.get(key)
     if value is None:
         return None
@@ -160,7 +162,7 @@ REPLY_TYPES = frozenset(_VALIDATORS)
 
 
 def validate_reply(obj: Any) -> dict[str, Any]:
-    """Return a normalized copy of a reply object, or raise ValueError("reply.<field>: ...")."""
+    """Return a normalized copy of a reply object, or raise InvalidInput("reply.<field>: ...")."""
     if not isinstance(obj, dict):
         raise _fail("reply", "must be an object")
     reply_type = obj.get("type")

@@ -87,6 +87,35 @@ def test_plaintext_and_aes_messages_over_http(server):
     assert status == 200 and len(json.loads(body)["items"]) == 1
 
 
+def test_admin_bodies_not_sent_as_json_or_nested_too_deep_get_our_answers(server):
+    _proc, base, _text = server
+    auth = {"Authorization": f"Bearer {wxsim.ADMIN}"}
+    rule = {
+        "name": "e2e",
+        "match": "exact",
+        "keywords": ["e2e-415"],
+        "reply": {"type": "text", "content": "x"},
+    }
+    # Like `curl -d` without -H, urllib sends application/x-www-form-urlencoded.
+    status, _h, body = _request(
+        f"{base}/admin/rules", method="POST", body=json.dumps(rule).encode(), headers=auth
+    )
+    assert status == 415
+    assert json.loads(body) == {"error": "send JSON with Content-Type: application/json"}
+    as_json = {**auth, "Content-Type": "application/json"}
+    status, _h, body = _request(
+        f"{base}/admin/rules", method="POST", body=b"[" * 5000 + b"]" * 5000, headers=as_json
+    )
+    assert status == 400
+    assert json.loads(body) == {"error": "body nests arrays and objects deeper than 64 levels"}
+    status, _h, body = _request(
+        f"{base}/admin/rules", method="POST", body=json.dumps(rule).encode(), headers=as_json
+    )
+    assert status == 201
+    rule_id = json.loads(body)["id"]
+    assert _request(f"{base}/admin/rules/{rule_id}", method="DELETE", headers=auth)[0] == 204
+
+
 def test_sigterm_stops_everything(server):
     proc, base, _text = server
     proc.send_signal(signal.SIGTERM)

@@ -292,7 +292,7 @@ def test_openapi_documents_the_key_on_every_write(client):
 
 def test_a_wechat_quota_answer_releases_the_key(client, monkeypatch):
     from chalicelib.store import rules
-    from chalicelib.wechat.api.base import RateLimitError
+    from chalicelib.wechat.api import RateLimitError
 
     create, calls = rules.create_rule, []
 

@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from chalicelib.errors import InvalidInput
 from chalicelib.wechat.replies import MAX_ARTICLES, render_reply, validate_reply
 from chalicelib.wechat.xml import parse_xml
 
@@ -294,9 +295,9 @@ INVALID = [
 
 @pytest.mark.parametrize(("reply", "field"), INVALID, ids=[f for _, f in INVALID])
 def test_validate_rejects_malformed(reply, field):
-    with pytest.raises(ValueError) as excinfo:
+    with pytest.raises(InvalidInput) as excinfo:
         validate_reply(reply)
-    assert type(excinfo.value) is ValueError
+    assert type(excinfo.value) is InvalidInput
     message = str(excinfo.value)
     assert message.startswith(f"{field}: "), message
     assert len(message) < 200
@@ -349,11 +350,11 @@ _replyish = st.fixed_dictionaries(
 
 @settings(max_examples=500, deadline=None)
 @given(st.one_of(_json, _replyish))
-def test_validate_only_raises_value_error(obj):
+def test_validate_only_raises_invalid_input(obj):
     try:
         normalized = validate_reply(obj)
     except ValueError as exc:
-        assert type(exc) is ValueError
+        assert type(exc) is InvalidInput
         assert str(exc).startswith("reply")
         return
     # Anything accepted renders to well-formed XML.

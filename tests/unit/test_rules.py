@@ -13,6 +13,7 @@ import regex
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from chalicelib.engine import regex_prefilter, regex_safety
 from chalicelib.engine import rules as rules_mod
 from chalicelib.engine.rules import (
     MATCH_TYPES,
@@ -406,13 +407,13 @@ def test_evil_patterns_are_refused(pattern: str) -> None:
 
 @pytest.mark.parametrize("pattern", EVIL[:5])
 def test_evil_patterns_are_caught_by_the_static_check_alone(pattern: str) -> None:
-    with pytest.raises(RuleError):
-        rules_mod._static_regex_check(pattern)
+    with pytest.raises(regex_safety.PatternRefused):
+        regex_safety.static_check(pattern)
 
 
 def test_slow_pattern_that_passes_the_static_check_is_caught_by_the_probe() -> None:
     # Cubic, not nested: only running it shows the problem.
-    rules_mod._static_regex_check(r"\w+\w+$")
+    regex_safety.static_check(r"\w+\w+$")
     with pytest.raises(RuleError, match="too slow"):
         check_keywords("regex", [r"\w+\w+$"])
 
@@ -551,7 +552,7 @@ ODD_TEXT = [
 @pytest.mark.parametrize("pattern", ANCHORED)
 def test_first_character_prefilter_never_hides_a_match(pattern: str) -> None:
     # Exact: the class the text must start with rejects only texts the pattern cannot match.
-    _required, first = rules_mod._prefilters(pattern)
+    _required, first = regex_prefilter.prefilters(pattern)
     assert first is not None, pattern
     compiled = regex.compile(pattern)
     for a in ODD_TEXT:
@@ -565,7 +566,7 @@ def test_first_character_prefilter_never_hides_a_match(pattern: str) -> None:
     "pattern", [r"\d{6}", r"^a|b", r"^(?:x)?y", r"^.", r"^\p{Han}", r"(?m)^a", r"(?i)^a", r"^a*b"]
 )
 def test_first_character_prefilter_only_where_it_is_sure(pattern: str) -> None:
-    assert rules_mod._prefilters(pattern)[1] is None
+    assert regex_prefilter.prefilters(pattern)[1] is None
 
 
 @pytest.mark.parametrize(

@@ -308,7 +308,7 @@ def test_http_5xx_is_transport_error(sclient, fake, status) -> None:
     fake.inject_error("/cgi-bin/tags/get", status=status)
     with pytest.raises(TransportError) as info:
         sclient.tags.list()
-    assert info.value.status == status and info.value.retryable
+    assert info.value.http_status == status and info.value.retryable
     assert info.value.errcode == 0
     assert fake.count("/cgi-bin/tags/get") == 1
 

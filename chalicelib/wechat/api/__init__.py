@@ -7,8 +7,9 @@ users, tags, messages, token).
 
 from __future__ import annotations
 
-from .base import (
-    DEFAULT_BASE_URL,
+from .client import WeChatClient
+from .draft import DraftAPI, FreePublishAPI
+from .errors import (
     ERROR_CLASSES,
     DuplicateClientMsgIdError,
     InvalidCredentialError,
@@ -17,23 +18,19 @@ from .base import (
     OutOfWindowError,
     QuotaExhaustedError,
     RateLimitError,
-    RawResponse,
-    StaticTokenProvider,
     SystemBusyError,
-    TokenProvider,
     TooManyMessagesError,
     TransportError,
     UserUnsubscribedError,
     WeChatAPIError,
-    WeChatClient,
     error_for,
 )
-from .draft import DraftAPI, FreePublishAPI
 from .media import MaterialAPI, MediaAPI, check_media
 from .menu import MenuAPI, validate_menu
 from .messages import MassSendResult, MessagesAPI
 from .tags import TagsAPI
 from .token import StableTokenProvider, TokenAPI
+from .transport import DEFAULT_BASE_URL, RawResponse, StaticTokenProvider, TokenProvider, Transport
 from .users import UsersAPI
 
 __all__ = [
@@ -61,6 +58,7 @@ __all__ = [
     "TokenAPI",
     "TokenProvider",
     "TooManyMessagesError",
+    "Transport",
     "TransportError",
     "UserUnsubscribedError",
     "UsersAPI",

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.errors import InvalidInput
+
 if TYPE_CHECKING:
-    from .base import WeChatClient
+    from .transport import Transport
 
 MAX_ARTICLES = 8
 
@@ -22,22 +24,22 @@ PUBLISH_BANNED = 6
 
 def _check_articles(articles: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     if not 1 <= len(articles) <= MAX_ARTICLES:
-        raise ValueError(f"articles: {len(articles)} given, allowed 1..{MAX_ARTICLES}")
+        raise InvalidInput(f"articles: {len(articles)} given, allowed 1..{MAX_ARTICLES}")
     checked = []
     for i, article in enumerate(articles):
         for key in ("title", "content"):
             value = article.get(key)
             if not isinstance(value, str) or not value.strip():
-                raise ValueError(f"articles[{i}].{key}: required non-empty string")
+                raise InvalidInput(f"articles[{i}].{key}: required non-empty string")
         # A news article (the default type) needs a cover from permanent material.
         if article.get("article_type", "news") == "news" and not article.get("thumb_media_id"):
-            raise ValueError(f"articles[{i}].thumb_media_id: required for news articles")
+            raise InvalidInput(f"articles[{i}].thumb_media_id: required for news articles")
         checked.append(dict(article))
     return checked
 
 
 class DraftAPI:
-    def __init__(self, client: WeChatClient) -> None:
+    def __init__(self, client: Transport) -> None:
         self.client = client
 
     def add(self, articles: Sequence[Mapping[str, Any]]) -> str:
@@ -56,7 +58,7 @@ class DraftAPI:
 
 
 class FreePublishAPI:
-    def __init__(self, client: WeChatClient) -> None:
+    def __init__(self, client: Transport) -> None:
         self.client = client
 
     def submit(self, media_id: str) -> str:

@@ -11,8 +11,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.errors import InvalidInput
+
 if TYPE_CHECKING:
-    from .base import RawResponse, WeChatClient
+    from .transport import RawResponse, Transport
 
 KB = 1024
 MB = 1024 * KB
@@ -59,7 +61,7 @@ MAX_BATCHGET_COUNT = 20
 
 
 def check_media(kind: str, content_type: str, size: int, *, permanent: bool = False) -> None:
-    """Raise ValueError unless a ``kind`` upload of ``content_type`` and ``size`` bytes is allowed.
+    """Raise InvalidInput unless a ``kind`` upload of ``content_type`` and ``size`` bytes is OK.
 
     ``kind`` is image / voice / video / thumb, or ``article_image`` for media/uploadimg.
     """
@@ -68,21 +70,21 @@ def check_media(kind: str, content_type: str, size: int, *, permanent: bool = Fa
     else:
         limits = PERMANENT_LIMITS if permanent else TEMPORARY_LIMITS
         if kind not in limits:
-            raise ValueError(f"media kind {kind!r}: expected one of {sorted(limits)}")
+            raise InvalidInput(f"media kind {kind!r}: expected one of {sorted(limits)}")
         limit = limits[kind]
     ctype = content_type.split(";", 1)[0].strip().lower()
     if ctype not in limit.content_types:
-        raise ValueError(f"{kind}: content type {ctype!r} not allowed ({limit.formats})")
+        raise InvalidInput(f"{kind}: content type {ctype!r} not allowed ({limit.formats})")
     if size <= 0:
-        raise ValueError(f"{kind}: empty file")
+        raise InvalidInput(f"{kind}: empty file")
     if size > limit.max_bytes:
-        raise ValueError(f"{kind}: {size} bytes, limit {limit.max_bytes} ({limit.formats})")
+        raise InvalidInput(f"{kind}: {size} bytes, limit {limit.max_bytes} ({limit.formats})")
 
 
 class MediaAPI:
     """Temporary media: kept by WeChat for 3 days."""
 
-    def __init__(self, client: WeChatClient) -> None:
+    def __init__(self, client: Transport) -> None:
         self.client = client
 
     def upload(self, kind: str, filename: str, content: bytes, content_type: str) -> dict[str, Any]:
@@ -124,7 +126,7 @@ class MaterialAPI:
     """Permanent material (image/voice/video/thumb). Articles go through draft + freepublish:
     ``material/add_news`` was retired (45106)."""
 
-    def __init__(self, client: WeChatClient) -> None:
+    def __init__(self, client: Transport) -> None:
         self.client = client
 
     def add(
@@ -145,7 +147,7 @@ class MaterialAPI:
         extra: dict[str, str] = {}
         if kind == "video":
             if not title:
-                raise ValueError("video: title is required")
+                raise InvalidInput("video: title is required")
             extra["description"] = json.dumps(
                 {"title": title, "introduction": introduction or ""}, ensure_ascii=False
             )
@@ -179,13 +181,13 @@ class MaterialAPI:
     ) -> dict[str, Any]:
         """POST /cgi-bin/material/batchget_material -> {total_count, item_count, item: [...]}."""
         if kind not in MATERIAL_BATCH_KINDS:
-            raise ValueError(
+            raise InvalidInput(
                 f"material kind {kind!r}: expected one of {sorted(MATERIAL_BATCH_KINDS)}"
             )
         if not 1 <= count <= MAX_BATCHGET_COUNT:
-            raise ValueError(f"count must be 1..{MAX_BATCHGET_COUNT}")
+            raise InvalidInput(f"count must be 1..{MAX_BATCHGET_COUNT}")
         if offset < 0:
-            raise ValueError("offset must be >= 0")
+            raise InvalidInput("offset must be >= 0")
         return self.client.post(
             "/cgi-bin/material/batchget_material",
             {"type": kind, "offset": offset, "count": count},

@@ -9,8 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.errors import InvalidInput
+
 if TYPE_CHECKING:
-    from .base import WeChatClient
+    from .transport import Transport
 
 MAX_BUTTONS = 3
 MAX_SUB_BUTTONS = 5
@@ -47,8 +49,8 @@ def _utf8_len(value: str) -> int:
     return len(value.encode("utf-8"))
 
 
-def _fail(path: str, message: str) -> ValueError:
-    return ValueError(f"{path}: {message}")
+def _fail(path: str, message: str) -> InvalidInput:
+    return InvalidInput(f"{path}: {message}")
 
 
 def _check_str(button: Mapping[str, Any], key: str, path: str, max_bytes: int) -> str:
@@ -107,7 +109,7 @@ def _check_matchrule(rule: Any, path: str) -> None:
 
 
 def validate_menu(menu: Mapping[str, Any], *, conditional: bool = False) -> dict[str, Any]:
-    """Check a menu against WeChat's limits; return it (as a dict) or raise ValueError.
+    """Check a menu against WeChat's limits; return it (as a dict) or raise InvalidInput.
 
     The message starts with the path of the bad field, e.g.
     ``menu.button[1].sub_button[0].name: 63 bytes (UTF-8), limit 60``.
@@ -149,7 +151,7 @@ def validate_menu(menu: Mapping[str, Any], *, conditional: bool = False) -> dict
 
 
 class MenuAPI:
-    def __init__(self, client: WeChatClient) -> None:
+    def __init__(self, client: Transport) -> None:
         self.client = client
 
     def create(self, menu: Mapping[str, Any], *, validate: bool = True) -> None:

@@ -1,6 +1,6 @@
 """Outbound messages: customer service, template and mass (broadcast) messages.
 
-Limits worth knowing (WeChat enforces them; errors map to exceptions in ``base``):
+Limits worth knowing (WeChat enforces them; errors map to exceptions in ``errors``):
 - customer service: 5 messages within 48 h after a follower's message, 3 within 1 min after a
   click/subscribe/scan; 45015 outside the window, 45047 over the count;
 - mass: 60 calls/min; ``clientmsgid`` (<= 64 bytes) dedups for 24 h: a repeat answers 45065 with
@@ -13,10 +13,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .base import DuplicateClientMsgIdError
+from chalicelib.errors import InvalidInput
+
+from .errors import DuplicateClientMsgIdError
 
 if TYPE_CHECKING:
-    from .base import WeChatClient
+    from .transport import Transport
 
 CUSTOM_MSGTYPES = frozenset(
     {"text", "image", "voice", "video", "music", "news", "mpnews", "mpnewsarticle", "msgmenu"}
@@ -41,7 +43,7 @@ def _check_clientmsgid(clientmsgid: str | None) -> None:
     if clientmsgid is None:
         return
     if not clientmsgid or len(clientmsgid.encode("utf-8")) > MAX_CLIENTMSGID_BYTES:
-        raise ValueError(f"clientmsgid must be 1..{MAX_CLIENTMSGID_BYTES} bytes")
+        raise InvalidInput(f"clientmsgid must be 1..{MAX_CLIENTMSGID_BYTES} bytes")
 
 
 def _template_data(data: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -50,7 +52,7 @@ def _template_data(data: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     for key, value in data.items():
         if isinstance(value, Mapping):
             if "value" not in value:
-                raise ValueError(f"data.{key}: needs a 'value'")
+                raise InvalidInput(f"data.{key}: needs a 'value'")
             out[key] = dict(value)
         else:
             out[key] = {"value": str(value)}
@@ -58,7 +60,7 @@ def _template_data(data: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 class MessagesAPI:
-    def __init__(self, client: WeChatClient) -> None:
+    def __init__(self, client: Transport) -> None:
         self.client = client
 
     # ---- customer service ----------------------------------------------------------------
@@ -73,7 +75,7 @@ class MessagesAPI:
     ) -> None:
         """POST /cgi-bin/message/custom/send with ``{msgtype: payload}``."""
         if msgtype not in CUSTOM_MSGTYPES:
-            raise ValueError(f"msgtype {msgtype!r}: expected one of {sorted(CUSTOM_MSGTYPES)}")
+            raise InvalidInput(f"msgtype {msgtype!r}: expected one of {sorted(CUSTOM_MSGTYPES)}")
         body: dict[str, Any] = {"touser": openid, "msgtype": msgtype, msgtype: dict(payload)}
         if kf_account:
             body["customservice"] = {"kf_account": kf_account}
@@ -81,7 +83,7 @@ class MessagesAPI:
 
     def send_text(self, openid: str, content: str, **kw: Any) -> None:
         if not content:
-            raise ValueError("text content must not be empty")
+            raise InvalidInput("text content must not be empty")
         self.send_custom(openid, "text", {"content": content}, **kw)
 
     def send_image(self, openid: str, media_id: str, **kw: Any) -> None:
@@ -131,10 +133,10 @@ class MessagesAPI:
     def send_news(self, openid: str, article: Mapping[str, Any], **kw: Any) -> None:
         """External-link news: WeChat allows exactly one article per customer message."""
         if not isinstance(article, Mapping):
-            raise ValueError("send_news takes one article (a dict); WeChat allows only 1")
+            raise InvalidInput("send_news takes one article (a dict); WeChat allows only 1")
         for key in ("title", "url"):
             if not article.get(key):
-                raise ValueError(f"article.{key}: required")
+                raise InvalidInput(f"article.{key}: required")
         self.send_custom(openid, "news", {"articles": [dict(article)]}, **kw)
 
     def send_mpnews(self, openid: str, media_id: str, **kw: Any) -> None:
@@ -163,7 +165,7 @@ class MessagesAPI:
             else:
                 menu.append({"id": str(item[0]), "content": str(item[1])})
         if not menu:
-            raise ValueError("menu needs at least one item")
+            raise InvalidInput("menu needs at least one item")
         payload = {"head_content": head_content, "list": menu, "tail_content": tail_content}
         self.send_custom(openid, "msgmenu", payload, **kw)
 
@@ -192,7 +194,7 @@ class MessagesAPI:
             body["url"] = url
         if miniprogram:
             if not miniprogram.get("appid"):
-                raise ValueError("miniprogram.appid: required")
+                raise InvalidInput("miniprogram.appid: required")
             body["miniprogram"] = dict(miniprogram)
         if client_msg_id:
             body["client_msg_id"] = client_msg_id
@@ -217,7 +219,7 @@ class MessagesAPI:
     ) -> MassSendResult:
         """POST /cgi-bin/message/mass/sendall to one tag or (``is_to_all``) every follower."""
         if is_to_all == (tag_id is not None):
-            raise ValueError("give exactly one of tag_id or is_to_all=True")
+            raise InvalidInput("give exactly one of tag_id or is_to_all=True")
         filt: dict[str, Any] = {"is_to_all": is_to_all}
         if tag_id is not None:
             filt["tag_id"] = tag_id
@@ -241,7 +243,7 @@ class MessagesAPI:
         """
         touser = list(dict.fromkeys(openids))
         if not MASS_SEND_MIN <= len(touser) <= MASS_SEND_MAX:
-            raise ValueError(
+            raise InvalidInput(
                 f"mass send needs {MASS_SEND_MIN}..{MASS_SEND_MAX} distinct openids, "
                 f"got {len(touser)}"
             )
@@ -259,7 +261,7 @@ class MessagesAPI:
     ) -> int | None:
         """POST /cgi-bin/message/mass/preview to one follower (openid or WeChat ID)."""
         if (openid is None) == (wxname is None):
-            raise ValueError("give exactly one of openid or wxname")
+            raise InvalidInput("give exactly one of openid or wxname")
         body = self._mass_body(msgtype, payload, None, None)
         if openid is not None:
             body["touser"] = openid
@@ -290,7 +292,7 @@ class MessagesAPI:
         send_ignore_reprint: int | None,
     ) -> dict[str, Any]:
         if msgtype not in MASS_MSGTYPES:
-            raise ValueError(f"mass msgtype {msgtype!r}: expected one of {sorted(MASS_MSGTYPES)}")
+            raise InvalidInput(f"mass msgtype {msgtype!r}: expected one of {sorted(MASS_MSGTYPES)}")
         _check_clientmsgid(clientmsgid)
         key = MASS_PAYLOAD_KEYS.get(msgtype, msgtype)
         body: dict[str, Any] = {"msgtype": msgtype, key: dict(payload)}

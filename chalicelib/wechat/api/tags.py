@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.errors import InvalidInput
+
 from .users import chunked, iter_openid_pages
 
 if TYPE_CHECKING:
-    from .base import WeChatClient
+    from .transport import Transport
 
 TAG_MEMBERS_MAX = 50  # batchtagging / batchuntagging accept at most 50 openids per call
 MAX_TAG_NAME_CHARS = 30
@@ -16,13 +18,13 @@ MAX_TAG_NAME_CHARS = 30
 
 def _check_name(name: str) -> None:
     if not name.strip():
-        raise ValueError("tag name must not be empty")
+        raise InvalidInput("tag name must not be empty")
     if len(name) > MAX_TAG_NAME_CHARS:
-        raise ValueError(f"tag name: {len(name)} characters, limit {MAX_TAG_NAME_CHARS}")
+        raise InvalidInput(f"tag name: {len(name)} characters, limit {MAX_TAG_NAME_CHARS}")
 
 
 class TagsAPI:
-    def __init__(self, client: WeChatClient) -> None:
+    def __init__(self, client: Transport) -> None:
         self.client = client
 
     def create(self, name: str) -> dict[str, Any]:

@@ -10,14 +10,14 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .base import TransportError
+from .errors import TransportError
 
 if TYPE_CHECKING:
-    from .base import WeChatClient
+    from .transport import Transport
 
 
 class TokenAPI:
-    def __init__(self, client: WeChatClient) -> None:
+    def __init__(self, client: Transport) -> None:
         self.client = client
 
     def fetch_stable_token(

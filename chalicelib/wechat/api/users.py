@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.errors import InvalidInput
+
 if TYPE_CHECKING:
-    from .base import WeChatClient
+    from .transport import Transport
 
 BATCH_INFO_MAX = 100  # user/info/batchget accepts at most 100 openids per call
 
@@ -45,7 +47,7 @@ def iter_openid_pages(fetch: Any, next_openid: str = "") -> Iterator[str]:
 
 
 class UsersAPI:
-    def __init__(self, client: WeChatClient) -> None:
+    def __init__(self, client: Transport) -> None:
         self.client = client
 
     def info(self, openid: str, lang: str = "zh_CN") -> dict[str, Any]:
@@ -74,5 +76,5 @@ class UsersAPI:
     def update_remark(self, openid: str, remark: str) -> None:
         """POST /cgi-bin/user/info/updateremark (remark under 30 characters)."""
         if len(remark) >= 30:
-            raise ValueError("remark must be shorter than 30 characters")
+            raise InvalidInput("remark must be shorter than 30 characters")
         self.client.post("/cgi-bin/user/info/updateremark", {"openid": openid, "remark": remark})

@@ -1,7 +1,9 @@
-"""Core of the WeChat Official Account API client: errors, token providers, HTTP transport.
+"""The HTTP side of the WeChat API client: token providers, GET/POST with retries by method,
+and WeChat's answers turned into data or a typed error (`errors`).
 
 Framework-free on purpose (no Chalice, no boto3): the same client runs in Lambda handlers,
-scheduled jobs, scripts and tests against ``infra.fake_wechat``.
+scheduled jobs, scripts and tests against ``infra.fake_wechat``. The API families receive a
+:class:`Transport` and use only its verbs; `client.WeChatClient` composes them.
 """
 
 from __future__ import annotations
@@ -12,8 +14,7 @@ import re
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 from urllib.parse import unquote, urlencode
 
 import urllib3
@@ -21,157 +22,10 @@ from urllib3.exceptions import HTTPError as Urllib3HTTPError
 from urllib3.filepost import encode_multipart_formdata
 from urllib3.util.retry import Retry
 
-if TYPE_CHECKING:
-    from .draft import DraftAPI, FreePublishAPI
-    from .media import MaterialAPI, MediaAPI
-    from .menu import MenuAPI
-    from .messages import MessagesAPI
-    from .tags import TagsAPI
-    from .token import TokenAPI
-    from .users import UsersAPI
+from .errors import InvalidTokenError, TransportError, check_response
 
 DEFAULT_BASE_URL = "https://api.weixin.qq.com"
 USER_AGENT = "wxless/0.1 (+urllib3)"
-
-
-# --------------------------------------------------------------------------- errors
-
-
-class WeChatAPIError(Exception):
-    """WeChat answered with ``errcode != 0`` (or, for TransportError, did not answer usefully)."""
-
-    #: Whether repeating the same call later may succeed (callers/jobs decide; the client never
-    #: repeats on its own except the single token retry).
-    retryable: bool = False
-
-    def __init__(
-        self,
-        errcode: int,
-        errmsg: str,
-        path: str = "",
-        response: Mapping[str, Any] | None = None,
-    ) -> None:
-        self.errcode = errcode
-        self.errmsg = errmsg
-        self.path = path
-        # The full decoded answer: some errors carry data (45065 carries the existing msg_id).
-        self.response: dict[str, Any] = dict(response or {})
-        super().__init__(f"{path or '?'}: [{errcode}] {errmsg}")
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        # Keep the error picklable (logging handlers, multiprocessing) despite the custom __init__.
-        return (self.__class__, (self.errcode, self.errmsg, self.path, self.response))
-
-
-class InvalidTokenError(WeChatAPIError):
-    """40001 / 40014 / 42001: access_token invalid, not the latest, or expired."""
-
-
-class InvalidCredentialError(WeChatAPIError):
-    """40013 / 40125: wrong AppID or AppSecret when fetching a token (retrying cannot help)."""
-
-
-class RateLimitError(WeChatAPIError):
-    """45009 daily API limit / 45011 minute quota."""
-
-    retryable = True
-
-
-class QuotaExhaustedError(WeChatAPIError):
-    """45028: no mass-send quota left."""
-
-
-class OutOfWindowError(WeChatAPIError):
-    """45015: customer-service message outside the 48 h / 1 min interaction window."""
-
-
-class TooManyMessagesError(WeChatAPIError):
-    """45047: customer-service message count inside the window exceeded."""
-
-
-class UserUnsubscribedError(WeChatAPIError):
-    """43004: the follower has unsubscribed."""
-
-
-class IPNotWhitelistedError(WeChatAPIError):
-    """40164: the caller's egress IP is not on the account's whitelist."""
-
-
-class SystemBusyError(WeChatAPIError):
-    """-1: WeChat is busy; try again later."""
-
-    retryable = True
-
-
-class DuplicateClientMsgIdError(WeChatAPIError):
-    """45065: a mass send with this clientmsgid exists (``response['msg_id']`` is the old one)."""
-
-
-class TransportError(WeChatAPIError):
-    """No usable WeChat answer: network error, timeout, non-2xx status or a non-JSON body.
-
-    ``errcode`` is 0 because WeChat never said anything; ``status`` holds the HTTP status if any.
-    """
-
-    retryable = True
-
-    def __init__(
-        self,
-        errmsg: str,
-        path: str = "",
-        *,
-        status: int | None = None,
-    ) -> None:
-        super().__init__(0, errmsg, path)
-        self.status = status
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebuild_transport_error, (self.errmsg, self.path, self.status))
-
-
-def _rebuild_transport_error(errmsg: str, path: str, status: int | None) -> TransportError:
-    return TransportError(errmsg, path, status=status)
-
-
-#: errcode -> exception class. Adding a mapping is one line.
-ERROR_CLASSES: dict[int, type[WeChatAPIError]] = {
-    -1: SystemBusyError,
-    40001: InvalidTokenError,
-    40014: InvalidTokenError,
-    42001: InvalidTokenError,
-    40013: InvalidCredentialError,
-    40125: InvalidCredentialError,
-    40164: IPNotWhitelistedError,
-    43004: UserUnsubscribedError,
-    45009: RateLimitError,
-    45011: RateLimitError,
-    45015: OutOfWindowError,
-    45028: QuotaExhaustedError,
-    45047: TooManyMessagesError,
-    45065: DuplicateClientMsgIdError,
-}
-
-
-def error_for(
-    errcode: int, errmsg: str, path: str = "", response: Mapping[str, Any] | None = None
-) -> WeChatAPIError:
-    """Build the most specific exception for a WeChat ``errcode``."""
-    cls = ERROR_CLASSES.get(errcode, WeChatAPIError)
-    return cls(errcode, errmsg, path, response)
-
-
-def check_response(data: Any, path: str) -> dict[str, Any]:
-    """Return ``data`` if it is a successful WeChat answer, else raise the mapped error."""
-    if not isinstance(data, dict):
-        raise TransportError(f"expected a JSON object, got {type(data).__name__}", path)
-    errcode = data.get("errcode", 0)  # many success answers omit errcode entirely
-    try:
-        errcode = int(errcode)
-    except (TypeError, ValueError):
-        raise TransportError(f"non-integer errcode {errcode!r}", path) from None
-    if errcode != 0:
-        raise error_for(errcode, str(data.get("errmsg", "")), path, data)
-    return data
 
 
 # --------------------------------------------------------------------------- token providers
@@ -255,15 +109,11 @@ def dumps(body: Any) -> bytes:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-# --------------------------------------------------------------------------- client
+# --------------------------------------------------------------------------- transport
 
 
-class WeChatClient:
-    """Thin synchronous client for ``api.weixin.qq.com``.
-
-    API families are attributes built on first use (``client.menu.create(...)``) so a Lambda that
-    only sends messages does not import the menu validator.
-    """
+class Transport:
+    """Thin synchronous HTTP client for ``api.weixin.qq.com``: the verbs every API family uses."""
 
     def __init__(
         self,
@@ -332,62 +182,6 @@ class WeChatClient:
     def post_raw(self, path: str, json_body: Any = None) -> RawResponse:
         body = dumps(json_body if json_body is not None else {})
         return self._call("POST", path, None, body, "application/json; charset=utf-8", raw=True)
-
-    # ---- families (lazy) -----------------------------------------------------------------
-
-    @cached_property
-    def token(self) -> TokenAPI:
-        from .token import TokenAPI
-
-        return TokenAPI(self)
-
-    @cached_property
-    def menu(self) -> MenuAPI:
-        from .menu import MenuAPI
-
-        return MenuAPI(self)
-
-    @cached_property
-    def media(self) -> MediaAPI:
-        from .media import MediaAPI
-
-        return MediaAPI(self)
-
-    @cached_property
-    def material(self) -> MaterialAPI:
-        from .media import MaterialAPI
-
-        return MaterialAPI(self)
-
-    @cached_property
-    def draft(self) -> DraftAPI:
-        from .draft import DraftAPI
-
-        return DraftAPI(self)
-
-    @cached_property
-    def freepublish(self) -> FreePublishAPI:
-        from .draft import FreePublishAPI
-
-        return FreePublishAPI(self)
-
-    @cached_property
-    def users(self) -> UsersAPI:
-        from .users import UsersAPI
-
-        return UsersAPI(self)
-
-    @cached_property
-    def tags(self) -> TagsAPI:
-        from .tags import TagsAPI
-
-        return TagsAPI(self)
-
-    @cached_property
-    def messages(self) -> MessagesAPI:
-        from .messages import MessagesAPI
-
-        return MessagesAPI(self)
 
     # ---- internals -----------------------------------------------------------------------
 
@@ -458,7 +252,7 @@ class WeChatClient:
             # Never include ``url``: it carries the access_token.
             raise TransportError(_describe(exc), path) from None
         if not 200 <= resp.status < 300:
-            raise TransportError(f"HTTP {resp.status}", path, status=resp.status)
+            raise TransportError(f"HTTP {resp.status}", path, http_status=resp.status)
         resp_type = resp.headers.get("Content-Type", "")
         data: bytes = resp.data
         if raw and not _looks_like_json(resp_type):
@@ -472,7 +266,7 @@ class WeChatClient:
             raise TransportError(
                 f"non-JSON answer ({resp_type or 'no content-type'}, {len(data)} bytes)",
                 path,
-                status=resp.status,
+                http_status=resp.status,
             ) from None
         checked = check_response(decoded, path)
         if raw:

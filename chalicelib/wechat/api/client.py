@@ -1,0 +1,59 @@
+"""`WeChatClient`: the transport with every API family as an attribute.
+
+``WeChatClient(token_provider=provider).messages.send_text(openid, "您好")``. The families know
+only the :class:`~.transport.Transport` they are given; this module is the one place that knows
+them all, so nothing in the package imports back up.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from .draft import DraftAPI, FreePublishAPI
+from .media import MaterialAPI, MediaAPI
+from .menu import MenuAPI
+from .messages import MessagesAPI
+from .tags import TagsAPI
+from .token import TokenAPI
+from .transport import Transport
+from .users import UsersAPI
+
+
+class WeChatClient(Transport):
+    """Thin synchronous client for ``api.weixin.qq.com``; each family is built on first use."""
+
+    @cached_property
+    def token(self) -> TokenAPI:
+        return TokenAPI(self)
+
+    @cached_property
+    def menu(self) -> MenuAPI:
+        return MenuAPI(self)
+
+    @cached_property
+    def media(self) -> MediaAPI:
+        return MediaAPI(self)
+
+    @cached_property
+    def material(self) -> MaterialAPI:
+        return MaterialAPI(self)
+
+    @cached_property
+    def draft(self) -> DraftAPI:
+        return DraftAPI(self)
+
+    @cached_property
+    def freepublish(self) -> FreePublishAPI:
+        return FreePublishAPI(self)
+
+    @cached_property
+    def users(self) -> UsersAPI:
+        return UsersAPI(self)
+
+    @cached_property
+    def tags(self) -> TagsAPI:
+        return TagsAPI(self)
+
+    @cached_property
+    def messages(self) -> MessagesAPI:
+        return MessagesAPI(self)
