@@ -106,4 +106,4 @@ def list_messages() -> dict:
     if openid:  # the follower's own timeline: current by the time their reply was sent
         return {"items": messages.timeline(openid, limit)}
     # Across followers: summed from the stream, seconds behind (`as_of`, ms).
-    return {"items": listing.recent(limit), **progress.as_of()}
+    return {"items": listing.recent(limit), "as_of": progress.as_of()["as_of"]}

@@ -4,6 +4,17 @@ from __future__ import annotations
 
 from chalicelib.openapi.spec import items_of, op, path_param, query_param, ref, stored
 
+
+def _message_log() -> dict:
+    listed = items_of(ref("LoggedMessage"))
+    listed["properties"]["as_of"] = {
+        "type": "integer",
+        "nullable": True,
+        "description": "without `openid`: ms, every message received before this is listed (the "
+        "listing across followers is summed from the messages stream, seconds behind)",
+    }
+    return listed
+
 _str = {"type": "string"}
 # Admin input only (see openapi/wechat.py): resolved to the permanent material's media_id on save.
 _media = {"media": {"type": "string", "description": "a media item id instead of media_id"}}
@@ -211,7 +222,7 @@ PATHS = {
                     "limit", {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}
                 ),
             ],
-            returns=items_of(ref("LoggedMessage")),
+            returns=_message_log(),
         ),
     },
     "/admin/openapi.json": {

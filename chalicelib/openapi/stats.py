@@ -27,6 +27,12 @@ _HEAD = {
     "from": _date,
     "to": _date,
     "timezone": {"type": "string", "description": "the time zone the dates are in"},
+    "as_of": {
+        "type": "integer",
+        "nullable": True,
+        "description": "ms: every message received before this is counted (the counters are "
+        "summed from the messages stream, seconds behind); null before the first",
+    },
 }
 _TRAFFIC = {
     "total": _int,
