@@ -103,5 +103,8 @@ def _write(batch: stream.StreamBatch, records: list[summaries.Logged], workers: 
             for future in [pool.submit(job) for job in jobs]:
                 future.result()  # re-raises the first failure
     newest = max(r.received_ms for r in records)
-    progress.record(shard, newest, records[-1].seq)
+    try:
+        progress.record(shard, newest, records[-1].seq)
+    except Exception:  # a hint for readers: the counters are written, the batch is done
+        log.warning("aggregate.progress_not_recorded shard=%s", batch.shard, exc_info=True)
     return len(jobs) + 1
