@@ -159,10 +159,15 @@ def logged_ids(endpoint: str, table: str, wanted: set[str]) -> dict[str, int]:
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
     )
+    from chalicelib.engine.pipeline import msg_id_of
+    from chalicelib.store import keys
+
     counts = dict.fromkeys(wanted, 0)
-    for page in ddb.get_paginator("scan").paginate(TableName=table, ProjectionExpression="msg_id"):
+    for page in ddb.get_paginator("scan").paginate(TableName=table, ProjectionExpression="pk, sk"):
         for item in page["Items"]:
-            msg_id = item["msg_id"]["S"]
+            created_at, _, delivery = item["sk"]["S"].partition("#")
+            openid = keys.natural(item["pk"]["S"])
+            msg_id = msg_id_of(openid, int(created_at), delivery)
             if msg_id in counts:
                 counts[msg_id] += 1
     return counts
