@@ -62,7 +62,7 @@ def next_msg_id() -> int:
 
 
 # A retry is the same message: WeChat sends the first delivery's CreateTime again. Building the
-# same MsgId twice here means a retry, so it gets the first CreateTime (the timeline key holds it).
+# same MsgId twice here means a retry, so it gets the first CreateTime (as WeChat's would).
 _created: dict[tuple[str, int], int] = {}
 
 

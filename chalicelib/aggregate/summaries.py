@@ -8,17 +8,15 @@ parts in stream order, so the ledger can drop the ones its item already holds.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from chalicelib.engine.pipeline import delivery_of_key
 from chalicelib.store import analytics, ddb, followers, listing, messages
 from chalicelib.store import flows as flows_store
 from chalicelib.store.ledger import Part, Target
 from chalicelib.store.stream import StreamRecord
-
-_MESSAGE_SK = re.compile(r"\d{10}#[me]:")
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,9 +48,9 @@ def logged(record: StreamRecord) -> Logged | None:
     """The message of an INSERT; None for anything else (TTL deletions, other items). Raises on
     a message item it cannot read (a poison record)."""
     item = record.item
-    if record.event != "INSERT" or not item or not _MESSAGE_SK.match(str(item.get("sk", ""))):
+    if record.event != "INSERT" or not item or not messages.is_message_key(str(item.get("sk"))):
         return None
-    created_at, delivery = messages.split_sk(item["sk"])
+    created_at, delivery = int(item["ct"]), delivery_of_key(item["sk"])
     facts = {name: item[attr] for attr, name in messages.FACT_ATTRS if attr in item}
     return Logged(
         seq=record.seq,

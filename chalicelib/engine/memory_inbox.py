@@ -1,9 +1,9 @@
 """The inbox port in memory: the same contract as store.messages.DynamoInbox (one shared contract
 test runs both), for the benchmark, the fuzzers and unit tests.
 
-Keyed like the table (follower, CreateTime, delivery); an expired entry counts as absent; a flow
-step is conditional on the step read, like the transaction's flow-state update, and a message
-whose step lost the race is not stored either.
+Keyed like the table (the follower, the entry's timeline key); an expired entry counts as
+absent; a flow step is conditional on the step read, like the transaction's flow-state update,
+and a message whose step lost the race is not stored either.
 """
 
 from __future__ import annotations
@@ -24,13 +24,13 @@ class MemoryInbox:
     ) -> None:
         self.clock = clock
         self.retention = retention
-        # (openid, CreateTime, delivery) -> (expiry, entry)
-        self.items: dict[tuple[str, int, str], tuple[float, LogEntry]] = {}
+        # (openid, timeline key) -> (expiry, entry)
+        self.items: dict[tuple[str, str], tuple[float, LogEntry]] = {}
         self.states: dict[str, FlowState] = {}
 
     def record(self, entry: LogEntry, flow: FlowStep | None = None) -> str | None:
         now = self.clock()
-        key = (entry.openid, entry.created_at, entry.delivery)
+        key = (entry.openid, entry.key)
         found = self.items.get(key)
         if found is not None and found[0] >= now:
             return found[1].reply

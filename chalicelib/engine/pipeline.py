@@ -56,7 +56,7 @@ class LogEntry:
     everything the stream aggregator needs (`facts`), in one item."""
 
     openid: str
-    created_at: int  # WeChat's CreateTime: retries repeat it, so it can key the timeline
+    created_at: int  # WeChat's CreateTime
     delivery: str  # this delivery within the follower's timeline: "m:<MsgId>" or "e:<event>:<key>"
     kind: str  # text, image, ..., event.subscribe, ...
     content: str
@@ -69,6 +69,29 @@ class LogEntry:
     def msg_id(self) -> str:
         """The admin API's msg_id: WeChat's MsgId, or the event dedup key."""
         return msg_id_of(self.openid, self.created_at, self.delivery)
+
+    @property
+    def key(self) -> str:
+        """The entry's key in the follower's timeline (its dedup identity, NOTES.md "Dedup keys"):
+        a message is its MsgId alone, whatever CreateTime a retry carries; an event is its
+        CreateTime, Event and EventKey. MsgIds are length-prefixed so that they sort as numbers
+        (WeChat's grow with time), events by CreateTime."""
+        return timeline_key(self.created_at, self.delivery)
+
+
+def timeline_key(created_at: int, delivery: str) -> str:
+    kind, _, rest = delivery.partition(":")
+    if kind == "m":
+        return f"m:{len(rest):02d}{rest}"
+    return f"e:{max(0, int(created_at)):010d}:{rest}"
+
+
+def delivery_of_key(key: str) -> str:
+    """The delivery a timeline key was made from (timeline_key's inverse, without the time)."""
+    kind, _, rest = key.partition(":")
+    if kind == "m":
+        return f"m:{rest[2:]}"
+    return f"e:{rest[11:]}"
 
 
 def msg_id_of(openid: str, created_at: int, delivery: str) -> str:

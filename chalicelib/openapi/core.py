@@ -15,6 +15,7 @@ def _message_log() -> dict:
     }
     return listed
 
+
 _str = {"type": "string"}
 # Admin input only (see openapi/wechat.py): resolved to the permanent material's media_id on save.
 _media = {"media": {"type": "string", "description": "a media item id instead of media_id"}}

@@ -2,18 +2,20 @@
 timeline and the source of everything the stream aggregator sums, all at once.
 
     pk = "<account>#<openid>"                          one partition per follower
-    sk = "<CreateTime, 10 digits>#<delivery>"          "m:<MsgId>" or "e:<event>:<EventKey>"
+    sk = "m:<MsgId's length, 2 digits><MsgId>"         a message: its MsgId alone
+       | "e:<CreateTime, 10 digits>:<event>:<EventKey>" an event (and a message without MsgId)
 
 A first delivery costs one conditional PutItem of about 300-700 bytes (1 write unit), on a key no
 other follower shares. A WeChat retry repeats MsgId (events: CreateTime, Event, EventKey), so it
-lands on the same key, fails the condition, and the same call hands back the stored item
+lands on the same key whatever else it carries, fails the condition, and the same call hands back
+the stored item
 (ReturnValuesOnConditionCheckFailure=ALL_OLD): the retry gets the first reply without a read.
 Expired items linger until DynamoDB's lazy TTL sweep, so the condition treats an item whose
 `exp` has passed as absent. A flow step rides along in a transaction with the follower's own
 flow-state item, nothing else.
 
 Attributes (short names: every byte is paid on every message):
-    t kind (text, event.subscribe, ...)   c content summary      o outcome     r rule id
+    ct CreateTime   t kind (text, event.subscribe, ...)   c content summary   o outcome   r rule id
     y rendered reply XML ("" = success)   at received (ms)        exp TTL (s)
     k EventKey   s subscribe scene   f flow counters [[flow, node, name]...]   j job result
 The table's stream (NEW_IMAGE) feeds chalicelib/aggregate.
@@ -31,7 +33,7 @@ from pynamodb.models import Model
 
 from chalicelib import config
 from chalicelib.engine.flows import FlowStep
-from chalicelib.engine.pipeline import LogEntry, WriteConflict, msg_id_of
+from chalicelib.engine.pipeline import LogEntry, WriteConflict, delivery_of_key, msg_id_of
 from chalicelib.store import ddb, keys
 from chalicelib.store.aws import client
 from chalicelib.store.errors import StoreUnavailable
@@ -79,14 +81,11 @@ def openid_of(pk: str) -> str:
     return keys.natural(pk)
 
 
-def sort_key(created_at: int, delivery: str) -> str:
-    return f"{max(0, int(created_at)):010d}#{delivery}"
-
-
 def to_item(entry: LogEntry, now: float) -> dict[str, Any]:
     item: dict[str, Any] = {
         "pk": follower_pk(entry.openid),
-        "sk": sort_key(entry.created_at, entry.delivery),
+        "sk": entry.key,
+        "ct": int(entry.created_at),
         "t": entry.kind,
         "c": entry.content[:MAX_CONTENT_CHARS],
         "o": entry.outcome,
@@ -104,15 +103,15 @@ def to_item(entry: LogEntry, now: float) -> dict[str, Any]:
     return item
 
 
-def split_sk(sk: str) -> tuple[int, str]:
-    created, _, delivery = sk.partition("#")
-    return int(created), delivery
+def is_message_key(sk: str) -> bool:
+    """A timeline entry (not another kind of item a follower's partition may hold later)."""
+    return sk.startswith(("m:", "e:"))
 
 
 def to_log(item: dict[str, Any]) -> dict[str, Any]:
     """An item (decoded) as the admin API shows it."""
     openid = openid_of(item["pk"])
-    created_at, delivery = split_sk(item["sk"])
+    created_at, delivery = int(item["ct"]), delivery_of_key(item["sk"])
     return {
         "msg_id": msg_id_of(openid, created_at, delivery),
         "openid": openid,
@@ -182,14 +181,22 @@ def _stored_reply(raw: dict[str, Any] | None) -> str:
 
 @guarded
 def timeline(openid: str, limit: int = 50) -> list[dict[str, Any]]:
-    """A follower's messages, newest first: one Query on their partition (strongly consistent:
-    a message is here by the time its reply was returned)."""
-    request = {
-        "TableName": table_name(),
-        "KeyConditionExpression": "pk = :pk",
-        "ExpressionAttributeValues": {":pk": ddb.ser(follower_pk(openid))},
-        "ScanIndexForward": False,
-        "ConsistentRead": True,
-        "Limit": limit,
-    }
-    return [to_log(item) for item in ddb.query(request, max_items=limit)]
+    """A follower's messages and events, newest first (strongly consistent: a message is here by
+    the time its reply was returned). Two Queries on their partition, messages (by MsgId, which
+    WeChat issues in time order) and events (by CreateTime), merged by arrival."""
+    entries = []
+    for kind in ("m:", "e:"):
+        request = {
+            "TableName": table_name(),
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :kind)",
+            "ExpressionAttributeValues": {
+                ":pk": ddb.ser(follower_pk(openid)),
+                ":kind": ddb.ser(kind),
+            },
+            "ScanIndexForward": False,
+            "ConsistentRead": True,
+            "Limit": limit,
+        }
+        entries += [to_log(item) for item in ddb.query(request, max_items=limit)]
+    entries.sort(key=lambda e: (e["received_at"], e["created_at"]), reverse=True)
+    return entries[:limit]

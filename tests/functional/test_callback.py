@@ -363,6 +363,20 @@ def test_retry_gets_same_reply_and_is_logged_once(client):
     assert logged[0]["rule_id"] == rule["id"]
 
 
+def test_a_retry_is_its_msg_id_whatever_its_create_time(client):
+    """The contract names a message's identity: its MsgId. A retry that carries another
+    CreateTime (a second later) is still the first delivery's retry."""
+    make_rule(client, text_rule("余额", "余额回复"))
+    created = int(time.time())
+    first = post_xml(client, wxsim.text("余额", openid="o_ct", msg_id=70001, create_time=created))
+    again = post_xml(
+        client, wxsim.text("余额", openid="o_ct", msg_id=70001, create_time=created + 1)
+    )
+    assert first.body == again.body and "余额回复" in again.body.decode()
+    assert [m["msg_id"] for m in messages(client, "o_ct")] == ["70001"]
+    assert [m["msg_id"] for m in messages(client)] == ["70001"]
+
+
 def test_retry_of_a_success_answer_is_success(client):
     xml = wxsim.text("no rule", msg_id=1234)
     assert post_xml(client, xml).body == b"success"

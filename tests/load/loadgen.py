@@ -159,15 +159,13 @@ def logged_ids(endpoint: str, table: str, wanted: set[str]) -> dict[str, int]:
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
     )
-    from chalicelib.engine.pipeline import msg_id_of
-    from chalicelib.store import keys
+    from chalicelib.store import ddb as wire
+    from chalicelib.store import messages
 
     counts = dict.fromkeys(wanted, 0)
-    for page in ddb.get_paginator("scan").paginate(TableName=table, ProjectionExpression="pk, sk"):
+    for page in ddb.get_paginator("scan").paginate(TableName=table):
         for item in page["Items"]:
-            created_at, _, delivery = item["sk"]["S"].partition("#")
-            openid = keys.natural(item["pk"]["S"])
-            msg_id = msg_id_of(openid, int(created_at), delivery)
+            msg_id = messages.to_log(wire.from_raw(item))["msg_id"]
             if msg_id in counts:
                 counts[msg_id] += 1
     return counts

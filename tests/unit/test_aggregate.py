@@ -219,6 +219,6 @@ def test_items_that_are_not_messages_are_ignored_and_unreadable_ones_raise():
     assert summaries.logged(removed) is None
     other = StreamRecord(pad("2"), "INSERT", {"pk": "default#o", "sk": "flow"}, 0, {})
     assert summaries.logged(other) is None
-    broken = StreamRecord(pad("3"), "INSERT", {"pk": "default#o", "sk": "0000000001#m:1"}, 0, {})
+    broken = StreamRecord(pad("3"), "INSERT", {"pk": "default#o", "sk": "m:011", "ct": 1}, 0, {})
     with pytest.raises(KeyError):
         summaries.logged(broken)
