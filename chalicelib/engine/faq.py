@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.engine.faq_index import ARTICLE_PREFIX, Candidate, Entry, FaqIndex
+from chalicelib.engine.faq_text import Lexicon
+from chalicelib.engine.flows import FlowState, FlowStep
 
 ACCEPT = 0.58  # answer when the best entry scores this much ...
 MARGIN = 0.12  # ... and this much more than the runner-up
@@ -53,6 +55,13 @@ class Verdict:
 
 
 NONE = Verdict("none")
+
+
+def build(data: tuple[Any, ...]) -> FaqIndex:
+    """The snapshot's index: `(entries, synonym groups, published articles)` as
+    store.faq.load_snapshot loads them."""
+    entries, synonyms, articles = data
+    return FaqIndex(entries, articles, Lexicon(synonyms))
 
 
 def judge(index: FaqIndex | None, text: str) -> Verdict:
@@ -127,3 +136,62 @@ def chosen(index: FaqIndex | None, options: tuple[str, ...], text: str) -> Entry
     if index is None or number is None or not 1 <= number <= len(options):
         return None
     return index.by_id.get(options[number - 1])
+
+
+# -- the callback's turn ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """The knowledge base's answer to a text message: what to reply, the log's outcome and
+    rule id (the entry id, or "article:<id>"), and the flow-state write that rides along."""
+
+    reply: dict[str, Any]
+    outcome: str  # faq | faq_clarify
+    entry_id: str | None
+    step: FlowStep | None
+
+
+def pending(state: FlowState | None) -> bool:
+    """Whether a follower's flow state is a clarifying question waiting for its answer."""
+    return state is not None and state.flow_id == PENDING_FLOW
+
+
+def answer_choice(index: FaqIndex | None, state: FlowState, text: str, now: float) -> Turn | None:
+    """The entry a follower picked ("1", "第二个") after a clarifying question, with the step
+    that clears the question; None when the text is no pick, or the question went stale."""
+    if now - state.updated_at > CLARIFY_TTL:
+        return None
+    entry = chosen(index, state.path, text)
+    if entry is None or entry.answer is None:
+        return None
+    return Turn(entry.answer, "faq", entry.id, FlowStep(state.step, None, ()))
+
+
+def respond(
+    index: FaqIndex | None,
+    text: str,
+    state: FlowState | None,
+    now: float,
+    carried: FlowStep | None = None,
+) -> Turn | None:
+    """The knowledge base's turn for a text no rule and no flow answered, or None (the caller
+    answers with the default reply). `state`: the flow state as read (None: not read);
+    `carried`: a flow step already decided (a timed-out flow) that must still be written."""
+    verdict = judge(index, text)
+    if verdict.kind == "answer" and verdict.entry and verdict.entry.answer is not None:
+        return Turn(verdict.entry.answer, "faq", verdict.entry.id, carried)
+    if verdict.kind == "article" and verdict.entry:
+        return Turn(article_reply(verdict.entry), "faq", verdict.entry.id, carried)
+    if verdict.kind == "clarify":
+        expect = carried.expect_step if carried else (None if state is None else state.step)
+        asked = FlowState(
+            flow_id=PENDING_FLOW,
+            node_id=PENDING_NODE,
+            path=tuple(c.entry.id for c in verdict.candidates),
+            updated_at=now,
+        )
+        counters = carried.counters if carried else ()
+        step = FlowStep(expect, asked, counters, CLARIFY_TTL)
+        return Turn(clarify_reply(verdict.candidates), "faq_clarify", None, step)
+    return None
