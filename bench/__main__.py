@@ -43,7 +43,14 @@ def _pieces() -> dict[str, tuple[str, Callable[[dict[str, Section]], Section]]]:
         "4": ("cold start (import time)", lambda done: cold_start.run()),
         "5": ("end to end over loopback", lambda done: e2e.run()),
         "6": ("cost per 1M messages", cost_piece),
+        "7": ("knowledge base: match at 5,000 entries, evaluation set", _faq),
     }
+
+
+def _faq(done: dict[str, Section]) -> Section:
+    from bench import faq_bench  # writes its figures into bench/results/latest.json
+
+    return faq_bench.run()
 
 
 def _cell(text: str) -> str:

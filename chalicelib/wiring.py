@@ -69,11 +69,12 @@ def reset(*, clients: bool = False) -> None:
 
 
 def _build_callback() -> Pipeline:
+    from chalicelib.engine import faq as faq_engine
     from chalicelib.engine.cache import SnapshotCache
     from chalicelib.engine.geo import build_place_book
     from chalicelib.engine.pipeline import Pipeline
     from chalicelib.engine.replying import build_book
-    from chalicelib.store import flows, points, rules
+    from chalicelib.store import faq, flows, points, rules
     from chalicelib.store.messages import DynamoInbox
 
     def load_book() -> tuple[int, Any]:
@@ -92,6 +93,9 @@ def _build_callback() -> Pipeline:
         places=SnapshotCache(points.read_version, points.load_snapshot, build_place_book),
         read_flow_state=flows.read_state,
         expand_reply=_expand_reply,
+        # The knowledge base: its own snapshot (entries, synonyms, published articles), so a
+        # rule change does not rebuild its index, nor an entry change the rules'.
+        faq=SnapshotCache(faq.read_version, faq.load_snapshot, faq_engine.build, max_age=300),
     )
 
 

@@ -134,9 +134,11 @@ class LocalStack:
         saved = self.restore_state()
         seeded = seed_if_empty()
         if seeded:  # the demo flow (办卡) and Guangzhou branches; apart so benches keep rules only
+            from infra.seed_faq import seed_faq_if_empty
             from infra.seed_flows import seed_flows_and_points
 
             seed_flows_and_points()
+            seed_faq_if_empty()  # the demo knowledge base: "我想办卡" gets an answer
 
         # `chalice local`, through a shim that lets every method reach its gateway emulation
         self.chalice = subprocess.Popen(

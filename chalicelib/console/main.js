@@ -14,10 +14,12 @@ import * as followers from "./page_followers.js";
 import * as campaigns from "./page_campaigns.js";
 import * as menu from "./page_menu.js";
 import * as points from "./page_points.js";
+import * as faq from "./page_faq.js";
 
 const PAGES = [
   ["dashboard", "数据概览", dashboard],
   ["rules", "关键词回复", rules],
+  ["faq", "智能问答", faq],
   ["replies", "关注 / 默认回复", replies],
   ["messages", "消息记录", messages],
   ["articles", "文章", articles],

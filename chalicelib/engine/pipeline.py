@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from chalicelib import logsafe
+from chalicelib.engine.faq import looks_like_choice
+from chalicelib.engine.faq_index import FaqIndex
 from chalicelib.engine.flows import FlowState, FlowStep, conflict_fallback
 from chalicelib.engine.geo import PlaceBook
 from chalicelib.engine.replying import Decision, ReplyBook, decide, max_articles
@@ -176,6 +178,7 @@ class Pipeline:
         places: Snapshot | None = None,
         read_flow_state: Callable[[str], FlowState] | None = None,
         expand_reply: Callable[[dict[str, Any], BaseUrl], dict[str, Any] | None] | None = None,
+        faq: Snapshot | None = None,
     ) -> None:
         self.token = token
         self.app_id = app_id
@@ -191,6 +194,7 @@ class Pipeline:
         self.places = places  # points of service, loaded only when a location arrives
         self.read_flow_state = read_flow_state
         self.expand_reply = expand_reply  # news by CMS article id -> today's titles and links
+        self.faq = faq  # the knowledge base's index, loaded when a text first reaches it
 
     # -- GET: URL verification ------------------------------------------------------------
     def verify(self, query: dict[str, str]) -> Answer:
@@ -287,24 +291,42 @@ class Pipeline:
             return reply_xml
         raise AssertionError("unreachable")
 
-    @staticmethod
     def _decide(
+        self,
         message: Message,
         book: ReplyBook | None,
         state: FlowState | None,
         places: PlaceBook | None,
         now: float,
     ) -> Decision:
+        faq = self.faq_index if self.faq is not None else None
         try:
-            return decide(message, book, flow=state, places=places, now=now)
+            return decide(message, book, flow=state, places=places, now=now, faq=faq)
         except Exception:
             log.exception("callback.decide_bug")
             return Decision(book.default if book else None, "default")
 
+    def faq_index(self) -> FaqIndex | None:
+        """The knowledge base's snapshot; on a storage fault the last one (or none)."""
+        if self.faq is None:
+            return None
+        try:
+            return self.faq.get()
+        except Exception:
+            log.warning("callback.faq_unavailable", exc_info=True)
+            return getattr(self.faq, "last", None)
+
     def flow_state(self, message: Message, book: ReplyBook | None) -> FlowState | None:
         """The follower's flow state: one consistent GetItem, for text messages only and only
-        while some flow is enabled. None when not read (or unreadable: decide without it)."""
-        if message.msg_type != "text" or book is None or not book.flows:
+        while some flow is enabled, or when the text may answer a knowledge-base clarifying
+        question ("1", "第二个"). None when not read (or unreadable: decide without it)."""
+        if message.msg_type != "text" or book is None:
+            return None
+        if not book.flows and not (
+            self.faq is not None
+            and looks_like_choice(message.content)  # type: ignore[attr-defined]
+            and self.faq_index()
+        ):
             return None
         if self.read_flow_state is None:
             return None
