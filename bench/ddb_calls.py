@@ -534,6 +534,8 @@ def run() -> Section:
                             f" {response.status_code})"
                         )
                 if flow_state == "ok":
+                    from chalicelib import wiring
+
                     wiring.callback().book.invalidate()  # see the flow now, not in 2 s
                     driver.post(driver.text("余额", "o_after_flow"))
                     scenarios["keyword reply, a flow enabled"] = run_scenario(
