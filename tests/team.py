@@ -38,7 +38,7 @@ def moto_jwk(private: bool = False) -> dict[str, Any]:
 class _Keys(BaseHTTPRequestHandler):
     body = b""
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(self.body)))

@@ -130,7 +130,7 @@ def begin(
         "request": _part(request),
         "before": _part(before),
     }
-    store.begin(entry_id, {k: v for k, v in fields.items() if v is not None}, ttl_seconds())
+    store.begin(entry_id, {k: v for k, v in fields.items() if v not in (None, "")}, ttl_seconds())
     return entry_id
 
 

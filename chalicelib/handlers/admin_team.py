@@ -12,7 +12,7 @@ from chalicelib import wiring
 from chalicelib.access import apikeys, audit, roles, settings, users
 from chalicelib.errors import InvalidInput, Unauthorized, Unavailable
 from chalicelib.handlers.common import admin_route, json_response, read_object
-from chalicelib.handlers.gate import AUDIT_UNAVAILABLE, principal, source_ip
+from chalicelib.handlers.gate import AUDIT_UNAVAILABLE, concrete_path, principal, source_ip
 from chalicelib.handlers.responses import error
 from chalicelib.store import throttle
 
@@ -69,26 +69,28 @@ def _signing_in(username: str, call: Any) -> Response:
         answer = users.signed_in(username, call(), wiring.team_state())
     except Unauthorized:
         log.warning("admin.sign_in_failed ip=%s user=%s", ip, shown)
-        _record(request, shown, 401, "sign_in_failed", ip, required=False)
+        _record(request, shown, "", 401, "sign_in_failed", ip, required=False)
         wait = throttle.record_failure(ip, lockouts=wiring.lockouts())
         if wait:
             return error(429, "too many failed attempts; try later", retry_after=wait)
         return error(401, users.SIGN_IN_REFUSED)
     event = "sign_in_challenge" if "challenge" in answer else "sign_in"
-    if not _record(request, username, 200, event, ip, required=True):
+    if not _record(request, username, answer.get("role", ""), 200, event, ip, required=True):
         return error(503, AUDIT_UNAVAILABLE, retryable=True, retry_after=2)
     log.info("admin.%s user=%s role=%s", event, username, answer.get("role", "-"))
     return json_response(answer)
 
 
-def _record(request: Any, actor: str, status: int, event: str, ip: str, *, required: bool) -> bool:
+def _record(
+    request: Any, actor: str, role: str, status: int, event: str, ip: str, *, required: bool
+) -> bool:
     """One audit entry for a sign-in attempt; False when it could not be written."""
     try:
         audit.begin(
             actor=actor,
-            role="-",
+            role=role,
             method=request.method,
-            path=request.path,
+            path=concrete_path(request),
             ip=ip,
             status=status,
             event=event,

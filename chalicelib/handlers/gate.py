@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -46,6 +47,12 @@ def principal(request: Any) -> Principal:
     if found is None:
         raise Unauthorized(UNAUTHORIZED)
     return found
+
+
+def concrete_path(request: Any) -> str:
+    """The path as called (Chalice's `request.path` is the route's template)."""
+    params = request.uri_params or {}
+    return re.sub(r"\{(\w+)\}", lambda m: str(params.get(m.group(1), m.group(0))), request.path)
 
 
 def source_ip(request: Any) -> str:
@@ -171,7 +178,7 @@ def _entry(
         actor=who.actor,
         role=who.role,
         method=request.method,
-        path=request.path,
+        path=concrete_path(request),
         ip=source_ip(request),
         target=_target(params),
         request=_request_body(request),

@@ -13,7 +13,6 @@ import pytest
 from chalicelib.access import roles
 from tests import wxsim
 from tests.functional.helpers import body_json
-from tests.team import jwks_server, team  # noqa: F401  (fixtures)
 
 PARAM = re.compile(r"\{(\w+)\}")
 

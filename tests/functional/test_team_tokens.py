@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests import wxsim
 from tests.functional.helpers import body_json
-from tests.team import PASSWORD, jwks_server, moto_jwk, team  # noqa: F401  (fixtures)
+from tests.team import PASSWORD, moto_jwk
 
 
 def test_sign_in_answers_a_token_its_lifetime_and_role(team):
