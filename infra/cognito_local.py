@@ -58,3 +58,62 @@ def create_pool(cognito: Any, name: str = POOL_NAME) -> tuple[str, str]:
         PreventUserExistenceErrors="ENABLED",
     )["UserPoolClient"]
     return pool_id, client["ClientId"]
+
+
+class LocalPool:
+    """The local pool's people kept across `make run` restarts (infra/local_state.py): moto runs
+    in this process, so its users (name, password, enabled, groups) are read from its backend
+    and made again, through the API, in the next run's new pool. The pool's id changes, so
+    earlier tokens stop working: people sign in again. Dev data only (.local/state is
+    git-ignored); a deployed stage keeps its people in Cognito itself."""
+
+    def __init__(self, cognito: Any, pool_id: str) -> None:
+        self.cognito = cognito
+        self.pool_id = pool_id
+
+    def _users(self) -> dict[str, Any]:
+        from moto.cognitoidp.models import cognitoidp_backends
+
+        for regions in cognitoidp_backends.values():
+            for backend in regions.values():
+                pool = backend.user_pools.get(self.pool_id)
+                if pool is not None:
+                    return dict(pool.users)
+        return {}
+
+    def export_state(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "username": name,
+                "password": user.password,
+                "enabled": bool(user.enabled),
+                "groups": sorted(group.group_name for group in user.groups),
+            }
+            for name, user in sorted(self._users().items())
+        ]
+
+    def signature(self) -> str:
+        return repr(self.export_state())
+
+    def load_state(self, saved: list[dict[str, Any]]) -> int:
+        made = 0
+        for user in saved:
+            name = user["username"]
+            self.cognito.admin_create_user(
+                UserPoolId=self.pool_id, Username=name, MessageAction="SUPPRESS"
+            )
+            if user.get("password"):
+                self.cognito.admin_set_user_password(
+                    UserPoolId=self.pool_id,
+                    Username=name,
+                    Password=user["password"],
+                    Permanent=True,
+                )
+            for group in user.get("groups") or []:
+                self.cognito.admin_add_user_to_group(
+                    UserPoolId=self.pool_id, Username=name, GroupName=group
+                )
+            if not user.get("enabled", True):
+                self.cognito.admin_disable_user(UserPoolId=self.pool_id, Username=name)
+            made += 1
+        return made
