@@ -152,7 +152,7 @@ def _audited(
 
 def _audit_down(exc: AppError) -> Response:
     if isinstance(exc, Unavailable):
-        log.warning("audit.unavailable: %s", exc)
+        log.warning("admin.store_unavailable: the audit log: %s", exc)
         return error(503, AUDIT_UNAVAILABLE, retryable=True, retry_after=2)
     return app_error(exc)
 
