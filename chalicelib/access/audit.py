@@ -52,7 +52,7 @@ _SECRET_VALUE = re.compile(r"^(wxk_\S+|eyJ[\w-]+\.[\w-]+\.[\w-]*)$")
 #: Longest JSON text an entry keeps of one request, before or after (a rule, a campaign: a few
 #: KB; an article body is cut, its id and the rest of the entry stay).
 MAX_PART = 6000
-CSV_FIELDS = ("at", "actor", "role", "method", "path", "target", "status", "event", "ip", "id")
+CSV_FIELDS = ("at_iso", "actor", "role", "method", "path", "target", "status", "event", "ip", "id")
 
 
 def redact(value: Any) -> Any:
@@ -117,8 +117,8 @@ def begin(
     ms = _now_ms()
     entry_id = new_id(ms)
     fields = {
-        "at": _iso(ms),
-        "ts": ms,
+        "at": ms / 1000,  # epoch seconds, as every time in the admin API
+        "at_iso": _iso(ms),
         "actor": actor,
         "role": role,
         "method": method,

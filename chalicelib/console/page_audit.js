@@ -36,7 +36,7 @@ export async function render(view) {
           h(
             "tr",
             { "data-id": e.id, "data-actor": e.actor },
-            h("td", { class: "nowrap mono" }, e.at.replace("T", " ").replace("Z", "")),
+            h("td", { class: "nowrap mono" }, e.at_iso.replace("T", " ").replace("Z", "")),
             h("td", { class: "mono" }, e.actor),
             h("td", {}, e.role || "—"),
             h("td", {}, e.event || e.method),

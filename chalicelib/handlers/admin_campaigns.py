@@ -64,14 +64,17 @@ def preview_campaign(campaign_id: str) -> dict[str, Any]:
 @bp.route("/admin/campaigns/{campaign_id}/approve", methods=["POST"])
 @admin("campaigns:approve", before=_campaign)
 def approve_campaign(campaign_id: str) -> dict[str, Any]:
-    request = bp.current_request
-    body = read_object(request) if (request.raw_body or b"").strip() else None
-    return approval.decide(campaign_id, body, by=principal(request).actor, approve=True)
+    return _decide(campaign_id, approve=True)
 
 
 @bp.route("/admin/campaigns/{campaign_id}/reject", methods=["POST"])
 @admin("campaigns:approve", before=_campaign)
 def reject_campaign(campaign_id: str) -> dict[str, Any]:
+    return _decide(campaign_id, approve=False)
+
+
+def _decide(campaign_id: str, *, approve: bool) -> dict[str, Any]:
+    """Four eyes: the caller approves or rejects (an empty body: no comment)."""
     request = bp.current_request
     body = read_object(request) if (request.raw_body or b"").strip() else None
-    return approval.decide(campaign_id, body, by=principal(request).actor, approve=False)
+    return approval.decide(campaign_id, body, by=principal(request).actor, approve=approve)

@@ -125,8 +125,8 @@ SCHEMAS = {
         "required": ["id", "at", "actor", "method", "path", "status"],
         "properties": {
             "id": _str,
-            "at": {**_str, "description": "UTC, ISO 8601 with milliseconds"},
-            "ts": {**_int, "description": "ms since the epoch"},
+            "at": {"type": "number", "description": "epoch seconds (with milliseconds)"},
+            "at_iso": {**_str, "description": "the same in UTC, ISO 8601"},
             "actor": {**_str, "description": "a username, `owner` or `key:<name>`"},
             "role": _str,
             "method": _str,

@@ -191,30 +191,16 @@ def test_mfa_challenge_is_passed_through(team):
     first = body_json(team.sign_in("with.mfa"))
     assert first["challenge"] == "SOFTWARE_TOKEN_MFA" and first["session"]
     assert "token" not in first
-    answer = team.call(
-        "POST",
-        "/admin/auth/challenge",
-        None,
-        {
-            "username": "with.mfa",
-            "challenge": first["challenge"],
-            "session": first["session"],
-            "answers": {"SOFTWARE_TOKEN_MFA_CODE": "123456"},
-        },
-    )
+    code = {
+        "username": "with.mfa",
+        "challenge": first["challenge"],
+        "session": first["session"],
+        "answers": {"SOFTWARE_TOKEN_MFA_CODE": "123456"},
+    }
+    answer = team.call("POST", "/admin/auth/challenge", None, code)
     assert answer.status_code == 200, answer.body
     assert body_json(answer)["role"] == "admin"
-    replay = team.call(
-        "POST",
-        "/admin/auth/challenge",
-        None,
-        {
-            "username": "with.mfa",
-            "challenge": first["challenge"],
-            "session": first["session"],
-            "answers": {"SOFTWARE_TOKEN_MFA_CODE": "123456"},
-        },
-    )
+    replay = team.call("POST", "/admin/auth/challenge", None, code)
     assert replay.status_code == 401  # a session answers once
 
 
