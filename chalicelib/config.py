@@ -31,6 +31,14 @@ TIMEZONE = "WXLESS_TIMEZONE"
 ACCOUNT_ID = "WXLESS_ACCOUNT_ID"
 # Threads the stream aggregator writes a batch's items with.
 AGGREGATE_WORKERS = "WXLESS_AGGREGATE_WORKERS"
+# Team access (chalicelib/access): the Cognito user pool and app client people sign in with;
+# the JWKS URL when it is not the issuer's (a local emulator); comma-separated CIDRs the admin
+# API answers (empty: any); days an audit entry is kept.
+USER_POOL_ID = "WXLESS_USER_POOL_ID"
+USER_POOL_CLIENT_ID = "WXLESS_USER_POOL_CLIENT_ID"
+COGNITO_JWKS_URL = "WXLESS_COGNITO_JWKS_URL"
+ADMIN_ALLOWED_CIDRS = "WXLESS_ADMIN_ALLOWED_CIDRS"
+AUDIT_TTL_DAYS = "WXLESS_AUDIT_TTL_DAYS"
 
 SECRETS = (WECHAT_TOKEN, WECHAT_APP_SECRET, WECHAT_ENCODING_AES_KEY, ADMIN_TOKEN)
 
@@ -47,6 +55,11 @@ _DEFAULTS = {
     TIMEZONE: "Asia/Shanghai",
     ACCOUNT_ID: "default",
     AGGREGATE_WORKERS: "16",
+    USER_POOL_ID: "",
+    USER_POOL_CLIENT_ID: "",
+    COGNITO_JWKS_URL: "",
+    ADMIN_ALLOWED_CIDRS: "",
+    AUDIT_TTL_DAYS: "400",
 }
 
 # SSM values are cached per container; a rotated secret is picked up after the TTL.
@@ -83,6 +96,10 @@ def _ssm_get(param: str) -> str:
 
 def table_name(suffix: str) -> str:
     return f"{get(TABLE_PREFIX)}-{suffix}"
+
+
+def region() -> str:
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
 
 
 def media_bucket() -> str:

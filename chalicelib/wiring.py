@@ -22,6 +22,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from chalicelib import config
 
 if TYPE_CHECKING:
+    from chalicelib.access.credentials import StateCache
+    from chalicelib.access.directory import Directory
+    from chalicelib.access.tokens import KeySet, Pool
     from chalicelib.campaigns.queue import SendQueue
     from chalicelib.cms.index import AdminIndex
     from chalicelib.cms.replies import PublishedArticles
@@ -172,6 +175,45 @@ def lockouts() -> Lockouts:
     from chalicelib.store.throttle import Lockouts
 
     return cached("lockouts", (), Lockouts)
+
+
+# -- team access: the user pool, its keys, what a container knows of users and API keys ----------
+
+
+def user_pool() -> Pool:
+    from chalicelib.access.tokens import Pool
+
+    key = settings(
+        config.USER_POOL_ID, config.USER_POOL_CLIENT_ID, config.COGNITO_JWKS_URL, "AWS_REGION"
+    )
+    return cached(
+        "user_pool",
+        key,
+        lambda: Pool(config.region(), key[0], key[1], key[2]),
+    )
+
+
+def pool_keys() -> KeySet:
+    """The user pool's JWKS, fetched once per container (again when Cognito rotates keys)."""
+    from chalicelib.access.tokens import KeySet
+
+    pool = user_pool()
+    return cached("pool_keys", (pool.keys_url,), lambda: KeySet(pool.keys_url))
+
+
+def directory() -> Directory:
+    """The Cognito user pool's admin API (users, groups, sign-in)."""
+    from chalicelib.access.directory import Directory
+
+    pool = user_pool()
+    return cached("directory", (pool.pool_id, pool.client_id), lambda: Directory(pool))
+
+
+def team_state() -> StateCache:
+    """Users' and API keys' state as this container last read it (at most REVALIDATE s old)."""
+    from chalicelib.access.credentials import StateCache
+
+    return cached("team_state", settings(config.TABLE_PREFIX, config.ACCOUNT_ID), StateCache)
 
 
 # -- content (CMS) and the media bucket ----------------------------------------------------------

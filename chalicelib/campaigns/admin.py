@@ -58,7 +58,15 @@ def _balanced(openids: list[str], limit: int) -> list[list[str]]:
     return out
 
 
-def create(body: Any, *, now: float | None = None) -> dict[str, Any]:
+def create(
+    body: Any,
+    *,
+    now: float | None = None,
+    created_by: str | None = None,
+    needs_approval: bool = False,
+) -> dict[str, Any]:
+    """Schedule a campaign; with `needs_approval` (four eyes) it waits in pending_approval
+    until another person approves it (chalicelib.campaigns.approval)."""
     now = time.time() if now is None else now
     spec, openids = validate_campaign(body, now)
     campaign_id = uuid.uuid4().hex
@@ -67,7 +75,8 @@ def create(body: Any, *, now: float | None = None) -> dict[str, Any]:
         "id": campaign_id,
         "name": spec["name"],
         "type": spec["type"],
-        "status": table.SCHEDULED,
+        "status": table.PENDING_APPROVAL if needs_approval else table.SCHEDULED,
+        "created_by": created_by,
         "send_at": float(spec["send_at"]),
         "created_at": now,
         "audience_type": audience["type"],
@@ -123,13 +132,15 @@ def _batch(
 
 def cancel(campaign_id: str, *, now: float | None = None) -> dict[str, Any]:
     now = time.time() if now is None else now
-    done, found = table.transition(campaign_id, table.SCHEDULED, table.CANCELLED, cancelled_at=now)
+    done, found = table.transition(
+        campaign_id, (table.SCHEDULED, table.PENDING_APPROVAL), table.CANCELLED, cancelled_at=now
+    )
     if not done:
         if found is None:
             raise NotFound(f"campaign {campaign_id} not found")
         raise Conflict(
-            f"campaign {campaign_id} is {found.get('status')}: only a scheduled campaign "
-            "(not yet started) can be cancelled"
+            f"campaign {campaign_id} is {found.get('status')}: only a scheduled or pending "
+            "campaign (not yet started) can be cancelled"
         )
     return detail(campaign_id, now=now)
 

@@ -44,7 +44,8 @@ def beijing_month(ts: float) -> str:
     return datetime.fromtimestamp(ts, BEIJING).strftime("%Y-%m")
 
 
-_COUNTED = (table.SCHEDULED, table.RUNNING, table.COMPLETED, table.FAILED)
+# A campaign waiting for approval holds its place: approving it must not break a limit.
+_COUNTED = (table.PENDING_APPROVAL, table.SCHEDULED, table.RUNNING, table.COMPLETED, table.FAILED)
 
 
 def _counts_against_quota(campaign: Mapping[str, Any]) -> bool:

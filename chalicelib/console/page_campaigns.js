@@ -3,6 +3,7 @@
 // WeChat's limits when a campaign is scheduled and says what is wrong.
 
 import { get, keyedPost, post } from "./api.js";
+import { approvalButtons, approvalFacts, STATUSES as APPROVAL_STATUSES } from "./campaign_approval.js";
 import { articleFields } from "./replies.js";
 import { badge, confirmDialog, errorLine, field, fmtTime, h, lines, notify, pageHeader, run, showError, table } from "./ui.js";
 
@@ -12,6 +13,7 @@ const STATUSES = {
   completed: ["已完成", "ok"],
   failed: ["失败", "warn"],
   cancelled: ["已取消", "muted"],
+  ...APPROVAL_STATUSES,
 };
 const TYPES = { mass: "群发消息", template: "模板消息" };
 const AUDIENCES = [
@@ -85,7 +87,8 @@ async function list(view) {
         "td",
         { class: "actions" },
         h("a", { class: "btn btn-small", href: `#/campaigns/${c.id}` }, "详情"),
-        c.status === "scheduled"
+        approvalButtons(c, () => load().catch(showError), true),
+        ["scheduled", "pending_approval"].includes(c.status)
           ? h("button", {
               type: "button",
               class: "btn btn-small btn-danger",
@@ -314,6 +317,7 @@ async function detail(view, id) {
     ["内容", contentText(c)],
   ];
   if (c.fail_reason) facts.push(["失败原因", c.fail_reason]);
+  facts.push(...approvalFacts(c));
   // WeChat's daily template quota is spent (45009): every template campaign waits for the reset
   if (c.paused) facts.push(["暂停发送", `模板消息当日配额已用完（${c.paused.errcode}），${fmtTime(c.paused.until)} 后自动继续`]);
   const sendall = isSendall(c);
@@ -330,7 +334,7 @@ async function detail(view, id) {
       : [["送达", c.results.delivered], ["用户拒收", c.results.blocked], ["失败", c.results.failed]];
   const errors = Object.entries(p.errors || {});
   const cancelButton =
-    c.status === "scheduled"
+    ["scheduled", "pending_approval"].includes(c.status)
       ? h("button", {
           type: "button",
           class: "btn btn-danger",
@@ -373,7 +377,7 @@ async function detail(view, id) {
   const stat = ([label, value]) => h("div", { class: "stat" }, h("span", { class: "stat-label" }, label), h("strong", { "data-stat": label }, value ?? 0));
   // Native append would print a null: only the parts that apply are added.
   const parts = [
-    pageHeader(`群发：${c.name}`, cancelButton, refresh, h("a", { class: "btn", href: "#/campaigns" }, "返回")),
+    pageHeader(`群发：${c.name}`, approvalButtons(c, () => { view.replaceChildren(); detail(view, id).catch(showError); }), cancelButton, refresh, h("a", { class: "btn", href: "#/campaigns" }, "返回")),
     h("dl", { class: "card facts", "data-role": "campaign-facts" }, facts.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])),
     h("div", { class: "card" }, h("h2", {}, "进度"), h("div", { class: "cards" }, counts.map(stat))),
     h(

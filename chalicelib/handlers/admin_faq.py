@@ -42,7 +42,7 @@ def _matches(entry: dict[str, Any], words: list[str], category: str | None) -> b
 
 
 @bp.route("/admin/faq", methods=["GET"])
-@admin
+@admin("faq:read")
 def list_entries() -> dict:
     """Every entry, oldest first; `q`: words that must all appear in the question, an
     alternative, the category or a text answer; `category`: exactly this category."""
@@ -65,20 +65,20 @@ def _validated(body: dict[str, Any], base: dict[str, Any] | None = None) -> dict
 
 
 @bp.route("/admin/faq", methods=["POST"])
-@admin
+@admin("faq:write")
 def create_entry() -> Response:
     fields = _validated(read_object(bp.current_request))
     return json_response(public(store.create_entry(fields)), 201)
 
 
 @bp.route("/admin/faq/{entry_id}", methods=["GET"])
-@admin
+@admin("faq:read")
 def get_entry(entry_id: str) -> dict:
     return public(store.get_entry(entry_id))
 
 
 @bp.route("/admin/faq/{entry_id}", methods=["PUT", "PATCH"])
-@admin
+@admin("faq:write")
 def update_entry(entry_id: str) -> dict:
     body = read_object(bp.current_request)
     current = store.get_entry(entry_id)
@@ -86,14 +86,14 @@ def update_entry(entry_id: str) -> dict:
 
 
 @bp.route("/admin/faq/{entry_id}", methods=["DELETE"])
-@admin
+@admin("faq:write")
 def delete_entry(entry_id: str) -> Response:
     store.delete_entry(entry_id)
     return Response("", status_code=204)
 
 
 @bp.route("/admin/faq/{entry_id}/alternatives", methods=["POST"])
-@admin
+@admin("faq:write")
 def add_alternatives(entry_id: str) -> dict:
     """{"texts": [...]}: followers' wordings become alternatives of the entry (those it already
     has are skipped), so the next such question is answered."""
@@ -114,14 +114,14 @@ def add_alternatives(entry_id: str) -> dict:
 
 
 @bp.route("/admin/faq/synonyms", methods=["GET"])
-@admin
+@admin("faq:read")
 def get_synonyms() -> dict:
     """The admins' synonym groups (applied on top of the built-in banking list)."""
     return {"groups": store.get_synonyms()}
 
 
 @bp.route("/admin/faq/synonyms", methods=["PUT"])
-@admin
+@admin("faq:write")
 def put_synonyms() -> dict:
     groups = validate_synonyms(read_object(bp.current_request))
     store.put_synonyms(groups)
@@ -129,7 +129,7 @@ def put_synonyms() -> dict:
 
 
 @bp.route("/admin/faq/try", methods=["POST"])
-@admin
+@admin("faq:read")
 def try_text() -> dict:
     """{"text"}: what the knowledge base would do with it, and its best candidates with
     scores, from the snapshot the callback answers from (current within a few seconds)."""

@@ -28,7 +28,7 @@ EXPORT_TYPES = {
 
 
 @bp.route("/admin/faq/import", methods=["POST"])
-@admin
+@admin("faq:write")
 def import_entries() -> dict:
     """{"csv": text} or {"xlsx": base64}, "replace"?: every row checked before any is written."""
     body = read_object(bp.current_request)
@@ -40,7 +40,7 @@ def import_entries() -> dict:
 
 
 @bp.route("/admin/faq/export", methods=["GET"])
-@admin
+@admin("faq:read")
 def export_entries() -> dict:
     kind = (bp.current_request.query_params or {}).get("format") or "csv"
     if kind not in EXPORT_TYPES:
@@ -62,7 +62,7 @@ def _range() -> tuple[Any, Any]:
 
 
 @bp.route("/admin/faq/unanswered", methods=["GET"])
-@admin
+@admin("faq:read")
 def unanswered() -> dict:
     """Texts that got the default reply in the range (default: the last 7 days), grouped when
     they mean the same, biggest group first; each group with the entries it comes closest to."""
@@ -86,7 +86,7 @@ def unanswered() -> dict:
 
 
 @bp.route("/admin/faq/quality", methods=["GET"])
-@admin
+@admin("faq:read")
 def quality() -> dict:
     """Per entry over the range: answers, and answers followed (within 2 minutes) by the same
     follower asking again or asking for a human. Summed from the message stream: seconds
