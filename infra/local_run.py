@@ -166,6 +166,8 @@ class LocalStack:
             self.state.start()  # autosave
 
         aes = os.environ.get("WECHAT_ENCODING_AES_KEY", "")
+        # Passed on to the app with the rest of the environment, like every setting.
+        previous = os.environ.get("WECHAT_ENCODING_AES_KEY_PREVIOUS", "")
         print(
             "\n".join(
                 [
@@ -175,6 +177,11 @@ class LocalStack:
                     f"  token            {os.environ['WECHAT_TOKEN']}",
                     f"  app id           {os.environ['WECHAT_APP_ID']}",
                     f"  EncodingAESKey   {aes or '(unset: safe mode off)'}",
+                    *(
+                        [f"  previous key     {previous} (tried when the current one fails)"]
+                        if previous
+                        else []
+                    ),
                     f"  admin token      {os.environ['ADMIN_TOKEN']}",
                     f"  admin API        {base}/admin/openapi.json",
                     f"  console          {base}/console",
