@@ -23,6 +23,8 @@ from chalicelib.campaigns.run import Run
 from chalicelib.campaigns.spec import (
     MASS,
     MASS_BATCH,
+    TEMPLATE,
+    fixed_part,
     mass_message,
     render_template_data,
     spec_json,
@@ -35,6 +37,7 @@ from chalicelib.store import campaign_items as items
 from chalicelib.store import campaigns as table
 from chalicelib.store.errors import StoreUnavailable
 from chalicelib.wechat.api import WeChatAPIError
+from chalicelib.wxaccount import templates
 
 if TYPE_CHECKING:
     from chalicelib.wechat.api import WeChatClient
@@ -58,7 +61,11 @@ def _balanced(openids: list[str], limit: int) -> list[list[str]]:
     return out
 
 
-def create(body: Any, *, now: float | None = None) -> dict[str, Any]:
+def create(
+    body: Any, *, now: float | None = None, client: WeChatClient | None = None
+) -> dict[str, Any]:
+    """`client`: the WeChat client a template campaign's data is checked with (against the
+    account's templates, synced from WeChat on a miss); mass campaigns do not need it."""
     now = time.time() if now is None else now
     spec, openids = validate_campaign(body, now)
     campaign_id = uuid.uuid4().hex
@@ -89,8 +96,11 @@ def create(body: Any, *, now: float | None = None) -> dict[str, Any]:
     elif openids:
         children = list_parts(openids)
         item["parts"] = len(children)
+    # WeChat's sending limits first: what they refuse needs no call to WeChat.
+    guard = check_limits(spec, openids, now)
+    if spec["type"] == TEMPLATE:
+        _check_template(spec["template"], client)
     for attempt in (0, 1):
-        guard = check_limits(spec, openids, now)
         try:
             table.create_campaign(item, children if attempt == 0 else (), guard)
             break
@@ -98,10 +108,26 @@ def create(body: Any, *, now: float | None = None) -> dict[str, Any]:
             if attempt == 1:
                 raise
             # Another campaign was scheduled for the same period meanwhile: check again.
+            guard = check_limits(spec, openids, now)
     log.info(
         "campaigns.created id=%s type=%s send_at=%s", campaign_id, spec["type"], item["send_at"]
     )
     return detail(campaign_id, now=now)
+
+
+def _check_template(template: dict[str, Any], client: WeChatClient | None) -> None:
+    """The data against the account's template (chalicelib.wxaccount.templates): a value over
+    its field's limit, a colour, first/remark on a category template -> 400 naming the field."""
+    if client is None:
+        raise TypeError("a template campaign is checked against WeChat's templates: pass client")
+    templates.check(
+        template["template_id"],
+        template["data"],
+        client,
+        where="template.data",
+        id_field="template.template_id",
+        fixed_part=fixed_part,
+    )
 
 
 def _batch(

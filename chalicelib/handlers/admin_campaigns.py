@@ -17,7 +17,8 @@ admin = admin_route(bp)
 @bp.route("/admin/campaigns", methods=["POST"])
 @admin
 def create_campaign() -> Response:
-    return json_response(campaigns.create(read_object(bp.current_request)), 201)
+    body = read_object(bp.current_request)
+    return json_response(campaigns.create(body, client=wiring.wechat()), 201)
 
 
 @bp.route("/admin/campaigns", methods=["GET"])

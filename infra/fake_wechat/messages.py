@@ -118,6 +118,7 @@ class MessagesApi:
             isinstance(v, dict) and "value" in v for v in data.values()
         ):
             raise ApiError(47001, "data format error")
+        self._check_template_data(body["template_id"], data)  # 47003 (templates.py)
         msgid = next(self._ids) + 200_000_000
         self._template_messages.append(body | {"msgid": msgid})
         return {"errcode": 0, "errmsg": "ok", "msgid": msgid}

@@ -18,6 +18,7 @@ import botocore.client
 import pytest
 from botocore.exceptions import ClientError
 
+from chalicelib import wiring
 from chalicelib.campaigns import admin as services
 from chalicelib.campaigns import quota, template
 from chalicelib.campaigns import run as campaign_run
@@ -132,7 +133,9 @@ def start_campaign(fake_wechat, clock, n: int) -> tuple[str, list[str]]:
     audience = openids(n, "o_q_")
     for openid in audience:
         fake_wechat.add_follower(openid, remark=openid[-2:])
-    created = services.create(template_body({"type": "all"}, clock.t), now=clock.t)
+    created = services.create(
+        template_body({"type": "all"}, clock.t), now=clock.t, client=wiring.wechat()
+    )
     return created["id"], audience
 
 
