@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.campaigns import mass
 from chalicelib.campaigns.audience import follower_profiles, list_parts
+from chalicelib.campaigns.confirmation import confirmation
 from chalicelib.campaigns.limits import check_limits
 from chalicelib.campaigns.quota import quota_pause
 from chalicelib.campaigns.report import BATCH_FIELDS, batch_view, report
@@ -37,7 +38,7 @@ from chalicelib.store import campaign_items as items
 from chalicelib.store import campaigns as table
 from chalicelib.store.errors import StoreUnavailable
 from chalicelib.wechat.api import WeChatAPIError
-from chalicelib.wxaccount import templates
+from chalicelib.wxaccount import settings, templates
 
 if TYPE_CHECKING:
     from chalicelib.wechat.api import WeChatClient
@@ -84,6 +85,8 @@ def create(
     if openids:
         item["audience_size"] = len(openids)
     if spec["type"] == MASS:
+        if audience["type"] == "all" and settings.mass_send_protection():
+            item["protected"] = True  # WeChat will wait for an administrator's confirmation
         if audience["type"] in ("all", "tag"):
             children = [_batch(campaign_id, 1, sendall=True)]
         elif audience["type"] == "openids":
@@ -167,6 +170,7 @@ def detail(campaign_id: str, *, now: float | None = None) -> dict[str, Any]:
     if campaign.get("type") == MASS:
         batches = items.parts(campaign_id, items.BATCH, BATCH_FIELDS)
         out["batches"] = [batch_view(b) for b in batches]
+        _add_confirmation(out, campaign, batches, now)
     elif campaign.get("status") in (table.SCHEDULED, table.RUNNING):
         try:
             paused = quota_pause(now)
@@ -184,7 +188,22 @@ def listing(status: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
     campaigns = [c for c in table.list_campaigns() if status is None or c["status"] == status]
     campaigns.sort(key=lambda c: (-float(c.get("created_at") or 0), c["id"]))
     now = time.time()
-    return [report(c, items.totals(c["id"]), now) for c in campaigns[:limit]]
+    out = []
+    for campaign in campaigns[:limit]:
+        shown = report(campaign, items.totals(campaign["id"]), now)
+        if campaign.get("protected"):  # rare (one send to all a day at most): its batch too
+            batches = items.parts(campaign["id"], items.BATCH, BATCH_FIELDS)
+            _add_confirmation(shown, campaign, batches, now)
+        out.append(shown)
+    return out
+
+
+def _add_confirmation(
+    out: dict[str, Any], campaign: Mapping[str, Any], batches: list[dict[str, Any]], now: float
+) -> None:
+    found = confirmation(campaign, batches, now)
+    if found is not None:
+        out["confirmation"] = found
 
 
 def preview(campaign_id: str, body: Any, client: WeChatClient) -> dict[str, Any]:

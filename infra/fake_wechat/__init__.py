@@ -19,6 +19,7 @@ from __future__ import annotations
 from infra.fake_wechat.blacklist import BlacklistApi
 from infra.fake_wechat.datacube import DatacubeApi
 from infra.fake_wechat.drafts import DraftsApi
+from infra.fake_wechat.mass_protection import MassProtectionApi
 from infra.fake_wechat.media import MediaApi
 from infra.fake_wechat.menu import MenuApi
 from infra.fake_wechat.messages import MessagesApi
@@ -40,6 +41,7 @@ class FakeWeChat(
     BlacklistApi,
     DatacubeApi,
     TemplatesApi,
+    MassProtectionApi,
     MessagesApi,
     Server,
 ):
