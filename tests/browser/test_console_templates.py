@@ -74,3 +74,17 @@ def test_a_protected_send_to_all_says_it_waits_for_wechat(console, stack):
     expect(shown).to_have_attribute("data-state", "not_sent")
     expect(shown).to_contain_text("确认")
     admin_api(stack.base, "POST", f"/admin/campaigns/{created['id']}/cancel")
+
+
+def test_the_dashboard_shows_wechats_own_statistics(console, stack):
+    """`make run` syncs WeChat's statistics once at start; the dashboard shows them."""
+    deadline = time.monotonic() + 60
+    while not admin_api(stack.base, "GET", "/admin/stats/wechat")["items"]:
+        assert time.monotonic() < deadline, "WeChat's statistics were not synced at start"
+        time.sleep(0.5)
+    page = console.page
+    console.sign_in()
+    official = page.locator("[data-panel='微信官方统计']")
+    official.locator("svg").wait_for()
+    assert int(official.locator("[data-stat='粉丝总数']").inner_text()) > 0
+    assert "已同步至" in official.inner_text()
