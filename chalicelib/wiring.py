@@ -92,6 +92,7 @@ def _build_callback() -> Pipeline:
         app_id,
         aes_key,
         inbox=DynamoInbox(flows.step_update),
+        previous_aes_key=_previous_aes_key,
         book=SnapshotCache(rules.read_version, load_book, build_book),
         places=SnapshotCache(points.read_version, points.load_snapshot, build_place_book),
         read_flow_state=flows.read_state,
@@ -100,6 +101,11 @@ def _build_callback() -> Pipeline:
         # rule change does not rebuild its index, nor an entry change the rules'.
         faq=SnapshotCache(faq.read_version, faq.load_snapshot, faq_engine.build, max_age=300),
     )
+
+
+def _previous_aes_key() -> str:
+    """Read when the current EncodingAESKey fails only: never on a message's usual path."""
+    return config.get(config.WECHAT_ENCODING_AES_KEY_PREVIOUS)
 
 
 def _expand_reply(reply: dict[str, Any], base_url: Callable[[], str]) -> dict[str, Any] | None:

@@ -34,6 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from chalicelib import config  # noqa: E402
 from infra import resources  # noqa: E402
 from infra.cfn.bucket import media_bucket_resources  # noqa: E402
 from infra.cfn.cognito import PARAMETERS as TEAM_PARAMETERS  # noqa: E402
@@ -173,7 +174,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.ssm_names:
         path = resources.ssm_path(args.ssm_names)
-        print(" ".join(path + name for name in resources.SSM_PARAMETERS.values()))
+        # The parameters a deploy needs: optional ones may be missing (read as unset).
+        required = [p for n, p in resources.SSM_PARAMETERS.items() if n not in config.OPTIONAL]
+        print(" ".join(path + name for name in required))
         return 0
     if args.check:
         paths = stale()

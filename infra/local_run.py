@@ -171,6 +171,8 @@ class LocalStack:
             self.state.start()  # autosave
 
         aes = os.environ.get("WECHAT_ENCODING_AES_KEY", "")
+        # Passed on to the app with the rest of the environment, like every setting.
+        previous = os.environ.get("WECHAT_ENCODING_AES_KEY_PREVIOUS", "")
         print(
             "\n".join(
                 [
@@ -180,6 +182,11 @@ class LocalStack:
                     f"  token            {os.environ['WECHAT_TOKEN']}",
                     f"  app id           {os.environ['WECHAT_APP_ID']}",
                     f"  EncodingAESKey   {aes or '(unset: safe mode off)'}",
+                    *(
+                        [f"  previous key     {previous} (tried when the current one fails)"]
+                        if previous
+                        else []
+                    ),
                     f"  admin token      {os.environ['ADMIN_TOKEN']}  (the owner's; add people"
                     " with POST /admin/users)",
                     f"  user pool        {os.environ.get('WXLESS_USER_POOL_ID', '(none)')}",

@@ -174,6 +174,7 @@ class Pipeline:
         aes_key: str,
         *,
         inbox: Inbox,
+        previous_aes_key: Callable[[], str] | None = None,
         book: Snapshot,
         places: Snapshot | None = None,
         read_flow_state: Callable[[str], FlowState] | None = None,
@@ -189,6 +190,10 @@ class Pipeline:
             except ValueError:
                 # A mistyped key must not take plaintext mode down with it.
                 log.error("callback.bad_aes_key: WECHAT_ENCODING_AES_KEY is not a valid key")
+        # The key before the last EncodingAESKey change, read only when the current key fails
+        # (so the current key's path costs nothing more), and built once per value.
+        self.previous_aes_key = previous_aes_key
+        self._previous: tuple[str, WeChatCrypto | None] = ("", None)
         self.inbox = inbox
         self.book = book
         self.places = places  # points of service, loaded only when a location arrives
@@ -224,9 +229,18 @@ class Pipeline:
                 if self.crypto is None:
                     signature.check_timestamp(timestamp)
                     return Answer(400, "safe mode is not configured")
-                inner = self.crypto.decrypt_message(
-                    body, query.get("msg_signature"), timestamp, nonce
-                )
+                crypto = self.crypto
+                encrypt = crypto.signed_payload(body, query.get("msg_signature"), timestamp, nonce)
+                try:
+                    inner = crypto.decrypt(encrypt)
+                except InvalidMessageError:
+                    # Signed by our token but not decryptable with the current key: WeChat may
+                    # still use the previous one (an EncodingAESKey change in progress).
+                    crypto = self.previous_crypto()
+                    if crypto is None:
+                        raise
+                    inner = crypto.decrypt(encrypt)
+                    log.info("callback.previous_aes_key: decrypted with the previous key")
             else:
                 signature.check_signature(self.token, query.get("signature"), timestamp, nonce)
                 inner = body
@@ -246,11 +260,31 @@ class Pipeline:
             return Answer(200, SUCCESS)
         if aes:
             try:
-                return Answer(200, self.crypto.encrypt_reply(reply_xml, nonce=nonce), XML)
+                # With the key that decrypted the message: the one WeChat uses right now.
+                return Answer(200, crypto.encrypt_reply(reply_xml, nonce=nonce), XML)
             except Exception:
                 log.exception("callback.encrypt_bug")
                 return Answer(200, SUCCESS)
         return Answer(200, reply_xml, XML)
+
+    def previous_crypto(self) -> WeChatCrypto | None:
+        """The previous EncodingAESKey's crypto (WECHAT_ENCODING_AES_KEY_PREVIOUS), or None."""
+        if self.previous_aes_key is None or self.crypto is None:
+            return None
+        try:
+            key = self.previous_aes_key()
+        except Exception:  # SSM unreachable: keep what we had
+            log.warning("callback.previous_aes_key_unread", exc_info=True)
+            return self._previous[1]
+        if not key or key == self._previous[0]:
+            return self._previous[1] if key else None
+        try:
+            crypto: WeChatCrypto | None = WeChatCrypto(self.token, key, self.app_id)
+        except ValueError:
+            log.error("callback.bad_aes_key: WECHAT_ENCODING_AES_KEY_PREVIOUS is not a valid key")
+            crypto = None
+        self._previous = (key, crypto)
+        return crypto
 
     def respond(self, message: Message, base_url: BaseUrl = _no_base) -> str:
         """Decide, render, record. Never raises: a fault degrades to the best answer we have."""

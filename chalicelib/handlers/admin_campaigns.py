@@ -28,6 +28,7 @@ def create_campaign() -> Response:
     request = bp.current_request
     created = campaigns.create(
         read_object(request),
+        client=wiring.wechat(),
         created_by=principal(request).actor,
         needs_approval=campaigns_need_approval(),
     )

@@ -20,9 +20,10 @@ from chalicelib.openapi import (
     stats,
     team,
     wechat,
+    wxaccount,
 )
 
-FRAGMENTS = [core, wechat, cms, followers, stats, campaigns, flows, points, faq, team]
+FRAGMENTS = [core, wechat, cms, followers, stats, campaigns, flows, points, faq, wxaccount, team]
 
 # Every admin path answers CORS preflight: 204 for an origin in WXLESS_ALLOWED_ORIGINS, else 403.
 # Any other admin call carrying a foreign Origin header gets the same 403.

@@ -211,7 +211,7 @@ def test_the_contracts_roles():
     assert not _may("agent", POST, "/admin/campaigns")
     # analyst writes nothing (a POST that only reads, like trying the knowledge base on a text,
     # declares a read); notifier calls nothing here (its POST /admin/notify: issue 17)
-    reads_by_post = {(POST, "/admin/faq/try")}
+    reads_by_post = {(POST, "/admin/faq/try"), (POST, "/admin/templates/check")}
     for path, method, permission in admin_routes():
         if permission == roles.PUBLIC:
             continue

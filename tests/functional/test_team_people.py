@@ -182,12 +182,12 @@ def _dispatch(fake_wechat, at: float) -> dict:
     return campaign_jobs.dispatch(wx, clock=lambda: at, sleep=lambda s: None, budget=30)
 
 
-def _campaign(send_at: float) -> dict:
+def _campaign(send_at: float, audience: dict | None = None) -> dict:
     return {
         "name": "季度回馈",
         "type": "mass",
         "send_at": send_at,
-        "audience": {"type": "all"},
+        "audience": audience or {"type": "all"},
         "content": {"type": "text", "content": "感谢您的支持"},
     }
 
@@ -250,8 +250,10 @@ def test_the_creator_may_not_approve_even_as_admin_or_owner(team, fake_wechat):
     mine = body_json(team.call("POST", "/admin/campaigns", boss, _campaign(time.time() + 600)))
     refused = team.call("POST", f"/admin/campaigns/{mine['id']}/approve", boss, {})
     assert refused.status_code == 403 and "creator" in body_json(refused)["error"]
+    # to chosen followers: a second send to all the same Beijing day is refused (409)
+    chosen = {"type": "openids", "openids": ["o_team_1", "o_team_2"]}
     owners = body_json(
-        team.call("POST", "/admin/campaigns", wxsim.ADMIN, _campaign(time.time() + 700))
+        team.call("POST", "/admin/campaigns", wxsim.ADMIN, _campaign(time.time() + 700, chosen))
     )
     own = team.call("POST", f"/admin/campaigns/{owners['id']}/approve", wxsim.ADMIN, {})
     assert own.status_code == 403
