@@ -8,9 +8,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.openapi import campaigns, cms, core, faq, flows, followers, points, stats, wechat
+from chalicelib.openapi import (
+    campaigns,
+    cms,
+    core,
+    faq,
+    flows,
+    followers,
+    outbound,
+    points,
+    stats,
+    wechat,
+)
 
-FRAGMENTS = [core, wechat, cms, followers, stats, campaigns, flows, points, faq]
+FRAGMENTS = [core, wechat, cms, followers, stats, campaigns, flows, points, faq, outbound]
 
 # Every admin path answers CORS preflight: 204 for an origin in WXLESS_ALLOWED_ORIGINS, else 403.
 # Any other admin call carrying a foreign Origin header gets the same 403.
