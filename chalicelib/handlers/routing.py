@@ -38,6 +38,7 @@ ADMIN_MODULES: tuple[str, ...] = (
     "admin_points",
     "admin_faq",
     "admin_faq_tools",
+    "admin_notify",
 )
 # Every module whose routes are registered lazily: the admin API and the public article pages.
 LAZY_MODULES: tuple[str, ...] = (*ADMIN_MODULES, "pages")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.openapi.spec import json_content, query_param, ref
+from chalicelib.openapi.spec import json_content, path_param, query_param, ref
 from chalicelib.openapi.wechat import wop
 
 _str = {"type": "string"}
@@ -78,6 +78,105 @@ SCHEMAS = {
     },
 }
 
+SCHEMAS |= {
+    "NotifyRequest": {
+        "type": "object",
+        "required": ["openid", "template_id", "data", "client_msg_id"],
+        "additionalProperties": False,
+        "properties": {
+            "client_msg_id": {
+                "type": "string",
+                "pattern": "^[A-Za-z0-9_.:\\-]{1,64}$",
+                "description": "the caller's id of this notification: a repeat within 24 h "
+                "gets the same answer and sends nothing more",
+            },
+            "openid": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"},
+            "template_id": _str,
+            "data": {
+                "type": "object",
+                "minProperties": 1,
+                "description": "field -> text or {value}. Typed fields are checked by their "
+                "name: thing <= 20 characters, character_string <= 32, phrase <= 5, number, "
+                "letter, symbol, amount, phone_number, car_number, name, time, date; no line "
+                "breaks; no `color`; no `first`/`remark` beside typed fields (category "
+                "templates).",
+                "additionalProperties": {
+                    "oneOf": [
+                        _str,
+                        {
+                            "type": "object",
+                            "required": ["value"],
+                            "additionalProperties": False,
+                            "properties": {"value": _str},
+                        },
+                    ]
+                },
+            },
+            "url": {"type": "string", "description": "http(s) page the message opens"},
+            "channel": {
+                "enum": ["template", "subscribe"],
+                "description": "template (default): a template message; subscribe: a "
+                "subscribe notification, only to a follower who accepted its template",
+            },
+        },
+    },
+    "NotifySent": {
+        "type": "object",
+        "required": ["client_msg_id", "openid", "template_id", "channel", "status", "sent_at"],
+        "properties": {
+            "client_msg_id": _str,
+            "openid": _str,
+            "template_id": _str,
+            "channel": _str,
+            "status": {"enum": ["sent"]},
+            "msgid": {"type": "string", "nullable": True, "description": "WeChat's msgid"},
+            "sent_at": _int,
+        },
+    },
+    "NotifyRefused": {
+        "type": "object",
+        "required": ["client_msg_id", "error", "status"],
+        "properties": {
+            "client_msg_id": _str,
+            "error": _str,
+            "status": {
+                "enum": ["failed", "refused", "unknown"],
+                "description": "failed: WeChat refused it (errcode); refused: no consent to "
+                "this subscribe notification; unknown: an earlier attempt got no answer and "
+                "could not be resent safely",
+            },
+            "errcode": _int,
+            "retryable": {"type": "boolean"},
+        },
+    },
+    "Notification": {
+        "type": "object",
+        "required": ["client_msg_id", "status", "attempts", "created_at"],
+        "properties": {
+            "client_msg_id": _str,
+            "openid": _str,
+            "template_id": _str,
+            "channel": _str,
+            "status": {"enum": ["sending", "retry", "sent", "failed", "refused", "unknown"]},
+            "msgid": {"type": "string", "nullable": True},
+            "errcode": {"type": "integer", "nullable": True},
+            "attempts": _int,
+            "created_at": _int,
+            "sent_at": _nint,
+            "delivery": {
+                "type": "string",
+                "nullable": True,
+                "enum": ["delivered", "blocked", "failed", None],
+                "description": "WeChat's report on the recipient (TEMPLATESENDJOBFINISH or "
+                "subscribe_msg_sent_event), within seconds of it",
+            },
+            "delivery_status": {"type": "string", "nullable": True},
+            "delivered_at": _nint,
+            "last_error": {"type": "string", "nullable": True},
+        },
+    },
+}
+
 _openid_query = {**query_param("openid", _str, "the follower"), "required": True}
 
 
@@ -102,7 +201,64 @@ def _custom_send() -> dict[str, Any]:
     return out
 
 
+def _notify() -> dict[str, Any]:
+    out = wop(
+        "Send one notification to one follower now (the bank's systems; role notifier)",
+        tag="notify",
+        quota=True,
+        body=ref("NotifyRequest"),
+        returns=ref("NotifySent"),
+        errors=(400, 401, 503),
+    )
+    out["responses"].update(
+        {
+            "404": _answer("WeChat does not know the openid (kept and replayed)", "NotifyRefused"),
+            "409": _answer(
+                "refused for good (kept and replayed): the follower unsubscribed, has not "
+                "consented, or the outcome of an earlier attempt is unknown; or (`retryable`) "
+                "the same client_msg_id is being sent by another request right now",
+                "NotifyRefused",
+            ),
+            "422": _answer(
+                "WeChat refused the message (kept and replayed); or this client_msg_id was "
+                "used for another notification",
+                "NotifyRefused",
+            ),
+            "429": {
+                "description": "the caller's rate (WXLESS_NOTIFY_RATE_PER_MINUTE) or the "
+                "daily template quota is spent: retry after `retry_after` seconds",
+                "content": json_content(ref("Error")),
+            },
+        }
+    )
+    out["description"] = (
+        "At most once per `client_msg_id`: a repeat within 24 h gets the first answer (same "
+        "status and body, header `Idempotent-Replayed: true`) and sends nothing, also while the "
+        "first is still running (it waits for it) and after a crash between WeChat's answer "
+        "and our record (the repeat resends under the same WeChat client_msg_id, which WeChat "
+        "deduplicates for 10 minutes; later it answers 409 `unknown` rather than risk a second "
+        "message). The delivery status arrives from WeChat's report: `GET "
+        "/admin/notify/{client_msg_id}`."
+    )
+    return out
+
+
 PATHS: dict[str, Any] = {
+    "/admin/notify": {"post": _notify()},
+    "/admin/notify/{client_msg_id}": {
+        "parameters": [path_param("client_msg_id")],
+        "get": {
+            "summary": "What happened to a notification (kept 7 days)",
+            "tags": ["notify"],
+            "responses": {
+                "200": _answer("the notification", "Notification"),
+                **{
+                    str(code): {"$ref": f"#/components/responses/E{code}"}
+                    for code in (400, 401, 404, 503)
+                },
+            },
+        },
+    },
     "/admin/messages/custom": {"post": _custom_send()},
     "/admin/messages/custom/allowance": {
         "get": {
