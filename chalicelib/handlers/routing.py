@@ -39,6 +39,7 @@ ADMIN_MODULES: tuple[str, ...] = (
     "admin_faq",
     "admin_faq_tools",
     "admin_notify",
+    "admin_subscribe",
 )
 # Every module whose routes are registered lazily: the admin API and the public article pages.
 LAZY_MODULES: tuple[str, ...] = (*ADMIN_MODULES, "pages")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.openapi.spec import json_content, path_param, query_param, ref
+from chalicelib.openapi.spec import items_of, json_content, op, path_param, query_param, ref
 from chalicelib.openapi.wechat import wop
 
 _str = {"type": "string"}
@@ -177,6 +177,142 @@ SCHEMAS |= {
     },
 }
 
+SCHEMAS |= {
+    "SubscribeTemplate": {
+        "type": "object",
+        "required": ["template_id", "title", "content", "kind", "fields"],
+        "properties": {
+            "template_id": {"type": "string", "description": "WeChat's priTmplId"},
+            "title": _str,
+            "content": _str,
+            "example": _str,
+            "kind": {
+                "enum": ["one_time", "long_term"],
+                "description": "one_time: each accept in a popup allows one message; long_term "
+                "(public-service categories only): allowed until the follower refuses",
+            },
+            "fields": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["key", "type", "max"],
+                    "properties": {
+                        "key": _str,
+                        "type": {"type": "string", "nullable": True},
+                        "max": {"type": "integer", "nullable": True},
+                    },
+                },
+            },
+        },
+    },
+    "SubscribeTemplateNew": {
+        "type": "object",
+        "required": ["tid", "kid_list", "scene_desc"],
+        "additionalProperties": False,
+        "properties": {
+            "tid": {"type": "string", "description": "a public template (GET titles)"},
+            "kid_list": {"type": "array", "items": _int, "minItems": 2, "maxItems": 5},
+            "scene_desc": {"type": "string", "minLength": 1, "maxLength": 15},
+        },
+    },
+    "Consent": {
+        "type": "object",
+        "required": ["template_id", "kind", "may_send"],
+        "properties": {
+            "template_id": _str,
+            "title": _str,
+            "kind": {"enum": ["one_time", "long_term"]},
+            "status": {"type": "string", "nullable": True, "enum": ["accept", "reject", None]},
+            "left": {
+                "type": "integer",
+                "nullable": True,
+                "description": "one-time consents not used yet (null for long-term templates)",
+            },
+            "accepts": _int,
+            "status_at": _nint,
+            "may_send": {"type": "boolean"},
+        },
+    },
+}
+
+_sub = "subscribe"
+
+SUBSCRIBE_PATHS: dict[str, Any] = {
+    "/admin/subscribe/templates": {
+        "get": wop(
+            "The account's subscribe templates (synced from WeChat's gettemplate)",
+            tag=_sub,
+            returns=items_of(ref("SubscribeTemplate")),
+            errors=(401, 503),
+        ),
+        "post": wop(
+            "Add a subscribe template from a public one (addtemplate)",
+            tag=_sub,
+            ok=201,
+            body=ref("SubscribeTemplateNew"),
+            returns=ref("SubscribeTemplate"),
+            errors=(400, 401, 409, 503),
+        ),
+    },
+    "/admin/subscribe/templates/{template_id}": {
+        "parameters": [path_param("template_id")],
+        "delete": wop(
+            "Delete a subscribe template (deltemplate)",
+            tag=_sub,
+            ok=204,
+            errors=(400, 401, 503),
+        ),
+    },
+    "/admin/subscribe/categories": {
+        "get": wop(
+            "The account's categories (getcategory)",
+            tag=_sub,
+            returns=items_of({"type": "object"}),
+            errors=(401, 503),
+        ),
+    },
+    "/admin/subscribe/titles": {
+        "get": wop(
+            "Public templates of some categories (getpubtemplatetitles)",
+            tag=_sub,
+            params=[
+                {**query_param("category_ids", _str, "comma-separated ids"), "required": True},
+                query_param("start", {"type": "integer", "minimum": 0}),
+                query_param("limit", {"type": "integer", "minimum": 1, "maximum": 30}),
+            ],
+            returns={
+                "type": "object",
+                "required": ["count", "items"],
+                "properties": {"count": _int, "items": {"type": "array"}},
+            },
+            errors=(400, 401, 503),
+        ),
+    },
+    "/admin/subscribe/titles/{tid}/keywords": {
+        "parameters": [path_param("tid")],
+        "get": wop(
+            "A public template's keywords (getpubtemplatekeywords)",
+            tag=_sub,
+            returns=items_of({"type": "object"}),
+            errors=(400, 401, 503),
+        ),
+    },
+    "/admin/subscribe/consents": {
+        "get": op(
+            "What a follower consented to, per synced template (from the popup and change "
+            "events, within seconds)",
+            tag=_sub,
+            params=[{**query_param("openid", _str, "the follower"), "required": True}],
+            returns={
+                "type": "object",
+                "required": ["openid", "items"],
+                "properties": {"openid": _str, "items": {"type": "array", "items": ref("Consent")}},
+            },
+            errors=(400, 401, 503),
+        ),
+    },
+}
+
 _openid_query = {**query_param("openid", _str, "the follower"), "required": True}
 
 
@@ -274,3 +410,4 @@ PATHS: dict[str, Any] = {
         }
     },
 }
+PATHS |= SUBSCRIBE_PATHS
