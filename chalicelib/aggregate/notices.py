@@ -15,9 +15,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from chalicelib.aggregate.summaries import Logged
+from chalicelib.publishing import service as publishing
 from chalicelib.store import campaign_results as results
 from chalicelib.store import notify
-from chalicelib.wechat.notices import SENT
+from chalicelib.wechat.notices import PUBLISH_FINISH, SENT
 
 
 def notify_delivery(pointer: dict[str, Any], status: str, at: float) -> None:
@@ -29,6 +30,8 @@ def record(records: Sequence[Logged]) -> None:
     for logged in records:
         if logged.event == SENT:
             _subscribe_sent(logged)
+        elif logged.event == PUBLISH_FINISH and logged.facts.get("notice"):
+            publishing.finished(logged.facts["notice"], logged.received_ms / 1000)
 
 
 def _subscribe_sent(logged: Logged) -> None:

@@ -17,11 +17,24 @@ from chalicelib.openapi import (
     followers,
     outbound,
     points,
+    publishing,
     stats,
     wechat,
 )
 
-FRAGMENTS = [core, wechat, cms, followers, stats, campaigns, flows, points, faq, outbound]
+FRAGMENTS = [
+    core,
+    wechat,
+    cms,
+    followers,
+    stats,
+    campaigns,
+    flows,
+    points,
+    faq,
+    outbound,
+    publishing,
+]
 
 # Every admin path answers CORS preflight: 204 for an origin in WXLESS_ALLOWED_ORIGINS, else 403.
 # Any other admin call carrying a foreign Origin header gets the same 403.

@@ -16,6 +16,7 @@ each (server.py says how they fit together).
 
 from __future__ import annotations
 
+from infra.fake_wechat.comments import CommentsApi
 from infra.fake_wechat.drafts import DraftsApi
 from infra.fake_wechat.media import MediaApi
 from infra.fake_wechat.menu import MenuApi
@@ -30,6 +31,14 @@ __all__ = ["DEFAULT_APP_ID", "DEFAULT_APP_SECRET", "ApiError", "Call", "FakeWeCh
 
 
 class FakeWeChat(
-    TokensApi, MenuApi, MediaApi, DraftsApi, UsersApi, MessagesApi, SubscribeApi, Server
+    TokensApi,
+    MenuApi,
+    MediaApi,
+    DraftsApi,
+    CommentsApi,
+    UsersApi,
+    MessagesApi,
+    SubscribeApi,
+    Server,
 ):
     """In-memory WeChat API server bound to loopback: every API family on one server."""

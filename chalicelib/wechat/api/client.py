@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from functools import cached_property
 
+from .comments import CommentsAPI
 from .draft import DraftAPI, FreePublishAPI
 from .media import MaterialAPI, MediaAPI
 from .menu import MenuAPI
@@ -62,3 +63,7 @@ class WeChatClient(Transport):
     @cached_property
     def subscribe(self) -> SubscribeAPI:
         return SubscribeAPI(self)
+
+    @cached_property
+    def comments(self) -> CommentsAPI:
+        return CommentsAPI(self)

@@ -41,6 +41,16 @@ REFUSALS: dict[int, tuple[int, str]] = {
     200014: (400, "unknown template tid"),
     200020: (400, "kid_list does not fit the template's keywords"),
     200021: (400, "scene_desc does not fit WeChat's rules (15 characters at most)"),
+    # comments on articles
+    88000: (409, "the account has no comment privilege"),
+    88001: (404, "WeChat does not know this article (msg_data_id, index)"),
+    88002: (409, "this article is restricted for safety"),
+    88003: (409, "too many elected comments"),
+    88004: (409, "the follower deleted this comment"),
+    88005: (409, "this comment already has a reply"),
+    88007: (400, "a reply must be 1..1000 characters"),
+    88008: (404, "no such comment"),
+    88010: (400, "begin/count out of range"),
 }
 
 
