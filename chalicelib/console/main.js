@@ -15,6 +15,7 @@ import * as campaigns from "./page_campaigns.js";
 import * as menu from "./page_menu.js";
 import * as points from "./page_points.js";
 import * as faq from "./page_faq.js";
+import * as publishing from "./page_publishing.js";
 
 const PAGES = [
   ["dashboard", "数据概览", dashboard],
@@ -29,6 +30,7 @@ const PAGES = [
   ["campaigns", "群发", campaigns],
   ["menu", "自定义菜单", menu],
   ["points", "网点与位置", points],
+  ["publishing", "发布与留言", publishing],
 ];
 
 const app = document.getElementById("app");

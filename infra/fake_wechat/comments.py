@@ -11,9 +11,16 @@ from infra.fake_wechat.server import Routes
 
 MAX_ELECTED = 100
 MAX_REPLY = 1000
+DEMO_COMMENTS = (
+    ("o_demo_reader_1", "请问这个活动截止到什么时候？"),
+    ("o_demo_reader_2", "很实用，已转发"),
+)
 
 
 class CommentsApi:
+    #: `make run` turns this on: every published article gets a couple of followers' comments,
+    #: so the console has something to moderate.
+    demo_comments = False
     # The state `make run` keeps between runs (state.py).
     SAVED: ClassVar[tuple[str, ...]] = ("_comments", "_comment_ids")
     ROUTES: ClassVar[Routes] = {
@@ -38,19 +45,9 @@ class CommentsApi:
     def add_comment(self, msg_data_id: Any, index: int, openid: str, content: str) -> int:
         """A follower comments on an article; returns its user_comment_id."""
         with self._lock:
-            article = self._article(msg_data_id, index)
-            comment_id = self._comment_ids["next"]
-            self._comment_ids["next"] += 1
-            article["items"].append(
-                {
-                    "user_comment_id": comment_id,
-                    "openid": openid,
-                    "create_time": int(self.clock()),
-                    "content": content,
-                    "comment_type": 0,
-                }
-            )
-            return comment_id
+            comment = self._new_comment(openid, content)
+            self._article(msg_data_id, index)["items"].append(comment)
+            return int(comment["user_comment_id"])
 
     def comments_of(self, msg_data_id: Any, index: int = 0) -> dict[str, Any]:
         with self._lock:
@@ -71,10 +68,26 @@ class CommentsApi:
             raise ApiError(47001, "data format error") from None
         if not self._known(msg_data_id) or idx < 0:
             raise ApiError(88001, "msg_data is not exists")
-        opened = bool(
-            self._publishes.get(str(msg_data_id), {}).get("open_comment", {}).get(str(idx))
-        )
-        return self._comments.setdefault(f"{msg_data_id}#{idx}", {"open": opened, "items": []})
+        key = f"{msg_data_id}#{idx}"
+        if key not in self._comments:
+            publish = self._publishes.get(str(msg_data_id), {})
+            opened = bool(publish.get("open_comment", {}).get(str(idx)))
+            self._comments[key] = {"open": opened, "items": []}
+            if self.demo_comments and opened:
+                for openid, content in DEMO_COMMENTS:
+                    self._comments[key]["items"].append(self._new_comment(openid, content))
+        return self._comments[key]
+
+    def _new_comment(self, openid: str, content: str) -> dict[str, Any]:
+        comment_id = self._comment_ids["next"]
+        self._comment_ids["next"] += 1
+        return {
+            "user_comment_id": comment_id,
+            "openid": openid,
+            "create_time": int(self.clock()),
+            "content": content,
+            "comment_type": 0,
+        }
 
     def _target(self, req: Request) -> tuple[dict[str, Any], dict[str, Any]]:
         body = req.body()
