@@ -25,7 +25,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from chalicelib.cs.window import EVENT, MESSAGE, MESSAGE_WINDOW_SECONDS, Window, windows
+from chalicelib.cs.window import (
+    EVENT,
+    EVENT_WINDOW_SECONDS,
+    MESSAGE,
+    MESSAGE_WINDOW_SECONDS,
+    Window,
+    windows,
+)
 from chalicelib.errors import Conflict
 from chalicelib.store import cs_quota as store
 from chalicelib.wechat.api.errors import (
@@ -72,7 +79,8 @@ class WindowState:
 @dataclass(frozen=True, slots=True)
 class Allowance:
     """What may still be sent now: `remaining` over the open windows, `window_until` the end of
-    the latest window (open or just closed; None when the follower did nothing in 48 h)."""
+    the latest window (open or closed; None when the follower never wrote or clicked, as far
+    as the timeline goes)."""
 
     remaining: int
     window_until: int | None
@@ -101,7 +109,8 @@ def _now(now: float | None) -> float:
 
 def _windows(openid: str, now: float) -> dict[str, Window]:
     since = int(now) - MESSAGE_WINDOW_SECONDS - LOOKBACK_MARGIN
-    return windows(store.recent(openid, since), now)
+    events_since = int(now) - EVENT_WINDOW_SECONDS - LOOKBACK_MARGIN
+    return windows(store.recent(openid, since, events_since), now)
 
 
 def _state(found: dict[str, Window], counters: dict[str, dict[str, Any]]) -> list[WindowState]:

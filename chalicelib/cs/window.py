@@ -8,8 +8,9 @@ follower did something (NOTES.md, "WeChat since 2023"):
 
 Each follower message opens a new 48-hour window with a fresh count; each click, subscribe or
 scan a new one-minute window. An unsubscribe closes both. A window is identified by the
-timeline key of the item that opened it (`<CreateTime>#<delivery>`: unique and ordered), so
-sends are counted per window and a newer window never inherits an older one's count.
+timeline key of the item that opened it (a message's MsgId, an event's CreateTime: unique, and
+ordered within each kind), so sends are counted per window and a newer window never inherits an
+older one's count.
 
 Times: a window opens at the earlier of WeChat's CreateTime and our receipt of the message, so
 a clock difference can only close our window before WeChat's, never after.

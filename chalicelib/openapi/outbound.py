@@ -34,7 +34,7 @@ SCHEMAS = {
             "window_until": {
                 **_nint,
                 "description": "when the latest window ends or ended; null when the follower "
-                "did nothing in the last 48 hours",
+                "never wrote or clicked (as far as the 90-day timeline goes)",
             },
             "errcode": {"type": "integer", "description": "WeChat's, when WeChat refused"},
         },

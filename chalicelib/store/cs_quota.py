@@ -15,7 +15,6 @@ newer message came meanwhile: the caller reads the timeline again).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,37 +43,54 @@ class Taken:
     count: int = 0
 
 
-def recent(openid: str, since: int) -> Iterator[dict[str, Any]]:
-    """The follower's timeline items with CreateTime >= `since`, newest first, as
-    {id, created_at, kind, received_ms}: a lazy, bounded read (the caller stops early)."""
+def recent(openid: str, since: int, events_since: int) -> list[dict[str, Any]]:
+    """What the follower's windows are read from, newest first, as {id, created_at, kind,
+    received_ms}: their newest message (messages are keyed by MsgId, which WeChat issues in
+    time order: one item), and their events (keyed by CreateTime) since `events_since`, or
+    since that message when it is older, but never before `since`. Strongly consistent,
+    bounded."""
     try:
-        yield from _recent(openid, since)
+        return _recent(openid, since, events_since)
     except (BotoCoreError, ClientError) as exc:
         raise StoreUnavailable(f"storage error: {type(exc).__name__}") from exc
 
 
-def _recent(openid: str, since: int) -> Iterator[dict[str, Any]]:
+def _query(openid: str, condition: str, values: dict[str, Any], limit: int) -> list[dict]:
     request = {
         "TableName": messages.table_name(),
-        "KeyConditionExpression": "pk = :pk AND sk >= :since",
-        "ExpressionAttributeValues": {
-            ":pk": ddb.ser(messages.follower_pk(openid)),
-            ":since": ddb.ser(messages.sort_key(since, "")),
-        },
-        "ProjectionExpression": "sk, #t, #at",
-        "ExpressionAttributeNames": {"#t": "t", "#at": "at"},
+        "KeyConditionExpression": f"pk = :pk AND {condition}",
+        "ExpressionAttributeValues": {":pk": ddb.ser(messages.follower_pk(openid)), **values},
+        "ProjectionExpression": "sk, #ct, #t, #at",
+        "ExpressionAttributeNames": {"#ct": "ct", "#t": "t", "#at": "at"},
         "ScanIndexForward": False,
         "ConsistentRead": True,
-        "Limit": PAGE,
+        "Limit": min(limit, PAGE),
     }
-    for item in ddb.query(request, max_items=MAX_TIMELINE_ITEMS):
-        created_at, _delivery = messages.split_sk(item["sk"])
-        yield {
+    return [
+        {
             "id": item["sk"],
-            "created_at": created_at,
+            "created_at": int(item.get("ct") or 0),
             "kind": item.get("t", ""),
             "received_ms": int(item.get("at") or 0),
         }
+        for item in ddb.query(request, max_items=limit)
+    ]
+
+
+def _recent(openid: str, since: int, events_since: int) -> list[dict[str, Any]]:
+    newest = _query(openid, "begins_with(sk, :m)", {":m": ddb.ser("m:")}, 1)
+    if newest:
+        events_since = min(events_since, newest[0]["created_at"])
+    low = f"e:{max(since, events_since, 0):010d}"
+    events = _query(
+        openid, "sk BETWEEN :low AND :high",
+        {":low": ddb.ser(low), ":high": ddb.ser("e:9999999999;")},
+        MAX_TIMELINE_ITEMS,
+    )  # fmt: skip
+    found = newest + events
+    found.sort(key=lambda e: min(e["created_at"], e["received_ms"] // 1000 or e["created_at"]),
+               reverse=True)  # fmt: skip
+    return found
 
 
 @guarded

@@ -80,9 +80,9 @@ def test_closed_windows(cs, fake_wechat):
     # A message of 48 hours and 2 minutes ago: its window closed 2 minutes ago.
     _text(cs, "o_cs_old", create_time=now - 48 * 3600 - 120)
     assert _refusal(_send(cs, "o_cs_old"))["window_until"] == now - 120
-    # Nothing within the last 48 hours (and a few minutes): no window to name.
+    # A message of 49 hours ago: its window closed an hour ago.
     _text(cs, "o_cs_older", create_time=now - 49 * 3600)
-    assert _refusal(_send(cs, "o_cs_older"))["window_until"] is None
+    assert _refusal(_send(cs, "o_cs_older"))["window_until"] == now - 3600
     # A click two minutes ago: its minute is over.
     click = wxsim.event("CLICK", "K", openid="o_cs_late", create_time=now - 120)
     assert post_xml(cs, click).status_code == 200
