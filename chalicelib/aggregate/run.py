@@ -19,7 +19,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from chalicelib.aggregate import campaign_results, summaries
+from chalicelib.aggregate import campaign_results, consents, notices, summaries
 from chalicelib.store import ledger, listing, progress, stream
 
 log = logging.getLogger("wxless.aggregate")
@@ -91,7 +91,9 @@ def _write(batch: stream.StreamBatch, records: list[summaries.Logged], workers: 
         return 0
     shard = batch.shard_tag
     targets = [t for summary in summaries.SUMMARIES for t in summary(records)]
+    targets += consents.targets(records)
     targets += campaign_results.targets(records)  # claims job reports first (rare events)
+    notices.record(records)  # what WeChat reported on our own sends (plain SETs, rare events)
     pages = summaries.listing_pages(shard, records)
     jobs: list[Callable[[], Any]] = [lambda t=t: ledger.apply(t, shard) for t in targets]
     jobs += [lambda p=p: listing.put_page(p) for p in pages]

@@ -21,6 +21,7 @@ import * as faq from "./page_faq.js";
 import * as users from "./page_users.js";
 import * as apiKeys from "./page_keys.js";
 import * as audit from "./page_audit.js";
+import * as publishing from "./page_publishing.js";
 
 // [key, label, module, permission to read, permission to write]
 const PAGES = [
@@ -39,6 +40,7 @@ const PAGES = [
   ["users", "成员与角色", users, "users:read", "users:write"],
   ["keys", "API 密钥", apiKeys, "keys:read", "keys:write"],
   ["audit", "操作日志", audit, "audit:read"],
+  ["publishing", "发布与留言", publishing, "articles:read", "articles:write"],
 ];
 const visible = () => PAGES.filter((p) => session.can(p[3]));
 

@@ -41,6 +41,9 @@ ADMIN_MODULES: tuple[str, ...] = (
     "admin_team",
     "admin_audit",
     "admin_wxaccount",
+    "admin_notify",
+    "admin_subscribe",
+    "admin_publishing",
 )
 # Every module whose routes are registered lazily: the admin API and the public article pages.
 LAZY_MODULES: tuple[str, ...] = (*ADMIN_MODULES, "pages")

@@ -16,14 +16,30 @@ from chalicelib.openapi import (
     faq,
     flows,
     followers,
+    outbound,
     points,
+    publishing,
     stats,
     team,
     wechat,
     wxaccount,
 )
 
-FRAGMENTS = [core, wechat, cms, followers, stats, campaigns, flows, points, faq, wxaccount, team]
+FRAGMENTS = [
+    core,
+    wechat,
+    cms,
+    followers,
+    stats,
+    campaigns,
+    flows,
+    points,
+    faq,
+    outbound,
+    publishing,
+    wxaccount,
+    team,
+]
 
 # Every admin path answers CORS preflight: 204 for an origin in WXLESS_ALLOWED_ORIGINS, else 403.
 # Any other admin call carrying a foreign Origin header gets the same 403.

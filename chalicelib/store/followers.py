@@ -76,7 +76,9 @@ def follower_key(openid: str) -> str:
 
 
 # Events that are reports about jobs, not something the follower did.
-SYSTEM_EVENTS = frozenset({"templatesendjobfinish", "masssendjobfinish", "publishjobfinish"})
+SYSTEM_EVENTS = frozenset(
+    {"templatesendjobfinish", "masssendjobfinish", "publishjobfinish", "subscribe_msg_sent_event"}
+)
 # Events after which WeChat allows a few customer-service messages for one minute.
 SHORT_WINDOW_EVENTS = frozenset({"subscribe", "scan", "click", "scancode_push", "scancode_waitmsg"})
 

@@ -18,6 +18,7 @@ Attributes (short names: every byte is paid on every message):
     ct CreateTime   t kind (text, event.subscribe, ...)   c content summary   o outcome   r rule id
     y rendered reply XML ("" = success)   at received (ms)        exp TTL (s)
     k EventKey   s subscribe scene   f flow counters [[flow, node, name]...]   j job result
+    n what an event about our own sending says (wechat/notices.py: consents, publish jobs)
 The table's stream (NEW_IMAGE) feeds chalicelib/aggregate.
 """
 
@@ -52,7 +53,7 @@ _RETRYABLE = {
     "TransactionCanceledException",  # a conflict or throttling inside the transaction
 }
 # Item attribute -> LogEntry.facts name: what the aggregator needs beyond the log line.
-FACT_ATTRS = (("k", "key"), ("s", "scene"), ("f", "flow"), ("j", "job"))
+FACT_ATTRS = (("k", "key"), ("s", "scene"), ("f", "flow"), ("j", "job"), ("n", "notice"))
 # The put's condition, built once: the expression never changes, only `:now`.
 _CONDITION = "attribute_not_exists(pk) OR #exp < :now"
 _CONDITION_NAMES = {"#exp": "exp"}

@@ -41,6 +41,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "chalicelib.store.faq",
     "chalicelib.store.team",
     "chalicelib.store.audit",
+    "chalicelib.store.outbound",
 )
 
 

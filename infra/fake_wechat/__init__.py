@@ -17,6 +17,7 @@ each (server.py says how they fit together).
 from __future__ import annotations
 
 from infra.fake_wechat.blacklist import BlacklistApi
+from infra.fake_wechat.comments import CommentsApi
 from infra.fake_wechat.datacube import DatacubeApi
 from infra.fake_wechat.drafts import DraftsApi
 from infra.fake_wechat.mass_protection import MassProtectionApi
@@ -25,6 +26,7 @@ from infra.fake_wechat.menu import MenuApi
 from infra.fake_wechat.messages import MessagesApi
 from infra.fake_wechat.protocol import DEFAULT_APP_ID, DEFAULT_APP_SECRET, ApiError, Call
 from infra.fake_wechat.server import Server
+from infra.fake_wechat.subscribe import SubscribeApi
 from infra.fake_wechat.templates import TemplatesApi
 from infra.fake_wechat.tokens import TokensApi
 from infra.fake_wechat.users import UsersApi
@@ -37,12 +39,14 @@ class FakeWeChat(
     MenuApi,
     MediaApi,
     DraftsApi,
+    CommentsApi,
     UsersApi,
     BlacklistApi,
     DatacubeApi,
     TemplatesApi,
     MassProtectionApi,
     MessagesApi,
+    SubscribeApi,
     Server,
 ):
     """In-memory WeChat API server bound to loopback: every API family on one server."""

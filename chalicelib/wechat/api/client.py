@@ -10,11 +10,13 @@ from __future__ import annotations
 from functools import cached_property
 
 from .blacklist import BlacklistAPI
+from .comments import CommentsAPI
 from .datacube import DatacubeAPI
 from .draft import DraftAPI, FreePublishAPI
 from .media import MaterialAPI, MediaAPI
 from .menu import MenuAPI
 from .messages import MessagesAPI
+from .subscribe import SubscribeAPI
 from .tags import TagsAPI
 from .templates import TemplatesAPI
 from .token import TokenAPI
@@ -72,3 +74,11 @@ class WeChatClient(Transport):
     @cached_property
     def datacube(self) -> DatacubeAPI:
         return DatacubeAPI(self)
+
+    @cached_property
+    def subscribe(self) -> SubscribeAPI:
+        return SubscribeAPI(self)
+
+    @cached_property
+    def comments(self) -> CommentsAPI:
+        return CommentsAPI(self)
