@@ -18,6 +18,7 @@ from chalicelib.jobs.schedules import (
     AGGREGATE_BATCH_SIZE,
     AGGREGATE_WINDOW_SECONDS,
     CAMPAIGN_SQS_BATCH_SIZE,
+    CHANNEL_TAGGING_RATE_MINUTES,
     MESSAGES_STREAM_ARN,
     PROFILE_SYNC_RATE_MINUTES,
     TOKEN_REFRESH_RATE_MINUTES,
@@ -55,6 +56,14 @@ def resync_follower_profiles(event):
     from chalicelib.jobs import profile_sync
 
     return profile_sync.weekly_full_resync(event)
+
+
+# Channel QR codes' tags that WeChat was too busy for when their scans were summed.
+@app.schedule(Rate(CHANNEL_TAGGING_RATE_MINUTES, unit=Rate.MINUTES), name="channel_tagging")
+def retry_channel_tagging(event):
+    from chalicelib.jobs import channels
+
+    return channels.retry_tagging(event)
 
 
 # Starts due campaigns and sends mass batches; EventBridge may deliver twice: every step is safe.

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chalicelib.engine.pipeline import delivery_of_key
-from chalicelib.store import analytics, ddb, followers, listing, messages
+from chalicelib.store import analytics, channel_stats, ddb, followers, listing, messages
 from chalicelib.store import flows as flows_store
 from chalicelib.store.ledger import Part, Target
 from chalicelib.store.stream import StreamRecord
@@ -132,7 +132,10 @@ def fold_follower(group: Sequence[Logged]) -> followers.FollowerChange:
                 change.first_subscribed_at = r.at
             change.last_subscribed_at = r.at
             change.scene = r.facts.get("scene") or None
+            if change.first_channel is None:  # "" when they came without a code
+                change.first_channel = change.scene or ""
         if event is None:
+            change.messages += 1
             change.cs_until = max(change.cs_until or 0, r.at + followers.CS_WINDOW_SECONDS)
         elif event in followers.SHORT_WINDOW_EVENTS:
             until = r.at + followers.CS_EVENT_WINDOW_SECONDS
@@ -181,6 +184,40 @@ def flow_targets(records: Sequence[Logged]) -> list[Target[Any]]:
     ]
 
 
+# -- channels (QR code scenes) ------------------------------------------------------------------
+
+
+def channel_scene(record: Logged) -> str | None:
+    """The QR code scene a record came through: a subscribe's `qrscene_<scene>`, a SCAN's
+    EventKey; None for anything else (scenes longer than WeChat's 64 are no code of ours)."""
+    event = record.event
+    if event == "subscribe":
+        scene = record.facts.get("scene")
+    elif event == "scan":
+        scene = record.facts.get("key")
+    else:
+        return None
+    return scene if scene and len(scene) <= 64 else None
+
+
+def channel_targets(records: Sequence[Logged]) -> list[Target[Any]]:
+    """Scans and subscribes per scene, per local day and all time (store.channel_stats)."""
+    parts: dict[tuple[str, str], list[Part[dict[str, int]]]] = {}
+    for r in records:
+        scene = channel_scene(r)
+        tally = channel_stats.tally(r.event) if scene else None
+        if scene is None or tally is None:
+            continue
+        day, _hour = analytics.local_day_hour(r.at)
+        for sk in (day, channel_stats.TOTAL):
+            parts.setdefault((scene, sk), []).append(Part(r.seq, tally))
+    table = analytics.table_name()
+    return [
+        Target(table, ddb.key(channel_stats.scene_pk(scene), sk), tallies, analytics.hour_update)
+        for (scene, sk), tallies in parts.items()
+    ]
+
+
 # -- the cross-follower listing ---------------------------------------------------------------
 
 
@@ -203,4 +240,5 @@ SUMMARIES: tuple[Callable[[Sequence[Logged]], list[Target[Any]]], ...] = (
     hour_targets,
     text_targets,
     flow_targets,
+    channel_targets,
 )

@@ -36,6 +36,7 @@ ADMIN_MODULES: tuple[str, ...] = (
     "admin_campaigns",
     "admin_flows",
     "admin_points",
+    "admin_channels",
 )
 # Every module whose routes are registered lazily: the admin API and the public article pages.
 LAZY_MODULES: tuple[str, ...] = (*ADMIN_MODULES, "pages")

@@ -8,9 +8,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.openapi import campaigns, cms, core, flows, followers, points, stats, wechat
+from chalicelib.openapi import (
+    campaigns,
+    channels,
+    cms,
+    core,
+    flows,
+    followers,
+    points,
+    stats,
+    wechat,
+)
 
-FRAGMENTS = [core, wechat, cms, followers, stats, campaigns, flows, points]
+FRAGMENTS = [core, wechat, cms, followers, stats, campaigns, flows, points, channels]
 
 # Every admin path answers CORS preflight: 204 for an origin in WXLESS_ALLOWED_ORIGINS, else 403.
 # Any other admin call carrying a foreign Origin header gets the same 403.

@@ -38,6 +38,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "chalicelib.store.analytics",
     "chalicelib.store.campaigns",
     "chalicelib.store.campaign_items",
+    "chalicelib.store.qrcodes",
 )
 
 

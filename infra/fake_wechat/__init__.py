@@ -21,6 +21,7 @@ from infra.fake_wechat.media import MediaApi
 from infra.fake_wechat.menu import MenuApi
 from infra.fake_wechat.messages import MessagesApi
 from infra.fake_wechat.protocol import DEFAULT_APP_ID, DEFAULT_APP_SECRET, ApiError, Call
+from infra.fake_wechat.qrcodes import QRCodesApi
 from infra.fake_wechat.server import Server
 from infra.fake_wechat.tokens import TokensApi
 from infra.fake_wechat.users import UsersApi
@@ -28,5 +29,7 @@ from infra.fake_wechat.users import UsersApi
 __all__ = ["DEFAULT_APP_ID", "DEFAULT_APP_SECRET", "ApiError", "Call", "FakeWeChat"]
 
 
-class FakeWeChat(TokensApi, MenuApi, MediaApi, DraftsApi, UsersApi, MessagesApi, Server):
+class FakeWeChat(
+    TokensApi, MenuApi, MediaApi, DraftsApi, UsersApi, MessagesApi, QRCodesApi, Server
+):
     """In-memory WeChat API server bound to loopback: every API family on one server."""

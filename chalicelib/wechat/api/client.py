@@ -13,6 +13,7 @@ from .draft import DraftAPI, FreePublishAPI
 from .media import MaterialAPI, MediaAPI
 from .menu import MenuAPI
 from .messages import MessagesAPI
+from .qrcode import QRCodeAPI
 from .tags import TagsAPI
 from .token import TokenAPI
 from .transport import Transport
@@ -57,3 +58,7 @@ class WeChatClient(Transport):
     @cached_property
     def messages(self) -> MessagesAPI:
         return MessagesAPI(self)
+
+    @cached_property
+    def qrcode(self) -> QRCodeAPI:
+        return QRCodeAPI(self)
