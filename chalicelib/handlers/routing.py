@@ -37,9 +37,10 @@ ADMIN_MODULES: tuple[str, ...] = (
     "admin_flows",
     "admin_points",
     "admin_channels",
+    "admin_reach",
 )
 # Every module whose routes are registered lazily: the admin API and the public article pages.
-LAZY_MODULES: tuple[str, ...] = (*ADMIN_MODULES, "pages")
+LAZY_MODULES: tuple[str, ...] = (*ADMIN_MODULES, "pages", "pages_auth")
 MANIFEST_PATH = Path(__file__).with_name("admin_routes.json")
 # Chalice answers a body whose Content-Type a route does not list (by default anything but
 # application/json) with its own `415 {"Code": "UnsupportedMediaType"}` before the view runs.

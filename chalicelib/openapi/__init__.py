@@ -16,11 +16,12 @@ from chalicelib.openapi import (
     flows,
     followers,
     points,
+    reach,
     stats,
     wechat,
 )
 
-FRAGMENTS = [core, wechat, cms, followers, stats, campaigns, flows, points, channels]
+FRAGMENTS = [core, wechat, cms, followers, stats, campaigns, flows, points, channels, reach]
 
 # Every admin path answers CORS preflight: 204 for an origin in WXLESS_ALLOWED_ORIGINS, else 403.
 # Any other admin call carrying a foreign Origin header gets the same 403.

@@ -25,11 +25,20 @@ from infra.fake_wechat.qrcodes import QRCodesApi
 from infra.fake_wechat.server import Server
 from infra.fake_wechat.tokens import TokensApi
 from infra.fake_wechat.users import UsersApi
+from infra.fake_wechat.web import WebAuthApi
 
 __all__ = ["DEFAULT_APP_ID", "DEFAULT_APP_SECRET", "ApiError", "Call", "FakeWeChat"]
 
 
 class FakeWeChat(
-    TokensApi, MenuApi, MediaApi, DraftsApi, UsersApi, MessagesApi, QRCodesApi, Server
+    TokensApi,
+    MenuApi,
+    MediaApi,
+    DraftsApi,
+    UsersApi,
+    MessagesApi,
+    QRCodesApi,
+    WebAuthApi,
+    Server,
 ):
     """In-memory WeChat API server bound to loopback: every API family on one server."""

@@ -13,6 +13,7 @@ from .draft import DraftAPI, FreePublishAPI
 from .media import MaterialAPI, MediaAPI
 from .menu import MenuAPI
 from .messages import MessagesAPI
+from .oauth import OAuthAPI
 from .qrcode import QRCodeAPI
 from .tags import TagsAPI
 from .token import TokenAPI
@@ -62,3 +63,7 @@ class WeChatClient(Transport):
     @cached_property
     def qrcode(self) -> QRCodeAPI:
         return QRCodeAPI(self)
+
+    @cached_property
+    def oauth(self) -> OAuthAPI:
+        return OAuthAPI(self)
