@@ -38,6 +38,7 @@ ADMIN_MODULES: tuple[str, ...] = (
     "admin_points",
     "admin_channels",
     "admin_reach",
+    "admin_desk",
 )
 # Every module whose routes are registered lazily: the admin API and the public article pages.
 LAZY_MODULES: tuple[str, ...] = (*ADMIN_MODULES, "pages", "pages_auth")

@@ -13,6 +13,7 @@ from chalicelib.openapi import (
     channels,
     cms,
     core,
+    desk,
     flows,
     followers,
     points,
@@ -21,7 +22,7 @@ from chalicelib.openapi import (
     wechat,
 )
 
-FRAGMENTS = [core, wechat, cms, followers, stats, campaigns, flows, points, channels, reach]
+FRAGMENTS = [core, wechat, cms, followers, stats, campaigns, flows, points, channels, reach, desk]
 
 # Every admin path answers CORS preflight: 204 for an origin in WXLESS_ALLOWED_ORIGINS, else 403.
 # Any other admin call carrying a foreign Origin header gets the same 403.

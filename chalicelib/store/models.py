@@ -39,6 +39,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "chalicelib.store.campaigns",
     "chalicelib.store.campaign_items",
     "chalicelib.store.qrcodes",
+    "chalicelib.store.desk",
 )
 
 

@@ -17,6 +17,7 @@ each (server.py says how they fit together).
 from __future__ import annotations
 
 from infra.fake_wechat.drafts import DraftsApi
+from infra.fake_wechat.kf import KfApi
 from infra.fake_wechat.media import MediaApi
 from infra.fake_wechat.menu import MenuApi
 from infra.fake_wechat.messages import MessagesApi
@@ -39,6 +40,7 @@ class FakeWeChat(
     MessagesApi,
     QRCodesApi,
     WebAuthApi,
+    KfApi,
     Server,
 ):
     """In-memory WeChat API server bound to loopback: every API family on one server."""

@@ -207,3 +207,47 @@ def test_article_views_readers_and_shared_views_within_10_s(stack):
     stats = _eventually(counted)
     assert time.monotonic() - started < WITHIN
     assert (stats["views"], stats["readers"], stats["shared_views"]) == (4, 3, 3)
+
+
+# -- the agent desk --------------------------------------------------------------------------------
+
+
+def test_desk_lists_the_conversation_answers_it_and_holds_the_quota(stack):
+    from concurrent.futures import ThreadPoolExecutor
+
+    openid = f"o_e2e_desk_{int(time.time())}"
+    now = int(time.time())
+    _wechat(stack, wxsim.text("我要人工服务", openid=openid, create_time=now))
+
+    def listed() -> dict | None:
+        status, found = _admin(stack, "GET", "/admin/conversations")
+        assert status == 200, found
+        mine = [c for c in found["items"] if c["openid"] == openid]
+        return mine[0] if mine else None
+
+    item = _eventually(listed)
+    assert item["last_message_at"] == now and item["window_until"] == now + 48 * 3600
+    assert item["remaining"] == 5
+    status, thread = _admin(stack, "GET", f"/admin/conversations/{openid}")
+    assert status == 200, thread
+    assert [i["direction"] for i in thread["items"]][0] == "in"
+    assert thread["items"][0]["content"] == "我要人工服务"
+
+    body = {"reply": {"type": "text", "content": "您好，请问有什么可以帮您？"}}
+    status, sent = _admin(stack, "POST", f"/admin/conversations/{openid}/reply", body)
+    assert status == 200, sent
+    assert sent == {"sent": True, "remaining": 4, "window_until": now + 48 * 3600}
+
+    # Eight agents at once for the four sends left: four go out, four are refused.
+    def reply(_n: int) -> tuple[int, Any]:
+        return _admin(stack, "POST", f"/admin/conversations/{openid}/reply", body)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(reply, range(8)))
+    assert sorted(status for status, _ in answers) == [200] * 4 + [409] * 4, answers
+    refusal = next(answer for status, answer in answers if status == 409)
+    assert refusal["retryable"] is False and refusal["remaining"] == 0
+    assert refusal["window_until"] == now + 48 * 3600 and refusal["error"]
+    status, thread = _admin(stack, "GET", f"/admin/conversations/{openid}")
+    assert sum(1 for i in thread["items"] if i["direction"] == "out" and i["by"] != "auto") == 5
+    assert thread["remaining"] == 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 from functools import cached_property
 
 from .draft import DraftAPI, FreePublishAPI
+from .kf import KfAPI
 from .media import MaterialAPI, MediaAPI
 from .menu import MenuAPI
 from .messages import MessagesAPI
@@ -67,3 +68,7 @@ class WeChatClient(Transport):
     @cached_property
     def oauth(self) -> OAuthAPI:
         return OAuthAPI(self)
+
+    @cached_property
+    def kf(self) -> KfAPI:
+        return KfAPI(self)
