@@ -72,7 +72,9 @@ class KfApi:
         for account in self._kf_accounts.values():
             if account.get("online"):
                 accepted = sum(
-                    1 for s in self._kf_sessions.values() if s["kf_account"] == account["kf_account"]
+                    1
+                    for s in self._kf_sessions.values()
+                    if s["kf_account"] == account["kf_account"]
                 )
                 online.append(
                     {
@@ -116,7 +118,9 @@ class KfApi:
     def _kf_del(self, req: Request) -> dict[str, Any]:
         account = self._known(req.query.get("kf_account"))
         del self._kf_accounts[account["kf_account"]]
-        for openid in [o for o, s in self._kf_sessions.items() if s["kf_account"] == account["kf_account"]]:
+        for openid in [
+            o for o, s in self._kf_sessions.items() if s["kf_account"] == account["kf_account"]
+        ]:
             del self._kf_sessions[openid]
         return {"errcode": 0, "errmsg": "ok"}
 

@@ -230,7 +230,7 @@ def test_desk_lists_the_conversation_answers_it_and_holds_the_quota(stack):
     assert item["remaining"] == 5
     status, thread = _admin(stack, "GET", f"/admin/conversations/{openid}")
     assert status == 200, thread
-    assert [i["direction"] for i in thread["items"]][0] == "in"
+    assert thread["items"][0]["direction"] == "in"
     assert thread["items"][0]["content"] == "我要人工服务"
 
     body = {"reply": {"type": "text", "content": "您好，请问有什么可以帮您？"}}

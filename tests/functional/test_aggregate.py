@@ -60,10 +60,8 @@ def _deliver(records: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _forget_aggregates() -> None:
     """Empty what the aggregator writes (the messages themselves stay)."""
-    from chalicelib.store import analytics, followers
+    from chalicelib.store import analytics, desk, followers
     from chalicelib.store import flows as flows_store
-
-    from chalicelib.store import desk
 
     models = (analytics.AnalyticsItem, followers.FollowerItem, flows_store.FlowStatsItem)
     for model in (*models, desk.DeskItem):
