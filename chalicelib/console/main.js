@@ -14,6 +14,8 @@ import * as followers from "./page_followers.js";
 import * as campaigns from "./page_campaigns.js";
 import * as menu from "./page_menu.js";
 import * as points from "./page_points.js";
+import * as qrcodes from "./page_qrcodes.js";
+import * as desk from "./page_desk.js";
 
 const PAGES = [
   ["dashboard", "数据概览", dashboard],
@@ -27,6 +29,8 @@ const PAGES = [
   ["campaigns", "群发", campaigns],
   ["menu", "自定义菜单", menu],
   ["points", "网点与位置", points],
+  ["qrcodes", "渠道二维码", qrcodes],
+  ["desk", "客服工作台", desk],
 ];
 
 const app = document.getElementById("app");

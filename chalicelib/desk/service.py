@@ -72,13 +72,19 @@ def _allowances(openids: list[str], now: float) -> dict[str, Any]:
 # -- the thread -----------------------------------------------------------------------------------
 
 _CDATA = r"<!\[CDATA\[(.*?)\]\]>"
+_SECTIONS = r"((?:<!\[CDATA\[.*?\]\]>)+)"
+
+
+def _fields(xml: str, name: str) -> list[str]:
+    return [
+        "".join(re.findall(_CDATA, found, re.S))  # "]]>" is split across two sections
+        for found in re.findall(rf"<{name}>{_SECTIONS}</{name}>", xml, re.S)
+    ]
 
 
 def _field(xml: str, name: str) -> str | None:
-    match = re.search(rf"<{name}>((?:{_CDATA})+)</{name}>", xml, re.S)
-    if match is None:
-        return None
-    return "".join(re.findall(_CDATA, match.group(1), re.S))  # "]]>" is split across sections
+    found = _fields(xml, name)
+    return found[0] if found else None
 
 
 def auto_reply(reply_xml: str) -> dict[str, Any] | None:
@@ -91,7 +97,7 @@ def auto_reply(reply_xml: str) -> dict[str, Any] | None:
     if kind == "text":
         out["content"] = _field(reply_xml, "Content") or ""
     elif kind == "news":
-        out["title"] = _field(reply_xml, "Title") or ""
+        out["articles"] = [{"title": title} for title in _fields(reply_xml, "Title")]
     return out
 
 
@@ -104,10 +110,12 @@ def thread(openid: str, *, limit: int = 50, mark_read: bool = False) -> dict[str
         raise NotFound(f"no conversation with {openid[:40]}")
     items: list[dict[str, Any]] = []
     for entry in timeline:
+        received_ms = entry["received_at"] or entry["created_at"] * 1000
         items.append(
             {
                 "direction": "in",
                 "at": entry["created_at"],
+                "at_ms": received_ms,
                 "msg_id": entry["msg_id"],
                 "msg_type": entry["msg_type"],
                 "content": entry["content"],
@@ -120,6 +128,7 @@ def thread(openid: str, *, limit: int = 50, mark_read: bool = False) -> dict[str
                     "direction": "out",
                     "by": "auto",
                     "at": entry["created_at"],
+                    "at_ms": received_ms + 1,  # answered as it arrived
                     "outcome": entry["outcome"],
                     "rule_id": entry["rule_id"],
                     "reply": answered,
@@ -136,8 +145,8 @@ def thread(openid: str, *, limit: int = 50, mark_read: bool = False) -> dict[str
                 "kf_account": sent["kf_account"],
             }
         )
-    # chronological; at one second, the follower's message before its answers
-    items.sort(key=lambda i: (i["at"], i["direction"] == "out", i.get("at_ms", 0)))
+    # in the order they happened, on our clock (a message, then its automatic answer)
+    items.sort(key=lambda i: i["at_ms"])
     if mark_read and conversation is not None and conversation["unread"]:
         conversation = store.change(openid, unread=0)
     left = QUOTA.allowance(openid)
