@@ -89,3 +89,22 @@ def test_the_desk_shows_a_follower_and_an_agent_answers(console, stack):
     page.click("[data-role=desk-close]")
     page.locator(".toast-ok", has_text="会话已关闭").wait_for()
     expect(page.locator(f".desk-item[data-openid='{openid}']")).to_have_count(0, timeout=10_000)
+
+
+def test_the_article_editor_shows_its_readers(console, stack):
+    from tests.browser.conftest import http
+
+    article = admin_api(
+        stack.base, "POST", "/admin/articles", {"title": "读者测试", "status": "published"}
+    )
+    for query in ("", "?from=timeline"):
+        status, _headers, _raw = http(f"{stack.base}/p/articles/{article['id']}{query}")
+        assert status == 200
+    assert eventually(
+        lambda: admin_api(stack.base, "GET", f"/admin/articles/{article['id']}/stats")["views"] == 2
+    )
+    console.sign_in()
+    console.go(f"articles/{article['id']}")
+    expect(console.page.locator("[data-role=article-stats]")).to_have_text(
+        "阅读 2 · 读者 1 · 分享打开 1"
+    )
