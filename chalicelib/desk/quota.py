@@ -7,9 +7,9 @@
 
 The windows are read from the follower's timeline (strongly consistent), never from the
 follower record (which lags): after a message, 5 sends within 48 hours; after a click, subscribe
-or scan, 3 within a minute; an unsubscribe closes both. Each window is named by the timeline key
-of the item that opened it, and its sends are counted with one conditional UpdateItem, so
-concurrent agents can never send past the limit together.
+or scan, 3 within a minute; an unsubscribe closes both. Each window is named by the arrival and
+timeline key of the item that opened it, and its sends are counted with one conditional
+UpdateItem, so concurrent agents can never send past the limit together.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ class QuotaRefused(Conflict):
 @dataclass(frozen=True, slots=True)
 class Window:
     kind: str
-    id: str  # the timeline key of the item that opened it
+    id: str  # arrival (ms) and timeline key of the item that opened it: newer sorts later
     until: int
 
     @property
@@ -69,38 +69,49 @@ class Ticket:
     window: Window
 
 
-def _windows(openid: str, now: float) -> dict[str, Window]:
-    since = int(now) - LENGTHS[MESSAGE] - LOOKBACK_MARGIN
+def _items(openid: str, prefix: str, low: str, limit: int) -> list[dict[str, Any]]:
+    """The follower's timeline items under `prefix` from `low` on, newest key first."""
     request = {
         "TableName": messages.table_name(),
-        "KeyConditionExpression": "pk = :pk AND sk >= :since",
+        "KeyConditionExpression": "pk = :pk AND sk BETWEEN :low AND :high",
         "ExpressionAttributeValues": {
             ":pk": ddb.ser(messages.follower_pk(openid)),
-            ":since": ddb.ser(f"{max(0, since):010d}"),
+            ":low": ddb.ser(low),
+            ":high": ddb.ser(prefix + "~"),
         },
         "ScanIndexForward": False,
         "ConsistentRead": True,
-        "ProjectionExpression": "sk, t, #at",
-        "ExpressionAttributeNames": {"#at": "at"},
+        # names for every attribute: short names may be DynamoDB reserved words
+        "ProjectionExpression": "#sk, #t, #ct, #at",
+        "ExpressionAttributeNames": {"#sk": "sk", "#t": "t", "#ct": "ct", "#at": "at"},
     }
-    found: dict[str, Window] = {}
-    for item in ddb.query(request, max_items=MAX_ITEMS):
-        created, _delivery = messages.split_sk(item["sk"])
-        received = int(item.get("at") or 0) // 1000 or created
-        start = min(created, received)
+    return list(ddb.query(request, max_items=limit))
+
+
+def _windows(openid: str, now: float) -> dict[str, Window]:
+    """The follower's latest window of each kind: two consistent Queries of their timeline,
+    the newest message (keys `m:` order by MsgId, which WeChat issues in time order) and the
+    events of the last 48 hours (keys `e:<CreateTime>`); ordered by arrival."""
+    since = max(0, int(now) - LENGTHS[MESSAGE] - LOOKBACK_MARGIN)
+    found = _items(openid, "m:", "m:", 1) + _items(openid, "e:", f"e:{since:010d}", MAX_ITEMS)
+    left_at = 0  # ms: an unsubscribe closes every window opened before it
+    latest: dict[str, tuple[int, Window]] = {}
+    for item in found:
+        received = int(item.get("at") or 0)
+        created = int(item.get("ct") or 0)
         kind = str(item.get("t") or "")
         event = kind[6:] if kind.startswith("event.") else None
-        if MESSAGE in found and (EVENT in found or start + LENGTHS[EVENT] <= now):
-            break
-        if event in SYSTEM_EVENTS:
-            continue
         if event == "unsubscribe":
-            break
-        if event is not None and event not in OPENING_EVENTS:
+            left_at = max(left_at, received)
+            continue
+        if event in SYSTEM_EVENTS or (event is not None and event not in OPENING_EVENTS):
             continue
         which = EVENT if event is not None else MESSAGE
-        found.setdefault(which, Window(which, str(item["sk"]), start + LENGTHS[which]))
-    return found
+        start = min(created, received // 1000) if created else received // 1000
+        window = Window(which, f"{received:013d}:{item['sk']}", start + LENGTHS[which])
+        if which not in latest or received > latest[which][0]:
+            latest[which] = (received, window)
+    return {kind: window for kind, (at, window) in latest.items() if at > left_at}
 
 
 def _counter_key(openid: str, kind: str) -> dict[str, Any]:

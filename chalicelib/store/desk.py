@@ -74,12 +74,13 @@ def conversation_update(
     events: Sequence[int],
     unsubscribed_at: int | None,
 ) -> ddb.Update:
-    """One follower's batch: `messages` (at, kind, content), opening `events` (at), the last
-    unsubscribe (it closes both windows unless something came after it)."""
+    """One follower's batch: `messages` (at, kind, content) in stream order, opening `events`
+    (at), the last unsubscribe (it closes both windows unless something came after it)."""
     fields: dict[str, Any] = {}
     last_at = 0
     if messages:
-        at, kind, content = max(messages, key=lambda m: m[0])
+        # the newest; among equal times the last in stream order (so a halved batch agrees)
+        at, kind, content = max(reversed(messages), key=lambda m: m[0])
         last_at = at
         fields.update(
             last_message_at=at,
@@ -218,21 +219,7 @@ def agent_messages(openid: str, limit: int = 100) -> list[dict[str, Any]]:
     return [_agent_message(item) for item in ddb.query(request, max_items=limit)]
 
 
-@guarded
 def follower_timeline(openid: str, limit: int = 50) -> list[dict[str, Any]]:
-    """The follower's side of the thread, newest first, with what the account answered
-    automatically (the rendered reply each message item keeps): one consistent Query."""
-    request = {
-        "TableName": messages.table_name(),
-        "KeyConditionExpression": "pk = :pk",
-        "ExpressionAttributeValues": {":pk": ddb.ser(messages.follower_pk(openid))},
-        "ScanIndexForward": False,
-        "ConsistentRead": True,
-        "Limit": limit,
-    }
-    out = []
-    for item in ddb.query(request, max_items=limit):
-        entry = messages.to_log(item)
-        entry["reply_xml"] = item.get("y") or ""
-        out.append(entry)
-    return out
+    """The follower's side of the thread, newest first, each with what the account answered
+    automatically (the rendered reply each message item keeps)."""
+    return messages.timeline(openid, limit, replies=True)
