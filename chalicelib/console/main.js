@@ -22,6 +22,8 @@ import * as users from "./page_users.js";
 import * as apiKeys from "./page_keys.js";
 import * as audit from "./page_audit.js";
 import * as publishing from "./page_publishing.js";
+import * as qrcodes from "./page_qrcodes.js";
+import * as desk from "./page_desk.js";
 
 // [key, label, module, permission to read, permission to write]
 const PAGES = [
@@ -41,6 +43,8 @@ const PAGES = [
   ["keys", "API 密钥", apiKeys, "keys:read", "keys:write"],
   ["audit", "操作日志", audit, "audit:read"],
   ["publishing", "发布与留言", publishing, "articles:read", "articles:write"],
+  ["qrcodes", "渠道二维码", qrcodes, "qrcodes:read", "qrcodes:write"],
+  ["desk", "客服工作台", desk, "conversations:read", "conversations:reply"],
 ];
 const visible = () => PAGES.filter((p) => session.can(p[3]));
 

@@ -11,14 +11,17 @@ from typing import Any
 from chalicelib.access import roles
 from chalicelib.openapi import (
     campaigns,
+    channels,
     cms,
     core,
+    desk,
     faq,
     flows,
     followers,
     outbound,
     points,
     publishing,
+    reach,
     stats,
     team,
     wechat,
@@ -38,6 +41,9 @@ FRAGMENTS = [
     outbound,
     publishing,
     wxaccount,
+    channels,
+    reach,
+    desk,
     team,
 ]
 

@@ -42,6 +42,8 @@ MODEL_MODULES: tuple[str, ...] = (
     "chalicelib.store.team",
     "chalicelib.store.audit",
     "chalicelib.store.outbound",
+    "chalicelib.store.qrcodes",
+    "chalicelib.store.desk",
 )
 
 

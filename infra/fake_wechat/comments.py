@@ -55,7 +55,7 @@ class CommentsApi:
 
     # ---- API -------------------------------------------------------------------------------
 
-    def _known(self, msg_data_id: Any) -> bool:
+    def _comment_target_known(self, msg_data_id: Any) -> bool:
         key = str(msg_data_id)
         return key in self._publishes or any(
             str(job.get("msg_data_id")) == key for job in self._mass_jobs.values()
@@ -66,7 +66,7 @@ class CommentsApi:
             idx = int(index or 0)
         except (TypeError, ValueError):
             raise ApiError(47001, "data format error") from None
-        if not self._known(msg_data_id) or idx < 0:
+        if not self._comment_target_known(msg_data_id) or idx < 0:
             raise ApiError(88001, "msg_data is not exists")
         key = f"{msg_data_id}#{idx}"
         if key not in self._comments:
