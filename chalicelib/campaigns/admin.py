@@ -134,14 +134,15 @@ def _check_template(template: dict[str, Any], client: WeChatClient | None) -> No
     template, an unknown template -> 400 naming the field."""
     if client is None:
         raise TypeError("a template campaign is checked against WeChat's templates: pass client")
-    checker = subscriptions.check if channel.is_subscribe(template) else templates.check
-    checker(
+    subscribe = channel.is_subscribe(template)
+    templates.check(
         template["template_id"],
         template["data"],
         client,
         where="template.data",
         id_field="template.template_id",
         fixed_part=fixed_part,
+        find=subscriptions.template_for if subscribe else templates.template_for,
     )
 
 

@@ -102,10 +102,8 @@ def notify(req: NotifyRequest, caller: str, api: Any, now: float | None = None) 
 def check(req: NotifyRequest, api: Any) -> None:
     """The data against its template as synced from WeChat (an unknown template is asked for
     once): InvalidInput naming the field, before anything is counted or claimed."""
-    if req.channel == SUBSCRIBE:
-        subscriptions.check(req.template_id, req.data, api)
-    else:
-        templates.check(req.template_id, req.data, api)
+    find = subscriptions.template_for if req.channel == SUBSCRIBE else templates.template_for
+    templates.check(req.template_id, req.data, api, find=find)
 
 
 def _repeat(req: NotifyRequest, record: dict[str, Any]) -> Answer:

@@ -1,18 +1,17 @@
 """The account's subscribe-notification templates as the admin sees them, synced from WeChat
 (`/wxaapi/newtmpl/gettemplate`) into store/consents.py so that senders know each template's kind
-(one-time or long-term) and fields without asking WeChat, a follower's consents, and the check
-of a notification's data against its template (WeChat's typed-field rules, the same as template
-messages': chalicelib.wechat.templates)."""
+(one-time or long-term) and fields without asking WeChat, and a follower's consents.
+`template_for` finds the synced template that a notification's data is checked against, with
+the template messages' rules (chalicelib.wxaccount.templates.check(..., find=template_for))."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
 from typing import Any
 
 from chalicelib.errors import InvalidInput
 from chalicelib.store import consents
-from chalicelib.wechat.templates import check_data, template_view
+from chalicelib.wechat.templates import template_view
 
 KINDS = {consents.ONE_TIME: "one_time", consents.LONG_TERM: "long_term"}
 MISS_MAX_AGE = 10.0  # an unknown template id asks WeChat again when the copy is older than this
@@ -66,21 +65,6 @@ def template_for(
             field=id_field,
         )
     return template_view(found)
-
-
-def check(
-    template_id: str,
-    data: Mapping[str, Any],
-    api: Any,
-    *,
-    where: str = "data",
-    id_field: str = "template_id",
-    fixed_part: Callable[[str], tuple[str, bool]] | None = None,
-) -> dict[str, Any]:
-    """The template, once `data` keeps its fields' rules (InvalidInput naming the field)."""
-    template = template_for(template_id, api, id_field=id_field)
-    check_data(template, data, where=where, fixed_part=fixed_part)
-    return template
 
 
 def follower_consents(openid: str) -> list[dict[str, Any]]:
