@@ -47,6 +47,10 @@ class Unauthorized(AppError):
     status = 401
 
 
+#: The one answer to any bad credential, whatever was wrong with it (nothing to probe).
+INVALID_CREDENTIALS = "missing or invalid credentials"
+
+
 class Forbidden(AppError):
     status = 403
 

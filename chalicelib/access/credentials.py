@@ -21,11 +21,14 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.access import roles
-from chalicelib.access.tokens import INVALID, KeySet, Pool, verify
+from chalicelib.errors import INVALID_CREDENTIALS as INVALID
 from chalicelib.errors import Unauthorized
+
+if TYPE_CHECKING:
+    from chalicelib.access.tokens import KeySet, Pool
 from chalicelib.store import team
 
 OWNER_ACTOR = "owner"
@@ -116,6 +119,8 @@ def _group_role(claims: dict[str, Any]) -> str | None:
 
 
 def _user_principal(token: str, pool: Pool, keys: KeySet, state: StateCache) -> Principal:
+    from chalicelib.access.tokens import verify  # PyJWT + cryptography: only for tokens
+
     claims = verify(token, pool, keys)
     username = str(claims["username"])
     item = state.get(team.USER, username)
