@@ -94,16 +94,22 @@ class StubDynamoDB:
 
 @contextlib.contextmanager
 def stub_client() -> Iterator[StubDynamoDB]:
-    """DynamoInbox's client, for the duration (it asks `store.aws.client` for it per message)."""
+    """DynamoInbox's client, for the duration. DynamoInbox asks `store.aws.client` for it per
+    message: that lookup still runs (its cost is the callback's), only its answer is swapped."""
     from chalicelib.store import messages
 
     stub = StubDynamoDB()
-    saved = messages.client
-    messages.client = lambda *args, **kwargs: stub
+    real = messages.client
+
+    def client(service: str, profile: str = "standard") -> StubDynamoDB:
+        real(service, profile)
+        return stub
+
+    messages.client = client
     try:
         yield stub
     finally:
-        messages.client = saved
+        messages.client = real
 
 
 def our_pipeline(inbox: Any) -> Any:
