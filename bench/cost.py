@@ -140,7 +140,7 @@ def run(callback: dict[str, Any] | None, batch: dict[str, Any] | None) -> Sectio
     est = estimate(callback, batch)
     money = "${:,.2f}".format
     arch = est["architecture"]
-    rows = [
+    parts: list[tuple[str, float, str]] = [
         (
             f"callback Lambda {arch} {est['callback_mb']} MB, {est['callback_billed_ms']} ms",
             est["callback_lambda"],
@@ -173,39 +173,22 @@ def run(callback: dict[str, Any] | None, batch: dict[str, Any] | None) -> Sectio
             f" {batch['writes']:,} writes per {batch['messages']:,} messages); stream reads free",
         ),
     ]
-    for what, value, basis in rows:
-        section.rows.append(Row("7", f"cost per 1M keyword replies: {what}", money(value), basis))
-    section.rows.append(
-        Row(
-            "7",
-            "cost per 1M keyword replies: our layer (Lambda + DynamoDB, aggregator included)",
-            money(est["our_layer"]),
-            "the five rows above",
-            target=f"<= ${TARGET_OUR_LAYER:.2f}",
-            met=verdict(est["our_layer"] <= TARGET_OUR_LAYER),
-        )
-    )
-    section.rows.append(
-        Row("7", "cost per 1M keyword replies: HTTP API", money(est["http_api"]), "$1.00/M")
-    )
-    section.rows.append(
-        Row(
-            "7",
-            "cost per 1M keyword replies: CloudWatch Logs ingestion",
-            money(est["logs"]),
-            f"{PLATFORM_LOG_BYTES} B of Lambda platform lines per invocation + app lines, $0.50/GB",
-        )
-    )
-    section.rows.append(
-        Row(
-            "7",
-            "cost per 1M keyword replies: whole bill with the HTTP API",
-            money(est["total_http"]),
-            "our layer + HTTP API + logs",
-            target=f"<= ${TARGET_TOTAL_HTTP:.2f}",
-            met=verdict(est["total_http"] <= TARGET_TOTAL_HTTP),
-        )
-    )
+    rows: list[tuple[str, float, str, float | None]] = [(*part, None) for part in parts]
+    rows += [
+        ("our layer (Lambda + DynamoDB, aggregator included)", est["our_layer"],
+         "the five rows above", TARGET_OUR_LAYER),
+        ("HTTP API", est["http_api"], "$1.00/M", None),
+        ("CloudWatch Logs ingestion", est["logs"],
+         f"{PLATFORM_LOG_BYTES} B of Lambda platform lines per invocation + app lines, $0.50/GB",
+         None),
+        ("whole bill with the HTTP API", est["total_http"], "our layer + HTTP API + logs",
+         TARGET_TOTAL_HTTP),
+    ]  # fmt: skip
+    for what, value, basis, target in rows:
+        row = Row("7", f"cost per 1M keyword replies: {what}", money(value), basis)
+        if target is not None:
+            row.target, row.met = f"<= ${target:.2f}", verdict(value <= target)
+        section.rows.append(row)
     section.data.update(
         est,
         figures={

@@ -37,7 +37,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from bench import ddb_model
-from bench.common import Row, Section, quick, verdict
+from bench.common import Row, Section, environment, quick, verdict
 
 TOKEN = "benchtoken"
 APP_ID = "wx5f3d0c9e7a1b2c4d"
@@ -158,8 +158,7 @@ def count_dynamodb(tables: dict[str, ddb_model.TableDef]) -> Iterator[Recorder]:
         BotocoreStubber.__call__ = stub_call
 
 
-@contextlib.contextmanager
-def bench_env(**extra: str) -> Iterator[None]:
+def bench_env(**extra: str) -> contextlib.AbstractContextManager[None]:
     """The app's settings and fake AWS credentials for the duration; restored afterwards."""
     values = {
         "WECHAT_TOKEN": TOKEN,
@@ -176,19 +175,7 @@ def bench_env(**extra: str) -> Iterator[None]:
         "AWS_DEFAULT_REGION": "us-east-1",
         **extra,
     }
-    dropped = ("AWS_ENDPOINT_URL", "AWS_PROFILE")
-    saved = {name: os.environ.get(name) for name in [*values, *dropped]}
-    for name in dropped:
-        os.environ.pop(name, None)
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+    return environment(values, dropped=("AWS_ENDPOINT_URL", "AWS_PROFILE"))
 
 
 def is_version_check(call: Call) -> bool:

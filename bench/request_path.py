@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from bench import peers
-from bench.common import Row, Section, interleaved, quick, ratio, us, verdict
+from bench.common import Row, Section, environment, interleaved, quick, ratio, us, verdict
 from bench.workload import AES_KEY, APP_ID, TOKEN, Prepare, check_same_work, demo_rules, make_batch
 
 TARGET_AES = 0.5  # the whole path <= 0.5x the faster peer, AES mode
@@ -50,18 +50,8 @@ SETTINGS = {
 }
 
 
-@contextlib.contextmanager
-def bench_settings() -> Iterator[None]:
-    saved = {name: os.environ.get(name) for name in SETTINGS}
-    os.environ.update(SETTINGS)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+def bench_settings() -> contextlib.AbstractContextManager[None]:
+    return environment(SETTINGS)
 
 
 # -- ours -------------------------------------------------------------------------------------
