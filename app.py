@@ -57,6 +57,14 @@ def resync_follower_profiles(event):
     return profile_sync.weekly_full_resync(event)
 
 
+# WeChat's own daily statistics (datacube), ready the morning after: 09:15 Asia/Shanghai.
+@app.schedule(Cron(15, 1, "*", "*", "?", "*"), name="wechat_stats")
+def sync_wechat_stats(event):
+    from chalicelib.jobs import wechat_stats
+
+    return wechat_stats.run(event)
+
+
 # Starts due campaigns and sends mass batches; EventBridge may deliver twice: every step is safe.
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="dispatch_campaigns")
 def dispatch_campaigns(event):

@@ -1,4 +1,4 @@
-"""Item 7: dollars per 1,000,000 keyword replies on AWS on-demand prices, from this run's figures.
+"""Item 8: dollars per 1,000,000 keyword replies on AWS on-demand prices, from this run's figures.
 
 Our layer is what this project runs: the callback function (one invocation per message), the
 stream aggregator (one invocation per batch), and their DynamoDB requests; reading a DynamoDB
@@ -134,7 +134,7 @@ def run(callback: dict[str, Any] | None, batch: dict[str, Any] | None) -> Sectio
     if not callback or not batch:
         missing = " and ".join(n for n, v in (("3", callback), ("6", batch)) if not v)
         section.rows.append(
-            Row("7", "cost per 1M keyword replies", f"n/a (item {missing} not run)")
+            Row("8", "cost per 1M keyword replies", f"n/a (item {missing} not run)")
         )
         return section
     est = estimate(callback, batch)
@@ -185,7 +185,7 @@ def run(callback: dict[str, Any] | None, batch: dict[str, Any] | None) -> Sectio
          TARGET_TOTAL_HTTP),
     ]  # fmt: skip
     for what, value, basis, target in rows:
-        row = Row("7", f"cost per 1M keyword replies: {what}", money(value), basis)
+        row = Row("8", f"cost per 1M keyword replies: {what}", money(value), basis)
         if target is not None:
             row.target, row.met = f"<= ${target:.2f}", verdict(value <= target)
         section.rows.append(row)
@@ -197,7 +197,7 @@ def run(callback: dict[str, Any] | None, batch: dict[str, Any] | None) -> Sectio
         },
     )
     section.notes.append(
-        f"Item 7: {REGION} on-demand list prices ({PRICES_AS_OF}; table in bench/cost.py): DynamoDB"
+        f"Item 8: {REGION} on-demand list prices ({PRICES_AS_OF}; table in bench/cost.py): DynamoDB"
         " $0.625/M WRU, $0.125/M RRU; Lambda $0.20/M requests + $0.0000133334/GB-s arm64"
         " ($0.0000166667 x86_64); HTTP API $1.00/M; logs $0.50/GB; free tiers ignored. Memory and"
         f" architecture from .chalice/config.json ({arch}, callback {est['callback_mb']} MB,"

@@ -17,6 +17,8 @@ WECHAT_TOKEN = "WECHAT_TOKEN"
 WECHAT_APP_ID = "WECHAT_APP_ID"
 WECHAT_APP_SECRET = "WECHAT_APP_SECRET"
 WECHAT_ENCODING_AES_KEY = "WECHAT_ENCODING_AES_KEY"
+# The key before the last EncodingAESKey change: tried when the current one cannot decrypt.
+WECHAT_ENCODING_AES_KEY_PREVIOUS = "WECHAT_ENCODING_AES_KEY_PREVIOUS"
 WECHAT_API_BASE = "WECHAT_API_BASE"
 ADMIN_TOKEN = "ADMIN_TOKEN"
 TABLE_PREFIX = "WXLESS_TABLE_PREFIX"
@@ -31,8 +33,25 @@ TIMEZONE = "WXLESS_TIMEZONE"
 ACCOUNT_ID = "WXLESS_ACCOUNT_ID"
 # Threads the stream aggregator writes a batch's items with.
 AGGREGATE_WORKERS = "WXLESS_AGGREGATE_WORKERS"
+# Team access (chalicelib/access): the Cognito user pool and app client people sign in with;
+# the JWKS URL when it is not the issuer's (a local emulator); comma-separated CIDRs the admin
+# API answers (empty: any); days an audit entry is kept.
+USER_POOL_ID = "WXLESS_USER_POOL_ID"
+USER_POOL_CLIENT_ID = "WXLESS_USER_POOL_CLIENT_ID"
+COGNITO_JWKS_URL = "WXLESS_COGNITO_JWKS_URL"
+ADMIN_ALLOWED_CIDRS = "WXLESS_ADMIN_ALLOWED_CIDRS"
+AUDIT_TTL_DAYS = "WXLESS_AUDIT_TTL_DAYS"
 
-SECRETS = (WECHAT_TOKEN, WECHAT_APP_SECRET, WECHAT_ENCODING_AES_KEY, ADMIN_TOKEN)
+SECRETS = (
+    WECHAT_TOKEN,
+    WECHAT_APP_SECRET,
+    WECHAT_ENCODING_AES_KEY,
+    WECHAT_ENCODING_AES_KEY_PREVIOUS,
+    ADMIN_TOKEN,
+)
+# Settings whose SSM parameter may be missing (read as unset): an operator creates it only
+# when there is something to say.
+OPTIONAL = frozenset({WECHAT_ENCODING_AES_KEY_PREVIOUS})
 
 _DEFAULTS = {
     WECHAT_API_BASE: "https://api.weixin.qq.com",
@@ -41,12 +60,18 @@ _DEFAULTS = {
     WECHAT_TOKEN: "",
     WECHAT_APP_SECRET: "",
     WECHAT_ENCODING_AES_KEY: "",
+    WECHAT_ENCODING_AES_KEY_PREVIOUS: "",
     ADMIN_TOKEN: "",
     PUBLIC_BASE_URL: "",
     ALLOWED_ORIGINS: "",
     TIMEZONE: "Asia/Shanghai",
     ACCOUNT_ID: "default",
     AGGREGATE_WORKERS: "16",
+    USER_POOL_ID: "",
+    USER_POOL_CLIENT_ID: "",
+    COGNITO_JWKS_URL: "",
+    ADMIN_ALLOWED_CIDRS: "",
+    AUDIT_TTL_DAYS: "400",
 }
 
 # SSM values are cached per container; a rotated secret is picked up after the TTL.
@@ -61,13 +86,13 @@ def get(name: str, default: str | None = None) -> str:
         return value
     param = os.environ.get(f"{name}_PARAM")
     if param:
-        return _ssm_get(param)
+        return _ssm_get(param, optional=name in OPTIONAL)
     if default is not None:
         return default
     return _DEFAULTS.get(name, "")
 
 
-def _ssm_get(param: str) -> str:
+def _ssm_get(param: str, *, optional: bool = False) -> str:
     now = time.monotonic()
     cached = _ssm_cache.get(param)
     if cached and now - cached[0] < _SSM_TTL:
@@ -75,14 +100,24 @@ def _ssm_get(param: str) -> str:
     with _ssm_lock:
         from chalicelib.store.aws import client  # store owns AWS clients
 
-        resp = client("ssm").get_parameter(Name=param, WithDecryption=True)
-        value = resp["Parameter"]["Value"]
+        ssm = client("ssm")
+        try:
+            resp = ssm.get_parameter(Name=param, WithDecryption=True)
+            value = resp["Parameter"]["Value"]
+        except ssm.exceptions.ParameterNotFound:
+            if not optional:
+                raise
+            value = ""  # cached like a value: asked again after the TTL
         _ssm_cache[param] = (now, value)
         return value
 
 
 def table_name(suffix: str) -> str:
     return f"{get(TABLE_PREFIX)}-{suffix}"
+
+
+def region() -> str:
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
 
 
 def media_bucket() -> str:

@@ -22,6 +22,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from chalicelib import config
 
 if TYPE_CHECKING:
+    from chalicelib.access.credentials import StateCache
+    from chalicelib.access.directory import Directory
+    from chalicelib.access.tokens import KeySet, Pool
     from chalicelib.campaigns.queue import SendQueue
     from chalicelib.cms.index import AdminIndex
     from chalicelib.cms.replies import PublishedArticles
@@ -69,11 +72,12 @@ def reset(*, clients: bool = False) -> None:
 
 
 def _build_callback() -> Pipeline:
+    from chalicelib.engine import faq as faq_engine
     from chalicelib.engine.cache import SnapshotCache
     from chalicelib.engine.geo import build_place_book
     from chalicelib.engine.pipeline import Pipeline
     from chalicelib.engine.replying import build_book
-    from chalicelib.store import flows, points, rules
+    from chalicelib.store import faq, flows, points, rules
     from chalicelib.store.messages import DynamoInbox
 
     def load_book() -> tuple[int, Any]:
@@ -88,11 +92,20 @@ def _build_callback() -> Pipeline:
         app_id,
         aes_key,
         inbox=DynamoInbox(flows.step_update),
+        previous_aes_key=_previous_aes_key,
         book=SnapshotCache(rules.read_version, load_book, build_book),
         places=SnapshotCache(points.read_version, points.load_snapshot, build_place_book),
         read_flow_state=flows.read_state,
         expand_reply=_expand_reply,
+        # The knowledge base: its own snapshot (entries, synonyms, published articles), so a
+        # rule change does not rebuild its index, nor an entry change the rules'.
+        faq=SnapshotCache(faq.read_version, faq.load_snapshot, faq_engine.build, max_age=300),
     )
+
+
+def _previous_aes_key() -> str:
+    """Read when the current EncodingAESKey fails only: never on a message's usual path."""
+    return config.get(config.WECHAT_ENCODING_AES_KEY_PREVIOUS)
 
 
 def _expand_reply(reply: dict[str, Any], base_url: Callable[[], str]) -> dict[str, Any] | None:
@@ -168,6 +181,45 @@ def lockouts() -> Lockouts:
     from chalicelib.store.throttle import Lockouts
 
     return cached("lockouts", (), Lockouts)
+
+
+# -- team access: the user pool, its keys, what a container knows of users and API keys ----------
+
+
+def user_pool() -> Pool:
+    from chalicelib.access.tokens import Pool
+
+    key = settings(
+        config.USER_POOL_ID, config.USER_POOL_CLIENT_ID, config.COGNITO_JWKS_URL, "AWS_REGION"
+    )
+    return cached(
+        "user_pool",
+        key,
+        lambda: Pool(config.region(), key[0], key[1], key[2]),
+    )
+
+
+def pool_keys() -> KeySet:
+    """The user pool's JWKS, fetched once per container (again when Cognito rotates keys)."""
+    from chalicelib.access.tokens import KeySet
+
+    pool = user_pool()
+    return cached("pool_keys", (pool.keys_url,), lambda: KeySet(pool.keys_url))
+
+
+def directory() -> Directory:
+    """The Cognito user pool's admin API (users, groups, sign-in)."""
+    from chalicelib.access.directory import Directory
+
+    pool = user_pool()
+    return cached("directory", (pool.pool_id, pool.client_id), lambda: Directory(pool))
+
+
+def team_state() -> StateCache:
+    """Users' and API keys' state as this container last read it (at most REVALIDATE s old)."""
+    from chalicelib.access.credentials import StateCache
+
+    return cached("team_state", settings(config.TABLE_PREFIX, config.ACCOUNT_ID), StateCache)
 
 
 # -- content (CMS) and the media bucket ----------------------------------------------------------

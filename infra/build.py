@@ -34,8 +34,16 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from chalicelib import config  # noqa: E402
 from infra import resources  # noqa: E402
 from infra.cfn.bucket import media_bucket_resources  # noqa: E402
+from infra.cfn.cognito import PARAMETERS as TEAM_PARAMETERS  # noqa: E402
+from infra.cfn.cognito import (  # noqa: E402
+    cognito_conditions,
+    cognito_environment,
+    cognito_outputs,
+    cognito_resources,
+)
 from infra.cfn.common import sub  # noqa: E402
 from infra.cfn.functions import (  # noqa: E402
     function_resources,
@@ -87,6 +95,9 @@ def build_template(app: Any | None = None) -> dict[str, Any]:
     res |= stream_res
     env |= stream_env
     res |= http_api_resources(app)
+    if app.routes:  # team access: the user pool and the failed sign-in alarm (API function's)
+        res |= cognito_resources()
+        env |= cognito_environment()
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Description": (
@@ -108,10 +119,12 @@ def build_template(app: Any | None = None) -> dict[str, Any]:
                 "Default": "",
                 "Description": "SNS topic for alarm notifications (empty: alarms without action)",
             },
+            **(TEAM_PARAMETERS if app.routes else {}),
         },
         "Conditions": {
             "Protected": _protected_condition(),
             "HasAlarmTopic": {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmTopicArn"}, ""]}]},
+            **(cognito_conditions() if app.routes else {}),
         },
         "Globals": {"Function": {"Environment": {"Variables": env}}},
         "Resources": res,
@@ -119,6 +132,7 @@ def build_template(app: Any | None = None) -> dict[str, Any]:
             "TablePrefix": {"Value": env["WXLESS_TABLE_PREFIX"]},
             "MediaBucketName": {"Value": {"Ref": "MediaBucket"}},
             **(http_api_outputs() if app.routes else {}),
+            **(cognito_outputs() if app.routes else {}),
         },
     }
 
@@ -160,7 +174,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.ssm_names:
         path = resources.ssm_path(args.ssm_names)
-        print(" ".join(path + name for name in resources.SSM_PARAMETERS.values()))
+        # The parameters a deploy needs: optional ones may be missing (read as unset).
+        required = [p for n, p in resources.SSM_PARAMETERS.items() if n not in config.OPTIONAL]
+        print(" ".join(path + name for name in required))
         return 0
     if args.check:
         paths = stale()

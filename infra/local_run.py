@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from infra.cognito_local import LocalPool
     from infra.local_state import LocalState
     from scheduled.local import LocalScheduler
 
@@ -93,6 +94,7 @@ class LocalStack:
         self.scheduler: LocalScheduler | None = None
         self.workers: list[Worker] = []  # started in order after the app, stopped in reverse
         self.state: LocalState | None = None
+        self.pool: LocalPool | None = None  # the embedded user pool's people (team access)
         self.stopping = threading.Event()
 
     def start(self) -> None:
@@ -131,12 +133,15 @@ class LocalStack:
         from infra.seed import seed_if_empty
 
         create_all()
+        self.create_user_pool()
         saved = self.restore_state()
         seeded = seed_if_empty()
         if seeded:  # the demo flow (办卡) and Guangzhou branches; apart so benches keep rules only
+            from infra.seed_faq import seed_faq_if_empty
             from infra.seed_flows import seed_flows_and_points
 
             seed_flows_and_points()
+            seed_faq_if_empty()  # the demo knowledge base: "我想办卡" gets an answer
 
         # `chalice local`, through a shim that lets every method reach its gateway emulation
         self.chalice = subprocess.Popen(
@@ -166,6 +171,8 @@ class LocalStack:
             self.state.start()  # autosave
 
         aes = os.environ.get("WECHAT_ENCODING_AES_KEY", "")
+        # Passed on to the app with the rest of the environment, like every setting.
+        previous = os.environ.get("WECHAT_ENCODING_AES_KEY_PREVIOUS", "")
         print(
             "\n".join(
                 [
@@ -175,7 +182,14 @@ class LocalStack:
                     f"  token            {os.environ['WECHAT_TOKEN']}",
                     f"  app id           {os.environ['WECHAT_APP_ID']}",
                     f"  EncodingAESKey   {aes or '(unset: safe mode off)'}",
-                    f"  admin token      {os.environ['ADMIN_TOKEN']}",
+                    *(
+                        [f"  previous key     {previous} (tried when the current one fails)"]
+                        if previous
+                        else []
+                    ),
+                    f"  admin token      {os.environ['ADMIN_TOKEN']}  (the owner's; add people"
+                    " with POST /admin/users)",
+                    f"  user pool        {os.environ.get('WXLESS_USER_POOL_ID', '(none)')}",
                     f"  admin API        {base}/admin/openapi.json",
                     f"  console          {base}/console",
                     f"  WeChat API       {os.environ.get('WECHAT_API_BASE', '')}",
@@ -188,6 +202,26 @@ class LocalStack:
             flush=True,
         )
 
+    def create_user_pool(self) -> None:
+        """Team access: a Cognito user pool (groups as roles, an app client) in the embedded
+        AWS, its ids in the app's environment. Elsewhere (AWS_ENDPOINT_URL set by hand), the
+        pool named by WXLESS_USER_POOL_ID / WXLESS_USER_POOL_CLIENT_ID is used as it is."""
+        if self.moto is None or os.environ.get("WXLESS_USER_POOL_ID"):
+            return
+        from chalicelib.store.aws import client
+        from infra.cognito_local import LocalPool, create_pool
+
+        cognito = client("cognito-idp")
+        pool_id, client_id = create_pool(cognito)
+        endpoint = os.environ["AWS_ENDPOINT_URL"]
+        os.environ.update(
+            WXLESS_USER_POOL_ID=pool_id,
+            WXLESS_USER_POOL_CLIENT_ID=client_id,
+            # moto serves the pool's keys here, not at the issuer's (AWS) address
+            WXLESS_COGNITO_JWKS_URL=f"{endpoint}/{pool_id}/.well-known/jwks.json",
+        )
+        self.pool = LocalPool(cognito, pool_id)
+
     def restore_state(self) -> str:
         """Put the last run's data back (WXLESS_LOCAL_STATE); what the banner says about it."""
         directory = os.environ.get("WXLESS_LOCAL_STATE", "")
@@ -197,7 +231,7 @@ class LocalStack:
             return "not kept (AWS_ENDPOINT_URL is not the embedded emulator)"
         from infra.local_state import LocalState
 
-        self.state = LocalState(Path(directory).resolve(), wechat=self.fake)
+        self.state = LocalState(Path(directory).resolve(), wechat=self.fake, cognito=self.pool)
         note = ""
         if os.environ.get("WXLESS_LOCAL_FRESH", "").lower() in ("1", "true", "yes"):
             previous = self.state.discard()

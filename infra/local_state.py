@@ -125,10 +125,17 @@ class LocalState:
     """The saved state of one `make run` folder: restore it, save it, keep saving it."""
 
     def __init__(
-        self, directory: Path, *, wechat: Any = None, interval: float = AUTOSAVE_SECONDS
+        self,
+        directory: Path,
+        *,
+        wechat: Any = None,
+        interval: float = AUTOSAVE_SECONDS,
+        cognito: Any = None,
     ) -> None:
         self.directory = directory
         self.wechat = wechat  # the FakeWeChat of this run, or None (WECHAT_API_BASE elsewhere)
+        self.cognito = cognito  # the local user pool's people (infra.cognito_local.LocalPool)
+        self._saved_cognito = ""
         self.snapshot = directory / "snapshot.json"
         self.blobs = directory / "blobs"
         self.interval = interval
@@ -159,6 +166,7 @@ class LocalState:
             self._restore_tables(saved.get("tables") or {}, restored)
             self._restore_objects(saved.get("objects") or [], restored)
             self._restore_wechat(saved.get("wechat"), restored)
+            self._restore_cognito(saved.get("cognito"), restored)
             if restored.skipped:
                 kept = self._set_aside("unrestored")
                 for reason in restored.skipped:
@@ -166,6 +174,7 @@ class LocalState:
                 log.warning("local_state.kept_snapshot %s", kept)
         self._saved_writes = moto_patches.writes()
         self._saved_wechat = self._wechat_changes()
+        self._saved_cognito = self._cognito_signature()
         self._saved_listing, listed = self._listing()
         # Restored objects have new times: note them, so the next save does not fetch them again.
         self._saved_objects = {
@@ -245,6 +254,17 @@ class LocalState:
         except Exception as exc:
             restored.skipped.append(f"the fake WeChat's state: {type(exc).__name__}: {exc}")
 
+    def _restore_cognito(self, saved: Any, restored: Restored) -> None:
+        if self.cognito is None or not saved:
+            return
+        try:
+            self.cognito.load_state(saved)
+        except Exception as exc:
+            restored.skipped.append(f"the user pool's people: {type(exc).__name__}: {exc}")
+
+    def _cognito_signature(self) -> str:
+        return self.cognito.signature() if self.cognito is not None else ""
+
     # ---- save ------------------------------------------------------------------------------
 
     def _wechat_changes(self) -> int:
@@ -272,6 +292,7 @@ class LocalState:
             moto_patches.writes() != self._saved_writes
             or self._listing()[0] != self._saved_listing
             or self._wechat_changes() != self._saved_wechat
+            or self._cognito_signature() != self._saved_cognito
         )
 
     def save(self, *, force: bool = False) -> bool:
@@ -288,10 +309,14 @@ class LocalState:
             wechat = self.wechat.export_state() if self.wechat is not None else None
             document = {"format": FORMAT, "saved_at": time.time(), "tables": tables}
             document |= {"objects": objects, "wechat": wechat}
+            cognito_signature = self._cognito_signature()
+            if self.cognito is not None:
+                document["cognito"] = self.cognito.export_state()
             _write_atomic(self.snapshot, json.dumps(document, ensure_ascii=False).encode())
             self._collect_garbage({o["blob"] for o in objects})
             self._saved_writes, self._saved_listing = writes, signature
             self._saved_wechat = wechat_changes
+            self._saved_cognito = cognito_signature
             self._saved_objects = {o["key"]: o for o in objects}
             return True
 

@@ -79,6 +79,8 @@ SSM_PARAMETERS: dict[str, str] = {
     "WECHAT_APP_ID": "wechat-app-id",
     "WECHAT_APP_SECRET": "wechat-app-secret",
     "WECHAT_ENCODING_AES_KEY": "wechat-encoding-aes-key",
+    # Optional (config.OPTIONAL): created only while an EncodingAESKey change is under way.
+    "WECHAT_ENCODING_AES_KEY_PREVIOUS": "wechat-encoding-aes-key-previous",
     "ADMIN_TOKEN": "admin-token",
 }
 

@@ -122,5 +122,3 @@ def _delivered_up_to(records: list[dict[str, Any]], failures: list[dict[str, Any
             break
         done = seq
     return done
-
-

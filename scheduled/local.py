@@ -36,7 +36,7 @@ class Job:
 
 def default_jobs() -> list[tuple[str, float, Callable[[], Any]]]:
     """The app's schedules, mirroring the `@app.schedule` declarations in app.py."""
-    from chalicelib.jobs import campaigns, profile_sync, token_refresh
+    from chalicelib.jobs import campaigns, profile_sync, token_refresh, wechat_stats
 
     return [
         ("token_refresh", token_refresh.RATE_SECONDS, token_refresh.run),
@@ -44,6 +44,7 @@ def default_jobs() -> list[tuple[str, float, Callable[[], Any]]]:
         ("campaigns_dispatch", 15, campaigns.dispatch_local),
         ("campaigns_send", 2, campaigns.drain_local),
         ("profile_sync", 60, profile_sync.scheduled_local),  # 15 min on AWS
+        ("wechat_stats", 86400, wechat_stats.run),  # daily, as on AWS: once at start
     ]
 
 

@@ -12,6 +12,9 @@ if str(ROOT) not in sys.path:
 
 from tests import stream, wxsim  # noqa: E402
 
+# Fixtures of team access (a Cognito user pool in moto, people and keys of each role).
+pytest_plugins = ["tests.team"]
+
 # Never reach real AWS, whatever the machine's environment says.
 for _name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
     os.environ.pop(_name, None)

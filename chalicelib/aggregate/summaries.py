@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from chalicelib.aggregate import faq_quality
 from chalicelib.engine.pipeline import delivery_of_key
 from chalicelib.store import analytics, ddb, followers, listing, messages
 from chalicelib.store import flows as flows_store
@@ -137,6 +138,7 @@ def fold_follower(group: Sequence[Logged]) -> followers.FollowerChange:
         elif event in followers.SHORT_WINDOW_EVENTS:
             until = r.at + followers.CS_EVENT_WINDOW_SECONDS
             change.cse_until = max(change.cse_until or 0, until)
+    change.faq_trail, change.faq_trail_clear = faq_quality.trail(group)
     return change
 
 
@@ -203,4 +205,5 @@ SUMMARIES: tuple[Callable[[Sequence[Logged]], list[Target[Any]]], ...] = (
     hour_targets,
     text_targets,
     flow_targets,
+    faq_quality.targets,
 )

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.campaigns import mass
 from chalicelib.campaigns.audience import follower_profiles, list_parts
+from chalicelib.campaigns.confirmation import confirmation
 from chalicelib.campaigns.limits import check_limits
 from chalicelib.campaigns.quota import quota_pause
 from chalicelib.campaigns.report import BATCH_FIELDS, batch_view, report
@@ -23,6 +24,8 @@ from chalicelib.campaigns.run import Run
 from chalicelib.campaigns.spec import (
     MASS,
     MASS_BATCH,
+    TEMPLATE,
+    fixed_part,
     mass_message,
     render_template_data,
     spec_json,
@@ -35,6 +38,7 @@ from chalicelib.store import campaign_items as items
 from chalicelib.store import campaigns as table
 from chalicelib.store.errors import StoreUnavailable
 from chalicelib.wechat.api import WeChatAPIError
+from chalicelib.wxaccount import settings, templates
 
 if TYPE_CHECKING:
     from chalicelib.wechat.api import WeChatClient
@@ -58,7 +62,18 @@ def _balanced(openids: list[str], limit: int) -> list[list[str]]:
     return out
 
 
-def create(body: Any, *, now: float | None = None) -> dict[str, Any]:
+def create(
+    body: Any,
+    *,
+    now: float | None = None,
+    client: WeChatClient | None = None,
+    created_by: str | None = None,
+    needs_approval: bool = False,
+) -> dict[str, Any]:
+    """Schedule a campaign; with `needs_approval` (four eyes) it waits in pending_approval
+    until another person approves it (chalicelib.campaigns.approval). `client`: the WeChat
+    client a template campaign's data is checked with (against the account's templates, synced
+    from WeChat on a miss); mass campaigns do not need it."""
     now = time.time() if now is None else now
     spec, openids = validate_campaign(body, now)
     campaign_id = uuid.uuid4().hex
@@ -67,7 +82,8 @@ def create(body: Any, *, now: float | None = None) -> dict[str, Any]:
         "id": campaign_id,
         "name": spec["name"],
         "type": spec["type"],
-        "status": table.SCHEDULED,
+        "status": table.PENDING_APPROVAL if needs_approval else table.SCHEDULED,
+        "created_by": created_by,
         "send_at": float(spec["send_at"]),
         "created_at": now,
         "audience_type": audience["type"],
@@ -77,6 +93,8 @@ def create(body: Any, *, now: float | None = None) -> dict[str, Any]:
     if openids:
         item["audience_size"] = len(openids)
     if spec["type"] == MASS:
+        if audience["type"] == "all" and settings.mass_send_protection():
+            item["protected"] = True  # WeChat will wait for an administrator's confirmation
         if audience["type"] in ("all", "tag"):
             children = [_batch(campaign_id, 1, sendall=True)]
         elif audience["type"] == "openids":
@@ -89,8 +107,11 @@ def create(body: Any, *, now: float | None = None) -> dict[str, Any]:
     elif openids:
         children = list_parts(openids)
         item["parts"] = len(children)
+    # WeChat's sending limits first: what they refuse needs no call to WeChat.
+    guard = check_limits(spec, openids, now)
+    if spec["type"] == TEMPLATE:
+        _check_template(spec["template"], client)
     for attempt in (0, 1):
-        guard = check_limits(spec, openids, now)
         try:
             table.create_campaign(item, children if attempt == 0 else (), guard)
             break
@@ -98,10 +119,26 @@ def create(body: Any, *, now: float | None = None) -> dict[str, Any]:
             if attempt == 1:
                 raise
             # Another campaign was scheduled for the same period meanwhile: check again.
+            guard = check_limits(spec, openids, now)
     log.info(
         "campaigns.created id=%s type=%s send_at=%s", campaign_id, spec["type"], item["send_at"]
     )
     return detail(campaign_id, now=now)
+
+
+def _check_template(template: dict[str, Any], client: WeChatClient | None) -> None:
+    """The data against the account's template (chalicelib.wxaccount.templates): a value over
+    its field's limit, a colour, first/remark on a category template -> 400 naming the field."""
+    if client is None:
+        raise TypeError("a template campaign is checked against WeChat's templates: pass client")
+    templates.check(
+        template["template_id"],
+        template["data"],
+        client,
+        where="template.data",
+        id_field="template.template_id",
+        fixed_part=fixed_part,
+    )
 
 
 def _batch(
@@ -123,13 +160,15 @@ def _batch(
 
 def cancel(campaign_id: str, *, now: float | None = None) -> dict[str, Any]:
     now = time.time() if now is None else now
-    done, found = table.transition(campaign_id, table.SCHEDULED, table.CANCELLED, cancelled_at=now)
+    done, found = table.transition(
+        campaign_id, (table.SCHEDULED, table.PENDING_APPROVAL), table.CANCELLED, cancelled_at=now
+    )
     if not done:
         if found is None:
             raise NotFound(f"campaign {campaign_id} not found")
         raise Conflict(
-            f"campaign {campaign_id} is {found.get('status')}: only a scheduled campaign "
-            "(not yet started) can be cancelled"
+            f"campaign {campaign_id} is {found.get('status')}: only a scheduled or pending "
+            "campaign (not yet started) can be cancelled"
         )
     return detail(campaign_id, now=now)
 
@@ -141,6 +180,7 @@ def detail(campaign_id: str, *, now: float | None = None) -> dict[str, Any]:
     if campaign.get("type") == MASS:
         batches = items.parts(campaign_id, items.BATCH, BATCH_FIELDS)
         out["batches"] = [batch_view(b) for b in batches]
+        _add_confirmation(out, campaign, batches, now)
     elif campaign.get("status") in (table.SCHEDULED, table.RUNNING):
         try:
             paused = quota_pause(now)
@@ -158,7 +198,22 @@ def listing(status: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
     campaigns = [c for c in table.list_campaigns() if status is None or c["status"] == status]
     campaigns.sort(key=lambda c: (-float(c.get("created_at") or 0), c["id"]))
     now = time.time()
-    return [report(c, items.totals(c["id"]), now) for c in campaigns[:limit]]
+    out = []
+    for campaign in campaigns[:limit]:
+        shown = report(campaign, items.totals(campaign["id"]), now)
+        if campaign.get("protected"):  # rare (one send to all a day at most): its batch too
+            batches = items.parts(campaign["id"], items.BATCH, BATCH_FIELDS)
+            _add_confirmation(shown, campaign, batches, now)
+        out.append(shown)
+    return out
+
+
+def _add_confirmation(
+    out: dict[str, Any], campaign: Mapping[str, Any], batches: list[dict[str, Any]], now: float
+) -> None:
+    found = confirmation(campaign, batches, now)
+    if found is not None:
+        out["confirmation"] = found
 
 
 def preview(campaign_id: str, body: Any, client: WeChatClient) -> dict[str, Any]:

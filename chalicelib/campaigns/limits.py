@@ -44,7 +44,10 @@ def beijing_month(ts: float) -> str:
     return datetime.fromtimestamp(ts, BEIJING).strftime("%Y-%m")
 
 
-_COUNTED = (table.SCHEDULED, table.RUNNING, table.COMPLETED, table.FAILED)
+# A campaign waiting for approval holds its place: approving it must not break a limit.
+_COUNTED = (table.PENDING_APPROVAL, table.SCHEDULED, table.RUNNING, table.COMPLETED, table.FAILED)
+#: MASSSENDJOBFINISH statuses of a send WeChat carried out (others: "send fail", "err(...)").
+SENT_STATUSES = frozenset({"send success", "sendsuccess"})
 
 
 def _counts_against_quota(campaign: Mapping[str, Any]) -> bool:
@@ -68,9 +71,9 @@ def check_limits(spec: Mapping[str, Any], openids: list[str], now: float) -> tup
 
     - subscription accounts: no template messages, mass sends only to all or a tag (sending by
       openid list is for verified service accounts), one mass send per (Beijing) day;
-    - service accounts: at most 4 mass messages per follower per (Beijing) month. Audiences we
-      cannot expand here (all, a tag, a query) count against every follower; openid lists are
-      compared exactly;
+    - service accounts: one send to all followers per (Beijing) day, and at most 4 mass
+      messages per follower per (Beijing) month. Audiences we cannot expand here (all, a tag, a
+      query) count against every follower; openid lists are compared exactly;
     - template campaigns with a known audience size: the daily template quota
       (WXLESS_TEMPLATE_DAILY_QUOTA, WeChat's default 100,000)."""
     kind, audience = spec["type"], spec["audience"]
@@ -105,7 +108,9 @@ def check_limits(spec: Mapping[str, Any], openids: list[str], now: float) -> tup
         return period, version
     month = beijing_month(send_at)
     period = f"month#{month}"
-    version = limits.quota_version(period)
+    version = limits.quota_version(period)  # also guards the day rule: the day is in the month
+    if audience["type"] == "all":
+        _check_one_send_to_all_a_day(others, beijing_day(send_at))
     same_month = [c for c in others if beijing_month(float(c["send_at"])) == month]
     broad = [c for c in same_month if c.get("audience_type") != "openids"]
     lists = [c for c in same_month if c.get("audience_type") == "openids"]
@@ -125,6 +130,38 @@ def check_limits(spec: Mapping[str, Any], openids: list[str], now: float) -> tup
             f"per month (already counted: {names})"
         )
     return period, version
+
+
+def _check_one_send_to_all_a_day(others: list[dict[str, Any]], day: str) -> None:
+    """A service account gets one successful send to all followers (`is_to_all`) a day: a
+    second one for the same Beijing day is refused now, not by WeChat at send time. A send to
+    all that WeChat did not carry out (refused, or not confirmed under API mass-send
+    protection) leaves the day free."""
+    for campaign in others:
+        if (
+            campaign.get("audience_type") == "all"
+            and beijing_day(float(campaign["send_at"])) == day
+            and not _not_carried_out(campaign)
+        ):
+            raise Conflict(
+                f"a service account may mass-send to all followers once per day; campaign "
+                f"{campaign['id']} ({campaign.get('name', '')}) already sends to all on {day} "
+                f"(Beijing time). Pick another day, or send to a tag or a follower query",
+                campaign=campaign["id"],
+            )
+
+
+def _not_carried_out(campaign: Mapping[str, Any]) -> bool:
+    """WeChat reported the send to all as not done (its batch's result or mass/get)."""
+    for batch in items.parts(campaign["id"], items.BATCH, ("state", "finish_status", "msg_status")):
+        if batch.get("state") == items.FAILED_STATE:
+            return True
+        status = str(batch.get("finish_status") or "").strip().lower()
+        if status and status not in SENT_STATUSES:
+            return True
+        if str(batch.get("msg_status") or "") == "SEND_FAIL":
+            return True
+    return False
 
 
 def _check_template_quota(size: int | None, send_at: float) -> tuple[str, int]:

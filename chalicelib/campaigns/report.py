@@ -16,6 +16,9 @@ BATCH_FIELDS = (
     "msg_status",
 )
 
+# Who created a campaign and, with four eyes, who decided on it (chalicelib.campaigns.approval).
+APPROVAL_FIELDS = ("created_by", "approved_by", "rejected_by", "decision_comment", "decided_at")
+
 
 def batch_view(batch: Mapping[str, Any]) -> dict[str, Any]:
     """One mass batch as the admin sees it (its openids stay in the store)."""
@@ -72,6 +75,9 @@ def report(campaign: Mapping[str, Any], totals: Mapping[str, int], now: float) -
         out["template"] = spec["template"]
     if campaign.get("fail_reason"):
         out["fail_reason"] = campaign["fail_reason"]
+    for key in APPROVAL_FIELDS:  # who made it, and the four eyes' decision
+        if campaign.get(key) is not None:
+            out[key] = int(campaign[key]) if key == "decided_at" else campaign[key]
     g = totals.get
     recipients = campaign.get("recipients")
     planned = bool(campaign.get("planned"))

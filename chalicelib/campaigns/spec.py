@@ -14,6 +14,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from chalicelib.errors import InvalidInput
+from chalicelib.wechat.templates import COLOR_REFUSED
 
 MASS, TEMPLATE = "mass", "template"
 AUDIENCES = ("all", "tag", "openids", "query")
@@ -45,7 +46,6 @@ FOLLOWER_FIELDS = frozenset(
 )
 _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{(\w*)\}")
 _OPENID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-_COLOR = re.compile(r"^#[0-9A-Fa-f]{6}$")
 _TEMPLATE_KEY = re.compile(r"^[A-Za-z0-9_.]{1,64}$")
 
 
@@ -197,6 +197,22 @@ def template_fields(data: Mapping[str, Any]) -> set[str]:
     return fields
 
 
+def fixed_part(text: str) -> tuple[str, bool]:
+    """A template value without its {field} placeholders (`{{`/`}}` as the braces they stand
+    for), and whether it had any: what can be checked before the followers fill it in."""
+    had = False
+
+    def one(match: re.Match[str]) -> str:
+        nonlocal had
+        token = match.group(0)
+        if token in ("{{", "}}"):
+            return token[0]
+        had = True
+        return ""
+
+    return _PLACEHOLDER.sub(one, text), had
+
+
 def validate_template(body: Any) -> dict[str, Any]:
     if not isinstance(body, Mapping):
         raise InvalidInput("template: an object with template_id and data")
@@ -204,19 +220,17 @@ def validate_template(body: Any) -> dict[str, Any]:
     out: dict[str, Any] = {"template_id": _str(body, "template_id", where="template.")}
     data = body.get("data")
     if not isinstance(data, Mapping) or not data:
-        raise InvalidInput("template.data: an object of keyword -> text or {value, color}")
+        raise InvalidInput("template.data: an object of field -> text or {value}")
     clean: dict[str, Any] = {}
     for key, value in data.items():
         if not _TEMPLATE_KEY.match(str(key)):
             raise InvalidInput(f"template.data: {key!r} is not a template keyword")
         if isinstance(value, Mapping):
-            _only(value, ("value", "color"), f"template.data.{key}: ")
+            if "color" in value:
+                raise InvalidInput(f"template.data.{key}.{COLOR_REFUSED}", field=str(key))
+            _only(value, ("value",), f"template.data.{key}: ")
             text = value.get("value")
             entry: dict[str, Any] = {"value": text}
-            if value.get("color") is not None:
-                if not isinstance(value["color"], str) or not _COLOR.match(value["color"]):
-                    raise InvalidInput(f"template.data.{key}.color: #RRGGBB")
-                entry["color"] = value["color"]
         else:
             text, entry = value, {"value": value}
         if not isinstance(text, str):

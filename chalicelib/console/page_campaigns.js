@@ -3,7 +3,9 @@
 // WeChat's limits when a campaign is scheduled and says what is wrong.
 
 import { get, keyedPost, post } from "./api.js";
+import { approvalButtons, approvalFacts, STATUSES as APPROVAL_STATUSES } from "./campaign_approval.js";
 import { articleFields } from "./replies.js";
+import { templateEditor } from "./template_fields.js";
 import { badge, confirmDialog, errorLine, field, fmtTime, h, lines, notify, pageHeader, run, showError, table } from "./ui.js";
 
 const STATUSES = {
@@ -12,6 +14,7 @@ const STATUSES = {
   completed: ["已完成", "ok"],
   failed: ["失败", "warn"],
   cancelled: ["已取消", "muted"],
+  ...APPROVAL_STATUSES,
 };
 const TYPES = { mass: "群发消息", template: "模板消息" };
 const AUDIENCES = [
@@ -85,7 +88,8 @@ async function list(view) {
         "td",
         { class: "actions" },
         h("a", { class: "btn btn-small", href: `#/campaigns/${c.id}` }, "详情"),
-        c.status === "scheduled"
+        approvalButtons(c, () => load().catch(showError), true),
+        ["scheduled", "pending_approval"].includes(c.status)
           ? h("button", {
               type: "button",
               class: "btn btn-small btn-danger",
@@ -216,32 +220,6 @@ function massContentEditor() {
   };
 }
 
-function templateEditor() {
-  const templateId = h("input", { class: "input mono", id: "campaign-template-id" });
-  const data = h("textarea", { class: "input", rows: 5, id: "campaign-template-data", placeholder: "first=您好，{remark}\nkeyword1=信用卡账单\nremark=详情请查看手机银行" });
-  const url = h("input", { class: "input", placeholder: "https://…（可选）" });
-  return {
-    el: h(
-      "div",
-      { class: "reply-editor" },
-      field("模板 ID", templateId),
-      field("模板数据", data, "每行「关键词=内容」；{remark}、{nickname}、{city} 等按粉丝替换"),
-      field("跳转链接", url),
-    ),
-    value() {
-      const out = { template_id: templateId.value.trim(), data: {} };
-      for (const line of data.value.split("\n")) {
-        if (!line.trim()) continue;
-        const at = line.indexOf("=");
-        if (at < 1) throw new Error(`模板数据「${line.trim()}」应为「关键词=内容」`);
-        out.data[line.slice(0, at).trim()] = line.slice(at + 1).trim();
-      }
-      if (url.value.trim()) out.url = url.value.trim();
-      return out;
-    },
-  };
-}
-
 function editor(view) {
   const name = h("input", { class: "input", id: "campaign-name", maxlength: 100, required: true });
   const kind = h("select", { class: "input", id: "campaign-type" }, Object.entries(TYPES).map(([value, label]) => h("option", { value }, label)));
@@ -294,6 +272,20 @@ function editor(view) {
 
 // -- detail -------------------------------------------------------------------------------------
 
+const CONFIRMATION = {
+  not_sent: ["发送后需管理员在微信中确认（API群发保护）", ""],
+  waiting: ["等待管理员在微信中确认", "warn"],
+  confirmed: ["已在微信中确认并发送", "ok"],
+  refused: ["微信未发送（被拒绝或 30 分钟内未确认）", "warn"],
+  failed: ["微信拒绝了这次群发", "warn"],
+};
+
+function confirmationText(confirmation) {
+  const [text, kind] = CONFIRMATION[confirmation.state] || [confirmation.state, ""];
+  const until = confirmation.state === "waiting" && confirmation.deadline ? `，截止 ${fmtTime(confirmation.deadline)}` : "";
+  return [badge(text, kind), ` ${confirmation.message}${until}`];
+}
+
 function contentText(c) {
   if (c.template) return `模板 ${c.template.template_id}`;
   const content = c.content || {};
@@ -314,6 +306,9 @@ async function detail(view, id) {
     ["内容", contentText(c)],
   ];
   if (c.fail_reason) facts.push(["失败原因", c.fail_reason]);
+  facts.push(...approvalFacts(c));
+  // API mass-send protection: WeChat holds a send to all until an administrator confirms it.
+  if (c.confirmation) facts.push(["微信确认", h("span", { "data-role": "campaign-confirmation", "data-state": c.confirmation.state }, confirmationText(c.confirmation))]);
   // WeChat's daily template quota is spent (45009): every template campaign waits for the reset
   if (c.paused) facts.push(["暂停发送", `模板消息当日配额已用完（${c.paused.errcode}），${fmtTime(c.paused.until)} 后自动继续`]);
   const sendall = isSendall(c);
@@ -330,7 +325,7 @@ async function detail(view, id) {
       : [["送达", c.results.delivered], ["用户拒收", c.results.blocked], ["失败", c.results.failed]];
   const errors = Object.entries(p.errors || {});
   const cancelButton =
-    c.status === "scheduled"
+    ["scheduled", "pending_approval"].includes(c.status)
       ? h("button", {
           type: "button",
           class: "btn btn-danger",
@@ -373,7 +368,7 @@ async function detail(view, id) {
   const stat = ([label, value]) => h("div", { class: "stat" }, h("span", { class: "stat-label" }, label), h("strong", { "data-stat": label }, value ?? 0));
   // Native append would print a null: only the parts that apply are added.
   const parts = [
-    pageHeader(`群发：${c.name}`, cancelButton, refresh, h("a", { class: "btn", href: "#/campaigns" }, "返回")),
+    pageHeader(`群发：${c.name}`, approvalButtons(c, () => { view.replaceChildren(); detail(view, id).catch(showError); }), cancelButton, refresh, h("a", { class: "btn", href: "#/campaigns" }, "返回")),
     h("dl", { class: "card facts", "data-role": "campaign-facts" }, facts.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])),
     h("div", { class: "card" }, h("h2", {}, "进度"), h("div", { class: "cards" }, counts.map(stat))),
     h(

@@ -1,5 +1,5 @@
 // The dashboard: message traffic, follower growth, rule hits, top and unanswered questions,
-// read from /admin/stats/* and drawn as SVG charts. Each panel loads on its own and shows its
+// and WeChat's own statistics, read from /admin/stats/* and drawn as SVG charts. Each panel loads on its own and shows its
 // own error, so one failing route does not blank the page.
 
 import { get } from "./api.js";
@@ -44,7 +44,8 @@ export async function render(view) {
     const keywords = panel("热门提问");
     const outcomes = panel("消息去向");
     const unanswered = panel("未解决的提问", "wide");
-    grid.replaceChildren(...[totals, traffic, hours, growth, rules, keywords, outcomes, unanswered].map((p) => p.el));
+    const official = panel("微信官方统计", "wide");
+    grid.replaceChildren(...[totals, traffic, hours, growth, rules, keywords, outcomes, unanswered, official].map((p) => p.el));
 
     const messages = get("/admin/stats/messages", range).then((m) => {
       from.value = m.from;
@@ -112,6 +113,31 @@ export async function render(view) {
           "没有未解决的提问",
         ),
       ];
+    });
+    // WeChat's own daily figures (datacube, synced daily), beside our counters above.
+    fill(official, async () => {
+      const m = await messages; // the same days as the panels above
+      const w = await get("/admin/stats/wechat", { from: m.from, to: m.to });
+      const days = w.items;
+      const sum = (pick) => days.reduce((n, d) => n + (pick(d) || 0), 0);
+      const last = days.length ? days[days.length - 1] : null;
+      const cards = [
+        ["微信统计：新增关注", sum((d) => d.followers.new)],
+        ["微信统计：取消关注", sum((d) => d.followers.cancelled)],
+        ["粉丝总数", last && last.followers.total !== null ? last.followers.total : "—"],
+        ["图文阅读", sum((d) => d.articles.reads)],
+        ["分享", sum((d) => d.articles.shares)],
+      ];
+      return [
+        h("p", { class: "muted" }, w.synced_through ? `微信按日统计，已同步至 ${w.synced_through}（当天的数据次日才有）。` : "尚未同步微信的统计（每日自动同步）。"),
+        h("div", { class: "cards" }, cards.map(([label, value]) => h("div", { class: "stat" }, h("span", { class: "stat-label" }, label), h("strong", { "data-stat": label }, value)))),
+        days.length
+          ? lineChart("每日新增关注与图文阅读（微信统计）", days.map((d) => short(d.date)), [
+              { name: "新增关注", values: days.map((d) => d.followers.new) },
+              { name: "图文阅读", values: days.map((d) => d.articles.reads) },
+            ], WIDE)
+          : null,
+      ].filter(Boolean);
     });
     return Promise.allSettled([messages, followers]);
   }

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from chalicelib import logsafe
+from chalicelib.engine.faq import looks_like_choice
+from chalicelib.engine.faq_index import FaqIndex
 from chalicelib.engine.flows import FlowState, FlowStep, conflict_fallback
 from chalicelib.engine.geo import PlaceBook
 from chalicelib.engine.replying import Decision, ReplyBook, decide, max_articles
@@ -172,10 +174,12 @@ class Pipeline:
         aes_key: str,
         *,
         inbox: Inbox,
+        previous_aes_key: Callable[[], str] | None = None,
         book: Snapshot,
         places: Snapshot | None = None,
         read_flow_state: Callable[[str], FlowState] | None = None,
         expand_reply: Callable[[dict[str, Any], BaseUrl], dict[str, Any] | None] | None = None,
+        faq: Snapshot | None = None,
     ) -> None:
         self.token = token
         self.app_id = app_id
@@ -186,11 +190,16 @@ class Pipeline:
             except ValueError:
                 # A mistyped key must not take plaintext mode down with it.
                 log.error("callback.bad_aes_key: WECHAT_ENCODING_AES_KEY is not a valid key")
+        # The key before the last EncodingAESKey change, read only when the current key fails
+        # (so the current key's path costs nothing more), and built once per value.
+        self.previous_aes_key = previous_aes_key
+        self._previous: tuple[str, WeChatCrypto | None] = ("", None)
         self.inbox = inbox
         self.book = book
         self.places = places  # points of service, loaded only when a location arrives
         self.read_flow_state = read_flow_state
         self.expand_reply = expand_reply  # news by CMS article id -> today's titles and links
+        self.faq = faq  # the knowledge base's index, loaded when a text first reaches it
 
     # -- GET: URL verification ------------------------------------------------------------
     def verify(self, query: dict[str, str]) -> Answer:
@@ -220,9 +229,18 @@ class Pipeline:
                 if self.crypto is None:
                     signature.check_timestamp(timestamp)
                     return Answer(400, "safe mode is not configured")
-                inner = self.crypto.decrypt_message(
-                    body, query.get("msg_signature"), timestamp, nonce
-                )
+                crypto = self.crypto
+                encrypt = crypto.signed_payload(body, query.get("msg_signature"), timestamp, nonce)
+                try:
+                    inner = crypto.decrypt(encrypt)
+                except InvalidMessageError:
+                    # Signed by our token but not decryptable with the current key: WeChat may
+                    # still use the previous one (an EncodingAESKey change in progress).
+                    crypto = self.previous_crypto()
+                    if crypto is None:
+                        raise
+                    inner = crypto.decrypt(encrypt)
+                    log.info("callback.previous_aes_key: decrypted with the previous key")
             else:
                 signature.check_signature(self.token, query.get("signature"), timestamp, nonce)
                 inner = body
@@ -242,11 +260,31 @@ class Pipeline:
             return Answer(200, SUCCESS)
         if aes:
             try:
-                return Answer(200, self.crypto.encrypt_reply(reply_xml, nonce=nonce), XML)
+                # With the key that decrypted the message: the one WeChat uses right now.
+                return Answer(200, crypto.encrypt_reply(reply_xml, nonce=nonce), XML)
             except Exception:
                 log.exception("callback.encrypt_bug")
                 return Answer(200, SUCCESS)
         return Answer(200, reply_xml, XML)
+
+    def previous_crypto(self) -> WeChatCrypto | None:
+        """The previous EncodingAESKey's crypto (WECHAT_ENCODING_AES_KEY_PREVIOUS), or None."""
+        if self.previous_aes_key is None or self.crypto is None:
+            return None
+        try:
+            key = self.previous_aes_key()
+        except Exception:  # SSM unreachable: keep what we had
+            log.warning("callback.previous_aes_key_unread", exc_info=True)
+            return self._previous[1]
+        if not key or key == self._previous[0]:
+            return self._previous[1] if key else None
+        try:
+            crypto: WeChatCrypto | None = WeChatCrypto(self.token, key, self.app_id)
+        except ValueError:
+            log.error("callback.bad_aes_key: WECHAT_ENCODING_AES_KEY_PREVIOUS is not a valid key")
+            crypto = None
+        self._previous = (key, crypto)
+        return crypto
 
     def respond(self, message: Message, base_url: BaseUrl = _no_base) -> str:
         """Decide, render, record. Never raises: a fault degrades to the best answer we have."""
@@ -287,24 +325,42 @@ class Pipeline:
             return reply_xml
         raise AssertionError("unreachable")
 
-    @staticmethod
     def _decide(
+        self,
         message: Message,
         book: ReplyBook | None,
         state: FlowState | None,
         places: PlaceBook | None,
         now: float,
     ) -> Decision:
+        faq = self.faq_index if self.faq is not None else None
         try:
-            return decide(message, book, flow=state, places=places, now=now)
+            return decide(message, book, flow=state, places=places, now=now, faq=faq)
         except Exception:
             log.exception("callback.decide_bug")
             return Decision(book.default if book else None, "default")
 
+    def faq_index(self) -> FaqIndex | None:
+        """The knowledge base's snapshot; on a storage fault the last one (or none)."""
+        if self.faq is None:
+            return None
+        try:
+            return self.faq.get()
+        except Exception:
+            log.warning("callback.faq_unavailable", exc_info=True)
+            return getattr(self.faq, "last", None)
+
     def flow_state(self, message: Message, book: ReplyBook | None) -> FlowState | None:
         """The follower's flow state: one consistent GetItem, for text messages only and only
-        while some flow is enabled. None when not read (or unreadable: decide without it)."""
-        if message.msg_type != "text" or book is None or not book.flows:
+        while some flow is enabled, or when the text may answer a knowledge-base clarifying
+        question ("1", "第二个"). None when not read (or unreadable: decide without it)."""
+        if message.msg_type != "text" or book is None:
+            return None
+        if not book.flows and not (
+            self.faq is not None
+            and looks_like_choice(message.content)  # type: ignore[attr-defined]
+            and self.faq_index()
+        ):
             return None
         if self.read_flow_state is None:
             return None

@@ -1,18 +1,22 @@
 """Decide what to answer a message with. Pure: no storage, no HTTP.
 
-Order for a text message: the follower's active flow (engine/flows.py), then flow entries and
-keyword rules by priority (a flow entry wins a tie), then the default reply. Clicks: click rules
-and flow click entries. A location message: the nearest points (engine/geo.py). Subscribe: the
-subscribe reply. Flow state, points and the clock are passed in, so this stays pure.
+Order for a text message: the follower's pick after a knowledge-base clarifying question, the
+follower's active flow (engine/flows.py), then flow entries and keyword rules by priority (a flow
+entry wins a tie), then the knowledge base (engine/faq.py), then the default reply. Clicks:
+click rules and flow click entries. A location message: the nearest points (engine/geo.py).
+Subscribe: the subscribe reply. Flow state, points and the clock are passed in, so this stays pure.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib.engine import faq as faq_engine
 from chalicelib.engine import flows as flow_engine
+from chalicelib.engine.faq_index import FaqIndex
 from chalicelib.engine.geo import PlaceBook
 from chalicelib.engine.rules import RuleSet, compile_rules
 from chalicelib.wechat.messages import Message
@@ -34,7 +38,7 @@ class ReplyBook:
 @dataclass(slots=True)
 class Decision:
     reply: dict[str, Any] | None
-    outcome: str  # rule | default | subscribe | none | location | flow.<step>
+    outcome: str  # rule | default | subscribe | none | location | flow.<step> | faq | faq_clarify
     rule_id: str | None = None
     flow: flow_engine.FlowStep | None = None  # flow state + counters to write with the message
 
@@ -66,12 +70,14 @@ def decide(
     flow: flow_engine.FlowState | None = None,
     places: PlaceBook | None = None,
     now: float | None = None,
+    faq: Callable[[], FaqIndex | None] | None = None,
 ) -> Decision:
     """`book` is None when storage failed before any rule set was ever loaded.
 
     `flow`: the follower's flow state as read (NO_STATE when they have none; None when it was
     not read, e.g. for events, or could not be). `places`: the points of service, for location
-    messages. `now`: epoch seconds (flow timeouts).
+    messages. `now`: epoch seconds (flow timeouts). `faq`: the knowledge base's index, asked
+    for only when a text reaches it.
     """
     if now is None:
         now = time.time()
@@ -99,6 +105,11 @@ def decide(
     if message.msg_type == "text":
         content = message.content  # type: ignore[attr-defined]
         carried: flow_engine.FlowStep | None = None
+        if faq_engine.pending(flow):  # a clarifying question: "1" / "2" answers it
+            asked, flow = flow, flow_engine.FlowState(step=flow.step)  # type: ignore[union-attr]
+            picked = faq_engine.answer_choice(faq() if faq else None, asked, content, now)
+            if picked is not None:
+                return _from_faq(picked)
         if flow is not None and flow.active:
             turn = flow_engine.take_turn(book.flows, flow, content, now)
             if turn.outcome is not None:
@@ -111,6 +122,10 @@ def decide(
             return _from_turn(flow_engine.enter(entry, flow, now, counters))
         if rule is not None:
             return Decision(rule["reply"], "rule", rule["id"], carried)
+        if faq is not None:
+            turn = faq_engine.respond(faq(), content, flow, now, carried)
+            if turn is not None:
+                return _from_faq(turn)
         if book.default:
             return Decision(book.default, "default", None, carried)
         return Decision(None, "unanswered", None, carried)
@@ -126,6 +141,10 @@ def _priority(rule: dict[str, Any]) -> int:
 
 def _from_turn(turn: flow_engine.Turn) -> Decision:
     return Decision(turn.reply, turn.outcome or "none", f"flow:{turn.flow_id}", turn.step)
+
+
+def _from_faq(turn: faq_engine.Turn) -> Decision:
+    return Decision(turn.reply, turn.outcome, turn.entry_id, turn.step)
 
 
 def _nearest(places: PlaceBook, message: Message, articles: int) -> Decision:

@@ -51,7 +51,7 @@ def _query(name: str) -> str | None:
 
 
 @bp.route("/admin/articles", methods=["GET"])
-@admin
+@admin("articles:read")
 def list_articles() -> dict:
     request = bp.current_request
     status = _query("status")
@@ -80,14 +80,14 @@ def list_articles() -> dict:
 
 
 @bp.route("/admin/articles", methods=["POST"])
-@admin
+@admin("articles:write")
 def create_article() -> Response:
     fields = validate_article(read_object(bp.current_request))
     return json_response(_decorate(article_writes.create_article(fields)), 201)
 
 
 @bp.route("/admin/articles/batch", methods=["POST"])
-@admin
+@admin("articles:write")
 def batch_articles() -> dict:
     body = read_object(bp.current_request)
     action, ids = body.get("action"), body.get("ids")
@@ -100,13 +100,13 @@ def batch_articles() -> dict:
 
 
 @bp.route("/admin/articles/{article_id}", methods=["GET"])
-@admin
+@admin("articles:read")
 def get_article(article_id: str) -> dict:
     return _decorate(store.get_article(article_id))
 
 
 @bp.route("/admin/articles/{article_id}", methods=["PUT", "PATCH"])
-@admin
+@admin("articles:write")
 def update_article(article_id: str) -> dict:
     body = read_object(bp.current_request)
     rev = body.get("rev")
@@ -117,20 +117,20 @@ def update_article(article_id: str) -> dict:
 
 
 @bp.route("/admin/articles/{article_id}", methods=["DELETE"])
-@admin
+@admin("articles:write")
 def delete_article(article_id: str) -> Response:
     article_writes.delete_article(article_id)
     return Response("", status_code=204)
 
 
 @bp.route("/admin/articles/{article_id}/publish", methods=["POST"])
-@admin
+@admin("articles:write")
 def publish_article(article_id: str) -> dict:
     return _decorate(article_writes.publish(article_id))
 
 
 @bp.route("/admin/articles/{article_id}/unpublish", methods=["POST"])
-@admin
+@admin("articles:write")
 def unpublish_article(article_id: str) -> dict:
     return _decorate(article_writes.unpublish(article_id))
 
@@ -150,7 +150,7 @@ def _image_bytes(body: dict[str, Any]) -> bytes:
 
 
 @bp.route("/admin/articles/{article_id}/cover", methods=["PUT"])
-@admin
+@admin("articles:write")
 def put_cover(article_id: str) -> dict:
     data = _image_bytes(read_object(bp.current_request))
     content_type, extension = validate_cover(data)
@@ -158,7 +158,7 @@ def put_cover(article_id: str) -> dict:
 
 
 @bp.route("/admin/articles/{article_id}/cover", methods=["DELETE"])
-@admin
+@admin("articles:write")
 def delete_cover(article_id: str) -> dict:
     return _decorate(covers.remove_cover(article_id))
 
@@ -178,28 +178,28 @@ def _with_counts(category: dict[str, Any], counts: dict[str, tuple[int, int]]) -
 
 
 @bp.route("/admin/categories", methods=["GET"])
-@admin
+@admin("categories:read")
 def list_categories() -> dict:
     counts = wiring.article_index().get().counts()
     return {"items": [_with_counts(c, counts) for c in category_store.list_categories()]}
 
 
 @bp.route("/admin/categories", methods=["POST"])
-@admin
+@admin("categories:write")
 def create_category() -> Response:
     fields = validate_category(read_object(bp.current_request))
     return json_response(_with_counts(categories.create_category(fields), {}), 201)
 
 
 @bp.route("/admin/categories/{category_id}", methods=["GET"])
-@admin
+@admin("categories:read")
 def get_category(category_id: str) -> dict:
     category = category_store.get_category(category_id)
     return _with_counts(category, wiring.article_index().get().counts())
 
 
 @bp.route("/admin/categories/{category_id}", methods=["PUT", "PATCH"])
-@admin
+@admin("categories:write")
 def update_category(category_id: str) -> dict:
     fields = validate_category(read_object(bp.current_request), partial=True)
     category = categories.update_category(category_id, fields)
@@ -207,7 +207,7 @@ def update_category(category_id: str) -> dict:
 
 
 @bp.route("/admin/categories/{category_id}", methods=["DELETE"])
-@admin
+@admin("categories:write")
 def delete_category(category_id: str) -> Response:
     move_to = _query("move_to")
     if move_to and move_to != categories.MOVE_TO_NONE:

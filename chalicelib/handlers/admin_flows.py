@@ -40,26 +40,26 @@ def _validated(body: Any, base: dict[str, Any] | None = None) -> dict[str, Any]:
 
 
 @bp.route("/admin/flows", methods=["GET"])
-@admin
+@admin("flows:read")
 def list_flows() -> dict:
     return {"items": store.list_flows()}
 
 
 @bp.route("/admin/flows", methods=["POST"])
-@admin
+@admin("flows:write")
 def create_flow() -> Response:
     fields = _validated(read_object(bp.current_request))
     return json_response(store.create_flow(fields), 201)
 
 
 @bp.route("/admin/flows/{flow_id}", methods=["GET"])
-@admin
+@admin("flows:read")
 def get_flow(flow_id: str) -> dict:
     return store.get_flow(flow_id)
 
 
 @bp.route("/admin/flows/{flow_id}", methods=["PUT", "PATCH"])
-@admin
+@admin("flows:write")
 def update_flow(flow_id: str) -> dict:
     body = read_object(bp.current_request)
     fields = _validated(body, base=store.get_flow(flow_id))
@@ -67,14 +67,14 @@ def update_flow(flow_id: str) -> dict:
 
 
 @bp.route("/admin/flows/{flow_id}", methods=["DELETE"])
-@admin
+@admin("flows:write")
 def delete_flow(flow_id: str) -> Response:
     store.delete_flow(flow_id)
     return Response("", status_code=204)
 
 
 @bp.route("/admin/flows/{flow_id}/stats", methods=["GET"])
-@admin
+@admin("flows:read")
 def flow_stats(flow_id: str) -> Any:
     query = bp.current_request.query_params or {}
     start, end = date_range(query.get("from"), query.get("to"), default_days=DEFAULT_RANGE_DAYS)

@@ -51,7 +51,7 @@ def _filters(params: dict[str, str]) -> store.Filters:
 
 
 @bp.route("/admin/followers", methods=["GET"])
-@admin
+@admin("followers:read")
 def list_followers() -> dict:
     request = bp.current_request
     params = dict(request.query_params or {})
@@ -61,7 +61,7 @@ def list_followers() -> dict:
 
 
 @bp.route("/admin/followers/sync", methods=["POST"])
-@admin
+@admin("followers:write")
 def sync_followers() -> Response:
     body: Any = (
         read_json(bp.current_request) if (bp.current_request.raw_body or b"").strip() else {}
@@ -78,7 +78,7 @@ def sync_followers() -> Response:
 
 
 @bp.route("/admin/followers/{openid}", methods=["GET"])
-@admin
+@admin("followers:read")
 def get_follower(openid: str) -> dict:
     limit = query_int(bp.current_request, "messages", 20, 0, 200)
     follower = store.get_follower(openid)
@@ -87,7 +87,7 @@ def get_follower(openid: str) -> dict:
 
 
 @bp.route("/admin/followers/{openid}", methods=["PUT", "PATCH"])
-@admin
+@admin("followers:write")
 def update_follower(openid: str) -> Any:
     fields = store.check_local_fields(read_object(bp.current_request))
     current = store.get_follower(openid)  # 404 before bothering WeChat

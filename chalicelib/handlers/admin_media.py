@@ -45,7 +45,7 @@ def _opt_str(body: dict[str, Any], key: str, limit: int) -> str | None:
 
 
 @bp.route("/admin/media", methods=["POST"])
-@admin
+@admin("media:write")
 def upload_media() -> Response:
     body = read_object(bp.current_request)
     unknown = sorted(set(body) - set(UPLOAD_FIELDS))
@@ -77,27 +77,27 @@ def upload_media() -> Response:
 
 
 @bp.route("/admin/media/upload-url", methods=["POST"])
-@admin
+@admin("media:write")
 def media_upload_url() -> dict:
     body = read_object(bp.current_request)
     return service.presign_upload(wiring.presigner(), content.check_kind(body.get("kind")))
 
 
 @bp.route("/admin/media", methods=["GET"])
-@admin
+@admin("media:read")
 def list_media() -> dict:
     kind = (bp.current_request.query_params or {}).get("kind") or None
     return {"items": records.list_items(content.check_kind(kind) if kind else None)}
 
 
 @bp.route("/admin/media/{item_id}", methods=["GET"])
-@admin
+@admin("media:read")
 def get_media(item_id: str) -> dict:
     return records.get_item(item_id).to_dict()
 
 
 @bp.route("/admin/media/{item_id}", methods=["DELETE"])
-@admin
+@admin("media:write")
 def delete_media(item_id: str) -> Response:
     service.delete_media(item_id, wiring.wechat())
     return Response("", status_code=204)

@@ -33,7 +33,7 @@ admin = admin_route(bp)
 
 
 @bp.route("/admin/points", methods=["GET"])
-@admin
+@admin("points:read")
 def list_points() -> dict:
     request = bp.current_request
     query = request.query_params or {}
@@ -43,7 +43,7 @@ def list_points() -> dict:
 
 
 @bp.route("/admin/points", methods=["POST"])
-@admin
+@admin("points:write")
 def create_point() -> Response:
     body = read_object(bp.current_request)
     if "id" in body:
@@ -52,7 +52,7 @@ def create_point() -> Response:
 
 
 @bp.route("/admin/points/import", methods=["POST"])
-@admin
+@admin("points:write")
 def import_points() -> dict:
     """`[point, ...]` or `{"points": [...], "replace": false}`; every point is validated before
     anything is written; a point with an `id` replaces the stored one."""
@@ -101,7 +101,7 @@ def _float(query: dict[str, str], name: str, limit: float) -> float:
 
 
 @bp.route("/admin/points/nearest", methods=["GET"])
-@admin
+@admin("points:read")
 def nearest() -> dict:
     """What a follower at (lat, lng) would be offered, from the same cached snapshot the
     callback uses (so a change shows here when followers see it, within ~2 s; no reload per
@@ -126,13 +126,13 @@ def nearest() -> dict:
 
 
 @bp.route("/admin/points/settings", methods=["GET"])
-@admin
+@admin("points:read")
 def get_settings() -> dict:
     return {**DEFAULT_SETTINGS, **(store.get_settings() or {})}
 
 
 @bp.route("/admin/points/settings", methods=["PUT"])
-@admin
+@admin("points:write")
 def put_settings() -> dict:
     base = store.get_settings()
     # empty_reply is a Reply like a rule's: media items resolved, article ids checked.
@@ -148,13 +148,13 @@ def put_settings() -> dict:
 
 
 @bp.route("/admin/points/{point_id}", methods=["GET"])
-@admin
+@admin("points:read")
 def get_point(point_id: str) -> dict:
     return store.get_point(point_id)
 
 
 @bp.route("/admin/points/{point_id}", methods=["PUT", "PATCH"])
-@admin
+@admin("points:write")
 def update_point(point_id: str) -> dict:
     body = read_object(bp.current_request)
     if "id" in body and body["id"] != point_id:
@@ -164,7 +164,7 @@ def update_point(point_id: str) -> dict:
 
 
 @bp.route("/admin/points/{point_id}", methods=["DELETE"])
-@admin
+@admin("points:write")
 def delete_point(point_id: str) -> Response:
     store.delete_point(point_id)
     return Response("", status_code=204)

@@ -24,14 +24,23 @@ def _public(rule: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in rule.items() if k != "seq"}
 
 
+def _rule(rule_id: str) -> dict[str, Any]:
+    """The rule as it was (the audit's before)."""
+    return _public(store.get_rule(rule_id))
+
+
+def _special(kind: str) -> Any:
+    return store.get_special(kind) if kind in store.SPECIAL_KINDS else None
+
+
 @bp.route("/admin/rules", methods=["GET"])
-@admin
+@admin("rules:read")
 def list_rules() -> dict:
     return {"items": [_public(r) for r in store.list_rules()]}
 
 
 @bp.route("/admin/rules", methods=["POST"])
-@admin
+@admin("rules:write")
 def create_rule() -> Response:
     # A reply may name a media item ({"media": id}): resolved to permanent material on save.
     fields = validated(validate_rule, read_object(bp.current_request), wiring.wechat())
@@ -40,13 +49,13 @@ def create_rule() -> Response:
 
 
 @bp.route("/admin/rules/{rule_id}", methods=["GET"])
-@admin
+@admin("rules:read")
 def get_rule(rule_id: str) -> dict:
     return _public(store.get_rule(rule_id))
 
 
 @bp.route("/admin/rules/{rule_id}", methods=["PUT", "PATCH"])
-@admin
+@admin("rules:write", before=_rule)
 def update_rule(rule_id: str) -> dict:
     body = read_object(bp.current_request)
     current = store.get_rule(rule_id)
@@ -56,7 +65,7 @@ def update_rule(rule_id: str) -> dict:
 
 
 @bp.route("/admin/rules/{rule_id}", methods=["DELETE"])
-@admin
+@admin("rules:write", before=_rule)
 def delete_rule(rule_id: str) -> Response:
     store.delete_rule(rule_id)
     return Response("", status_code=204)
@@ -71,7 +80,7 @@ def _kind(kind: str) -> str:
 
 
 @bp.route("/admin/replies/{kind}", methods=["GET"])
-@admin
+@admin("replies:read")
 def get_special(kind: str) -> Any:
     reply = store.get_special(_kind(kind))
     if reply is None:
@@ -80,7 +89,7 @@ def get_special(kind: str) -> Any:
 
 
 @bp.route("/admin/replies/{kind}", methods=["PUT"])
-@admin
+@admin("replies:write", before=_special)
 def put_special(kind: str) -> Any:
     _kind(kind)
     body = read_json(bp.current_request)
@@ -91,14 +100,14 @@ def put_special(kind: str) -> Any:
 
 
 @bp.route("/admin/replies/{kind}", methods=["DELETE"])
-@admin
+@admin("replies:write", before=_special)
 def delete_special(kind: str) -> Response:
     store.put_special(_kind(kind), None)
     return Response("", status_code=204)
 
 
 @bp.route("/admin/messages", methods=["GET"])
-@admin
+@admin("messages:read")
 def list_messages() -> dict:
     request = bp.current_request
     openid = (request.query_params or {}).get("openid") or None

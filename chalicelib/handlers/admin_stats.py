@@ -36,21 +36,21 @@ def _rules_by_id() -> dict[str, dict[str, Any]]:
 
 
 @bp.route("/admin/stats/messages", methods=["GET"])
-@admin
+@admin("stats:read")
 def message_stats() -> dict:
     first, last, head = _range()
     return {**head, **analytics.message_stats(first, last)}
 
 
 @bp.route("/admin/stats/followers", methods=["GET"])
-@admin
+@admin("stats:read")
 def follower_stats() -> dict:
     first, last, head = _range()
     return {**head, **analytics.follower_growth(first, last)}
 
 
 @bp.route("/admin/stats/rules", methods=["GET"])
-@admin
+@admin("stats:read")
 def rule_stats() -> dict:
     first, last, head = _range()
     hits = analytics.rule_hits(first, last)
@@ -80,7 +80,7 @@ def _texts(limit_default: int) -> tuple[list[dict[str, Any]], int, dict[str, Any
 
 
 @bp.route("/admin/stats/keywords", methods=["GET"])
-@admin
+@admin("stats:read")
 def keyword_stats() -> dict:
     rows, limit, head = _texts(20)
     rules = _rules_by_id()
@@ -99,7 +99,7 @@ def keyword_stats() -> dict:
 
 
 @bp.route("/admin/stats/unanswered", methods=["GET"])
-@admin
+@admin("stats:read")
 def unanswered_stats() -> dict:
     rows, limit, head = _texts(50)
     asked = [row for row in rows if row["unanswered"]]

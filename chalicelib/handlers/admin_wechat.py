@@ -90,7 +90,7 @@ def _unanswered(keys: list[str]) -> list[str]:
 
 
 @bp.route("/admin/menu", methods=["PUT"])
-@admin
+@admin("menu:write")
 def put_menu() -> dict:
     from chalicelib.store import menu as menu_store
     from chalicelib.wechat.api import validate_menu
@@ -110,7 +110,7 @@ def put_menu() -> dict:
 
 
 @bp.route("/admin/menu", methods=["GET"])
-@admin
+@admin("menu:read")
 def get_menu() -> dict:
     from chalicelib.store import menu as menu_store
     from chalicelib.store.errors import NotFound
@@ -126,7 +126,7 @@ def get_menu() -> dict:
 
 
 @bp.route("/admin/menu", methods=["DELETE"])
-@admin
+@admin("menu:write")
 def delete_menu() -> Response:
     from chalicelib.store import menu as menu_store
 
@@ -140,7 +140,7 @@ def delete_menu() -> Response:
 
 
 @bp.route("/admin/menu/conditional", methods=["POST"])
-@admin
+@admin("menu:write")
 def add_conditional_menu() -> Response:
     from chalicelib.wechat.api import validate_menu
 
@@ -155,7 +155,7 @@ def add_conditional_menu() -> Response:
 
 
 @bp.route("/admin/menu/conditional", methods=["GET"])
-@admin
+@admin("menu:read")
 def list_conditional_menus() -> dict:
     from chalicelib.wechat.api import WeChatAPIError
 
@@ -169,7 +169,7 @@ def list_conditional_menus() -> dict:
 
 
 @bp.route("/admin/menu/conditional/{menuid}", methods=["DELETE"])
-@admin
+@admin("menu:write")
 def delete_conditional_menu(menuid: str) -> Response:
     if not (menuid.isascii() and menuid.isdigit()) or len(menuid) > 20:
         raise InvalidInput("menuid must be the digits addconditional answered")
@@ -181,20 +181,20 @@ def delete_conditional_menu(menuid: str) -> Response:
 
 
 @bp.route("/admin/tags", methods=["GET"])
-@admin
+@admin("tags:read")
 def list_tags() -> dict:
     return {"items": wechat().tags.list()}
 
 
 @bp.route("/admin/tags", methods=["POST"])
-@admin
+@admin("tags:write")
 def create_tag() -> Response:
     name = _tag_name(read_object(bp.current_request))
     return json_response(wechat().tags.create(name), 201)
 
 
 @bp.route("/admin/tags/{tag_id}", methods=["PUT"])
-@admin
+@admin("tags:write")
 def rename_tag(tag_id: str) -> dict:
     tid = _tag_id(tag_id)
     name = _tag_name(read_object(bp.current_request))
@@ -203,14 +203,14 @@ def rename_tag(tag_id: str) -> dict:
 
 
 @bp.route("/admin/tags/{tag_id}", methods=["DELETE"])
-@admin
+@admin("tags:write")
 def delete_tag(tag_id: str) -> Response:
     wechat().tags.delete(_tag_id(tag_id))
     return Response("", status_code=204)
 
 
 @bp.route("/admin/tags/{tag_id}/members", methods=["GET"])
-@admin
+@admin("tags:read")
 def tag_members(tag_id: str) -> dict:
     cursor = (bp.current_request.query_params or {}).get("next_openid") or ""
     page = wechat().tags.tag_followers(_tag_id(tag_id), cursor)
@@ -221,7 +221,7 @@ def tag_members(tag_id: str) -> dict:
 
 
 @bp.route("/admin/tags/{tag_id}/members", methods=["POST"])
-@admin
+@admin("tags:write")
 def tag_followers(tag_id: str) -> dict:
     tid = _tag_id(tag_id)
     openids = _openids(read_object(bp.current_request))
@@ -230,7 +230,7 @@ def tag_followers(tag_id: str) -> dict:
 
 
 @bp.route("/admin/tags/{tag_id}/members/remove", methods=["POST"])
-@admin
+@admin("tags:write")
 def untag_followers(tag_id: str) -> dict:
     tid = _tag_id(tag_id)
     openids = _openids(read_object(bp.current_request))
@@ -242,7 +242,7 @@ def untag_followers(tag_id: str) -> dict:
 
 
 @bp.route("/admin/wechat/users", methods=["GET"])
-@admin
+@admin("followers:read")
 def list_wechat_users() -> dict:
     cursor = (bp.current_request.query_params or {}).get("next_openid") or None
     page = wechat().users.followers(cursor)
@@ -254,7 +254,7 @@ def list_wechat_users() -> dict:
 
 
 @bp.route("/admin/wechat/users/{openid}", methods=["GET"])
-@admin
+@admin("followers:read")
 def get_wechat_user(openid: str) -> dict:
     return wechat().users.info(_openid(openid))
 
@@ -337,7 +337,7 @@ def send_custom_message(openid: str, message: Any, kf_account: str | None = None
 
 
 @bp.route("/admin/messages/custom", methods=["POST"])
-@admin
+@admin("conversations:reply")
 def post_custom_message() -> dict:
     body = read_object(bp.current_request)
     unknown = sorted(set(body) - {"openid", "message", "kf_account"})
@@ -355,7 +355,7 @@ def post_custom_message() -> dict:
 
 
 @bp.route("/admin/token", methods=["GET"])
-@admin
+@admin("wechat:read")
 def token_status() -> dict:
     """Expiry, last refresh, generation; never the token or the ticket themselves."""
     from chalicelib.jobs import token_refresh

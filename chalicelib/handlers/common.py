@@ -1,10 +1,10 @@
-"""Shared plumbing for the admin Blueprints: bearer auth, JSON in, every failure to its answer
+"""Shared plumbing for the admin Blueprints: the route decorator (the gate: credential,
+permission, audit; handlers.gate), JSON in, every failure to its answer
 (chalicelib.handlers.responses)."""
 
 from __future__ import annotations
 
 import functools
-import hmac
 import json
 import logging
 from collections.abc import Callable
@@ -13,8 +13,10 @@ from urllib.parse import urlsplit
 
 from chalice import Response
 
-from chalicelib import config, wiring
+from chalicelib import config
 from chalicelib.errors import AppError, InvalidInput, UnsupportedMediaType
+from chalicelib.handlers import gate
+from chalicelib.handlers.gate import Declaration
 from chalicelib.handlers.responses import (
     app_error,
     error,
@@ -22,7 +24,6 @@ from chalicelib.handlers.responses import (
     json_response,
     store_unavailable,
 )
-from chalicelib.store import throttle
 from chalicelib.store.errors import StoreUnavailable
 
 log = logging.getLogger("wxless.admin")
@@ -33,45 +34,6 @@ IDEMPOTENT_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 #: levels, and code that walks a body recursively must never meet a thousand.
 MAX_JSON_DEPTH = 64
 SEND_JSON = "send JSON with Content-Type: application/json"
-
-
-def check_token(request: Any) -> str:
-    """ "ok", "missing" (no bearer token presented) or "wrong"."""
-    expected = config.get(config.ADMIN_TOKEN)
-    header = (request.headers or {}).get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return "missing"
-    if not expected:
-        return "wrong"  # no token configured: the admin API stays shut
-    ok = hmac.compare_digest(token.strip().encode(), expected.encode())
-    return "ok" if ok else "wrong"
-
-
-def authorized(request: Any) -> bool:
-    return check_token(request) == "ok"
-
-
-def source_ip(request: Any) -> str:
-    identity = (getattr(request, "context", None) or {}).get("identity") or {}
-    return str(identity.get("sourceIp") or "unknown")
-
-
-def _auth_refusal(request: Any) -> Response | None:
-    """None when the request may proceed; else the 401/429 answer."""
-    ip = source_ip(request)
-    wait = throttle.locked_for(ip, lockouts=wiring.lockouts())
-    if wait:
-        return error(429, "too many failed attempts; try later", retry_after=wait)
-    verdict = check_token(request)
-    if verdict == "ok":
-        return None
-    if verdict == "wrong":
-        wait = throttle.record_failure(ip, lockouts=wiring.lockouts())
-        log.warning("admin.bad_token ip=%s", ip)
-        if wait:
-            return error(429, "too many failed attempts; try later", retry_after=wait)
-    return error(401, "missing or invalid admin token")
 
 
 def read_json(request: Any) -> Any:
@@ -124,41 +86,59 @@ def read_object(request: Any) -> dict[str, Any]:
     return body
 
 
-def admin_route(bp: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Wrap an admin view: 401 without the token; an `AppError` answers its status, any other
-    exception (a plain ValueError included) is a bug: a logged 500."""
+def admin_route(bp: Any) -> Callable[..., Any]:
+    """The decorator of a Blueprint's admin views, called with the route's permission:
 
-    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
-        @functools.wraps(view)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            allowed, cors_origin = check_origin(bp.current_request)
-            if not allowed:
-                return error(403, CROSS_ORIGIN_REFUSED)
-            # The throttle and the idempotency store may fail too: the same answers.
-            response = answered(bp.current_request, lambda: answer(*args, **kwargs))
-            if cors_origin:
-                response.headers.update(cors_headers(cors_origin))
-            return response
+        admin = admin_route(bp)
 
-        def answer(*args: Any, **kwargs: Any) -> Response:
-            request = bp.current_request
-            refusal = _auth_refusal(request)
-            if refusal is not None:
-                return refusal
-            if not declares_json(request):  # before the idempotency key can keep the answer
-                return app_error(UnsupportedMediaType(SEND_JSON))
-            key = (request.headers or {}).get("idempotency-key")
-            if key is None or request.method not in IDEMPOTENT_METHODS:
-                return answered(request, lambda: view(*args, **kwargs))
-            from chalicelib.handlers import idempotency  # only requests with the header
+        @bp.route("/admin/rules/{rule_id}", methods=["PUT"])
+        @admin("rules:write", before=_rule)   # before: the object as it was, for the audit
+        def update_rule(rule_id): ...
 
-            return idempotency.once(
-                request, key, lambda: answered(request, lambda: view(*args, **kwargs))
-            )
+    The view then runs behind the gate (handlers.gate: network guard, credential, permission,
+    audit of writes); an `AppError` answers its status, any other exception is a bug: a logged
+    500. Bare `@admin` (no permission) still works but declares nothing: only the owner and
+    admins pass, and the permission matrix test fails until the route declares one."""
 
-        return wrapper
+    def declare(permission: Any = None, *, before: Callable[..., Any] | None = None) -> Any:
+        if callable(permission):  # bare @admin
+            return _decorate(bp, permission, Declaration(None))
+        return lambda view: _decorate(bp, view, Declaration(permission, before))
 
-    return decorate
+    return declare
+
+
+def _decorate(bp: Any, view: Callable[..., Any], declared: Declaration) -> Callable[..., Any]:
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        allowed, cors_origin = check_origin(bp.current_request)
+        if not allowed:
+            return error(403, CROSS_ORIGIN_REFUSED)
+        # The throttle, the audit and the idempotency store may fail too: the same answers.
+        request = bp.current_request
+        response = answered(
+            request,
+            lambda: gate.admit(request, declared, kwargs, lambda: answer(*args, **kwargs)),
+        )
+        if cors_origin:
+            response.headers.update(cors_headers(cors_origin))
+        return response
+
+    def answer(*args: Any, **kwargs: Any) -> Response:
+        request = bp.current_request
+        if not declares_json(request):  # before the idempotency key can keep the answer
+            return app_error(UnsupportedMediaType(SEND_JSON))
+        key = (request.headers or {}).get("idempotency-key")
+        if key is None or request.method not in IDEMPOTENT_METHODS:
+            return answered(request, lambda: view(*args, **kwargs))
+        from chalicelib.handlers import idempotency  # only requests with the header
+
+        return idempotency.once(
+            request, key, lambda: answered(request, lambda: view(*args, **kwargs))
+        )
+
+    wrapper.permission = declared.permission  # type: ignore[attr-defined]
+    return wrapper
 
 
 def answered(request: Any, call: Callable[[], Any]) -> Response:

@@ -21,8 +21,9 @@ def health() -> Response:
 
 
 @bp.route("/admin/openapi.json", methods=["GET"])
-@admin_route(bp)
+@admin_route(bp)("docs:read")
 def openapi() -> dict:
+    from chalicelib.handlers.routing import declared_permissions
     from chalicelib.openapi import document
 
-    return document()
+    return document(declared_permissions(bp.current_app))

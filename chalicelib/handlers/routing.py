@@ -36,6 +36,11 @@ ADMIN_MODULES: tuple[str, ...] = (
     "admin_campaigns",
     "admin_flows",
     "admin_points",
+    "admin_faq",
+    "admin_faq_tools",
+    "admin_team",
+    "admin_audit",
+    "admin_wxaccount",
 )
 # Every module whose routes are registered lazily: the admin API and the public article pages.
 LAZY_MODULES: tuple[str, ...] = (*ADMIN_MODULES, "pages")
@@ -93,15 +98,16 @@ def _scan() -> tuple[dict[str, Any], ...]:
                 raise ValueError(f"{method} {path}: api keys, authorizers and cors= unsupported")
             module, view = where.split(":")
             declared = entry.content_types
-            routes.append(
-                {
-                    "path": path,
-                    "method": method,
-                    "module": module,
-                    "view": view,
-                    "content_types": ANY_TYPE if declared == CHALICE_DEFAULT_TYPES else declared,
-                }
-            )
+            route = {
+                "path": path,
+                "method": method,
+                "module": module,
+                "view": view,
+                "content_types": ANY_TYPE if declared == CHALICE_DEFAULT_TYPES else declared,
+            }
+            if hasattr(entry.view_function, "permission"):  # an admin route (handlers.gate)
+                route["permission"] = entry.view_function.permission
+            routes.append(route)
     return tuple(sorted(routes, key=lambda r: (r["path"], r["method"])))
 
 
@@ -124,9 +130,21 @@ def register(app: Any) -> None:
     """Register every route of the manifest on `app` with a lazy view."""
     for route in manifest_routes():
         view = _lazy_view(app, route["module"], route["view"])
+        if "permission" in route:  # what the route declares, readable without its module
+            view.permission = route["permission"]  # type: ignore[attr-defined]
         app.route(route["path"], methods=[route["method"]], content_types=route["content_types"])(
             view
         )
+
+
+def declared_permissions(app: Any) -> dict[tuple[str, str], str | None]:
+    """{(path, METHOD): permission} of every admin route on `app` (None: declared none)."""
+    out: dict[tuple[str, str], str | None] = {}
+    for path, methods in app.routes.items():
+        for method, entry in methods.items():
+            if path.startswith("/admin") and method != "OPTIONS":
+                out[(path, method)] = getattr(entry.view_function, "permission", None)
+    return out
 
 
 def _lazy_view(app: Any, module_name: str, view_name: str) -> Any:

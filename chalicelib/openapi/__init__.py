@@ -8,9 +8,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.openapi import campaigns, cms, core, flows, followers, points, stats, wechat
+from chalicelib.access import roles
+from chalicelib.openapi import (
+    campaigns,
+    cms,
+    core,
+    faq,
+    flows,
+    followers,
+    points,
+    stats,
+    team,
+    wechat,
+    wxaccount,
+)
 
-FRAGMENTS = [core, wechat, cms, followers, stats, campaigns, flows, points]
+FRAGMENTS = [core, wechat, cms, followers, stats, campaigns, flows, points, faq, wxaccount, team]
 
 # Every admin path answers CORS preflight: 204 for an origin in WXLESS_ALLOWED_ORIGINS, else 403.
 # Any other admin call carrying a foreign Origin header gets the same 403.
@@ -67,6 +80,25 @@ def _keyed(operation: dict[str, Any]) -> dict[str, Any]:
     return {**operation, "parameters": parameters, "responses": responses}
 
 
+def _permitted(operation: dict[str, Any], permission: str | None) -> dict[str, Any]:
+    """The route's declared permission and the roles that have it (chalicelib.access.roles)."""
+    if permission == roles.PUBLIC:
+        return {**operation, "x-permission": permission, "security": []}
+    declared = permission or "(undeclared: owner and admin only)"
+    allowed = roles.roles_for(permission or "")
+    note = f"Permission `{declared}`: {', '.join(allowed)}."
+    summary = operation.get("description")
+    responses = {**operation["responses"]}
+    responses.setdefault("403", {"$ref": "#/components/responses/E403"})
+    return {
+        **operation,
+        "description": f"{summary}\n\n{note}" if summary else note,
+        "responses": responses,
+        "x-permission": declared,
+        "x-roles": allowed,
+    }
+
+
 def _operation(method: str, operation: dict[str, Any]) -> dict[str, Any]:
     extra = BUG
     if method in WRITES:
@@ -77,7 +109,9 @@ def _operation(method: str, operation: dict[str, Any]) -> dict[str, Any]:
     return {**operation, "responses": responses}
 
 
-def document() -> dict[str, Any]:
+def document(permissions: dict[tuple[str, str], str | None] | None = None) -> dict[str, Any]:
+    """The document; `permissions` ({(path, METHOD): permission}, from the routes' declarations)
+    adds each operation's `x-permission` and `x-roles`."""
     paths: dict[str, Any] = {}
     schemas: dict[str, Any] = {}
     for fragment in FRAGMENTS:
@@ -87,6 +121,10 @@ def document() -> dict[str, Any]:
                 for key, value in item.items()
             }
         schemas.update(fragment.SCHEMAS)
+    for (path, method), permission in (permissions or {}).items():
+        operation = paths.get(path, {}).get(method.lower())
+        if operation is not None:
+            paths[path][method.lower()] = _permitted(operation, permission)
     for item in paths.values():  # chalicelib.handlers.common.add_admin_preflight
         item.setdefault("options", PREFLIGHT)
     return {
@@ -95,9 +133,11 @@ def document() -> dict[str, Any]:
             "title": "wxless admin API",
             "version": "1.0.0",
             "description": "Manage a WeChat Official Account's replies, content and campaigns. "
-            "Every route needs `Authorization: Bearer <ADMIN_TOKEN>`. Writes (POST, PUT, "
-            "PATCH, DELETE) send their body with `Content-Type: application/json` and may carry "
-            "an `Idempotency-Key` header to be safe to retry.",
+            "Every route needs `Authorization: Bearer <credential>`: the owner's ADMIN_TOKEN, "
+            "a user's token from POST /admin/auth/login, or an API key. Each operation names "
+            "its permission (`x-permission`) and the roles that have it (`x-roles`). Writes "
+            "(POST, PUT, PATCH, DELETE) send their body with `Content-Type: application/json` "
+            "and may carry an `Idempotency-Key` header to be safe to retry.",
         },
         "security": [{"bearer": []}],
         "paths": paths,

@@ -29,11 +29,14 @@ RESPONSES = {
         400: "bad request: the body or a parameter is invalid (a body nesting arrays and objects "
         "deeper than 64 levels included)",
         401: "missing or invalid admin token",
+        403: "refused: the caller's role lacks the route's permission (`x-permission`), the "
+        "caller's address is outside the admin network, or (approvals) the caller created it",
         404: "unknown id",
         409: "conflict with the current state; or (`retryable: true`) a request with the same "
         "Idempotency-Key is still running",
         415: "the body was not sent with `Content-Type: application/json`",
         422: "this Idempotency-Key was already used for a different request",
+        429: "too many failed sign-ins or credentials from this address; retry after `retry_after`",
         500: 'a bug (logged with its traceback); the body is `{"error": "internal error"}`',
         503: "storage unavailable; retry later",
     }.items()

@@ -33,7 +33,10 @@ SCHEDULED, RUNNING, COMPLETED, FAILED, CANCELLED = (
     "failed",
     "cancelled",
 )
-STATUSES = (SCHEDULED, RUNNING, COMPLETED, FAILED, CANCELLED)
+# Four eyes (chalicelib/campaigns/approval.py): waiting for a second person, or turned down. The
+# dispatcher only ever starts `scheduled` campaigns.
+PENDING_APPROVAL, REJECTED = "pending_approval", "rejected"
+STATUSES = (PENDING_APPROVAL, SCHEDULED, RUNNING, COMPLETED, FAILED, CANCELLED, REJECTED)
 _KEY_ATTRS = ("pk", "status_pk")  # stored keys, not part of the campaign as callers see it
 
 

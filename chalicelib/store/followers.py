@@ -193,11 +193,17 @@ class FollowerChange:
     scene: str | None = None  # of the last subscribe, when `state` is subscribe
     cs_until: int | None = None  # message window, opened after the last state change
     cse_until: int | None = None  # click/scan/subscribe window
+    faq_trail: str | None = None  # the knowledge base answered their last text (store.faq_stats)
+    faq_trail_clear: bool = False  # their last text was answered otherwise
 
 
 def change_update(openid: str, change: FollowerChange) -> ddb.Update:
     upd = ddb.Update()
     upd.set(updated_at=change.last_at).set_if_absent(first_seen_at=change.first_at)
+    if change.faq_trail:
+        upd.set(fq=change.faq_trail)
+    elif change.faq_trail_clear:
+        upd.remove("fq")
     if change.last_interaction_at is not None:
         upd.set(last_interaction_at=change.last_interaction_at)
     if change.subscribes:

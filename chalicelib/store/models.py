@@ -38,6 +38,9 @@ MODEL_MODULES: tuple[str, ...] = (
     "chalicelib.store.analytics",
     "chalicelib.store.campaigns",
     "chalicelib.store.campaign_items",
+    "chalicelib.store.faq",
+    "chalicelib.store.team",
+    "chalicelib.store.audit",
 )
 
 

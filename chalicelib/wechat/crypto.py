@@ -180,6 +180,20 @@ class WeChatCrypto:
         they are ignored and only the encrypted copy is used. The timestamp window is checked
         first, so a replayed request is refused as such whatever its body.
         """
+        return self.decrypt(self.signed_payload(body, msg_signature, timestamp, nonce, now=now))
+
+    def signed_payload(
+        self,
+        body: bytes,
+        msg_signature: str | None,
+        timestamp: str | None,
+        nonce: str | None,
+        *,
+        now: float | None = None,
+    ) -> str:
+        """The envelope's `Encrypt` payload once its timestamp and `msg_signature` check out
+        (neither depends on the EncodingAESKey: a caller holding two keys verifies once and
+        decrypts with either)."""
         check_timestamp(timestamp, now=now)
         fast = _ENVELOPE.fullmatch(body) if type(body) is bytes and len(body) <= MAX_BODY else None
         if fast is not None:
@@ -190,7 +204,7 @@ class WeChatCrypto:
             raise InvalidMessageError("missing Encrypt")
         # Signature first: an unauthenticated caller never reaches the CBC decryption.
         verify_msg_signature(self.token, msg_signature, timestamp, nonce, encrypt)
-        return self.decrypt(encrypt)
+        return encrypt
 
     def encrypt_reply(
         self,

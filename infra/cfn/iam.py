@@ -13,6 +13,7 @@ from typing import Any
 
 from infra import resources
 from infra.cfn.bucket import media_bucket_name
+from infra.cfn.cognito import cognito_statement
 from infra.cfn.common import arn, sub
 from infra.cfn.streams import dead_letters_name
 from infra.cfn.tables import table_specs
@@ -116,6 +117,7 @@ def build_policy(stage: str) -> dict[str, Any]:
                 "Resource": [arn("sqs", f"{prefix}-{q.name}") for q in resources.QUEUES],
             }
         )
+    statements.append(cognito_statement())  # team access: the stack's user pool only
     statements += [
         {
             "Sid": "ReadStageParameters",

@@ -16,17 +16,33 @@ each (server.py says how they fit together).
 
 from __future__ import annotations
 
+from infra.fake_wechat.blacklist import BlacklistApi
+from infra.fake_wechat.datacube import DatacubeApi
 from infra.fake_wechat.drafts import DraftsApi
+from infra.fake_wechat.mass_protection import MassProtectionApi
 from infra.fake_wechat.media import MediaApi
 from infra.fake_wechat.menu import MenuApi
 from infra.fake_wechat.messages import MessagesApi
 from infra.fake_wechat.protocol import DEFAULT_APP_ID, DEFAULT_APP_SECRET, ApiError, Call
 from infra.fake_wechat.server import Server
+from infra.fake_wechat.templates import TemplatesApi
 from infra.fake_wechat.tokens import TokensApi
 from infra.fake_wechat.users import UsersApi
 
 __all__ = ["DEFAULT_APP_ID", "DEFAULT_APP_SECRET", "ApiError", "Call", "FakeWeChat"]
 
 
-class FakeWeChat(TokensApi, MenuApi, MediaApi, DraftsApi, UsersApi, MessagesApi, Server):
+class FakeWeChat(
+    TokensApi,
+    MenuApi,
+    MediaApi,
+    DraftsApi,
+    UsersApi,
+    BlacklistApi,
+    DatacubeApi,
+    TemplatesApi,
+    MassProtectionApi,
+    MessagesApi,
+    Server,
+):
     """In-memory WeChat API server bound to loopback: every API family on one server."""

@@ -118,6 +118,7 @@ class MessagesApi:
             isinstance(v, dict) and "value" in v for v in data.values()
         ):
             raise ApiError(47001, "data format error")
+        self._check_template_data(body["template_id"], data)  # 47003 (templates.py)
         msgid = next(self._ids) + 200_000_000
         self._template_messages.append(body | {"msgid": msgid})
         return {"errcode": 0, "errmsg": "ok", "msgid": msgid}
@@ -172,6 +173,7 @@ class MessagesApi:
         }
         if body["msgtype"] == "mpnews":
             job["msg_data_id"] = answer["msg_data_id"] = next(self._ids) + 2_000_000_000
+        self._hold_if_protected(job, body)  # mass_protection.py
         self._clientmsgids[str(clientmsgid)] = msg_id
         self._mass_jobs[msg_id] = job
         return answer
@@ -227,7 +229,7 @@ class MessagesApi:
 
     def _mass_get(self, req: Request) -> dict[str, Any]:
         job = self._mass_job(req.body().get("msg_id"))
-        return {"msg_id": job["msg_id"], "msg_status": job["msg_status"]}
+        return {"msg_id": job["msg_id"], "msg_status": self._mass_status(job)}
 
     def _mass_delete(self, req: Request) -> dict[str, Any]:
         job = self._mass_job(req.body().get("msg_id"))

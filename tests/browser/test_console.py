@@ -329,7 +329,7 @@ def test_edit_and_delete_a_rule_and_set_the_default_reply(console, stack):
         {
             "name": "挂失（浏览器）",
             "match": "exact",
-            "keywords": ["挂失测试"],
+            "keywords": ["浏览器测试词"],
             "reply": {"type": "text", "content": "旧答复"},
         },
     )
@@ -339,13 +339,13 @@ def test_edit_and_delete_a_rule_and_set_the_default_reply(console, stack):
     row = page.locator("tr[data-name='挂失（浏览器）']")
     row.get_by_text("编辑").click()
     page.locator("#rule-form").wait_for()
-    assert page.input_value("#rule-keywords") == "挂失测试"
+    assert page.input_value("#rule-keywords") == "浏览器测试词"
     page.fill("#rule-form [data-role=reply-text]", "银行卡挂失请拨打 95588 转 2。")
     page.click("#rule-save")
     row.wait_for()
     assert eventually(
         lambda: (
-            (send_text(stack.base, "挂失测试") or {}).get("Content")
+            (send_text(stack.base, "浏览器测试词") or {}).get("Content")
             == "银行卡挂失请拨打 95588 转 2。"
         ),
         timeout=15,
@@ -366,7 +366,7 @@ def test_edit_and_delete_a_rule_and_set_the_default_reply(console, stack):
     page.locator(".toast-ok", has_text="默认回复已保存").wait_for()
     assert eventually(
         lambda: (
-            (send_text(stack.base, "挂失测试") or {}).get("Content")
+            (send_text(stack.base, "浏览器测试词") or {}).get("Content")
             == "没听懂您的问题，回复「人工」转客服（浏览器）"
         ),
         timeout=15,

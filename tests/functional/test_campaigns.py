@@ -170,7 +170,7 @@ def template_body(audience: dict, send_at: float, **extra) -> dict:
                 "data": {
                     "first": "尊敬的{remark}客户",
                     "keyword1": "2025-01-02",
-                    "keyword2": {"value": "¥100.00", "color": "#173177"},
+                    "keyword2": {"value": "¥100.00"},
                     "remark": "openid {openid}",
                 },
                 "url": "https://bank.example.com/bill",
@@ -516,7 +516,9 @@ def test_every_content_type_is_sent_as_its_mass_message(client, wx, fake_wechat,
     )
     assert response.status_code == 201, response.body
     cid = body_json(response)["id"]
-    clock.advance(1)  # the route's "now" had sub-second precision
+    # send_at is the route's own "now" (later than the clock's by the request's time: the gate's
+    # audit entry and a busy machine can make that more than a second)
+    clock.advance(10)
     dispatch(wx, clock)
     (call,) = fake_wechat.calls_to(SENDALL if audience == "all" else SEND)
     msgtype = MASS_TYPES.get(kind, "mpnews")
@@ -658,7 +660,7 @@ def test_service_account_four_per_follower_per_month(client):
     assert everyone.status_code == 409
 
 
-def test_template_daily_quota(client, monkeypatch):
+def test_template_daily_quota(client, fake_wechat, monkeypatch):
     monkeypatch.setenv("WXLESS_TEMPLATE_DAILY_QUOTA", "5")
     day = time.time() + 3600
     ok = template_body({"type": "openids", "openids": openids(4)}, day)
@@ -777,7 +779,9 @@ def test_every_campaign_key_starts_with_the_account(client, fake_wechat, queue, 
     mass_id = services.create(
         mass_body({"type": "openids", "openids": openids(4)}, clock.t), now=clock.t
     )["id"]
-    template_id = services.create(template_body({"type": "all"}, clock.t), now=clock.t)["id"]
+    template_id = services.create(
+        template_body({"type": "all"}, clock.t), now=clock.t, client=wiring.wechat()
+    )["id"]
     before = campaign_keys()  # the open batches are in the open-work index now
     dispatch(wx, clock)
     drain_queue(lambda bodies: campaigns.handle_sqs(bodies, wx, clock=clock))

@@ -18,6 +18,7 @@ import botocore.client
 import pytest
 from botocore.exceptions import ClientError
 
+from chalicelib import wiring
 from chalicelib.campaigns import admin as services
 from chalicelib.campaigns import quota, template
 from chalicelib.campaigns import run as campaign_run
@@ -132,7 +133,9 @@ def start_campaign(fake_wechat, clock, n: int) -> tuple[str, list[str]]:
     audience = openids(n, "o_q_")
     for openid in audience:
         fake_wechat.add_follower(openid, remark=openid[-2:])
-    created = services.create(template_body({"type": "all"}, clock.t), now=clock.t)
+    created = services.create(
+        template_body({"type": "all"}, clock.t), now=clock.t, client=wiring.wechat()
+    )
     return created["id"], audience
 
 
@@ -358,7 +361,10 @@ def test_a_message_near_the_dead_letter_count_or_without_a_handle_goes_back_as_a
     """SQS counts each delivery of a held message; past HOLD_MAX_RECEIVES the chunk goes back
     as a fresh message (SQS's longest delay, 15 min) instead, so the DLQ never takes it. A
     bare body (no message to hold) does the same; a chunk already done is just dropped."""
-    clock = FakeClock()
+    # at Beijing noon (tomorrow's, so still ahead of the routes' own clock): the pause then
+    # lasts longer than SQS's longest delay whatever the hour the test runs at
+    day = 86400
+    clock = FakeClock((time.time() + 8 * 3600) // day * day + day + 4 * 3600)
     cid, _ = start_campaign(fake_wechat, clock, 2)
     limits.pause_template_sends(
         quota.quota_reset_after(clock.t), clock.t, errcode=45009, campaign_id=cid

@@ -11,6 +11,7 @@ from collections import defaultdict
 
 import pytest
 
+from chalicelib import wiring
 from chalicelib.campaigns import admin as services
 from chalicelib.campaigns import mass, template
 from chalicelib.campaigns import run as campaign_run
@@ -266,7 +267,9 @@ def test_template_crash_at_every_write_point_recovers_exactly_once(
         empty_tables(only_campaigns=True)
         for openid in audience:
             fake_wechat.add_follower(openid, remark=openid[-2:])
-        created = services.create(template_body({"type": "all"}, clock.t), now=clock.t)
+        created = services.create(
+            template_body({"type": "all"}, clock.t), now=clock.t, client=wiring.wechat()
+        )
         with CrashAt(n, when) as crash:
             dispatch(wx, clock)  # plan, enqueue
             send_all(wx, clock)  # the SQS-triggered sender

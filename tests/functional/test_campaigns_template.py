@@ -12,6 +12,7 @@ from collections import Counter
 import pytest
 from chalice.local import LambdaContext
 
+from chalicelib import wiring
 from chalicelib.campaigns import admin as services
 from chalicelib.campaigns import mass, template
 from chalicelib.campaigns.queue import LOCAL_MAX_RECEIVES
@@ -109,7 +110,7 @@ def test_template_fanout_through_the_sqs_handler(
     first = next(m for m in sent if m["touser"] == "o_tpl_00259")
     assert first["data"]["first"] == {"value": "尊敬的客户259客户"}
     assert first["data"]["remark"] == {"value": "openid o_tpl_00259"}
-    assert first["data"]["keyword2"] == {"value": "¥100.00", "color": "#173177"}
+    assert first["data"]["keyword2"] == {"value": "¥100.00"}
     assert first["url"] == "https://bank.example.com/bill"
     assert first["client_msg_id"] == template.client_msg_id(cid, "o_tpl_00259")
     unsubscribed = [
@@ -137,8 +138,9 @@ def test_a_fatal_template_error_fails_the_campaign(wx, fake_wechat, clock, queue
     for openid in openids(3):
         fake_wechat.add_follower(openid)
     body = template_body({"type": "all"}, clock.t)
-    body["template"]["template_id"] = "tmpl_does_not_exist"
-    created = services.create(body, now=clock.t)
+    created = services.create(body, now=clock.t, client=wiring.wechat())
+    # Deleted in WeChat between scheduling and sending (an unknown one is refused at creation).
+    fake_wechat.delete_template("tmpl_txn_notice_0001")
     dispatch(wx, clock)
     drain_queue(lambda bodies: campaigns.handle_sqs(bodies, wx, clock=clock))
     detail = services.detail(created["id"])
@@ -151,7 +153,9 @@ def test_busy_answers_are_not_retried_forever(wx, fake_wechat, clock, queue, no_
         fake_wechat.add_follower(openid)
     fake_wechat.inject_error(TEMPLATE_SEND, -1, "system error", times=100)
     created = services.create(
-        template_body({"type": "all"}, clock.t, template=simple_template()), now=clock.t
+        template_body({"type": "all"}, clock.t, template=simple_template()),
+        now=clock.t,
+        client=wiring.wechat(),
     )
     dispatch(wx, clock)
     for _ in range(10):
@@ -175,6 +179,7 @@ def test_openid_list_and_follower_query_audiences(wx, fake_wechat, clock, queue)
     created = services.create(
         template_body({"type": "openids", "openids": [*listed, listed[0]]}, clock.t),
         now=clock.t,
+        client=wiring.wechat(),
     )
     assert created["progress"]["recipients"] == 3 and not created["progress"]["planned"]
     for i, openid in enumerate(openids(4, "o_rec_")):
@@ -185,7 +190,9 @@ def test_openid_list_and_follower_query_audiences(wx, fake_wechat, clock, queue)
             remark=f"r{i}",
         ).save()
     queried = services.create(
-        template_body({"type": "query", "query": {"region": "深圳"}}, clock.t), now=clock.t
+        template_body({"type": "query", "query": {"region": "深圳"}}, clock.t),
+        now=clock.t,
+        client=wiring.wechat(),
     )
     dispatch(wx, clock)
     drain_queue(lambda bodies: campaigns.handle_sqs(bodies, wx, clock=clock))
@@ -245,7 +252,9 @@ def test_every_follower_gets_exactly_one_message(wx, fake_wechat, clock, queue):
     for openid in audience:
         fake_wechat.add_follower(openid)
     template = services.create(
-        template_body({"type": "all"}, clock.t, template=simple_template()), now=clock.t
+        template_body({"type": "all"}, clock.t, template=simple_template()),
+        now=clock.t,
+        client=wiring.wechat(),
     )
     mass = services.create(
         mass_body({"type": "openids", "openids": openids(25_000)}, clock.t), now=clock.t
@@ -265,7 +274,7 @@ def test_make_run_path_fires_by_itself(fake_wechat, queue):
     """What `make run` does: the local scheduler calls dispatch_local and drain_local."""
     for openid in openids(3):
         fake_wechat.add_follower(openid)
-    created = services.create(template_body({"type": "all"}, time.time()))
+    created = services.create(template_body({"type": "all"}, time.time()), client=wiring.wechat())
     campaigns.dispatch_local()
     campaigns.drain_local()
     campaigns.dispatch_local()
@@ -282,6 +291,7 @@ def test_tag_audience_pages_through_the_tags_followers(wx, fake_wechat, clock, q
     created = services.create(
         template_body({"type": "tag", "tag_id": 2}, clock.t, template=simple_template()),
         now=clock.t,
+        client=wiring.wechat(),
     )
     dispatch(wx, clock)
     drain_queue(lambda bodies: campaigns.handle_sqs(bodies, wx, clock=clock))
@@ -304,7 +314,9 @@ def test_a_poison_message_goes_to_the_dead_letter_queue_and_its_chunk_is_resent(
     for openid in openids(3):
         fake_wechat.add_follower(openid)
     created = services.create(
-        template_body({"type": "all"}, clock.t, template=simple_template()), now=clock.t
+        template_body({"type": "all"}, clock.t, template=simple_template()),
+        now=clock.t,
+        client=wiring.wechat(),
     )
     dispatch(wx, clock)
     real = template.process_chunk

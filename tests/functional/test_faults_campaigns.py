@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from chalicelib import wiring
 from chalicelib.campaigns import admin as services
 from chalicelib.campaigns import mass, quota, template
 from chalicelib.campaigns.queue import SendQueue
@@ -108,7 +109,9 @@ def test_template_store_and_sqs_fault_at_every_write_resumes_and_sends_once(
         empty_tables(only_campaigns=True)
         for openid in audience:
             fake_wechat.add_follower(openid, remark=openid[-2:])
-        created = services.create(template_body({"type": "all"}, clock.t), now=clock.t)
+        created = services.create(
+            template_body({"type": "all"}, clock.t), now=clock.t, client=wiring.wechat()
+        )
         with injected() as faults:
             faults.fail_nth(n, kind)
             _attempt(lambda: dispatch(wx, clock))  # plan, enqueue (SQS SendMessageBatch)
@@ -184,7 +187,9 @@ def test_template_wechat_fault_mid_fanout_resumes_and_sends_once(
     audience = openids(3, "o_t_")
     for openid in audience:
         fake_wechat.add_follower(openid, remark=openid[-2:])
-    created = services.create(template_body({"type": "all"}, clock.t), now=clock.t)
+    created = services.create(
+        template_body({"type": "all"}, clock.t), now=clock.t, client=wiring.wechat()
+    )
     fake_wechat.inject_error(TEMPLATE_SEND, times=1, **WECHAT_FAULTS[fault])
     runner = impatient(wx) if fault == "timeout" else wx
     dispatch(wx, clock)
@@ -220,7 +225,9 @@ def test_template_minute_quota_backs_off_with_jitter_and_sends_once(
     audience = openids(3, "o_q_")
     for openid in audience:
         fake_wechat.add_follower(openid, remark=openid[-2:])
-    created = services.create(template_body({"type": "all"}, clock.t), now=clock.t)
+    created = services.create(
+        template_body({"type": "all"}, clock.t), now=clock.t, client=wiring.wechat()
+    )
     fake_wechat.inject_error(TEMPLATE_SEND, times=1, errcode=45011, errmsg="api minute-quota")
     dispatch(wx, clock)
     send_all(wx, clock)

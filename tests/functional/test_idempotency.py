@@ -21,7 +21,10 @@ dynamodb_calls = _dynamodb_calls  # the fixture: every DynamoDB request, with it
 TOMORROW = int(time.time()) + 86400
 CREATES = {
     "rule": ("/admin/rules", text_rule("余额", "100")),
-    "campaign": ("/admin/campaigns", mass_body({"type": "all"}, TOMORROW)),
+    "campaign": (
+        "/admin/campaigns",
+        mass_body({"type": "openids", "openids": ["o_idem_1", "o_idem_2"]}, TOMORROW),
+    ),
 }
 
 

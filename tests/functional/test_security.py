@@ -221,7 +221,7 @@ def test_admin_token_is_compared_in_constant_time(client, monkeypatch, presented
     answer time does not reveal how much of a guess was right."""
     import hmac
 
-    from chalicelib.handlers import common
+    from chalicelib.access import credentials  # where a bearer credential is resolved
 
     calls: list[tuple[bytes, bytes]] = []
     real = hmac.compare_digest
@@ -230,7 +230,7 @@ def test_admin_token_is_compared_in_constant_time(client, monkeypatch, presented
         calls.append((a, b))
         return real(a, b)
 
-    monkeypatch.setattr(common.hmac, "compare_digest", recording)
+    monkeypatch.setattr(credentials.hmac, "compare_digest", recording)
     response = admin(client, "GET", "/admin/rules", token=presented or None)
     if not presented:
         assert response.status_code == 401 and calls == []  # nothing to compare

@@ -295,20 +295,20 @@ def test_cost_from_measured_figures():
     assert est["callback_billed_ms"] == 11
     assert cost.lambda_settings()["architecture"] in ("arm64", "x86_64")
     section = cost.run(callback, batch)
-    rows = _check_rows(section, "7")
+    rows = _check_rows(section, "8")
     assert all(row.value.startswith("$") for row in rows)
     assert set(section.data["figures"]) == {
         "cost_usd_per_million_our_layer",
         "cost_usd_per_million_total_http_api",
     }
-    assert _check_rows(cost.run(None, batch), "7")[0].value.startswith("n/a")
+    assert _check_rows(cost.run(None, batch), "8")[0].value.startswith("n/a")
 
 
 def test_main_prints_one_table_and_saves_it(tmp_path, capsys):
     from bench.__main__ import FIGURES, HEADER, main
 
     output = tmp_path / "latest.md"
-    assert main(["--only", "7", "--output", str(output)]) == 0
+    assert main(["--only", "8", "--output", str(output)]) == 0
     printed = capsys.readouterr().out
     saved = output.read_text(encoding="utf-8")
     assert printed.strip() == saved.strip()
@@ -319,4 +319,4 @@ def test_main_prints_one_table_and_saves_it(tmp_path, capsys):
     document = json.loads((tmp_path / "latest.json").read_text(encoding="utf-8"))
     assert set(FIGURES) <= set(document["figures"])
     assert document["figures"]["faq_match_us_5000"] is None
-    assert document["run"]["items"] == ["7"] and document["run"]["quick"] is True
+    assert document["run"]["items"] == ["8"] and document["run"]["quick"] is True

@@ -93,7 +93,10 @@ def test_invalid_bodies(patch, message):
         ({"template_id": "x", "data": {}}, "template.data"),
         ({"template_id": "x", "data": {"a": "{nickame}"}}, "nickame"),
         ({"template_id": "x", "data": {"a": "{}"}}, "literal brace"),
-        ({"template_id": "x", "data": {"a": {"value": "v", "color": "red"}}}, "RRGGBB"),
+        (
+            {"template_id": "x", "data": {"a": {"value": "v", "color": "#173177"}}},
+            "dropped them in 2023",
+        ),
         ({"template_id": "x", "data": {"a": 3}}, "text"),
         ({"template_id": "x", "data": {"a": "v"}, "url": "ftp://x"}, "http"),
         ({"template_id": "x", "data": {"a": "v"}, "miniprogram": {}}, "appid"),

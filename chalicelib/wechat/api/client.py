@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from functools import cached_property
 
+from .blacklist import BlacklistAPI
+from .datacube import DatacubeAPI
 from .draft import DraftAPI, FreePublishAPI
 from .media import MaterialAPI, MediaAPI
 from .menu import MenuAPI
 from .messages import MessagesAPI
 from .tags import TagsAPI
+from .templates import TemplatesAPI
 from .token import TokenAPI
 from .transport import Transport
 from .users import UsersAPI
@@ -57,3 +60,15 @@ class WeChatClient(Transport):
     @cached_property
     def messages(self) -> MessagesAPI:
         return MessagesAPI(self)
+
+    @cached_property
+    def templates(self) -> TemplatesAPI:
+        return TemplatesAPI(self)
+
+    @cached_property
+    def blacklist(self) -> BlacklistAPI:
+        return BlacklistAPI(self)
+
+    @cached_property
+    def datacube(self) -> DatacubeAPI:
+        return DatacubeAPI(self)

@@ -1,0 +1,59 @@
+"""Four eyes on campaigns: a campaign created while approvals are on waits in
+`pending_approval` (it never fires: the dispatcher starts only `scheduled` ones) until a person
+who did not create it approves it (-> scheduled; it then starts at its `send_at`, or at once if
+that has passed) or rejects it (-> rejected, with a comment). Each decision is one conditional
+write, so two deciders racing cannot both win; the audit log records who decided
+(chalicelib/access/audit.py, through the admin route).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from chalicelib.campaigns.admin import detail
+from chalicelib.errors import Conflict, Forbidden, InvalidInput, NotFound
+from chalicelib.store import campaigns as table
+
+log = logging.getLogger("wxless.campaigns")
+
+MAX_COMMENT = 1000
+
+
+def _comment(body: Any, *, required: bool) -> str | None:
+    if body is None:
+        body = {}
+    if not isinstance(body, dict):
+        raise InvalidInput('body: {"comment": "..."}')
+    comment = body.get("comment")
+    if comment is None and not required:
+        return None
+    if not isinstance(comment, str) or not comment.strip() or len(comment) > MAX_COMMENT:
+        raise InvalidInput(f"comment: a text of 1..{MAX_COMMENT} characters saying why")
+    return comment.strip()
+
+
+def decide(campaign_id: str, body: Any, *, by: str, approve: bool) -> dict[str, Any]:
+    """Approve (comment optional) or reject (comment required) a pending campaign."""
+    comment = _comment(body, required=not approve)
+    campaign = table.get_campaign(campaign_id)  # NotFound: 404
+    if campaign.get("status") != table.PENDING_APPROVAL:
+        raise Conflict(
+            f"campaign {campaign_id} is {campaign.get('status')}: only a campaign pending "
+            "approval can be approved or rejected"
+        )
+    if campaign.get("created_by") == by:
+        raise Forbidden("the creator of a campaign may not approve or reject it: ask another admin")
+    fields: dict[str, Any] = {"decided_at": int(time.time())}
+    fields["approved_by" if approve else "rejected_by"] = by
+    if comment:
+        fields["decision_comment"] = comment
+    to = table.SCHEDULED if approve else table.REJECTED
+    done, found = table.transition(campaign_id, table.PENDING_APPROVAL, to, **fields)
+    if not done:
+        if found is None:
+            raise NotFound(f"campaign {campaign_id} not found")
+        raise Conflict(f"campaign {campaign_id} is {found.get('status')} now: decided meanwhile")
+    log.info("campaigns.%s id=%s by=%s", "approved" if approve else "rejected", campaign_id, by)
+    return detail(campaign_id)
