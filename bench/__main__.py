@@ -54,7 +54,10 @@ def _pieces() -> dict[str, tuple[str, Callable[[dict[str, Section]], Section]]]:
         ddb, storm = done.get("3"), done.get("6")
         callback = ddb.data if ddb and "handler_seconds" in ddb.data else None
         batch = storm.data.get("aggregator_batch") if storm else None
-        return cost.run(callback, batch)
+        before = storm.data.get("before") if storm else None
+        if before:
+            before = {**before, "new_cpu_seconds": storm.data["callback_cpu_seconds"]}
+        return cost.run(callback, batch, before)
 
     return {
         "1": ("request path CPU vs wechatpy / WeRoBot", lambda done: request_path.run()),

@@ -36,6 +36,7 @@ from bench.common import ROOT, Row, Section, quick, verdict
 OLD_COMMIT = "9ab1bca"  # the write plan before issue #14: one 4-item transaction per message
 BURST = 10_000
 KEYWORD_BATCH = 1_000
+CPU_TIMED = 300  # keyword replies timed through each design's callback after its keyword batch
 TARGET_PARTITION_WCU = 500
 TARGET_ITEM_WRITES = 100
 POPULAR = (("余额", 0.45), ("我想办一张信用卡", 0.25), ("转账手续费是多少", 0.10))
@@ -93,8 +94,10 @@ def old_tree() -> Path:
     return target
 
 
-def drive(tree: Path, design: str, mix: list[list[str]], work: Path) -> dict[str, Any]:
-    """bench/burst_drive.py in a fresh interpreter; its JSON."""
+def drive(
+    tree: Path, design: str, mix: list[list[str]], work: Path, cpu: int = 0
+) -> dict[str, Any]:
+    """bench/burst_drive.py in a fresh interpreter (`cpu`: messages to time after); its JSON."""
     mix_file = work / f"{design}-{len(mix)}-mix.json"
     out_file = work / f"{design}-{len(mix)}-out.json"
     mix_file.write_text(json.dumps(mix, ensure_ascii=False), encoding="utf-8")
@@ -103,6 +106,7 @@ def drive(tree: Path, design: str, mix: list[list[str]], work: Path) -> dict[str
         str(ROOT / "bench" / "burst_drive.py"),
         *("--tree", str(tree), "--design", design),
         *("--mix", str(mix_file), "--out", str(out_file)),
+        *("--cpu", str(cpu)),
     ]
     done = subprocess.run(command, capture_output=True, text=True, cwd=tree)
     if done.returncode != 0:
@@ -160,6 +164,44 @@ def _rows(section: Section, label: str, result: dict[str, Any], *, judged: bool)
     )
 
 
+def keyword_figures(batch: dict[str, Any]) -> dict[str, float]:
+    """Per keyword reply of a keyword batch: the callback's requests and write units, and its
+    CPU (writes answered at botocore's send hook)."""
+    messages, callback = batch["messages"], batch["callback"]
+    return {
+        "requests": (callback["requests"] + callback["reads"]) / messages,
+        "wru": callback["wru"] / messages,
+        "cpu_seconds": batch["callback_cpu"]["cpu_seconds"],
+    }
+
+
+def _keyword_row(label: str, batch: dict[str, Any]) -> Row:
+    got = keyword_figures(batch)
+    ops = ", ".join(
+        f"{op} {n / batch['messages']:g}" for op, n in batch["callback"]["operations"].items()
+    )
+    return Row(
+        "6",
+        f"{batch['messages']:,} keyword replies, {label}: the callback per message",
+        f"{got['wru']:.2f} WRU",
+        f"{got['requests']:g} request(s) ({ops}); CPU {got['cpu_seconds'] * 1e3:.2f} ms through"
+        " the pipeline (plaintext, write answered at botocore's send hook)",
+    )
+
+
+def _before(old: dict[str, Any], batch: dict[str, Any]) -> dict[str, Any]:
+    """The previous design's figures for cost.py and latest.json."""
+    (_, _, wcu), (_, _, writes) = _busiest(old)
+    return {
+        "commit": OLD_COMMIT,
+        "config": str(old_tree() / ".chalice" / "config.json"),
+        "keyword": keyword_figures(batch),
+        "burst_wru_per_msg": old["all"]["wru"] / old["messages"],
+        "burst_max_partition_wcu_per_s": wcu,
+        "burst_max_item_writes_per_s": writes,
+    }
+
+
 def run() -> Section:
     small = quick()
     section = Section()
@@ -167,11 +209,16 @@ def run() -> Section:
         work = Path(tmp)
         mix = campaign_mix(300 if small else BURST)
         new = drive(ROOT, "new", mix, work)
-        batch = drive(ROOT, "new", keyword_mix(100 if small else KEYWORD_BATCH), work)
+        keywords, timed = keyword_mix(100 if small else KEYWORD_BATCH), 30 if small else CPU_TIMED
+        batch = drive(ROOT, "new", keywords, work, cpu=timed)
+        old: dict[str, Any] | None = None
+        old_batch: dict[str, Any] | None = None
         try:
-            old: dict[str, Any] | None = drive(old_tree(), "old", mix, work)
+            tree = old_tree()
+            old = drive(tree, "old", mix, work)
+            old_batch = drive(tree, "old", keywords, work, cpu=timed)
         except (OSError, subprocess.CalledProcessError, RuntimeError) as exc:
-            old, why = None, str(exc).strip().splitlines()[-1:]
+            why = str(exc).strip().splitlines()[-1:]
             section.notes.append(f"Item 6: today's design ({OLD_COMMIT}) did not run: {why}")
     _rows(section, "this design", new, judged=True)
     stream = new["stream"]
@@ -186,12 +233,17 @@ def run() -> Section:
     )
     if old is not None:
         _rows(section, f"today's design ({OLD_COMMIT})", old, judged=False)
+    section.rows.append(_keyword_row("this design", batch))
+    if old_batch is not None:
+        section.rows.append(_keyword_row(f"today's design ({OLD_COMMIT})", old_batch))
     (_, _, wcu), (_, _, writes) = _busiest(new)
     cpu = batch["stream"]["cpu_batch"]
     section.data.update(
         new=new,
         old=old,
         keyword_batch=batch,
+        before=_before(old, old_batch) if old and old_batch else None,
+        callback_cpu_seconds=batch["callback_cpu"]["cpu_seconds"],
         aggregator_batch={
             "messages": batch["messages"],
             "batches": batch["stream"]["batches"],
@@ -202,6 +254,16 @@ def run() -> Section:
         },
         figures={"burst_max_partition_wcu_per_s": wcu, "burst_max_item_writes_per_s": writes},
     )
+    before = section.data["before"]
+    if before:  # the previous design's figures, for the README's before/after table
+        section.data["figures"].update(
+            before_ddb_requests_keyword_reply=round(before["keyword"]["requests"], 3),
+            before_ddb_wru_keyword_reply=round(before["keyword"]["wru"], 3),
+            before_burst_max_partition_wcu_per_s=before["burst_max_partition_wcu_per_s"],
+            before_burst_max_item_writes_per_s=before["burst_max_item_writes_per_s"],
+            burst_wru_per_msg=round(new["all"]["wru"] / new["messages"], 3),
+            before_burst_wru_per_msg=round(before["burst_wru_per_msg"], 3),
+        )
     section.notes.append(
         "Item 6: campaign-day mix (bench/burst.py): 45 % 余额, 25 % 信用卡 (news), 10 % 转账,"
         " 12 % unanswered questions, 8 % subscribes of new followers; repliers are existing"

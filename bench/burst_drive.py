@@ -2,6 +2,7 @@
 bench/burst.py extracts from git) as a subprocess, and prints what a burst wrote, as JSON.
 
     python bench/burst_drive.py --tree <checkout> --design new|old --mix <mix.json> --out <out.json>
+        [--cpu N]
 
 On moto (tables from the checkout's own `create_all()`, its demo rules and articles from
 `infra/seed.py`), every message of the mix goes through the checkout's real callback pipeline,
@@ -18,6 +19,9 @@ units of the messages table in the burst's second, and fed to the real aggregato
 mapping delivers them (every record of a one-second burst falls in one batching window). Then the
 largest batch is run again with every write answered by an empty success at botocore's send hook
 (botocore still validates, serialises and signs each request): the aggregator's CPU per batch.
+
+With --cpu N (both designs): N more messages of the mix through the callback, writes answered the
+same way, timed one by one (CPU): what one message costs each design's callback, measured alike.
 
 Imports of the project happen only after `--tree` is on sys.path; ddb_model.py (next to this
 file) is loaded by path, so both designs are priced by the same code.
@@ -314,6 +318,26 @@ def batch_cpu(records: list[dict[str, Any]], arn: str, repeat: int = 3) -> dict[
     return {"records": len(records), "cpu_seconds": statistics.median(samples), "writes": writes}
 
 
+def callback_cpu(
+    receive: Callable[[dict[str, str], bytes], Any], mix: list[list[str]], first_id: int, now: int
+) -> dict[str, Any]:
+    """CPU seconds of one message through the callback, writes answered by an empty success at
+    botocore's send hook (botocore still validates, serialises, signs and parses): the median
+    over `mix` sent again with new MsgIds (the first 20 are a warm-up), building the request
+    left out."""
+    samples = []
+    with canned_writes() as sent:
+        for i, (kind, openid, text) in enumerate(mix):
+            query, body = request(kind, openid, text, first_id + i, now)
+            start = time.thread_time()
+            answer = receive(query, body)
+            samples.append(time.thread_time() - start)
+            if answer.status != 200:
+                raise RuntimeError(f"message {i} answered {answer.status}: {answer.body}")
+    timed = samples[20:] or samples
+    return {"messages": len(timed), "cpu_seconds": statistics.median(timed), "writes": len(sent)}
+
+
 # -- the run -----------------------------------------------------------------------------------
 
 
@@ -337,6 +361,7 @@ def main() -> None:
     parser.add_argument("--design", choices=("new", "old"), required=True)
     parser.add_argument("--mix", required=True)
     parser.add_argument("--out", required=True)
+    parser.add_argument("--cpu", type=int, default=0, help="then time this many messages")
     args = parser.parse_args()
     sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
     sys.path.insert(0, str(Path(args.tree).resolve()))
@@ -381,6 +406,9 @@ def main() -> None:
                 out["stream"], biggest, arn = aggregate(capture, f"{PREFIX}-messages")
         if args.design == "new":
             out["stream"]["cpu_batch"] = batch_cpu(biggest, arn)
+        if args.cpu:
+            again = (mix * (1 + (args.cpu + 20) // len(mix)))[: args.cpu + 20]
+            out["callback_cpu"] = callback_cpu(receive, again, first_id + len(mix), now)
         for phase, tally in capture.tallies.items():
             ops = capture.operations.get(phase, {})
             out[phase] = summary(tally, capture.reads.get(phase, 0), ops)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 from typing import Any
 
 from bench.common import ROOT, Row, Section, verdict
@@ -51,13 +52,14 @@ LAMBDA_FULL_VCPU_MB = 1769  # Lambda gives one full vCPU at 1,769 MB, proportion
 PLATFORM_LOG_BYTES = 330  # Lambda's START/END/REPORT lines per invocation (text format)
 AGGREGATE_LOG_BYTES = 200  # the aggregator's one `aggregate.batch` line per batch
 MILLION = 1e6
+CONFIG = ROOT / ".chalice" / "config.json"
 
 
-def lambda_settings() -> dict[str, Any]:
+def lambda_settings(path: Path = CONFIG) -> dict[str, Any]:
     """Memory (MB) of the callback (the API function) and of the aggregator, and the
-    architecture, as .chalice/config.json sets them for the prod stage."""
+    architecture, as .chalice/config.json (`path`) sets them for the prod stage."""
     try:
-        config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+        config = json.loads(path.read_text())
     except (OSError, ValueError):
         config = {}
     memory = int(config.get("lambda_memory_size", 128))
@@ -129,7 +131,69 @@ def estimate(
     return out
 
 
-def run(callback: dict[str, Any] | None, batch: dict[str, Any] | None) -> Section:
+def estimate_before(callback: dict[str, Any], before: dict[str, Any]) -> dict[str, Any]:
+    """Dollars per 1,000,000 keyword replies for the previous design (item 6's run of it): its
+    one transaction's write units and requests, no aggregator, a REST API in front, and its own
+    memory and architecture. Its callback CPU is this design's entry-point figure (item 3) times
+    the ratio of the two designs' pipeline CPU measured alike (item 6), so both columns share a
+    method."""
+    settings = lambda_settings(Path(before["config"]))
+    keyword = before["keyword"]
+    handler = callback["handler_seconds"] * keyword["cpu_seconds"] / before["new_cpu_seconds"]
+    share = min(1.0, settings["callback_mb"] / LAMBDA_FULL_VCPU_MB)
+    ms = handler * 1e3 / share + keyword["requests"] * DDB_LATENCY_MS
+    billed = max(1, math.ceil(ms))
+    gb_second = PRICES[f"lambda_gb_second_{settings['architecture']}"]
+    out = {
+        **settings,
+        "handler_seconds": handler,
+        "callback_ms": ms,
+        "callback_billed_ms": billed,
+        "lambda": _lambda(billed, settings["callback_mb"], gb_second, MILLION),
+        "ddb": MILLION * keyword["wru"] * PRICES["ddb_wru"],
+        "rest_api": MILLION * PRICES["apigw_rest_request"],
+        "http_api": MILLION * PRICES["apigw_http_request"],
+    }
+    log_bytes = MILLION * (PLATFORM_LOG_BYTES + callback.get("keyword_log_bytes", 0.0))
+    out["logs"] = log_bytes / 1024**3 * PRICES["logs_ingest_gb"]
+    out["our_layer"] = out["lambda"] + out["ddb"]
+    out["total_rest"] = out["our_layer"] + out["rest_api"] + out["logs"]
+    out["total_http"] = out["our_layer"] + out["http_api"] + out["logs"]
+    return out
+
+
+def _before_rows(section: Section, callback: dict[str, Any], before: dict[str, Any]) -> None:
+    est = estimate_before(callback, before)
+    label = f"cost per 1M keyword replies, previous design ({before['commit']})"
+    keyword = before["keyword"]
+    rows = [
+        (f"Lambda {est['architecture']} {est['callback_mb']} MB, {est['callback_billed_ms']} ms",
+         est["lambda"], f"CPU {est['handler_seconds'] * 1e3:.2f} ms (item 3's"
+         f" {callback['handler_seconds'] * 1e3:.2f} ms x {keyword['cpu_seconds'] * 1e3:.2f} /"
+         f" {before['new_cpu_seconds'] * 1e3:.2f} ms, item 6) + {keyword['requests']:.3g} x"
+         f" {DDB_LATENCY_MS:g} ms DynamoDB"),
+        ("DynamoDB writes", est["ddb"], f"{keyword['wru']:.2f} WRU/msg at $0.625/M (item 6)"),
+        ("our layer (Lambda + DynamoDB)", est["our_layer"], "the two rows above"),
+        ("whole bill with its REST API", est["total_rest"], "our layer + $3.50/M + logs"),
+        ("whole bill had it used an HTTP API", est["total_http"], "our layer + $1.00/M + logs"),
+    ]  # fmt: skip
+    for what, value, basis in rows:
+        section.rows.append(Row("8", f"{label}: {what}", f"${value:,.2f}", basis))
+    section.data["before"] = est
+    section.data["figures"].update(
+        before_cost_usd_per_million_ddb=round(est["ddb"], 4),
+        before_cost_usd_per_million_our_layer=round(est["our_layer"], 4),
+        before_cost_usd_per_million_total_rest_api=round(est["total_rest"], 4),
+    )
+
+
+def run(
+    callback: dict[str, Any] | None,
+    batch: dict[str, Any] | None,
+    before: dict[str, Any] | None = None,
+) -> Section:
+    """Item 8's rows; `before` (item 6's run of the previous design, with `new_cpu_seconds`,
+    this design's pipeline CPU measured alike) adds the previous design's bill."""
     section = Section()
     if not callback or not batch:
         missing = " and ".join(n for n, v in (("3", callback), ("6", batch)) if not v)
@@ -196,6 +260,8 @@ def run(callback: dict[str, Any] | None, batch: dict[str, Any] | None) -> Sectio
             "cost_usd_per_million_total_http_api": round(est["total_http"], 4),
         },
     )
+    if before:
+        _before_rows(section, callback, before)
     section.notes.append(
         f"Item 8: {REGION} on-demand list prices ({PRICES_AS_OF}; table in bench/cost.py): DynamoDB"
         " $0.625/M WRU, $0.125/M RRU; Lambda $0.20/M requests + $0.0000133334/GB-s arm64"

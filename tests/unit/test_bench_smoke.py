@@ -265,10 +265,20 @@ def test_burst_drives_both_designs():
     assert figures["burst_max_item_writes_per_s"] >= 1
     batch = section.data["aggregator_batch"]
     assert batch["batches"] == 1 and batch["cpu_seconds"] > 0 and batch["wru"] >= batch["writes"]
+    assert section.data["callback_cpu_seconds"] > 0
+    assert section.data["keyword_batch"]["callback_cpu"]["writes"] > 0  # the put was sent
     old = section.data["old"]
     if old is not None:  # a shallow clone has no previous design to unpack
         assert old["callback"]["operations"].get("TransactWriteItems") == old["messages"]
         assert old["all"]["partitions"][0][0] == "wxburst-messages/by_day"
+        before = section.data["before"]
+        # one transaction of four items per keyword reply: at least 4 items x 2
+        assert before["keyword"]["wru"] >= 8 and before["keyword"]["cpu_seconds"] > 0
+        assert (
+            figures["before_burst_max_partition_wcu_per_s"]
+            > figures["burst_max_partition_wcu_per_s"]
+        )
+        assert sum("keyword replies, " in name for name in rows) == 2  # one per design
 
 
 def test_cost_from_measured_figures():
@@ -302,6 +312,28 @@ def test_cost_from_measured_figures():
         "cost_usd_per_million_total_http_api",
     }
     assert _check_rows(cost.run(None, batch), "8")[0].value.startswith("n/a")
+
+
+def test_cost_of_the_previous_design(tmp_path):
+    """The previous design's bill: its write units, no aggregator, its REST API, its own Lambda
+    settings, and its CPU as the ratio of the two designs' pipelines times item 3's figure."""
+    from bench import cost
+
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"lambda_memory_size": 512}))  # x86_64, no stage settings
+    callback = {"handler_seconds": 0.002, "keyword_writes": 1.0, "keyword_reads": 0.0}
+    callback |= {"keyword_wru": 1.0, "keyword_rru": 0.0, "keyword_log_bytes": 0.0}
+    keyword = {"requests": 1.0, "wru": 10.0, "cpu_seconds": 0.001}
+    before = {"commit": "abc", "config": str(config), "keyword": keyword, "new_cpu_seconds": 0.002}
+    est = cost.estimate_before(callback, before)
+    assert est["architecture"] == "x86_64" and est["handler_seconds"] == pytest.approx(0.001)
+    assert est["ddb"] == pytest.approx(6.25)
+    assert est["total_rest"] == pytest.approx(est["lambda"] + 6.25 + 3.50 + est["logs"])
+    batch = {"messages": 1000, "cpu_seconds": 1.0, "writes": 1010, "wru": 1100.0, "workers": 16}
+    section = cost.run(callback, batch, before)
+    rows = _check_rows(section, "8")
+    assert sum("previous design (abc)" in row.what for row in rows) == 5
+    assert section.data["figures"]["before_cost_usd_per_million_ddb"] == pytest.approx(6.25)
 
 
 def test_main_prints_one_table_and_saves_it(tmp_path, capsys):
