@@ -96,6 +96,13 @@ def render(sections: dict[str, Section], *, started: float, quick_mode: bool) ->
     if notes:
         lines.append("")
         lines.extend(f"- {note}" for note in notes)
+    missed = [f"{row.what} ({row.value}; target {row.target})" for row in rows if row.met == "NO"]
+    lines.append("")
+    lines.append(
+        "Targets not met in this run: " + "; ".join(missed) + "."
+        if missed
+        else "Every target of this run is met."
+    )
     return "\n".join(lines) + "\n"
 
 

@@ -250,6 +250,7 @@ def run() -> Section:
             "cpu_seconds": cpu["cpu_seconds"],
             "writes": batch["aggregator"]["requests"],
             "wru": batch["aggregator"]["wru"],
+            "wru_by_table": batch["aggregator"]["wru_by_table"],
             "workers": aggregate_workers(),
         },
         figures={"burst_max_partition_wcu_per_s": wcu, "burst_max_item_writes_per_s": writes},

@@ -131,6 +131,33 @@ def estimate(
     return out
 
 
+def _where_it_goes(est: dict[str, Any], batch: dict[str, Any]) -> str:
+    """Why our layer misses its target: its parts, largest first, and the aggregator's write
+    units by table."""
+    parts = sorted(
+        (
+            (est["callback_writes"], "callback DynamoDB writes"),
+            (est["aggregate_writes"], "aggregator DynamoDB writes"),
+            (est["callback_lambda"], "callback Lambda"),
+            (est["aggregate_lambda"], "aggregator Lambda"),
+            (est["callback_reads"], "callback DynamoDB reads"),
+        ),
+        reverse=True,
+    )
+    tables = batch.get("wru_by_table") or {}
+    by_table = ", ".join(
+        f"{name.split('-', 1)[-1]} {units / batch['messages']:.3f}"
+        for name, units in sorted(tables.items(), key=lambda kv: -kv[1])
+    )
+    return (
+        f"Item 8: our layer misses ${TARGET_OUR_LAYER:.2f} by"
+        f" ${est['our_layer'] - TARGET_OUR_LAYER:.2f}: "
+        + ", ".join(f"{what} ${value:.2f}" for value, what in parts)
+        + (f"; the aggregator's WRU per keyword reply by table: {by_table}" if by_table else "")
+        + "."
+    )
+
+
 def estimate_before(callback: dict[str, Any], before: dict[str, Any]) -> dict[str, Any]:
     """Dollars per 1,000,000 keyword replies for the previous design (item 6's run of it): its
     one transaction's write units and requests, no aggregator, a REST API in front, and its own
@@ -262,6 +289,8 @@ def run(
     )
     if before:
         _before_rows(section, callback, before)
+    if est["our_layer"] > TARGET_OUR_LAYER:
+        section.notes.append(_where_it_goes(est, batch))
     section.notes.append(
         f"Item 8: {REGION} on-demand list prices ({PRICES_AS_OF}; table in bench/cost.py): DynamoDB"
         " $0.625/M WRU, $0.125/M RRU; Lambda $0.20/M requests + $0.0000133334/GB-s arm64"

@@ -307,6 +307,8 @@ def test_cost_from_measured_figures():
     section = cost.run(callback, batch)
     rows = _check_rows(section, "8")
     assert all(row.value.startswith("$") for row in rows)
+    # 0.625 + 0.6875 of writes: over $1.00, and the note says where the money goes
+    assert any(note.startswith("Item 8: our layer misses $1.00 by") for note in section.notes)
     assert set(section.data["figures"]) == {
         "cost_usd_per_million_our_layer",
         "cost_usd_per_million_total_http_api",
@@ -348,6 +350,7 @@ def test_main_prints_one_table_and_saves_it(tmp_path, capsys):
     assert table[0] == "| " + " | ".join(HEADER) + " |"
     assert all(line.count("|") == len(HEADER) + 1 for line in table)
     assert "Machine:" in saved and "BENCH_QUICK" in saved
+    assert "Targets not met in this run: " in saved or "Every target of this run is met." in saved
     document = json.loads((tmp_path / "latest.json").read_text(encoding="utf-8"))
     assert set(FIGURES) <= set(document["figures"])
     assert document["figures"]["faq_match_us_5000"] is None
