@@ -18,6 +18,7 @@ from chalicelib.jobs.schedules import (
     AGGREGATE_BATCH_SIZE,
     AGGREGATE_WINDOW_SECONDS,
     CAMPAIGN_SQS_BATCH_SIZE,
+    CHANNEL_TAGGING_RATE_MINUTES,
     MESSAGES_STREAM_ARN,
     PROFILE_SYNC_RATE_MINUTES,
     TOKEN_REFRESH_RATE_MINUTES,
@@ -63,6 +64,14 @@ def sync_wechat_stats(event):
     from chalicelib.jobs import wechat_stats
 
     return wechat_stats.run(event)
+
+
+# Channel QR codes' tags that WeChat was too busy for when their scans were summed.
+@app.schedule(Rate(CHANNEL_TAGGING_RATE_MINUTES, unit=Rate.MINUTES), name="channel_tagging")
+def retry_channel_tagging(event):
+    from chalicelib.jobs import channels
+
+    return channels.retry_tagging(event)
 
 
 # Starts due campaigns and sends mass batches; EventBridge may deliver twice: every step is safe.

@@ -31,6 +31,10 @@ TIMEZONE = "WXLESS_TIMEZONE"
 # The Official Account this deployment serves. Every stored key starts with it, so serving
 # several accounts later needs no migration (store/keys.py).
 ACCOUNT_ID = "WXLESS_ACCOUNT_ID"
+# Signs the public pages' OAuth state and follower cookie (chalicelib.webauth). Optional: when
+# unset (the default), a key is derived from ADMIN_TOKEN and WECHAT_APP_SECRET (changing either
+# signs every follower out of the pages). `WXLESS_PAGE_SECRET_PARAM` names an SSM parameter.
+PAGE_SECRET = "WXLESS_PAGE_SECRET"
 # Threads the stream aggregator writes a batch's items with.
 AGGREGATE_WORKERS = "WXLESS_AGGREGATE_WORKERS"
 # Team access (chalicelib/access): the Cognito user pool and app client people sign in with;
@@ -66,6 +70,7 @@ _DEFAULTS = {
     ALLOWED_ORIGINS: "",
     TIMEZONE: "Asia/Shanghai",
     ACCOUNT_ID: "default",
+    PAGE_SECRET: "",
     AGGREGATE_WORKERS: "16",
     USER_POOL_ID: "",
     USER_POOL_CLIENT_ID: "",

@@ -77,12 +77,12 @@ def _build_callback() -> Pipeline:
     from chalicelib.engine.geo import build_place_book
     from chalicelib.engine.pipeline import Pipeline
     from chalicelib.engine.replying import build_book
-    from chalicelib.store import faq, flows, points, rules
+    from chalicelib.store import faq, flows, points, qrcodes, rules
     from chalicelib.store.messages import DynamoInbox
 
     def load_book() -> tuple[int, Any]:
         version, rule_list, specials = rules.load_snapshot()
-        return version, (rule_list, specials, flows.list_flows())
+        return version, (rule_list, specials, flows.list_flows(), qrcodes.replies())
 
     token, app_id, aes_key = settings(
         config.WECHAT_TOKEN, config.WECHAT_APP_ID, config.WECHAT_ENCODING_AES_KEY

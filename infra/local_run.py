@@ -126,6 +126,7 @@ class LocalStack:
             self.fake = FakeWeChat(
                 app_id=os.environ["WECHAT_APP_ID"], app_secret=os.environ["WECHAT_APP_SECRET"]
             )
+            self.fake.demo_comments = True  # published articles get a few followers' comments
             self.fake.start()
             os.environ["WECHAT_API_BASE"] = self.fake.url
 

@@ -52,6 +52,7 @@ AREAS: dict[str, tuple[str, ...]] = {
     # customer service: the agent's
     "messages": ("read",),
     "conversations": ("read", "reply"),
+    "kf": ("read", "write"),  # WeChat's customer-service accounts (writes: the admin's)
     # figures and the account
     "stats": ("read",),
     "wechat": ("read",),  # the account's token status, WeChat's own user list
@@ -76,6 +77,7 @@ AGENT_PERMISSIONS = frozenset(
         "followers:read",
         "conversations:read",
         "conversations:reply",
+        "kf:read",  # whom a conversation may be transferred to
         "docs:read",
         "self:read",
     }

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from chalicelib.aggregate import notices
 from chalicelib.aggregate.summaries import Logged
 from chalicelib.store import campaign_items, ddb
 from chalicelib.store import campaign_results as results
@@ -37,6 +38,9 @@ def targets(records: Sequence[Logged]) -> list[Target[Any]]:
         pointer = results.get_pointer(done.msg_id)
         if pointer is None:
             continue  # a job this app did not send
+        if pointer.get("kind") == "notify":  # the notify API's: its own record (plain SETs)
+            notices.notify_delivery(pointer, done.status, record.received_ms / 1000)
+            continue
         at = record.received_ms / 1000
         report = f"{record.openid}#{record.created_at}#{record.delivery}"
         if not results.claim(done, report, at):

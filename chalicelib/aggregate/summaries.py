@@ -14,7 +14,7 @@ from typing import Any
 
 from chalicelib.aggregate import faq_quality
 from chalicelib.engine.pipeline import delivery_of_key
-from chalicelib.store import analytics, ddb, followers, listing, messages
+from chalicelib.store import analytics, channel_stats, ddb, desk, followers, listing, messages
 from chalicelib.store import flows as flows_store
 from chalicelib.store.ledger import Part, Target
 from chalicelib.store.stream import StreamRecord
@@ -133,7 +133,10 @@ def fold_follower(group: Sequence[Logged]) -> followers.FollowerChange:
                 change.first_subscribed_at = r.at
             change.last_subscribed_at = r.at
             change.scene = r.facts.get("scene") or None
+            if change.first_channel is None:  # "" when they came without a code
+                change.first_channel = change.scene or ""
         if event is None:
+            change.messages += 1
             change.cs_until = max(change.cs_until or 0, r.at + followers.CS_WINDOW_SECONDS)
         elif event in followers.SHORT_WINDOW_EVENTS:
             until = r.at + followers.CS_EVENT_WINDOW_SECONDS
@@ -183,6 +186,66 @@ def flow_targets(records: Sequence[Logged]) -> list[Target[Any]]:
     ]
 
 
+# -- channels (QR code scenes) ------------------------------------------------------------------
+
+
+def channel_scene(record: Logged) -> str | None:
+    """The QR code scene a record came through: a subscribe's `qrscene_<scene>`, a SCAN's
+    EventKey; None for anything else (scenes longer than WeChat's 64 are no code of ours)."""
+    event = record.event
+    if event == "subscribe":
+        scene = record.facts.get("scene")
+    elif event == "scan":
+        scene = record.facts.get("key")
+    else:
+        return None
+    return scene if scene and len(scene) <= 64 else None
+
+
+def channel_targets(records: Sequence[Logged]) -> list[Target[Any]]:
+    """Scans and subscribes per scene, per local day and all time (store.channel_stats)."""
+    parts: dict[tuple[str, str], list[Part[dict[str, int]]]] = {}
+    for r in records:
+        scene = channel_scene(r)
+        tally = channel_stats.tally(r.event) if scene else None
+        if scene is None or tally is None:
+            continue
+        day, _hour = analytics.local_day_hour(r.at)
+        for sk in (day, channel_stats.TOTAL):
+            parts.setdefault((scene, sk), []).append(Part(r.seq, tally))
+    table = analytics.table_name()
+    return [
+        Target(table, ddb.key(channel_stats.scene_pk(scene), sk), tallies, analytics.hour_update)
+        for (scene, sk), tallies in parts.items()
+    ]
+
+
+# -- the agent desk's conversations ----------------------------------------------------------------
+
+
+def conversation_targets(records: Sequence[Logged]) -> list[Target[Any]]:
+    """One conversation item per follower who wrote, clicked, subscribed or scanned (or left)
+    in the batch (store.desk): the windows the desk lists, the last text, unread counts."""
+    groups: dict[str, list[Logged]] = {}
+    for r in records:
+        event = r.event
+        if event is None or event in followers.SHORT_WINDOW_EVENTS or event == "unsubscribe":
+            groups.setdefault(r.openid, []).append(r)
+
+    def build(values: Sequence[Logged]) -> Any:
+        messages_ = [(v.at, v.kind, v.content) for v in values if v.event is None]
+        events = [v.at for v in values if v.event in followers.SHORT_WINDOW_EVENTS]
+        left = [v.at for v in values if v.event == "unsubscribe"]
+        return desk.conversation_update(messages_, events, max(left) if left else None)
+
+    table = desk.table_name()
+    return [
+        Target(table, desk.conversation_key(openid), [Part(r.seq, r) for r in group], build,
+               own=True)
+        for openid, group in groups.items()
+    ]  # fmt: skip
+
+
 # -- the cross-follower listing ---------------------------------------------------------------
 
 
@@ -206,4 +269,6 @@ SUMMARIES: tuple[Callable[[Sequence[Logged]], list[Target[Any]]], ...] = (
     text_targets,
     flow_targets,
     faq_quality.targets,
+    channel_targets,
+    conversation_targets,
 )

@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.campaigns import mass
+from chalicelib.campaigns import channel, mass
 from chalicelib.campaigns.audience import follower_profiles, list_parts
 from chalicelib.campaigns.confirmation import confirmation
 from chalicelib.campaigns.limits import check_limits
@@ -37,7 +37,7 @@ from chalicelib.errors import Conflict, InvalidInput, NotFound
 from chalicelib.store import campaign_items as items
 from chalicelib.store import campaigns as table
 from chalicelib.store.errors import StoreUnavailable
-from chalicelib.wechat.api import WeChatAPIError
+from chalicelib.wechat.api import TransportError, WeChatAPIError
 from chalicelib.wxaccount import settings, templates
 
 if TYPE_CHECKING:
@@ -109,7 +109,7 @@ def create(
         item["parts"] = len(children)
     # WeChat's sending limits first: what they refuse needs no call to WeChat.
     guard = check_limits(spec, openids, now)
-    if spec["type"] == TEMPLATE:
+    if spec["type"] == TEMPLATE and not channel.is_subscribe(spec["template"]):
         _check_template(spec["template"], client)
     for attempt in (0, 1):
         try:
@@ -250,25 +250,30 @@ def preview(campaign_id: str, body: Any, client: WeChatClient) -> dict[str, Any]
         profiles = follower_profiles(openids, fields, run.client)
         for openid in openids:
             data = render_template_data(template["data"], profiles.get(openid, {"openid": openid}))
+            if not channel.may_send(template, openid):  # subscribe: only with consent
+                results.append(
+                    {"openid": openid, "ok": False, "errcode": channel.NO_CONSENT,
+                     "error": "the follower has not consented to this subscribe template"}
+                )  # fmt: skip
+                continue
             results.append(
                 _attempt(
                     openid,
-                    lambda o=openid, d=data: run.client.messages.send_template(
-                        o,
-                        template["template_id"],
-                        d,
-                        url=template.get("url"),
-                        miniprogram=template.get("miniprogram"),
-                    ),
+                    lambda o=openid, d=data: channel.send(run.client, template, o, d),
+                    lambda code, o=openid: channel.unspent(template, o, code, run.now()),
                 )
             )
     return {"id": campaign_id, "results": results}
 
 
-def _attempt(openid: str, call: Callable[[], Any]) -> dict[str, Any]:
+def _attempt(
+    openid: str, call: Callable[[], Any], refused: Callable[[int], None] | None = None
+) -> dict[str, Any]:
     try:
         msg_id = call()
     except WeChatAPIError as exc:
+        if refused is not None and not isinstance(exc, TransportError):
+            refused(exc.errcode)
         return {"openid": openid, "ok": False, "errcode": exc.errcode, "error": exc.errmsg}
     out: dict[str, Any] = {"openid": openid, "ok": True}
     if msg_id is not None:

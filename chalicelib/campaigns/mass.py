@@ -312,23 +312,11 @@ def prepared_media_id(campaign: dict[str, Any], spec: Mapping[str, Any], run: Ru
 def _news_draft(content: Mapping[str, Any], run: Run) -> str:
     """News by article ids: the articles become one draft (draft/add), whose media_id the mass
     send uses."""
-    from chalicelib.cms.links import article_path, base_url_from_request
-    from chalicelib.store import articles
+    from chalicelib.cms.links import base_url_from_request
+    from chalicelib.publishing.drafts import draft_articles
 
     base = base_url_from_request(None)  # a job serves no request: WXLESS_PUBLIC_BASE_URL or ""
-    drafts = []
-    for article_id in content["article_ids"]:
-        article = articles.get_article(article_id)
-        drafts.append(
-            {
-                "title": article["title"][:64],
-                "author": (article.get("author") or "")[:16],
-                "digest": (article.get("digest") or "")[:120],
-                "content": article.get("body_html") or article["title"],
-                "content_source_url": base + article_path(article_id) if base else "",
-                "thumb_media_id": content["thumb_media_id"],
-            }
-        )
+    drafts = draft_articles(content["article_ids"], content["thumb_media_id"], base)
     return str(run.client.draft.add(drafts))
 
 

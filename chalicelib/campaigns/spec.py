@@ -216,8 +216,13 @@ def fixed_part(text: str) -> tuple[str, bool]:
 def validate_template(body: Any) -> dict[str, Any]:
     if not isinstance(body, Mapping):
         raise InvalidInput("template: an object with template_id and data")
-    _only(body, ("template_id", "data", "url", "miniprogram"), "template: ")
+    _only(body, ("template_id", "data", "url", "miniprogram", "channel"), "template: ")
     out: dict[str, Any] = {"template_id": _str(body, "template_id", where="template.")}
+    channel = body.get("channel", "template")
+    if channel not in ("template", "subscribe"):
+        raise InvalidInput("template.channel: template or subscribe (only to consenting followers)")
+    if channel == "subscribe":
+        out["channel"] = channel
     data = body.get("data")
     if not isinstance(data, Mapping) or not data:
         raise InvalidInput("template.data: an object of field -> text or {value}")

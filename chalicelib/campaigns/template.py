@@ -32,6 +32,7 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
+from chalicelib.campaigns import channel
 from chalicelib.campaigns import run as settings
 from chalicelib.campaigns.audience import follower_profiles, next_page
 from chalicelib.campaigns.mass import fail_campaign
@@ -212,8 +213,10 @@ def process_chunk(campaign: Mapping[str, Any], sk: str, attempt: int, run: Run) 
             continue
         ambiguous = (old or {}).get("state") == items.CLAIMED or bool((old or {}).get("ambiguous"))
         first = float((old or {}).get("first_attempt_at") or now)
-        if ambiguous and now - first > DEDUP_WINDOW:
+        if ambiguous and (channel.is_subscribe(template) or now - first > DEDUP_WINDOW):
             reason = "no answer recorded within WeChat's 10-minute client_msg_id window"
+            if channel.is_subscribe(template):
+                reason = "no answer recorded; a subscribe notification is never sent twice"
             recipients.finish_recipient(
                 cid, openid, run.owner, items.UNKNOWN, {"reason": reason, "finished_at": now}
             )
@@ -222,17 +225,20 @@ def process_chunk(campaign: Mapping[str, Any], sk: str, attempt: int, run: Run) 
         if profiles is None:
             profiles = follower_profiles(openids, fields, run.client)
         data = render_template_data(template["data"], profiles.get(openid, {"openid": openid}))
+        if not channel.may_send(template, openid):  # a subscribe notification needs consent
+            recipients.finish_recipient(
+                cid, openid, run.owner, items.FAILED_STATE,
+                {"errcode": channel.NO_CONSENT, "reason": "no consent", "finished_at": now},
+            )  # fmt: skip
+            tally["failed"] += 1
+            tally[f"err_{channel.NO_CONSENT}"] += 1
+            failures[openid] = channel.NO_CONSENT
+            continue
         run.pace(pace)
         try:
-            msgid = run.client.messages.send_template(
-                openid,
-                template["template_id"],
-                data,
-                url=template.get("url"),
-                miniprogram=template.get("miniprogram"),
-                client_msg_id=client_msg_id(cid, openid),
-            )
+            msgid = channel.send(run.client, template, openid, data, client_msg_id(cid, openid))
         except RateLimitError as exc:
+            channel.unspent(template, openid, exc.errcode, now)
             recipients.release_recipient(cid, openid, run.owner, ambiguous=False, error=str(exc))
             run.count("template_rate_limited")
             if exc.errcode == DAILY_QUOTA:
@@ -242,6 +248,8 @@ def process_chunk(campaign: Mapping[str, Any], sk: str, attempt: int, run: Run) 
             delay = backoff(MINUTE_QUOTA_DELAY)
             break
         except (SystemBusyError, TransportError) as exc:
+            if isinstance(exc, SystemBusyError):  # WeChat busy, nothing sent: consent back
+                channel.unspent(template, openid, exc.errcode, now)
             recipients.release_recipient(
                 cid, openid, run.owner, ambiguous=isinstance(exc, TransportError), error=str(exc)
             )
@@ -249,6 +257,7 @@ def process_chunk(campaign: Mapping[str, Any], sk: str, attempt: int, run: Run) 
             delay, count_attempt = max(delay, backoff(RETRY_DELAY)), True
             continue
         except WeChatAPIError as exc:
+            channel.unspent(template, openid, exc.errcode, now)
             if exc.errcode in FATAL:
                 recipients.release_recipient(
                     cid, openid, run.owner, ambiguous=False, error=str(exc)
@@ -267,17 +276,18 @@ def process_chunk(campaign: Mapping[str, Any], sk: str, attempt: int, run: Run) 
             failures[openid] = str(exc.errcode)
             run.count("template_failed")
             continue
-        results.put_pointer(
-            {
-                "msg_id": str(msgid),
-                "campaign": cid,
-                "kind": "recipient",
-                "ref": openid,
-                "expires_at": int(now + items.RETENTION_SECONDS),
-            }
-        )
+        if msgid:  # (bizsend may answer without one)
+            results.put_pointer(
+                {
+                    "msg_id": str(msgid),
+                    "campaign": cid,
+                    "kind": "recipient",
+                    "ref": openid,
+                    "expires_at": int(now + items.RETENTION_SECONDS),
+                }
+            )
         if recipients.finish_recipient(
-            cid, openid, run.owner, items.SENT, {"msgid": str(msgid), "sent_at": run.now()}
+            cid, openid, run.owner, items.SENT, {"msgid": str(msgid or ""), "sent_at": run.now()}
         ):
             tally["sent"] += 1
             run.count("template_sent")

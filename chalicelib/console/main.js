@@ -21,6 +21,9 @@ import * as faq from "./page_faq.js";
 import * as users from "./page_users.js";
 import * as apiKeys from "./page_keys.js";
 import * as audit from "./page_audit.js";
+import * as publishing from "./page_publishing.js";
+import * as qrcodes from "./page_qrcodes.js";
+import * as desk from "./page_desk.js";
 
 // [key, label, module, permission to read, permission to write]
 const PAGES = [
@@ -39,6 +42,9 @@ const PAGES = [
   ["users", "成员与角色", users, "users:read", "users:write"],
   ["keys", "API 密钥", apiKeys, "keys:read", "keys:write"],
   ["audit", "操作日志", audit, "audit:read"],
+  ["publishing", "发布与留言", publishing, "articles:read", "articles:write"],
+  ["qrcodes", "渠道二维码", qrcodes, "qrcodes:read", "qrcodes:write"],
+  ["desk", "客服工作台", desk, "conversations:read", "conversations:reply"],
 ];
 const visible = () => PAGES.filter((p) => session.can(p[3]));
 

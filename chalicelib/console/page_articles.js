@@ -438,6 +438,13 @@ async function editor(view, id) {
     }
   });
   refreshState();
-  view.append(pageHeader(article ? "编辑文章" : "写文章", state), form);
+  // Views, distinct readers and views through shared links (summed from page views).
+  const stats = h("span", { class: "muted", "data-role": "article-stats" });
+  view.append(pageHeader(article ? "编辑文章" : "写文章", state, " ", stats), form);
   title.focus();
+  if (article) {
+    get(`/admin/articles/${encodeURIComponent(article.id)}/stats`)
+      .then((s) => stats.replaceChildren(`阅读 ${s.views} · 读者 ${s.readers} · 分享打开 ${s.shared_views}`))
+      .catch(() => {}); // figures are a nicety here: the editor works without them
+  }
 }

@@ -90,7 +90,11 @@ export async function render(view, params) {
 }
 
 async function detail(view, openid) {
-  const data = await get(`/admin/followers/${encodeURIComponent(openid)}`, { messages: 20 });
+  const [data, allowance, consents] = await Promise.all([
+    get(`/admin/followers/${encodeURIComponent(openid)}`, { messages: 20 }),
+    get("/admin/messages/custom/allowance", { openid }).catch(() => null),
+    get("/admin/subscribe/consents", { openid }).catch(() => null),
+  ]);
   const f = data.follower;
   const remark = h("input", { class: "input", maxlength: 29, value: f.remark || "" });
   const tags = h("input", { class: "input", value: (f.tags || []).join(", ") });
@@ -107,12 +111,24 @@ async function detail(view, openid) {
     ["地区", f.region || "—"],
     ["首次关注", fmtTime(f.first_subscribed_at)],
     ["最近互动", fmtTime(f.last_interaction_at)],
-    ["客服消息窗口", f.cs_window_open ? `开放至 ${fmtTime(f.cs_window_until)}` : "已关闭"],
+    ["客服消息窗口", csWindow(f, allowance)],
   ];
+  const subscriptions = ((consents && consents.items) || []).map((c) =>
+    h(
+      "tr",
+      {},
+      h("td", {}, c.title || c.template_id),
+      h("td", {}, c.kind === "long_term" ? "长期" : "一次性"),
+      h("td", {}, c.status === "accept" ? badge("同意", "ok") : c.status === "reject" ? badge("拒绝", "muted") : "—"),
+      h("td", { class: "num" }, c.left === null ? "—" : c.left),
+    ),
+  );
   view.append(
     pageHeader(`粉丝：${f.nickname || openid}`, h("a", { class: "btn", href: "#/followers" }, "返回")),
     h("dl", { class: "card facts" }, info.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])),
     form,
+    h("h2", {}, "订阅通知"),
+    table(["模板", "类型", "态度", "剩余次数"], subscriptions, "没有订阅通知模板"),
     h("h2", {}, "最近消息"),
     table(
       ["时间", "类型", "内容", "处理"],
@@ -120,4 +136,13 @@ async function detail(view, openid) {
       "没有消息",
     ),
   );
+}
+
+// The exact window (read from the follower's timeline at this moment), else the record's.
+function csWindow(f, allowance) {
+  if (allowance) {
+    if (!allowance.remaining) return allowance.window_until ? `已用完或已关闭（窗口至 ${fmtTime(allowance.window_until)}）` : "已关闭";
+    return `还可发 ${allowance.remaining} 条，至 ${fmtTime(allowance.window_until)}`;
+  }
+  return f.cs_window_open ? `开放至 ${fmtTime(f.cs_window_until)}` : "已关闭";
 }

@@ -24,7 +24,7 @@ from chalicelib.engine.faq_index import FaqIndex
 from chalicelib.engine.flows import FlowState, FlowStep, conflict_fallback
 from chalicelib.engine.geo import PlaceBook
 from chalicelib.engine.replying import Decision, ReplyBook, decide, max_articles
-from chalicelib.wechat import signature
+from chalicelib.wechat import notices, signature
 from chalicelib.wechat.crypto import WeChatCrypto
 from chalicelib.wechat.errors import InvalidMessageError, PayloadTooLarge, SignatureError
 from chalicelib.wechat.messages import Message, parse_message
@@ -123,6 +123,10 @@ def log_entry(message: Message, decision: Decision, reply_xml: str) -> LogEntry:
             facts["scene"] = scene[:64]
         if message.event in ("masssendjobfinish", "templatesendjobfinish") and message.msg_id:
             facts["job"] = _job_facts(message)
+        if message.event in notices.EVENTS:  # consents, subscribe sends, publish jobs
+            notice = notices.facts(message.event, message.raw)
+            if notice:
+                facts["notice"] = notice
     if decision.flow is not None and decision.flow.counters:
         facts["flow"] = [[f, n or "", c] for f, n, c in decision.flow.counters]
     return LogEntry(

@@ -4,14 +4,16 @@ Order for a text message: the follower's pick after a knowledge-base clarifying 
 follower's active flow (engine/flows.py), then flow entries and keyword rules by priority (a flow
 entry wins a tie), then the knowledge base (engine/faq.py), then the default reply. Clicks:
 click rules and flow click entries. A location message: the nearest points (engine/geo.py).
-Subscribe: the subscribe reply. Flow state, points and the clock are passed in, so this stays pure.
+Subscribe: the subscribe reply. A subscribe or SCAN through a channel QR code: that code's reply,
+when it has one (else a subscribe gets the subscribe reply). Flow state, points and the clock are
+passed in, so this stays pure.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from chalicelib.engine import faq as faq_engine
@@ -33,12 +35,15 @@ class ReplyBook:
     subscribe: dict[str, Any] | None = None
     default: dict[str, Any] | None = None
     flows: flow_engine.FlowBook = flow_engine.EMPTY
+    # QR code scene -> {"id", "reply"} of every channel code that has a reply
+    channels: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
 class Decision:
     reply: dict[str, Any] | None
-    outcome: str  # rule | default | subscribe | none | location | flow.<step> | faq | faq_clarify
+    # rule | default | subscribe | none | location | flow.<step> | faq | faq_clarify | channel
+    outcome: str
     rule_id: str | None = None
     flow: flow_engine.FlowStep | None = None  # flow state + counters to write with the message
 
@@ -51,11 +56,12 @@ NOTHING = Decision(None, "none")
 
 
 def build_book(data: tuple[Any, ...]) -> ReplyBook:
-    """`(rules, specials)` or `(rules, specials, flows)`."""
+    """`(rules, specials)`, `(rules, specials, flows)` or `(rules, specials, flows, channels)`."""
     rules, specials, *more = data
     flows = flow_engine.compile_flows(more[0]) if more else flow_engine.EMPTY
+    channels = dict(more[1]) if len(more) > 1 else {}
     return ReplyBook(
-        compile_rules(rules), specials.get("subscribe"), specials.get("default"), flows
+        compile_rules(rules), specials.get("subscribe"), specials.get("default"), flows, channels
     )
 
 
@@ -87,6 +93,10 @@ def decide(
         return NOTHING
     if message.is_event:
         event = message.event
+        if event in ("subscribe", "scan"):
+            channel = _channel(book, message)
+            if channel is not None:
+                return channel
         if event == "subscribe":
             return Decision(book.subscribe, "subscribe") if book.subscribe else NOTHING
         if event == "click":
@@ -130,6 +140,18 @@ def decide(
             return Decision(book.default, "default", None, carried)
         return Decision(None, "unanswered", None, carried)
     return NOTHING
+
+
+def _channel(book: ReplyBook, message: Message) -> Decision | None:
+    """The reply of the channel code a subscribe (`qrscene_<scene>`) or a SCAN (`<scene>`)
+    came through, if it has one."""
+    if not book.channels:
+        return None
+    scene = getattr(message, "scene", None) if message.event == "subscribe" else message.event_key
+    code = book.channels.get(scene) if scene else None
+    if code is None:
+        return None
+    return Decision(code["reply"], "channel", f"qrcode:{code['id']}")
 
 
 def _priority(rule: dict[str, Any]) -> int:

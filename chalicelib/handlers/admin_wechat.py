@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from typing import Any
 
 from chalice import Blueprint, Response
@@ -265,7 +266,18 @@ CUSTOM_TYPES = ("text", "image", "voice", "video", "music", "news", "mpnewsartic
 
 
 def send_custom_message(openid: str, message: Any, kf_account: str | None = None) -> str:
-    """Validate a Reply-shaped message, resolve media items, send it; return its type."""
+    """Validate a Reply-shaped message, resolve media items, send it; return its type. No
+    quota check: the route below (and any other sender) goes through chalicelib.cs.quota."""
+    mtype, send = prepare_custom_message(openid, message, kf_account)
+    send()
+    return mtype
+
+
+def prepare_custom_message(
+    openid: str, message: Any, kf_account: str | None = None
+) -> tuple[str, Callable[[], None]]:
+    """Validate a Reply-shaped message and resolve its media items (a 400 here sends and
+    counts nothing); -> (its type, the call that sends it)."""
     from chalicelib.media.replies import resolve_reply
     from chalicelib.wechat.replies import validate_reply
 
@@ -280,8 +292,7 @@ def send_custom_message(openid: str, message: Any, kf_account: str | None = None
         article_id = message.get("article_id")
         if not isinstance(article_id, str) or not article_id:
             raise InvalidInput("message.article_id is required")
-        api.send_mpnewsarticle(openid, article_id, **extra)
-        return mtype
+        return mtype, lambda: api.send_mpnewsarticle(openid, article_id, **extra)
     # A message goes out now: any currently valid media_id will do (temporary is fine).
     resolved = resolve_reply(message, wechat(), permanent=False, path="message")
     reply = validate_reply(resolved)
@@ -293,21 +304,23 @@ def send_custom_message(openid: str, message: Any, kf_account: str | None = None
         if reply is None:
             raise InvalidInput("message.article_ids: none of these articles is published")
     if mtype == "text":
-        api.send_text(openid, reply["content"], **extra)
-    elif mtype in ("image", "voice"):
-        api.send_custom(openid, mtype, {"media_id": reply["media_id"]}, **extra)
-    elif mtype == "video":
-        api.send_video(
+        return mtype, lambda: api.send_text(openid, reply["content"], **extra)
+    if mtype in ("image", "voice"):
+        return mtype, lambda: api.send_custom(
+            openid, mtype, {"media_id": reply["media_id"]}, **extra
+        )
+    if mtype == "video":
+        return mtype, lambda: api.send_video(
             openid,
             reply["media_id"],
             title=reply.get("title"),
             description=reply.get("description"),
             **extra,
         )
-    elif mtype == "music":
+    if mtype == "music":
         if not reply.get("music_url") or not reply.get("hq_music_url"):
             raise InvalidInput("message.music_url and message.hq_music_url are required")
-        api.send_music(
+        return mtype, lambda: api.send_music(
             openid,
             musicurl=reply["music_url"],
             hqmusicurl=reply["hq_music_url"],
@@ -316,29 +329,28 @@ def send_custom_message(openid: str, message: Any, kf_account: str | None = None
             description=reply.get("description"),
             **extra,
         )
-    elif mtype == "news":
-        articles = reply["articles"]
-        if len(articles) != 1:
-            raise InvalidInput("message.articles: a customer-service news message has 1 article")
-        article = articles[0]
-        if not article.get("url"):
-            raise InvalidInput("message.articles[0].url is required")
-        api.send_news(
-            openid,
-            {
-                "title": article["title"],
-                "description": article.get("description", ""),
-                "url": article["url"],
-                "picurl": article.get("pic_url", ""),
-            },
-            **extra,
-        )
-    return mtype
+    articles = reply["articles"]  # news
+    if len(articles) != 1:
+        raise InvalidInput("message.articles: a customer-service news message has 1 article")
+    article = articles[0]
+    if not article.get("url"):
+        raise InvalidInput("message.articles[0].url is required")
+    news = {
+        "title": article["title"],
+        "description": article.get("description", ""),
+        "url": article["url"],
+        "picurl": article.get("pic_url", ""),
+    }
+    return mtype, lambda: api.send_news(openid, news, **extra)
 
 
 @bp.route("/admin/messages/custom", methods=["POST"])
 @admin("conversations:reply")
 def post_custom_message() -> dict:
+    """Sends only inside the follower's customer-service window and quota (chalicelib.cs):
+    otherwise 409 {error, retryable: false, remaining: 0, window_until}, WeChat not called."""
+    from chalicelib.cs import quota
+
     body = read_object(bp.current_request)
     unknown = sorted(set(body) - {"openid", "message", "kf_account"})
     if unknown:
@@ -347,8 +359,25 @@ def post_custom_message() -> dict:
     kf_account = body.get("kf_account")
     if kf_account is not None and (not isinstance(kf_account, str) or not kf_account):
         raise InvalidInput("kf_account must be a non-empty string")
-    mtype = send_custom_message(openid, body.get("message"), kf_account)
-    return {"sent": True, "openid": openid, "type": mtype}
+    mtype, send = prepare_custom_message(openid, body.get("message"), kf_account)
+    _, left = quota.send(openid, send)
+    return {
+        "sent": True,
+        "openid": openid,
+        "type": mtype,
+        "remaining": left.remaining,
+        "window_until": left.window_until,
+    }
+
+
+@bp.route("/admin/messages/custom/allowance", methods=["GET"])
+@admin("conversations:read")
+def custom_message_allowance() -> dict:
+    """What may still be sent to a follower now: remaining sends and the open windows."""
+    from chalicelib.cs import quota
+
+    openid = _openid((bp.current_request.query_params or {}).get("openid"))
+    return {"openid": openid, **quota.allowance(openid).as_dict()}
 
 
 # --------------------------------------------------------------------------- token status

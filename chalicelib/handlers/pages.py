@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -28,14 +29,20 @@ from chalicelib.store import articles as store
 from chalicelib.store.categories import find_category
 from chalicelib.store.covers import cover_url
 from chalicelib.store.errors import StoreUnavailable
+from chalicelib.store.page_views import record as record_view
+from chalicelib.webauth.readers import reader_of
 
 bp = Blueprint(__name__)
+log = logging.getLogger("wxless.pages")
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 HTML = "text/html; charset=utf-8"
 PAGE_CACHE = "public, max-age=60"
 COVER_CACHE = "public, max-age=600"  # well inside the presigned URL's hour
 PAGE_SIZE = 10
+# WeChat's JS-SDK (the share card on article pages, signed by /p/jssdk).
+JWEIXIN_ORIGIN = "https://res.wx.qq.com"
+JWEIXIN = f"{JWEIXIN_ORIGIN}/open/js/jweixin-1.6.0.js"
 
 
 def _build_environment() -> tuple[Any, str]:
@@ -49,13 +56,19 @@ def _build_environment() -> tuple[Any, str]:
     )
     css = (TEMPLATES / "page.css").read_text(encoding="utf-8")
     env.globals["css"] = css
-    digest = base64.b64encode(hashlib.sha256(css.encode()).digest()).decode()
+    share_js = (TEMPLATES / "share.js").read_text(encoding="utf-8")
+    env.globals["share_js"] = share_js
+    env.globals["jweixin"] = JWEIXIN
     csp = (
         "default-src 'none'; img-src https: http: data:; "
-        f"style-src 'sha256-{digest}'; base-uri 'none'; form-action 'none'; "
-        "frame-ancestors 'none'"
+        f"style-src '{_sha256(css)}'; script-src '{_sha256(share_js)}' {JWEIXIN_ORIGIN}; "
+        "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
     )
     return env, csp
+
+
+def _sha256(source: str) -> str:
+    return "sha256-" + base64.b64encode(hashlib.sha256(source.encode()).digest()).decode()
 
 
 def _environment() -> tuple[Any, str]:
@@ -118,18 +131,38 @@ def article_page(article_id: str) -> Response:
         return _unavailable()
     if article is None:
         return _not_found()
+    _count_view(article_id)
     base = _base()
+    url = base + links.article_path(article_id)
+    cover = base + links.cover_path(article_id) if article.get("cover_key") else None
     return _page(
         "article.html",
+        share={  # a JSON data block for share.js (tojson escapes <, > and & in it)
+            "jssdk": base + "/p/jssdk",
+            "title": article.get("title") or "",
+            "desc": article.get("digest") or "",
+            "link": url,
+            "imgUrl": cover or "",
+        },
         article=article,
         category=category,
         body=sanitize_html(article.get("body_html")),  # stored clean; cleaned again to be sure
-        url=base + links.article_path(article_id),
-        cover_url=base + links.cover_path(article_id) if article.get("cover_key") else None,
+        url=url,
+        cover_url=cover,
         category_url=base + links.category_path(category["id"]) if category else None,
         published_iso=format_iso(article.get("published_at")),
         published_day=format_day(article.get("published_at")),
     )
+
+
+def _count_view(article_id: str) -> None:
+    """One small write (store.page_views); a failure costs the count, never the page."""
+    request = bp.current_request
+    source = str((request.query_params or {}).get("from") or "")
+    try:
+        record_view(article_id, reader_of(request), source)
+    except Exception:  # e.g. no signing key configured: count nothing, serve the page
+        log.warning("pages.view_not_counted", exc_info=True)
 
 
 @bp.route("/p/articles/{article_id}/cover", methods=["GET"])

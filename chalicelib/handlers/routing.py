@@ -41,9 +41,15 @@ ADMIN_MODULES: tuple[str, ...] = (
     "admin_team",
     "admin_audit",
     "admin_wxaccount",
+    "admin_notify",
+    "admin_subscribe",
+    "admin_publishing",
+    "admin_channels",
+    "admin_reach",
+    "admin_desk",
 )
 # Every module whose routes are registered lazily: the admin API and the public article pages.
-LAZY_MODULES: tuple[str, ...] = (*ADMIN_MODULES, "pages")
+LAZY_MODULES: tuple[str, ...] = (*ADMIN_MODULES, "pages", "pages_auth")
 MANIFEST_PATH = Path(__file__).with_name("admin_routes.json")
 # Chalice answers a body whose Content-Type a route does not list (by default anything but
 # application/json) with its own `415 {"Code": "UnsupportedMediaType"}` before the view runs.

@@ -11,6 +11,8 @@ from __future__ import annotations
 TOKEN_REFRESH_RATE_MINUTES = 2
 #: Follower profile sync: the pending queue (new followers) and a running full resync.
 PROFILE_SYNC_RATE_MINUTES = 15
+#: Channel QR codes' tags that WeChat could not apply when their scan was summed: retried.
+CHANNEL_TAGGING_RATE_MINUTES = 5
 #: Template-campaign chunks per sender invocation (a chunk is ~125 template sends); the queue's
 #: name is chalicelib.campaigns.QUEUE.
 CAMPAIGN_SQS_BATCH_SIZE = 1

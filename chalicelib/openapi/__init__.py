@@ -11,19 +11,41 @@ from typing import Any
 from chalicelib.access import roles
 from chalicelib.openapi import (
     campaigns,
+    channels,
     cms,
     core,
+    desk,
     faq,
     flows,
     followers,
+    outbound,
     points,
+    publishing,
+    reach,
     stats,
     team,
     wechat,
     wxaccount,
 )
 
-FRAGMENTS = [core, wechat, cms, followers, stats, campaigns, flows, points, faq, wxaccount, team]
+FRAGMENTS = [
+    core,
+    wechat,
+    cms,
+    followers,
+    stats,
+    campaigns,
+    flows,
+    points,
+    faq,
+    outbound,
+    publishing,
+    wxaccount,
+    channels,
+    reach,
+    desk,
+    team,
+]
 
 # Every admin path answers CORS preflight: 204 for an origin in WXLESS_ALLOWED_ORIGINS, else 403.
 # Any other admin call carrying a foreign Origin header gets the same 403.

@@ -135,6 +135,12 @@ _template = {
             "required": ["appid"],
             "properties": {"appid": _str, "pagepath": _str},
         },
+        "channel": {
+            "enum": ["template", "subscribe"],
+            "description": "template (default): template/send; subscribe: a subscribe "
+            "notification (bizsend) to the followers who consented to `template_id`, each "
+            "spending one one-time consent; the others are recorded failed `no_consent`",
+        },
     },
 }
 

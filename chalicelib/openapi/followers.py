@@ -22,6 +22,11 @@ SCHEMAS = {
             "unsubscribed_at": _nint,
             "subscribe_count": _int,
             "scene": {**_nstr, "description": "qrscene of the latest subscribe, if any"},
+            "first_channel": {
+                **_nstr,
+                "description": "qrscene of the first subscribe seen (null: came without a code)",
+            },
+            "message_count": {**_int, "description": "messages sent (events not counted)"},
             "last_interaction_at": _nint,
             "cs_window_until": {
                 **_nint,

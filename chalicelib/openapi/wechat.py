@@ -450,19 +450,6 @@ PATHS: dict[str, Any] = {
             errors=(400, 401, 404, 503),
         ),
     },
-    "/admin/messages/custom": {
-        "post": wop(
-            "Send a customer-service message (409 outside the 48 h window or over the count)",
-            tag="messages",
-            quota=True,
-            body=ref("CustomMessage"),
-            returns={
-                "type": "object",
-                "properties": {"sent": {"type": "boolean"}, "openid": _str, "type": _str},
-            },
-            errors=(400, 401, 404, 409, 503),
-        ),
-    },
     "/admin/token": {
         "get": op(
             "access_token / jsapi_ticket status (never the credentials)",

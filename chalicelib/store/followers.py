@@ -11,7 +11,10 @@ watermark: every record of one follower comes through one shard, in order):
 - a message (not an event): `cs_window_until = at + 48 h` (customer-service messages allowed);
   a click, scan or subscribe: `cs_event_window_until = at + 60 s` (NOTES.md);
 - subscribe: `subscribed`, `last_subscribed_at`, `first_subscribed_at` (if new),
-  `subscribe_count + 1`, `scene` (the qrscene, removed when none), `profile_sync` pending;
+  `subscribe_count + 1`, `scene` (the qrscene, removed when none), `first_channel` (the
+  qrscene of the first subscribe seen, "" without one; never changed after), `profile_sync`
+  pending;
+- a message: `message_count + 1` (the channel report sums it per first channel);
 - unsubscribe: `subscribed = false`, `unsubscribed_at`; the windows are removed.
 
 System events (template / mass-send job reports) do not touch follower records.
@@ -76,7 +79,9 @@ def follower_key(openid: str) -> str:
 
 
 # Events that are reports about jobs, not something the follower did.
-SYSTEM_EVENTS = frozenset({"templatesendjobfinish", "masssendjobfinish", "publishjobfinish"})
+SYSTEM_EVENTS = frozenset(
+    {"templatesendjobfinish", "masssendjobfinish", "publishjobfinish", "subscribe_msg_sent_event"}
+)
 # Events after which WeChat allows a few customer-service messages for one minute.
 SHORT_WINDOW_EVENTS = frozenset({"subscribe", "scan", "click", "scancode_push", "scancode_waitmsg"})
 
@@ -106,6 +111,8 @@ class FollowerItem(Model):
     subscribe_count = NumberAttribute(null=True)
     state_changed_ms = NumberAttribute(null=True)  # server clock (ms) of the last (un)subscribe
     scene = UnicodeAttribute(null=True)
+    first_channel = UnicodeAttribute(null=True)  # "" when the first subscribe had no scene
+    message_count = NumberAttribute(null=True)
     last_interaction_at = NumberAttribute(null=True)
     cs_window_until = NumberAttribute(null=True)
     cs_event_window_until = NumberAttribute(null=True)
@@ -150,6 +157,8 @@ def to_dict(item: FollowerItem, now: float | None = None) -> dict[str, Any]:
         "unsubscribed_at": _int(item.unsubscribed_at),
         "subscribe_count": int(item.subscribe_count or 0),
         "scene": item.scene,
+        "first_channel": item.first_channel or None,
+        "message_count": int(item.message_count or 0),
         "last_interaction_at": _int(item.last_interaction_at),
         "cs_window_until": _int(item.cs_window_until),
         "cs_event_window_until": _int(item.cs_event_window_until),
@@ -191,6 +200,8 @@ class FollowerChange:
     state: str | None = None  # the last of subscribe / unsubscribe in the batch
     state_ms: int = 0
     scene: str | None = None  # of the last subscribe, when `state` is subscribe
+    first_channel: str | None = None  # scene of the batch's first subscribe ("" without one)
+    messages: int = 0  # messages (not events) the follower sent
     cs_until: int | None = None  # message window, opened after the last state change
     cse_until: int | None = None  # click/scan/subscribe window
     faq_trail: str | None = None  # the knowledge base answered their last text (store.faq_stats)
@@ -206,6 +217,10 @@ def change_update(openid: str, change: FollowerChange) -> ddb.Update:
         upd.remove("fq")
     if change.last_interaction_at is not None:
         upd.set(last_interaction_at=change.last_interaction_at)
+    if change.messages:
+        upd.add(message_count=change.messages)
+    if change.first_channel is not None:  # kept from the first subscribe ever seen
+        upd.set_if_absent(first_channel=change.first_channel)
     if change.subscribes:
         upd.add(subscribe_count=change.subscribes)
         upd.set_if_absent(first_subscribed_at=change.first_subscribed_at)

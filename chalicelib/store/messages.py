@@ -18,6 +18,7 @@ Attributes (short names: every byte is paid on every message):
     ct CreateTime   t kind (text, event.subscribe, ...)   c content summary   o outcome   r rule id
     y rendered reply XML ("" = success)   at received (ms)        exp TTL (s)
     k EventKey   s subscribe scene   f flow counters [[flow, node, name]...]   j job result
+    n what an event about our own sending says (wechat/notices.py: consents, publish jobs)
 The table's stream (NEW_IMAGE) feeds chalicelib/aggregate.
 """
 
@@ -52,7 +53,7 @@ _RETRYABLE = {
     "TransactionCanceledException",  # a conflict or throttling inside the transaction
 }
 # Item attribute -> LogEntry.facts name: what the aggregator needs beyond the log line.
-FACT_ATTRS = (("k", "key"), ("s", "scene"), ("f", "flow"), ("j", "job"))
+FACT_ATTRS = (("k", "key"), ("s", "scene"), ("f", "flow"), ("j", "job"), ("n", "notice"))
 # The put's condition, built once: the expression never changes, only `:now`.
 _CONDITION = "attribute_not_exists(pk) OR #exp < :now"
 _CONDITION_NAMES = {"#exp": "exp"}
@@ -180,10 +181,11 @@ def _stored_reply(raw: dict[str, Any] | None) -> str:
 
 
 @guarded
-def timeline(openid: str, limit: int = 50) -> list[dict[str, Any]]:
+def timeline(openid: str, limit: int = 50, *, replies: bool = False) -> list[dict[str, Any]]:
     """A follower's messages and events, newest first (strongly consistent: a message is here by
     the time its reply was returned). Two Queries on their partition, messages (by MsgId, which
-    WeChat issues in time order) and events (by CreateTime), merged by arrival."""
+    WeChat issues in time order) and events (by CreateTime), merged by arrival. `replies`: each
+    entry also carries `reply_xml`, what the account answered (the agent desk's thread)."""
     entries = []
     for kind in ("m:", "e:"):
         request = {
@@ -197,6 +199,10 @@ def timeline(openid: str, limit: int = 50) -> list[dict[str, Any]]:
             "ConsistentRead": True,
             "Limit": limit,
         }
-        entries += [to_log(item) for item in ddb.query(request, max_items=limit)]
+        for item in ddb.query(request, max_items=limit):
+            entry = to_log(item)
+            if replies:
+                entry["reply_xml"] = item.get("y") or ""
+            entries.append(entry)
     entries.sort(key=lambda e: (e["received_at"], e["created_at"]), reverse=True)
     return entries[:limit]

@@ -41,6 +41,9 @@ MODEL_MODULES: tuple[str, ...] = (
     "chalicelib.store.faq",
     "chalicelib.store.team",
     "chalicelib.store.audit",
+    "chalicelib.store.outbound",
+    "chalicelib.store.qrcodes",
+    "chalicelib.store.desk",
 )
 
 

@@ -17,17 +17,22 @@ each (server.py says how they fit together).
 from __future__ import annotations
 
 from infra.fake_wechat.blacklist import BlacklistApi
+from infra.fake_wechat.comments import CommentsApi
 from infra.fake_wechat.datacube import DatacubeApi
 from infra.fake_wechat.drafts import DraftsApi
+from infra.fake_wechat.kf import KfApi
 from infra.fake_wechat.mass_protection import MassProtectionApi
 from infra.fake_wechat.media import MediaApi
 from infra.fake_wechat.menu import MenuApi
 from infra.fake_wechat.messages import MessagesApi
 from infra.fake_wechat.protocol import DEFAULT_APP_ID, DEFAULT_APP_SECRET, ApiError, Call
+from infra.fake_wechat.qrcodes import QRCodesApi
 from infra.fake_wechat.server import Server
+from infra.fake_wechat.subscribe import SubscribeApi
 from infra.fake_wechat.templates import TemplatesApi
 from infra.fake_wechat.tokens import TokensApi
 from infra.fake_wechat.users import UsersApi
+from infra.fake_wechat.web import WebAuthApi
 
 __all__ = ["DEFAULT_APP_ID", "DEFAULT_APP_SECRET", "ApiError", "Call", "FakeWeChat"]
 
@@ -37,12 +42,17 @@ class FakeWeChat(
     MenuApi,
     MediaApi,
     DraftsApi,
+    CommentsApi,
     UsersApi,
     BlacklistApi,
     DatacubeApi,
     TemplatesApi,
     MassProtectionApi,
     MessagesApi,
+    SubscribeApi,
+    QRCodesApi,
+    WebAuthApi,
+    KfApi,
     Server,
 ):
     """In-memory WeChat API server bound to loopback: every API family on one server."""

@@ -17,6 +17,7 @@ class DraftsApi:
         "/cgi-bin/draft/delete": ("POST", "_draft_delete", True),
         "/cgi-bin/freepublish/submit": ("POST", "_publish_submit", True),
         "/cgi-bin/freepublish/get": ("POST", "_publish_get", True),
+        "/cgi-bin/freepublish/delete": ("POST", "_publish_delete", True),
     }
 
     def _reset_state(self, *, tokens: bool) -> None:
@@ -79,6 +80,10 @@ class DraftsApi:
                 ],
             },
             "fail_idx": [],
+            # comments opened by the draft's need_open_comment, per article index (from 0)
+            "open_comment": {
+                str(i): bool(a.get("need_open_comment")) for i, a in enumerate(draft["news_item"])
+            },
         }
         return {"errcode": 0, "errmsg": "ok", "publish_id": publish_id}
 
@@ -86,4 +91,27 @@ class DraftsApi:
         publish = self._publishes.get(str(req.body().get("publish_id", "")))
         if publish is None:
             raise ApiError(40007, "invalid publish_id")
-        return publish
+        return {k: v for k, v in publish.items() if k != "open_comment"}
+
+    def _publish_delete(self, req: Request) -> dict[str, Any]:
+        body = req.body()
+        article_id = str(body.get("article_id") or "")
+        found = [p for p in self._publishes.values() if p["article_id"] == article_id]
+        if not found:
+            raise ApiError(40007, "invalid media_id")
+        found[0]["publish_status"] = 5  # deleted after success
+        return {"errcode": 0, "errmsg": "ok"}
+
+    # ---- test helpers --------------------------------------------------------------------
+
+    def set_publish_status(
+        self, publish_id: str, status: int, fail_idx: list[int] | None = None
+    ) -> None:
+        """Make a publish job end otherwise (1 still publishing, 2..4 failed, 6 banned)."""
+        with self._lock:
+            publish = self._publishes[str(publish_id)]
+            publish["publish_status"] = status
+            if status != 0:
+                publish["article_id"] = ""
+                publish["article_detail"] = {"count": 0, "item": []}
+            publish["fail_idx"] = list(fail_idx or [])

@@ -26,6 +26,7 @@ CUSTOM_MSGTYPES = {
 }
 MASS_MSGTYPES = {"mpnews": "mpnews", "text": "text", "voice": "voice", "image": "images"}
 MASS_MSGTYPES |= {"mpvideo": "mpvideo", "wxcard": "wxcard"}
+TEMPLATE_DEDUP_SECONDS = 600  # template/send: one message per openid + client_msg_id
 
 
 class MessagesApi:
@@ -36,6 +37,7 @@ class MessagesApi:
         "_template_messages",
         "_mass_jobs",
         "_clientmsgids",
+        "_template_keys",
     )
     ROUTES: ClassVar[Routes] = {
         "/cgi-bin/message/custom/send": ("POST", "_custom_send", True),
@@ -55,6 +57,8 @@ class MessagesApi:
         self._template_messages: list[dict[str, Any]] = []
         self._mass_jobs: dict[int, dict[str, Any]] = {}
         self._clientmsgids: dict[str, int] = {}
+        # "<openid> <client_msg_id>" -> [msgid, sent at]: template/send's dedup (10 minutes)
+        self._template_keys: dict[str, list[float]] = {}
         self.add_template(
             "tmpl_txn_notice_0001",
             "交易提醒",
@@ -118,9 +122,19 @@ class MessagesApi:
             isinstance(v, dict) and "value" in v for v in data.values()
         ):
             raise ApiError(47001, "data format error")
+        follower = self._followers.get(str(body["touser"]))
+        if follower is not None and not follower.get("subscribe"):
+            raise ApiError(43004, "require subscribe")
         self._check_template_data(body["template_id"], data)  # 47003 (templates.py)
+        key = f"{body['touser']} {body.get('client_msg_id')}" if body.get("client_msg_id") else ""
+        seen = self._template_keys.get(key)
+        if seen is not None and self.clock() - seen[1] < TEMPLATE_DEDUP_SECONDS:
+            # One message per openid + client_msg_id within 10 minutes: the same answer again.
+            return {"errcode": 0, "errmsg": "ok", "msgid": int(seen[0])}
         msgid = next(self._ids) + 200_000_000
         self._template_messages.append(body | {"msgid": msgid})
+        if key:
+            self._template_keys[key] = [msgid, self.clock()]
         return {"errcode": 0, "errmsg": "ok", "msgid": msgid}
 
     def _templates_all(self, req: Request) -> dict[str, Any]:

@@ -57,3 +57,8 @@ def messages(client, openid: str | None = None, limit: int = 50) -> list[dict]:
     response = admin(client, "GET", path)
     assert response.status_code == 200, response.body
     return body_json(response)["items"]
+
+
+def follower_writes(client, openid: str, content: str = "您好") -> None:
+    """The follower sends a message: their customer-service window opens (5 sends, 48 h)."""
+    assert post_xml(client, wxsim.text(content, openid)).status_code == 200

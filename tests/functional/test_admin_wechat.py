@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.functional.helpers import admin, body_json
+from tests.functional.helpers import admin, body_json, follower_writes
 
 
 def test_tag_crud_and_membership(client, fake_wechat):
@@ -109,11 +109,14 @@ CS_MESSAGES = [
 
 
 def test_send_customer_service_messages(client, fake_wechat):
-    for message, sent in CS_MESSAGES:
+    follower_writes(client, "o_1")  # their window: 5 messages within 48 h
+    for left, (message, sent) in reversed(list(enumerate(CS_MESSAGES))):
         body = {"openid": "o_1", "message": message}
         response = admin(client, "POST", "/admin/messages/custom", body)
         assert response.status_code == 200, (message, response.body)
-        assert body_json(response) == {"sent": True, "openid": "o_1", "type": message["type"]}
+        answer = body_json(response)
+        assert answer.pop("window_until") > 0
+        assert answer == {"sent": True, "openid": "o_1", "type": message["type"], "remaining": left}
         delivered = fake_wechat.custom_messages[-1]
         assert delivered["touser"] == "o_1" and delivered["msgtype"] == message["type"]
         assert delivered[message["type"]] == sent[message["type"]]
@@ -134,6 +137,7 @@ CS_ERRORS = [
 def test_customer_service_errors_are_mapped(client, fake_wechat):
     body = {"openid": "o_1", "message": {"type": "text", "content": "hi"}}
     for errcode, status, words in CS_ERRORS:
+        follower_writes(client, "o_1")  # a fresh window: 45015/45047 close the one before
         fake_wechat.inject_error("/cgi-bin/message/custom/send", errcode, "refused")
         response = admin(client, "POST", "/admin/messages/custom", body)
         assert response.status_code == status, (errcode, response.body)
@@ -142,6 +146,7 @@ def test_customer_service_errors_are_mapped(client, fake_wechat):
 
 
 def test_wechat_unreachable_is_a_retryable_502(client, fake_wechat):
+    follower_writes(client, "o_1")
     fake_wechat.inject_error("/cgi-bin/message/custom/send", None, status=500)
     response = admin(
         client,

@@ -60,17 +60,18 @@ def _deliver(records: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _forget_aggregates() -> None:
     """Empty what the aggregator writes (the messages themselves stay)."""
-    from chalicelib.store import analytics, followers
+    from chalicelib.store import analytics, desk, followers
     from chalicelib.store import flows as flows_store
 
-    for model in (analytics.AnalyticsItem, followers.FollowerItem, flows_store.FlowStatsItem):
+    models = (analytics.AnalyticsItem, followers.FollowerItem, flows_store.FlowStatsItem)
+    for model in (*models, desk.DeskItem):
         with model.batch_write() as batch:
             for item in list(model.scan()):
                 batch.delete(item)
 
 
 def _snapshot(flow_id: str) -> dict[str, Any]:
-    from chalicelib.store import analytics, followers, listing
+    from chalicelib.store import analytics, channel_stats, desk, followers, listing
     from chalicelib.store import flows as flows_store
 
     today = analytics.today()
@@ -89,6 +90,9 @@ def _snapshot(flow_id: str) -> dict[str, Any]:
         "followers": people,
         "listing": sorted(m["msg_id"] for m in listing.recent(500)),
         "flow": flows_store.stats(flow_id, first, last)["totals"],
+        "channels": channel_stats.totals(["poster0", "poster1"]),
+        "channel_days": [channel_stats.daily(f"poster{i}", first, last) for i in (0, 1)],
+        "conversations": [desk.get_conversation(openid) for openid in FOLLOWERS],
     }
 
 
@@ -105,6 +109,9 @@ def recorded(client):
     assert reference["followers"][FOLLOWERS[1]]["scene"] == "poster1"
     assert len(reference["listing"]) == len(records)
     assert reference["flow"]["entered"] == 1
+    assert reference["channels"]["poster0"] == {"scans": 3, "subscribes": 3}
+    assert reference["conversations"][0]["unread"] == 4  # 余额, 信用卡年费, 办卡, 1
+    assert reference["conversations"][5]["window_until"] is None  # left
     return flow_id, records, reference
 
 
@@ -139,8 +146,9 @@ def test_a_fault_at_every_write_of_a_batch_is_recovered_exactly_once(recorded, w
     with injected() as counting:
         _deliver(records)
     writes = sum(n for op, n in counting.calls.items() if op in AGGREGATE_WRITES)
-    # 6 followers, 1 hour, 4 texts, 1 flow day, 1 listing page, the progress item
-    assert writes == 14, counting.calls
+    # 6 followers, 1 hour, 4 texts, 1 flow day, 2 channels (their day and all time),
+    # 6 desk conversations, 1 listing page, the progress item
+    assert writes == 24, counting.calls
     for n in range(1, writes + 1):
         _forget_aggregates()
         with injected() as faults:

@@ -10,7 +10,14 @@ import json
 import pytest
 
 from tests import stream, wxsim
-from tests.functional.helpers import admin, body_json, make_rule, post_xml, refresh_rules
+from tests.functional.helpers import (
+    admin,
+    body_json,
+    follower_writes,
+    make_rule,
+    post_xml,
+    refresh_rules,
+)
 
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
@@ -762,6 +769,7 @@ def test_a_customer_service_message_can_carry_an_article_by_id(client, fake_wech
     from chalicelib import wiring
 
     wiring.reset()
+    follower_writes(client, "o_1")
     message = {"type": "news", "article_ids": [article["id"]]}
     response = admin(
         client, "POST", "/admin/messages/custom", {"openid": "o_1", "message": message}

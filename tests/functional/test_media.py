@@ -8,7 +8,7 @@ import base64
 import pytest
 
 from tests import wxsim
-from tests.functional.helpers import admin, body_json, post_xml, refresh_rules
+from tests.functional.helpers import admin, body_json, follower_writes, post_xml, refresh_rules
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(range(256)) * 4
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x11" * 2000
@@ -412,6 +412,7 @@ def test_media_used_by_a_rule_cannot_be_deleted(client, fake_wechat):
 
 def test_customer_service_message_with_a_media_item(client, fake_wechat):
     item = body_json(upload(client, "image", PNG))
+    follower_writes(client, "o_follower_1")
     response = admin(
         client,
         "POST",

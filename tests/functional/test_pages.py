@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import re
 
 import pytest
@@ -15,6 +16,24 @@ HOST = "wx.bank.example"
 clock = test_cms.clock  # the publish-date fixture
 _module_store = test_cms._module_store  # one moto per module, emptied per test
 client = test_cms.client
+
+
+def without_share_card(html: str) -> str:
+    """The page without the three scripts of WeChat's share card (the JSON data block, the
+    JS-SDK and our share.js): what is left must hold no script at all."""
+    from chalicelib.handlers.pages import JWEIXIN, TEMPLATES
+
+    share_js = (TEMPLATES / "share.js").read_text(encoding="utf-8")
+    found = re.findall(r'<script id="wx-share" type="application/json">[^<]*</script>\n', html)
+    assert len(found) == 1, html
+    for script in (
+        found[0],
+        f'<script src="{JWEIXIN}"></script>\n',
+        f"<script>{share_js}</script>",
+    ):
+        assert html.count(script) == 1, script
+        html = html.replace(script, "")
+    return html
 
 
 def page(client, path: str, **headers):
@@ -69,10 +88,23 @@ def test_article_page(client, published):
     assert f'href="http://{HOST}/p/categories/{cat["id"]}">信用卡</a>' in html
     assert "信用卡中心" in html
     assert "<h2>一、自动还款</h2><p>绑定借记卡。</p>" in html
-    assert "<script" not in html and "onerror" not in html and "alert" not in html
-    # Security and caching headers.
+    bare = without_share_card(html)
+    assert "<script" not in bare and "onerror" not in html and "alert" not in html
+    # The share card's data: the escaped title in JSON, the canonical link and the cover.
+    share = json.loads(re.search(r'id="wx-share" type="application/json">([^<]*)<', html).group(1))
+    assert share == {
+        "jssdk": f"http://{HOST}/p/jssdk",
+        "title": "信用卡 <还款> 指南 & 说明",
+        "desc": "三种还款方式",
+        "link": url,
+        "imgUrl": f"{url}/cover",
+    }
+    # Security and caching headers: scripts only by hash and from WeChat's JS-SDK host.
     csp = response.headers["Content-Security-Policy"]
-    assert "default-src 'none'" in csp and "script-src" not in csp and "unsafe-inline" not in csp
+    assert "default-src 'none'" in csp and "unsafe-inline" not in csp
+    (script_src,) = [d.strip() for d in csp.split(";") if d.strip().startswith("script-src")]
+    assert re.fullmatch(r"script-src 'sha256-[A-Za-z0-9+/=]+' https://res\.wx\.qq\.com", script_src)
+    assert "connect-src 'self'" in csp
     assert response.headers["Cache-Control"] == "public, max-age=60"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
 
@@ -107,7 +139,7 @@ def test_a_body_stored_behind_the_api_is_still_sanitized_when_shown(client, publ
     item = ArticleItem.get(article_key(article["id"]))
     item.body_html = '<p>hi</p><script>alert("x")</script><a href="javascript:evil()">x</a>'
     item.save()
-    html = text(page(client, f"/p/articles/{article['id']}"))
+    html = without_share_card(text(page(client, f"/p/articles/{article['id']}")))
     assert "<p>hi</p>" in html and "<script" not in html and "javascript:" not in html
 
 
@@ -232,3 +264,14 @@ def test_console_modules_import_only_shipped_files(client):
 @pytest.mark.parametrize("name", ["..%2Fapp.py", "index.html", "missing.js", "a.py", ".hidden.js"])
 def test_console_serves_nothing_else(client, name):
     assert client.http.get(f"/console/static/{name}").status_code == 404
+
+
+def test_inline_share_script_matches_the_csp_hash(client, published):
+    import hashlib
+
+    article, _cat = published
+    response = page(client, f"/p/articles/{article['id']}")
+    inline = re.findall(r"<script>(.*?)</script>", text(response), re.S)
+    assert len(inline) == 1
+    digest = base64.b64encode(hashlib.sha256(inline[0].encode()).digest()).decode()
+    assert f"'sha256-{digest}'" in response.headers["Content-Security-Policy"]

@@ -10,11 +10,16 @@ from __future__ import annotations
 from functools import cached_property
 
 from .blacklist import BlacklistAPI
+from .comments import CommentsAPI
 from .datacube import DatacubeAPI
 from .draft import DraftAPI, FreePublishAPI
+from .kf import KfAPI
 from .media import MaterialAPI, MediaAPI
 from .menu import MenuAPI
 from .messages import MessagesAPI
+from .oauth import OAuthAPI
+from .qrcode import QRCodeAPI
+from .subscribe import SubscribeAPI
 from .tags import TagsAPI
 from .templates import TemplatesAPI
 from .token import TokenAPI
@@ -72,3 +77,23 @@ class WeChatClient(Transport):
     @cached_property
     def datacube(self) -> DatacubeAPI:
         return DatacubeAPI(self)
+
+    @cached_property
+    def subscribe(self) -> SubscribeAPI:
+        return SubscribeAPI(self)
+
+    @cached_property
+    def comments(self) -> CommentsAPI:
+        return CommentsAPI(self)
+
+    @cached_property
+    def qrcode(self) -> QRCodeAPI:
+        return QRCodeAPI(self)
+
+    @cached_property
+    def oauth(self) -> OAuthAPI:
+        return OAuthAPI(self)
+
+    @cached_property
+    def kf(self) -> KfAPI:
+        return KfAPI(self)

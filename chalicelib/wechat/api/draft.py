@@ -71,3 +71,8 @@ class FreePublishAPI:
         """POST /cgi-bin/freepublish/get -> {publish_id, publish_status, article_id,
         article_detail, fail_idx}."""
         return self.client.post("/cgi-bin/freepublish/get", {"publish_id": str(publish_id)})
+
+    def delete(self, article_id: str, index: int = 0) -> None:
+        """POST /cgi-bin/freepublish/delete: the published article (index from 1; 0: all of
+        it). Its freepublish/get status becomes 5 (deleted)."""
+        self.client.post("/cgi-bin/freepublish/delete", {"article_id": article_id, "index": index})

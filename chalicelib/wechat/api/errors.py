@@ -33,6 +33,24 @@ REFUSALS: dict[int, tuple[int, str]] = {
     65301: (404, "unknown conditional menu"),
     65303: (409, "publish a default menu first (PUT /admin/menu): conditional menus need one"),
     40007: (400, "WeChat does not know this media_id"),
+    # subscribe notifications (/wxaapi/newtmpl, subscribe/bizsend)
+    43101: (409, "the follower refuses this subscribe notification (no consent left)"),
+    200011: (409, "this template is banned at WeChat"),
+    200012: (409, "too many subscribe templates: WeChat allows 50; delete one first"),
+    200013: (409, "this template is banned at WeChat"),
+    200014: (400, "unknown template tid"),
+    200020: (400, "kid_list does not fit the template's keywords"),
+    200021: (400, "scene_desc does not fit WeChat's rules (15 characters at most)"),
+    # comments on articles
+    88000: (409, "the account has no comment privilege"),
+    88001: (404, "WeChat does not know this article (msg_data_id, index)"),
+    88002: (409, "this article is restricted for safety"),
+    88003: (409, "too many elected comments"),
+    88004: (409, "the follower deleted this comment"),
+    88005: (409, "this comment already has a reply"),
+    88007: (400, "a reply must be 1..1000 characters"),
+    88008: (404, "no such comment"),
+    88010: (400, "begin/count out of range"),
 }
 
 

@@ -176,8 +176,10 @@ class Transport:
         body, multipart_type = encode_multipart_formdata(fields)
         return self._call("POST", path, params, body, multipart_type)
 
-    def get_raw(self, path: str, params: Mapping[str, Any] | None = None) -> RawResponse:
-        return self._call("GET", path, params, None, None, raw=True)
+    def get_raw(
+        self, path: str, params: Mapping[str, Any] | None = None, *, with_token: bool = True
+    ) -> RawResponse:
+        return self._call("GET", path, params, None, None, raw=True, with_token=with_token)
 
     def post_raw(self, path: str, json_body: Any = None) -> RawResponse:
         body = dumps(json_body if json_body is not None else {})

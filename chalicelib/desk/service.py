@@ -1,0 +1,230 @@
+"""The agent desk's service: conversations with their windows and remaining quota, the thread
+both ways, replies counted against the quota before WeChat is called, assignment, closing,
+transfer to WeChat's own customer service.
+
+The quota is `desk.quota`, a stand-in with the API of `chalicelib.cs.quota` (issue 17 part B):
+when that lands, import it here instead (QUOTA below) and drop desk/quota.py.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.desk import quota as QUOTA
+from chalicelib.errors import InvalidInput, NotFound
+from chalicelib.store import desk as store
+
+if TYPE_CHECKING:
+    from chalicelib.wechat.api import WeChatClient
+
+MAX_AGENT_CHARS = 64
+ALLOWANCE_WORKERS = 8
+STATUSES = ("open", "closed", "transferred")
+REPLY_TYPES = ("text", "image", "voice", "video", "music", "news")
+
+
+# -- conversations ------------------------------------------------------------------------------
+
+
+def conversations(
+    *,
+    limit: int = 50,
+    status: str | None = None,
+    assigned_to: str | None = None,
+    now: float | None = None,
+) -> dict[str, Any]:
+    """Followers whose window is open, newest first, each with what may still be sent."""
+    now = time.time() if now is None else now
+    found = store.open_conversations(now)
+    if status:
+        found = [c for c in found if c["status"] == status]
+    if assigned_to is not None:
+        found = [c for c in found if (c["assigned_to"] or "") == assigned_to]
+    shown = found[:limit]
+    allowances = _allowances([c["openid"] for c in shown], now)
+    items = []
+    for conversation in shown:
+        left = allowances[conversation["openid"]]
+        items.append(
+            {
+                **conversation,
+                "remaining": left.remaining,
+                # the timeline's word (exact now) over the stream-summed one (seconds behind)
+                "window_until": left.window_until or conversation["window_until"],
+            }
+        )
+    return {"items": items, "total": len(found)}
+
+
+def _allowances(openids: list[str], now: float) -> dict[str, Any]:
+    if not openids:
+        return {}
+    with ThreadPoolExecutor(max_workers=min(ALLOWANCE_WORKERS, len(openids))) as pool:
+        found = pool.map(lambda openid: QUOTA.allowance(openid, now), openids)
+        return dict(zip(openids, found, strict=True))
+
+
+# -- the thread -----------------------------------------------------------------------------------
+
+_CDATA = r"<!\[CDATA\[(.*?)\]\]>"
+_SECTIONS = r"((?:<!\[CDATA\[.*?\]\]>)+)"
+
+
+def _fields(xml: str, name: str) -> list[str]:
+    return [
+        "".join(re.findall(_CDATA, found, re.S))  # "]]>" is split across two sections
+        for found in re.findall(rf"<{name}>{_SECTIONS}</{name}>", xml, re.S)
+    ]
+
+
+def _field(xml: str, name: str) -> str | None:
+    found = _fields(xml, name)
+    return found[0] if found else None
+
+
+def auto_reply(reply_xml: str) -> dict[str, Any] | None:
+    """What the account answered automatically, from the rendered reply: its type and text
+    (the content of a text, the first title of news)."""
+    if not reply_xml:
+        return None
+    kind = _field(reply_xml, "MsgType") or "unknown"
+    out: dict[str, Any] = {"type": kind}
+    if kind == "text":
+        out["content"] = _field(reply_xml, "Content") or ""
+    elif kind == "news":
+        out["articles"] = [{"title": title} for title in _fields(reply_xml, "Title")]
+    return out
+
+
+def thread(openid: str, *, limit: int = 50, mark_read: bool = False) -> dict[str, Any]:
+    """The conversation both ways, oldest first: the follower's messages, the automatic
+    answers, what agents sent."""
+    conversation = store.get_conversation(openid)
+    timeline = store.follower_timeline(openid, limit)
+    if conversation is None and not timeline:
+        raise NotFound(f"no conversation with {openid[:40]}")
+    items: list[dict[str, Any]] = []
+    for entry in timeline:
+        received_ms = entry["received_at"] or entry["created_at"] * 1000
+        items.append(
+            {
+                "direction": "in",
+                "at": entry["created_at"],
+                "at_ms": received_ms,
+                "msg_id": entry["msg_id"],
+                "msg_type": entry["msg_type"],
+                "content": entry["content"],
+            }
+        )
+        answered = auto_reply(entry["reply_xml"])
+        if answered is not None:
+            items.append(
+                {
+                    "direction": "out",
+                    "by": "auto",
+                    "at": entry["created_at"],
+                    "at_ms": received_ms + 1,  # answered as it arrived
+                    "outcome": entry["outcome"],
+                    "rule_id": entry["rule_id"],
+                    "reply": answered,
+                }
+            )
+    for sent in store.agent_messages(openid, limit):
+        items.append(
+            {
+                "direction": "out",
+                "by": sent["by"],
+                "at": sent["at"] // 1000,
+                "at_ms": sent["at"],
+                "reply": sent["reply"],
+                "kf_account": sent["kf_account"],
+            }
+        )
+    # in the order they happened, on our clock (a message, then its automatic answer)
+    items.sort(key=lambda i: i["at_ms"])
+    if mark_read and conversation is not None and conversation["unread"]:
+        conversation = store.change(openid, unread=0)
+    left = QUOTA.allowance(openid)
+    return {
+        "openid": openid,
+        "conversation": conversation,
+        "remaining": left.remaining,
+        "window_until": left.window_until,
+        "items": items[-limit:] if limit else items,
+    }
+
+
+# -- replies and the rest ----------------------------------------------------------------------
+
+
+def check_reply(body: dict[str, Any]) -> tuple[dict[str, Any], str, str | None]:
+    """(reply, agent, kf_account) of a POST .../reply body; the reply itself is validated by
+    the sender (media resolved, articles expanded)."""
+    unknown = set(body) - {"reply", "agent", "kf_account"}
+    if unknown:
+        raise InvalidInput(f"unknown fields: {', '.join(sorted(unknown))}")
+    reply = body.get("reply")
+    if not isinstance(reply, dict):
+        raise InvalidInput("reply must be a Reply object")
+    if reply.get("type") not in REPLY_TYPES:
+        raise InvalidInput(f"reply.type must be one of {', '.join(REPLY_TYPES)}")
+    agent = body.get("agent", "owner")
+    if not isinstance(agent, str) or not agent.strip() or len(agent) > MAX_AGENT_CHARS:
+        raise InvalidInput(f"agent must be a name of 1..{MAX_AGENT_CHARS} characters")
+    kf_account = body.get("kf_account")
+    if kf_account is not None and (not isinstance(kf_account, str) or not kf_account):
+        raise InvalidInput("kf_account must be a non-empty string")
+    return reply, agent.strip(), kf_account
+
+
+def reply(
+    openid: str,
+    message: dict[str, Any],
+    send: Callable[[], Any],
+    *,
+    agent: str,
+    kf_account: str | None = None,
+) -> dict[str, Any]:
+    """Count the send against the quota (409 when closed or spent: WeChat is not called), send
+    it, keep it in the thread, mark the conversation read."""
+    _, left = QUOTA.send(openid, send)
+    store.add_agent_message(openid, message, agent, kf_account)
+    with contextlib.suppress(NotFound):  # the stream may not have summed their message yet
+        store.change(openid, unread=0)
+    return {"sent": True, "remaining": left.remaining, "window_until": left.window_until}
+
+
+def assign(openid: str, agent: Any) -> dict[str, Any]:
+    if agent is not None and (
+        not isinstance(agent, str) or not agent.strip() or len(agent) > MAX_AGENT_CHARS
+    ):
+        raise InvalidInput(f"agent must be a name of 1..{MAX_AGENT_CHARS} characters, or null")
+    return store.change(openid, assigned_to=agent.strip() if agent else None)
+
+
+def close(openid: str, now: float | None = None) -> dict[str, Any]:
+    return store.change(openid, status="closed", closed_at=int(time.time() if now is None else now))
+
+
+def reopen(openid: str) -> dict[str, Any]:
+    return store.change(openid, status="open", closed_at=None)
+
+
+def transfer(openid: str, kf_account: Any, wechat: WeChatClient) -> dict[str, Any]:
+    """Hand the follower to an account of WeChat's own customer service (kfsession/create:
+    the account must be bound and online); the conversation says so."""
+    from chalicelib.wechat.api.kf import check_account
+
+    account = check_account(kf_account)
+    store.get_conversation(openid) or _missing(openid)
+    wechat.kf.create_session(account, openid)
+    return store.change(openid, status="transferred", assigned_to=account)
+
+
+def _missing(openid: str) -> None:
+    raise NotFound(f"no conversation with {openid[:40]}")
