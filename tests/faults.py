@@ -86,9 +86,13 @@ class Faults:
         with self.lock:
             self.nth, self.counted = (n, kind, frozenset(operations)), 0
 
-    def fail(self, operation: str, kind: str = KINDS[0], times: int = 10**9) -> None:
+    def fail(
+        self, operation: str, kind: str = KINDS[0], times: int = 10**9, after: int = 0
+    ) -> None:
+        """Fail `operation` `times` times, once its first `after` calls went through (an admin
+        write's first PutItem is its audit entry's)."""
         with self.lock:
-            self.plan[operation] = [kind, times]
+            self.plan[operation] = [kind, times, after]
 
     def clear(self) -> None:
         with self.lock:
@@ -108,6 +112,9 @@ class Faults:
                     return self.nth[1]
             entry = self.plan.get(operation)
             if not entry or entry[1] <= 0:
+                return None
+            if entry[2] > 0:
+                entry[2] -= 1
                 return None
             entry[1] -= 1
             self.injected[operation] = self.injected.get(operation, 0) + 1

@@ -34,6 +34,7 @@ from chalicelib.campaigns.spec import (
     validate_campaign,
 )
 from chalicelib.errors import Conflict, InvalidInput, NotFound
+from chalicelib.notify import subscriptions
 from chalicelib.store import campaign_items as items
 from chalicelib.store import campaigns as table
 from chalicelib.store.errors import StoreUnavailable
@@ -109,7 +110,7 @@ def create(
         item["parts"] = len(children)
     # WeChat's sending limits first: what they refuse needs no call to WeChat.
     guard = check_limits(spec, openids, now)
-    if spec["type"] == TEMPLATE and not channel.is_subscribe(spec["template"]):
+    if spec["type"] == TEMPLATE:
         _check_template(spec["template"], client)
     for attempt in (0, 1):
         try:
@@ -127,10 +128,13 @@ def create(
 
 
 def _check_template(template: dict[str, Any], client: WeChatClient | None) -> None:
-    """The data against the account's template (chalicelib.wxaccount.templates): a value over
-    its field's limit, a colour, first/remark on a category template -> 400 naming the field."""
+    """The data against the account's template as synced from WeChat (template messages:
+    chalicelib.wxaccount.templates; subscribe notifications: chalicelib.notify.subscriptions;
+    the same field rules): a value over its field's limit, a colour, first/remark on a category
+    template, an unknown template -> 400 naming the field."""
     if client is None:
         raise TypeError("a template campaign is checked against WeChat's templates: pass client")
+    subscribe = channel.is_subscribe(template)
     templates.check(
         template["template_id"],
         template["data"],
@@ -138,6 +142,7 @@ def _check_template(template: dict[str, Any], client: WeChatClient | None) -> No
         where="template.data",
         id_field="template.template_id",
         fixed_part=fixed_part,
+        find=subscriptions.template_for if subscribe else templates.template_for,
     )
 
 

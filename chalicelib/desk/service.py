@@ -2,8 +2,8 @@
 both ways, replies counted against the quota before WeChat is called, assignment, closing,
 transfer to WeChat's own customer service.
 
-The quota is `desk.quota`, a stand-in with the API of `chalicelib.cs.quota` (issue 17 part B):
-when that lands, import it here instead (QUOTA below) and drop desk/quota.py.
+The quota is `chalicelib.cs.quota`, the one every customer-service sender counts against: a
+reply here and a POST /admin/messages/custom to the same follower share one window's count.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.desk import quota as QUOTA
+from chalicelib.cs import quota
 from chalicelib.errors import InvalidInput, NotFound
 from chalicelib.store import desk as store
 
@@ -65,7 +65,7 @@ def _allowances(openids: list[str], now: float) -> dict[str, Any]:
     if not openids:
         return {}
     with ThreadPoolExecutor(max_workers=min(ALLOWANCE_WORKERS, len(openids))) as pool:
-        found = pool.map(lambda openid: QUOTA.allowance(openid, now), openids)
+        found = pool.map(lambda openid: quota.allowance(openid, now), openids)
         return dict(zip(openids, found, strict=True))
 
 
@@ -149,7 +149,7 @@ def thread(openid: str, *, limit: int = 50, mark_read: bool = False) -> dict[str
     items.sort(key=lambda i: i["at_ms"])
     if mark_read and conversation is not None and conversation["unread"]:
         conversation = store.change(openid, unread=0)
-    left = QUOTA.allowance(openid)
+    left = quota.allowance(openid)
     return {
         "openid": openid,
         "conversation": conversation,
@@ -192,7 +192,7 @@ def reply(
 ) -> dict[str, Any]:
     """Count the send against the quota (409 when closed or spent: WeChat is not called), send
     it, keep it in the thread, mark the conversation read."""
-    _, left = QUOTA.send(openid, send)
+    _, left = quota.send(openid, send)
     store.add_agent_message(openid, message, agent, kf_account)
     with contextlib.suppress(NotFound):  # the stream may not have summed their message yet
         store.change(openid, unread=0)

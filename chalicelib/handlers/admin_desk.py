@@ -1,7 +1,8 @@
 """Admin routes of the agent desk: conversations (followers whose customer-service window is
-open), a thread both ways, replies within WeChat's quota (409 past it, WeChat not called),
-assign, close, reopen, mark read, transfer to WeChat's customer service; and the accounts of
-WeChat's customer service (kfaccount)."""
+open), a thread both ways, replies within WeChat's quota (chalicelib.cs.quota, the count that
+POST /admin/messages/custom shares; 409 past it, WeChat not called), assign, close, reopen,
+mark read, transfer to WeChat's customer service; and the accounts of WeChat's customer
+service (kfaccount)."""
 
 from __future__ import annotations
 

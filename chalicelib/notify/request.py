@@ -1,5 +1,7 @@
 """What a caller of `POST /admin/notify` may ask for (pure): one follower, one template or
-subscribe notification, now, under the caller's own `client_msg_id`."""
+subscribe notification, now, under the caller's own `client_msg_id`. The data's shape is
+checked here; its values against the template's fields by the service (the template is synced
+from WeChat)."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.errors import InvalidInput
-from chalicelib.notify import fields
+from chalicelib.wechat.templates import value_of
 
 TEMPLATE, SUBSCRIBE = "template", "subscribe"
 CHANNELS = (TEMPLATE, SUBSCRIBE)
@@ -56,6 +58,14 @@ def _text(body: Mapping[str, Any], key: str, pattern: re.Pattern[str], what: str
     return value
 
 
+def _data(raw: Any) -> dict[str, dict[str, str]]:
+    """The data as WeChat takes it, {key: {"value": text}} (text or {"value"}; no colour), so
+    that two spellings of one notification are one fingerprint."""
+    if not isinstance(raw, Mapping) or not raw:
+        raise InvalidInput("data: an object of field -> text or {value}", field="data")
+    return {str(key): {"value": value_of(str(key), entry, "data")} for key, entry in raw.items()}
+
+
 def parse(body: Mapping[str, Any]) -> NotifyRequest:
     unknown = sorted(set(body) - set(ALLOWED))
     if unknown:
@@ -76,7 +86,7 @@ def parse(body: Mapping[str, Any]) -> NotifyRequest:
         client_msg_id=client_msg_id,
         openid=openid,
         template_id=template_id,
-        data=fields.check(body.get("data")),
+        data=_data(body.get("data")),
         channel=channel,
         url=url,
     )

@@ -1,7 +1,8 @@
 """One notification now, at most once per `client_msg_id` (the notify API's service).
 
-    validate -> the caller's rate -> claim the id -> limits (daily quota, consent) -> WeChat ->
-    the msg_id pointer -> the answer, kept and replayed to every repeat for 24 h
+    validate (the data against its template, synced from WeChat) -> the caller's rate ->
+    claim the id -> limits (daily quota, consent) -> WeChat -> the msg_id pointer -> the
+    answer, kept and replayed to every repeat for 24 h
 
 Why a repeat can never send twice:
 - **Concurrent repeats**: the id is claimed with one conditional write; the loser waits a few
@@ -30,7 +31,7 @@ from chalicelib import config
 from chalicelib.campaigns.limits import beijing_day, template_daily_quota
 from chalicelib.campaigns.quota import DAILY_QUOTA, quota_reset_after
 from chalicelib.errors import Conflict, TooManyRequests, Unprocessable
-from chalicelib.notify import consent
+from chalicelib.notify import consent, subscriptions
 from chalicelib.notify.request import SUBSCRIBE, TEMPLATE, NotifyRequest
 from chalicelib.store import campaign_limits, campaign_results, notify_limits
 from chalicelib.store import notify as store
@@ -41,6 +42,7 @@ from chalicelib.wechat.api import (
     TransportError,
     WeChatAPIError,
 )
+from chalicelib.wxaccount import templates
 
 log = logging.getLogger("wxless.notify")
 
@@ -79,6 +81,7 @@ def notify(req: NotifyRequest, caller: str, api: Any, now: float | None = None) 
     """Send `req` now, or answer what its first request got. Raises AppError for answers that
     are not kept (bad input, limits, retry later)."""
     now = time.time() if now is None else now
+    check(req, api)
     if not notify_limits.take_request(caller, now, rate_limit()):
         raise TooManyRequests(
             f"at most {rate_limit()} notify requests a minute per caller",
@@ -94,6 +97,13 @@ def notify(req: NotifyRequest, caller: str, api: Any, now: float | None = None) 
     if claim.token is None:
         return _repeat(req, claim.record)
     return _attempt(req, claim.token, claim.record, api, now)
+
+
+def check(req: NotifyRequest, api: Any) -> None:
+    """The data against its template as synced from WeChat (an unknown template is asked for
+    once): InvalidInput naming the field, before anything is counted or claimed."""
+    find = subscriptions.template_for if req.channel == SUBSCRIBE else templates.template_for
+    templates.check(req.template_id, req.data, api, find=find)
 
 
 def _repeat(req: NotifyRequest, record: dict[str, Any]) -> Answer:

@@ -95,11 +95,12 @@ SCHEMAS |= {
             "data": {
                 "type": "object",
                 "minProperties": 1,
-                "description": "field -> text or {value}. Typed fields are checked by their "
-                "name: thing <= 20 characters, character_string <= 32, phrase <= 5, number, "
-                "letter, symbol, amount, phone_number, car_number, name, time, date; no line "
-                "breaks; no `color`; no `first`/`remark` beside typed fields (category "
-                "templates).",
+                "description": "field -> text or {value}, checked against the template as "
+                "synced from WeChat (GET /admin/templates; subscribe: GET "
+                "/admin/subscribe/templates): only its fields, each by its type's rule (thing "
+                "<= 20 characters, character_string <= 32, phrase <= 5, number, letter, symbol, "
+                "amount, phone_number, car_number, name, time, date); no line breaks; no "
+                "`color`; no `first`/`remark` on category templates.",
                 "additionalProperties": {
                     "oneOf": [
                         _str,

@@ -1,6 +1,6 @@
 """The agent desk's table (`desk`): one conversation item per follower who wrote (or clicked,
-subscribed, scanned) lately, what agents sent them, and (until chalicelib.cs lands) the
-customer-service send counters of desk.quota.
+subscribed, scanned) lately and what agents sent them. (The customer-service send counters
+are chalicelib.cs's, in `outbound`: shared with every other sender.)
 
     pk = "<account>#conv#<k>"      sk = "<openid>"        the conversation (k: openid hash % 16)
         last_message_at, last_event_at, window_until, event_window_until, last_text, last_kind,
@@ -12,7 +12,7 @@ Conversation items are kept by the stream aggregator (one UpdateItem per followe
 exactly once through the ledger's per-item watermark) and changed by agents (assign, close,
 read). The listing reads the 16 partitions and keeps the open windows: its cost follows the
 conversations of the last 48 hours, never the follower table. Conversations lag a message by
-seconds; whether a reply may go out is decided from the follower's timeline (desk.quota).
+seconds; whether a reply may go out is decided from the follower's timeline (cs.quota).
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ data against its template before anything is scheduled or sent.
     listing(client)                   GET /admin/templates: the templates and their fields
     template_for(template_id, client) one template (a miss syncs once: it may be new)
     check(template_id, data, client)  the template, or InvalidInput naming the field at fault
+                                      (find=: another synced list, e.g. subscribe templates)
 
 Campaigns (chalicelib.campaigns.admin) and the notification API call `check`; the rules per
 field type are pure functions in chalicelib.wechat.templates.
@@ -83,10 +84,13 @@ def check(
     where: str = "data",
     id_field: str = "template_id",
     fixed_part: Callable[[str], tuple[str, bool]] | None = None,
+    find: Callable[..., dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The template, once `data` keeps its rules (InvalidInput naming the field otherwise).
-    `where`/`id_field`: how the caller's body names the data and the template id."""
-    template = template_for(template_id, client, id_field=id_field)
+    `where`/`id_field`: how the caller's body names the data and the template id. `find`:
+    where the template comes from, `template_for` here by default (subscribe notifications:
+    chalicelib.notify.subscriptions.template_for; the same rules apply)."""
+    template = (find or template_for)(template_id, client, id_field=id_field)
     check_data(template, data, where=where, fixed_part=fixed_part)
     return template
 

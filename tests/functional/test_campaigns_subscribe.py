@@ -6,10 +6,16 @@ call; previews too."""
 
 from __future__ import annotations
 
+import re
+
+import pytest
+
 from chalicelib.campaigns import admin as services
+from chalicelib.errors import InvalidInput
 from chalicelib.jobs import campaigns
 from chalicelib.store import campaign_items as items
 from chalicelib.store import campaign_recipients as recipients
+from chalicelib.store import campaigns as table
 from chalicelib.store import consents, ddb, outbound
 from tests.functional.test_campaigns import (  # noqa: F401  (fixtures)
     _moto_for_module,
@@ -54,7 +60,7 @@ def test_only_consenting_followers_get_a_subscribe_notification(wx, fake_wechat,
     body = template_body(
         {"type": "openids", "openids": audience}, clock.t, template=subscribe_template()
     )
-    created = services.create(body, now=clock.t)
+    created = services.create(body, now=clock.t, client=wx)
     dispatch(wx, clock)
     drain_queue(lambda bodies: campaigns.handle_sqs(bodies, wx, clock=clock))
     dispatch(wx, clock)
@@ -83,7 +89,7 @@ def test_a_refused_message_gives_its_consent_back(wx, fake_wechat, clock, queue)
     body = template_body(
         {"type": "openids", "openids": ["o_sub_d"]}, clock.t, template=subscribe_template()
     )
-    created = services.create(body, now=clock.t)
+    created = services.create(body, now=clock.t, client=wx)
     dispatch(wx, clock)
     drain_queue(lambda bodies: campaigns.handle_sqs(bodies, wx, clock=clock))
     assert services.detail(created["id"])["progress"]["errors"] == {"47003": 1}
@@ -95,7 +101,7 @@ def test_preview_needs_consent_too(wx, fake_wechat, clock, queue):
     body = template_body(
         {"type": "openids", "openids": ["o_sub_e"]}, clock.t + 3600, template=subscribe_template()
     )
-    created = services.create(body, now=clock.t)
+    created = services.create(body, now=clock.t, client=wx)
     answer = services.preview(created["id"], {"openids": ["o_sub_e"]}, wx)
     assert answer["results"] == [
         {
@@ -109,3 +115,24 @@ def test_preview_needs_consent_too(wx, fake_wechat, clock, queue):
     consent("o_sub_e")
     (result,) = services.preview(created["id"], {"openids": ["o_sub_e"]}, wx)["results"]
     assert result["ok"] is True and fake_wechat.count(BIZSEND) == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"template_id": "sub_not_at_wechat"}, "template.template_id"),
+        ({"data": {"time1": "2026-01-05 09:00", "thing3": "尊敬的{remark}" + "客" * 18}},
+         "template.data.thing3"),  # the fixed part alone is over 20
+        ({"data": {"amount2": "八十八元"}}, "template.data.amount2"),
+        ({"data": {"thing3": "x", "first": "您好"}}, "template.data.first"),
+    ],
+)  # fmt: skip
+def test_a_subscribe_campaign_is_checked_against_its_synced_template(
+    wx, fake_wechat, clock, queue, change, field
+):
+    template = {**subscribe_template(), **change}
+    body = template_body({"type": "openids", "openids": ["o_sub_f"]}, clock.t, template=template)
+    with pytest.raises(InvalidInput, match=re.escape(field)):
+        services.create(body, now=clock.t, client=wx)
+    assert table.list_campaigns() == []  # nothing written
+    assert fake_wechat.count(BIZSEND) == 0

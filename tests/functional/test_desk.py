@@ -108,6 +108,33 @@ def test_replies_count_against_the_quota_before_wechat_is_called(client, fake_we
     assert _reply(client, "o_q").status_code == 200
 
 
+def test_the_desk_and_custom_messages_share_one_quota(client, fake_wechat):
+    """One follower, one count: 3 via POST /admin/messages/custom and 2 desk replies spend the
+    message window; the 6th is refused from either, WeChat untouched."""
+    now = int(time.time())
+    until = now + 48 * 3600
+    _send(client, wxsim.text("人工", openid="o_s", create_time=now))
+    custom = {"openid": "o_s", "message": {"type": "text", "content": "您好"}}
+    for left in (4, 3, 2):
+        response = admin(client, "POST", "/admin/messages/custom", custom)
+        assert response.status_code == 200, response.body
+        assert body_json(response)["remaining"] == left
+    (listed,) = _conversations(client)
+    assert listed["remaining"] == 2 and listed["window_until"] == until
+    for left in (1, 0):
+        response = _reply(client, "o_s")
+        assert response.status_code == 200, response.body
+        assert body_json(response) == {"sent": True, "remaining": left, "window_until": until}
+    assert body_json(admin(client, "GET", "/admin/conversations/o_s"))["remaining"] == 0
+    for refused in (_reply(client, "o_s"), admin(client, "POST", "/admin/messages/custom", custom)):
+        assert refused.status_code == 409, refused.body
+        answer = body_json(refused)
+        assert answer["error"] and answer["retryable"] is False
+        assert answer["remaining"] == 0 and answer["window_until"] == until
+    assert len([m for m in fake_wechat.custom_messages if m["touser"] == "o_s"]) == 5
+    assert _conversations(client)[0]["remaining"] == 0
+
+
 def test_no_window_no_send(client, fake_wechat):
     refused = _reply(client, "o_stranger")
     assert refused.status_code == 409

@@ -90,7 +90,7 @@ def test_rules_unreadable_with_a_warm_cache_still_answers(client):
 @pytest.mark.parametrize("kind", KINDS)
 def test_admin_write_fault_is_a_clear_retryable_error_and_writes_nothing(client, kind):
     with injected() as faults:
-        faults.fail("PutItem", kind)
+        faults.fail("PutItem", kind, after=1)  # the audit entry is written first
         faults.fail("UpdateItem", kind)
         response = admin(client, "POST", "/admin/rules", text_rule("余额", "x"))
     assert response.status_code == 503

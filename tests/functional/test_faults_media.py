@@ -124,7 +124,7 @@ def test_wechat_upload_fault_is_retryable_and_keeps_nothing(
 @pytest.mark.parametrize("kind", KINDS)
 def test_record_fault_after_wechat_accepted_keeps_nothing(client, fake_wechat, kind, permanent):
     with injected() as faults:
-        faults.fail("PutItem", kind)
+        faults.fail("PutItem", kind, after=1)  # the audit entry is written first
         response = upload(client, "image", PNG, permanent=permanent)
     assert response.status_code == 503, response.body
     assert body_json(response)["retryable"] is True

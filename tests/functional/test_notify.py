@@ -77,12 +77,14 @@ BAD = [
     ({"client_msg_id": "has space"}, "client_msg_id"),
     ({"openid": "bad openid"}, "openid"),
     ({"template_id": ""}, "template_id"),
+    ({"template_id": "tmpl_not_at_wechat"}, "template_id"),  # not synced, nor at WeChat
     ({"data": {}}, "data"),
     ({"data": {"thing3": {"value": "x" * 21}}}, "data.thing3"),
     ({"data": {"thing3": {"value": "ok", "color": "#FF0000"}}}, "data.thing3.color"),
     ({"data": {"first": "您好", "thing3": "ok"}}, "data.first"),
     ({"data": {"amount2": "一百元"}}, "data.amount2"),
     ({"data": {"thing3": "two\nlines"}}, "data.thing3"),
+    ({"data": {"keyword1": "2026-01-05"}}, "data.keyword1"),  # not a field of this template
     ({"url": "javascript:alert(1)"}, "url"),
     ({"channel": "sms"}, "channel"),
     ({"extra": 1}, "unknown"),
@@ -96,9 +98,12 @@ def test_bad_requests_are_400_naming_the_field_and_send_nothing(notify, fake_wec
         assert response.status_code == 400, (change, response.body)
         assert words in body_json(response)["error"], (change, response.body)
     assert fake_wechat.count(SEND) == 0
-    # An old-style template keeps first/remark (no typed field): WeChat ignores them now.
+    # Bad input changes nothing: no notification was claimed under the id.
+    assert admin(notify, "GET", f"{NOTIFY}/txn-0001").status_code == 404
+    # An old-style (industry) template keeps first/remark: WeChat ignores them now.
     legacy = {"first": "您好", "keyword1": "2026-01-05", "remark": "谢谢"}
-    response = admin(notify, "POST", NOTIFY, {**_body("legacy-1"), "data": legacy})
+    body = {**_body("legacy-1"), "template_id": "tmpl_txn_notice_0001", "data": legacy}
+    response = admin(notify, "POST", NOTIFY, body)
     assert response.status_code == 200, response.body
 
 

@@ -169,6 +169,41 @@ def test_notify_sends_subscribe_notifications_only_with_consent(sub, fake_wechat
     assert record["delivery"] == "delivered" and record["channel"] == "subscribe"
 
 
+def test_subscribe_data_is_checked_against_the_synced_template(sub, fake_wechat):
+    """The template's fields (synced from WeChat on a miss) and their types' rules, before the
+    consent is spent or anything is claimed."""
+    fake_wechat.subscribe_popup("o_s_1", DEMO)
+    assert post_xml(sub, popup("o_s_1", [(DEMO, "accept")])).status_code == 200
+    good = {"time1": "2026-01-05 12:30", "amount2": "¥128.00", "thing3": "星巴克"}
+    bad = [
+        ({"template_id": "sub_not_at_wechat"}, "template_id"),
+        ({"data": {**good, "thing3": "星" * 21}}, "data.thing3"),
+        ({"data": {**good, "amount2": "一百元"}}, "data.amount2"),
+        (
+            {"data": {**good, "thing3": {"value": "星巴克", "color": "#FF0000"}}},
+            "data.thing3.color",
+        ),
+        ({"data": {**good, "remark": "谢谢"}}, "data.remark"),
+        ({"data": {**good, "character_string4": "8888"}}, "data.character_string4"),
+    ]
+    for n, (change, words) in enumerate(bad):
+        body = {
+            "client_msg_id": f"sub-bad-{n}",
+            "openid": "o_s_1",
+            "template_id": DEMO,
+            "channel": "subscribe",
+            "data": good,
+            **change,
+        }
+        response = admin(sub, "POST", "/admin/notify", body)
+        assert response.status_code == 400, (change, response.body)
+        assert words in body_json(response)["error"], (change, response.body)
+        assert admin(sub, "GET", f"/admin/notify/sub-bad-{n}").status_code == 404
+    assert fake_wechat.count(BIZSEND) == 0
+    assert _consents(sub, "o_s_1")[DEMO]["left"] == 1  # not spent
+    assert _notify(sub, "sub-good").status_code == 200
+
+
 def test_wechat_43101_revokes_the_consent(sub, fake_wechat):
     admin(sub, "GET", "/admin/subscribe/templates")
     assert post_xml(sub, popup("o_s_1", [(DEMO, "accept")])).status_code == 200

@@ -3,12 +3,14 @@ timeline, the facts kept from subscribe-notification and publish events, typed t
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from chalicelib.cs.window import EVENT, MESSAGE, windows
 from chalicelib.errors import InvalidInput
-from chalicelib.notify.fields import check, field_type
 from chalicelib.wechat.notices import facts
+from chalicelib.wechat.templates import CATEGORY_TYPES, check_data, field_of, template_view
 
 NOW = 1_800_000_000
 
@@ -117,25 +119,39 @@ def test_malformed_events_keep_nothing_and_never_raise(raw):
         assert kept is None or kept == [["t", "", -1, ""]]
 
 
-def test_typed_fields():
-    assert (
-        field_type("thing3") == "thing" and field_type("character_string12") == "character_string"
+SUBSCRIBE_CONTENT = (
+    "时间:{{time1.DATA}}\n金额:{{amount2.DATA}}\n状态:{{phrase3.DATA}}\n商户:{{thing4.DATA}}\n"
+    "{{number5.DATA}}{{letter6.DATA}}{{phone_number7.DATA}}{{character_string8.DATA}}"
+)
+
+
+def test_typed_fields_of_a_subscribe_template():
+    """Subscribe notifications keep the template messages' field rules (one module)."""
+    template = template_view(
+        {"template_id": "sub_1", "title": "交易提醒", "content": SUBSCRIBE_CONTENT}
     )
-    assert field_type("keyword1") is None and field_type("first") is None
-    ok = check({"thing1": "两个字", "amount2": "¥100.50", "phrase3": "已入账"})
-    assert ok["thing1"] == {"value": "两个字"}
-    assert check({"number1": "12.5", "letter2": "ABC", "phone_number3": "+86 138-0000-0000"})
+    assert template["category"] is True
+    types = {f["key"]: f["type"] for f in template["fields"]}
+    assert types["thing4"] == "thing" and types["character_string8"] == "character_string"
+    assert field_of("keyword1").type not in CATEGORY_TYPES and field_of("first").type == "first"
+    check_data(template, {"thing4": "两个字", "amount2": "¥100.50", "phrase3": "已入账"})
+    check_data(
+        template, {"number5": "12.5", "letter6": "ABC", "phone_number7": "+86 138-0000-0000"}
+    )
     for bad, name in [
-        ({"thing1": "x" * 21}, "data.thing1"),
-        ({"phrase1": "六个字六个字"}, "data.phrase1"),
-        ({"character_string1": "中文"}, "data.character_string1"),
-        ({"number1": "1e5"}, "data.number1"),
-        ({"amount1": "¥12.345"}, "data.amount1"),
-        ({"thing1": "a", "remark": "b"}, "data.remark"),
-        ({"keyword1": {"value": "a", "color": "#000000"}}, "data.keyword1.color"),
-        ({"thing1": ""}, "data.thing1"),
-        ({"bad key": "x"}, "not a template field"),
+        ({"thing4": "x" * 21}, "data.thing4"),
+        ({"phrase3": "六个字六个字"}, "data.phrase3"),
+        ({"character_string8": "中文"}, "data.character_string8"),
+        ({"number5": "1e5"}, "data.number5"),
+        ({"amount2": "¥12345678901"}, "data.amount2"),
+        ({"thing4": "a", "remark": "b"}, "data.remark"),
+        ({"thing4": {"value": "a", "color": "#000000"}}, "data.thing4.color"),
+        ({"thing4": "a\nb"}, "data.thing4"),
+        ({"bad key": "x"}, "has no field 'bad key'"),
     ]:
-        with pytest.raises(InvalidInput, match=name):
-            check(bad)
-    assert check({"first": "您好", "keyword1": "a", "remark": "谢谢"})  # an old template
+        with pytest.raises(InvalidInput, match=re.escape(name)):
+            check_data(template, bad)
+    industry = template_view(
+        {"template_id": "t", "content": "{{first.DATA}}{{keyword1.DATA}}{{remark.DATA}}"}
+    )
+    check_data(industry, {"first": "您好", "keyword1": "a", "remark": "谢谢"})  # an old template
