@@ -7,11 +7,12 @@ noise then hits both sides instead of one.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +22,23 @@ ROOT = Path(__file__).resolve().parent.parent
 def quick() -> bool:
     """BENCH_QUICK=1: tiny sizes and few repetitions, for the smoke test (figures meaningless)."""
     return os.environ.get("BENCH_QUICK", "") not in ("", "0")
+
+
+@contextlib.contextmanager
+def environment(values: Mapping[str, str], dropped: Sequence[str] = ()) -> Iterator[None]:
+    """`values` set and `dropped` unset for the duration; everything restored afterwards."""
+    saved = {name: os.environ.get(name) for name in [*values, *dropped]}
+    for name in dropped:
+        os.environ.pop(name, None)
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 @dataclass

@@ -1,149 +1,304 @@
-"""Item 6: cost per 1,000,000 follower messages on AWS on-demand prices.
+"""Item 8: dollars per 1,000,000 keyword replies on AWS on-demand prices, from this run's figures.
 
-Computed from what this run measured: DynamoDB write/read units per keyword reply and the app's
-log bytes (item 3), the Lambda entry point's duration without storage (item 3), the peak RSS
-(item 4), and the Lambda memory setting in .chalice/config.json. What cannot be measured here is
-stated as an assumption below (DynamoDB's in-region latency, Lambda's CPU share).
+Our layer is what this project runs: the callback function (one invocation per message), the
+stream aggregator (one invocation per batch), and their DynamoDB requests; reading a DynamoDB
+stream from Lambda costs nothing. The whole bill adds the HTTP API in front of the callback and
+CloudWatch Logs ingestion.
 
-Prices: us-east-1 list prices on the AWS pricing pages (Lambda, API Gateway, DynamoDB, CloudWatch)
-as of 2025-06 (DynamoDB on-demand after its 2024-11-01 price cut), free tiers ignored. They change:
-check them before quoting these figures.
+- Callback: the Lambda entry point's CPU per keyword reply with its write answered by a canned
+  success (item 3), stretched to Lambda's CPU share at the configured memory, plus one DynamoDB
+  round trip per request it makes; its write units (item 3, on moto).
+- Aggregator: one batch of KEYWORD_BATCH keyword replies from as many followers (item 6's second
+  run): its CPU with canned writes, stretched the same way, plus its writes' round trips spread
+  over its worker threads; its write units, divided by the batch's messages.
+
+Prices: us-east-1 list prices (NOTES.md "DynamoDB at scale", the AWS pricing pages as of
+PRICES_AS_OF), free tiers ignored. They change: check them before quoting these figures. Memory
+and architecture are read from .chalice/config.json. Lambda's arm64 cores are taken to be as fast
+as this machine's (an assumption: Graviton2 is a little slower per core on some code, faster on
+other). What cannot be measured here is stated as an assumption below.
 """
 
 from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 from typing import Any
 
-from bench.common import ROOT, Row, Section
+from bench.common import ROOT, Row, Section, verdict
 
 REGION = "us-east-1"
-PRICES_AS_OF = "2025-06"
+PRICES_AS_OF = "2025"
 PRICES = {
-    # AWS Lambda, x86, per request and per GB-second of billed duration (1 ms granularity)
+    # AWS Lambda, per request and per GB-second of billed duration (1 ms granularity)
     "lambda_request": 0.20 / 1e6,
-    "lambda_gb_second": 0.0000166667,
-    # API Gateway: REST API (what `chalice deploy` creates) and HTTP API, per request
-    # (first 333 M REST / 300 M HTTP requests a month; HTTP API meters per 512 KB)
-    "apigw_rest_request": 3.50 / 1e6,
+    "lambda_gb_second_arm64": 0.0000133334,
+    "lambda_gb_second_x86_64": 0.0000166667,
+    # API Gateway per request: HTTP API (the front door), REST API (the previous one)
     "apigw_http_request": 1.00 / 1e6,
+    "apigw_rest_request": 3.50 / 1e6,
     # DynamoDB on-demand, Standard table class
     "ddb_wru": 0.625 / 1e6,
     "ddb_rru": 0.125 / 1e6,
-    "ddb_storage_gb_month": 0.25,
     # CloudWatch Logs, Standard class ingestion
     "logs_ingest_gb": 0.50,
 }
+TARGET_OUR_LAYER = 1.00
+TARGET_TOTAL_HTTP = 2.20
 # Assumptions (not measurable on this machine)
 DDB_LATENCY_MS = 5.0  # one DynamoDB request from Lambda in the same region, typical p50
 LAMBDA_FULL_VCPU_MB = 1769  # Lambda gives one full vCPU at 1,769 MB, proportionally less below
 PLATFORM_LOG_BYTES = 330  # Lambda's START/END/REPORT lines per invocation (text format)
-ITEM_OVERHEAD_BYTES = 100  # DynamoDB's per-item storage overhead, table and each index
-RETENTION_MONTHS = 90 / 30.4  # the message log's TTL
+AGGREGATE_LOG_BYTES = 200  # the aggregator's one `aggregate.batch` line per batch
+MILLION = 1e6
+CONFIG = ROOT / ".chalice" / "config.json"
 
 
-def lambda_memory_mb() -> int:
+def lambda_settings(path: Path = CONFIG) -> dict[str, Any]:
+    """Memory (MB) of the callback (the API function) and of the aggregator, and the
+    architecture, as .chalice/config.json (`path`) sets them for the prod stage."""
     try:
-        config = json.loads((ROOT / ".chalice" / "config.json").read_text())
-        return int(config.get("lambda_memory_size", 128))
+        config = json.loads(path.read_text())
     except (OSError, ValueError):
-        return 128
-
-
-def estimate(measured: dict[str, Any], memory_mb: int | None = None) -> dict[str, Any]:
-    """Dollars per 1,000,000 keyword replies from the measured figures.
-
-    `measured` keys: handler_seconds (CPU of the entry point on this machine, storage excluded),
-    keyword_writes / keyword_reads (requests), keyword_wru / keyword_rru (units),
-    keyword_item_bytes, keyword_log_bytes, gsis_on_messages.
-    """
-    memory = memory_mb or lambda_memory_mb()
-    cpu_share = min(1.0, memory / LAMBDA_FULL_VCPU_MB)
-    requests = measured["keyword_writes"] + measured["keyword_reads"]
-    duration_ms = measured["handler_seconds"] * 1e3 / cpu_share + requests * DDB_LATENCY_MS
-    billed_ms = max(1, math.ceil(duration_ms))
-    million = 1e6
-    lam = million * (
-        PRICES["lambda_request"] + PRICES["lambda_gb_second"] * (memory / 1024) * (billed_ms / 1000)
-    )
-    rest = million * PRICES["apigw_rest_request"]
-    http = million * PRICES["apigw_http_request"]
-    writes = million * measured["keyword_wru"] * PRICES["ddb_wru"]
-    reads = million * measured["keyword_rru"] * PRICES["ddb_rru"]
-    log_bytes = PLATFORM_LOG_BYTES + measured.get("keyword_log_bytes", 0.0)
-    logs = million * log_bytes / 1024**3 * PRICES["logs_ingest_gb"]
-    copies = 1 + measured.get("gsis_on_messages", 0)
-    stored_gb = million * copies * (measured["keyword_item_bytes"] + ITEM_OVERHEAD_BYTES) / 1024**3
-    storage = stored_gb * RETENTION_MONTHS * PRICES["ddb_storage_gb_month"]
-    running = lam + writes + reads + logs
+        config = {}
+    memory = int(config.get("lambda_memory_size", 128))
+    stage = config.get("stages", {}).get("prod", {})
+    functions = stage.get("lambda_functions", {})
+    aggregate = functions.get("aggregate", {})
     return {
-        "memory_mb": memory,
-        "duration_ms": duration_ms,
-        "billed_ms": billed_ms,
-        "lambda": lam,
-        "apigw_rest": rest,
-        "apigw_http": http,
-        "ddb_writes": writes,
-        "ddb_reads": reads,
-        "logs": logs,
-        "log_bytes": log_bytes,
-        "storage": storage,
-        "stored_gb": stored_gb,
-        "total_rest": running + rest,
-        "total_http": running + http,
+        "callback_mb": int(stage.get("lambda_memory_size", memory)),
+        "aggregate_mb": int(aggregate.get("lambda_memory_size", memory)),
+        "architecture": str(config.get("lambda_architecture", "x86_64")),
     }
 
 
-def run(measured: dict[str, Any] | None, peak_rss_mb: float | None = None) -> Section:
-    section = Section()
-    if not measured:
-        section.rows.append(Row("6", "cost per 1M messages", "n/a (item 3 did not run)"))
-        return section
-    est = estimate(measured)
-    section.data.update(est)
-    money = "${:,.2f}".format
+def _lambda(billed_ms: float, memory_mb: int, gb_second: float, invocations: float) -> float:
+    return invocations * (
+        PRICES["lambda_request"] + gb_second * (memory_mb / 1024) * (billed_ms / 1000)
+    )
+
+
+def estimate(
+    callback: dict[str, Any], batch: dict[str, Any], settings: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Dollars per 1,000,000 keyword replies.
+
+    `callback` (item 3): handler_seconds, keyword_writes, keyword_reads, keyword_wru,
+    keyword_rru, keyword_log_bytes. `batch` (item 6's keyword batch): messages, cpu_seconds,
+    writes, wru, workers.
+    """
+    settings = settings or lambda_settings()
+    gb_second = PRICES[f"lambda_gb_second_{settings['architecture']}"]
+    share_cb = min(1.0, settings["callback_mb"] / LAMBDA_FULL_VCPU_MB)
+    share_agg = min(1.0, settings["aggregate_mb"] / LAMBDA_FULL_VCPU_MB)
+    requests = callback["keyword_writes"] + callback["keyword_reads"]
+    cb_ms = callback["handler_seconds"] * 1e3 / share_cb + requests * DDB_LATENCY_MS
+    cb_billed = max(1, math.ceil(cb_ms))
+    messages = batch["messages"]
+    waits = batch["writes"] * DDB_LATENCY_MS / max(1, batch["workers"])
+    agg_ms = batch["cpu_seconds"] * 1e3 / share_agg + waits
+    batches = MILLION / messages
+    out = {
+        **settings,
+        "callback_ms": cb_ms,
+        "callback_billed_ms": cb_billed,
+        "callback_requests": requests,
+        "aggregate_ms": agg_ms,
+        "callback_lambda": _lambda(cb_billed, settings["callback_mb"], gb_second, MILLION),
+        "callback_writes": MILLION * callback["keyword_wru"] * PRICES["ddb_wru"],
+        "callback_reads": MILLION * callback["keyword_rru"] * PRICES["ddb_rru"],
+        "aggregate_lambda": _lambda(
+            math.ceil(agg_ms), settings["aggregate_mb"], gb_second, batches
+        ),
+        "aggregate_writes": MILLION * batch["wru"] / messages * PRICES["ddb_wru"],
+        "http_api": MILLION * PRICES["apigw_http_request"],
+    }
+    log_bytes = MILLION * (PLATFORM_LOG_BYTES + callback.get("keyword_log_bytes", 0.0))
+    log_bytes += batches * (PLATFORM_LOG_BYTES + AGGREGATE_LOG_BYTES)
+    out["logs"] = log_bytes / 1024**3 * PRICES["logs_ingest_gb"]
+    out["our_layer"] = sum(
+        out[k]
+        for k in (
+            "callback_lambda",
+            "callback_writes",
+            "callback_reads",
+            "aggregate_lambda",
+            "aggregate_writes",
+        )
+    )
+    out["total_http"] = out["our_layer"] + out["http_api"] + out["logs"]
+    return out
+
+
+def _where_it_goes(est: dict[str, Any], batch: dict[str, Any]) -> str:
+    """Why our layer misses its target: its parts, largest first, and the aggregator's write
+    units by table."""
+    parts = sorted(
+        (
+            (est["callback_writes"], "callback DynamoDB writes"),
+            (est["aggregate_writes"], "aggregator DynamoDB writes"),
+            (est["callback_lambda"], "callback Lambda"),
+            (est["aggregate_lambda"], "aggregator Lambda"),
+            (est["callback_reads"], "callback DynamoDB reads"),
+        ),
+        reverse=True,
+    )
+    tables = batch.get("wru_by_table") or {}
+    by_table = ", ".join(
+        f"{name.split('-', 1)[-1]} {units / batch['messages']:.3f}"
+        for name, units in sorted(tables.items(), key=lambda kv: -kv[1])
+    )
+    return (
+        f"Item 8: our layer misses ${TARGET_OUR_LAYER:.2f} by"
+        f" ${est['our_layer'] - TARGET_OUR_LAYER:.2f}: "
+        + ", ".join(f"{what} ${value:.2f}" for value, what in parts)
+        + (f"; the aggregator's WRU per keyword reply by table: {by_table}" if by_table else "")
+        + "."
+    )
+
+
+def estimate_before(callback: dict[str, Any], before: dict[str, Any]) -> dict[str, Any]:
+    """Dollars per 1,000,000 keyword replies for the previous design (item 6's run of it): its
+    one transaction's write units and requests, no aggregator, a REST API in front, and its own
+    memory and architecture. Its callback CPU is this design's entry-point figure (item 3) times
+    the ratio of the two designs' pipeline CPU measured alike (item 6), so both columns share a
+    method."""
+    settings = lambda_settings(Path(before["config"]))
+    keyword = before["keyword"]
+    handler = callback["handler_seconds"] * keyword["cpu_seconds"] / before["new_cpu_seconds"]
+    share = min(1.0, settings["callback_mb"] / LAMBDA_FULL_VCPU_MB)
+    ms = handler * 1e3 / share + keyword["requests"] * DDB_LATENCY_MS
+    billed = max(1, math.ceil(ms))
+    gb_second = PRICES[f"lambda_gb_second_{settings['architecture']}"]
+    out = {
+        **settings,
+        "handler_seconds": handler,
+        "callback_ms": ms,
+        "callback_billed_ms": billed,
+        "lambda": _lambda(billed, settings["callback_mb"], gb_second, MILLION),
+        "ddb": MILLION * keyword["wru"] * PRICES["ddb_wru"],
+        "rest_api": MILLION * PRICES["apigw_rest_request"],
+        "http_api": MILLION * PRICES["apigw_http_request"],
+    }
+    log_bytes = MILLION * (PLATFORM_LOG_BYTES + callback.get("keyword_log_bytes", 0.0))
+    out["logs"] = log_bytes / 1024**3 * PRICES["logs_ingest_gb"]
+    out["our_layer"] = out["lambda"] + out["ddb"]
+    out["total_rest"] = out["our_layer"] + out["rest_api"] + out["logs"]
+    out["total_http"] = out["our_layer"] + out["http_api"] + out["logs"]
+    return out
+
+
+def _before_rows(section: Section, callback: dict[str, Any], before: dict[str, Any]) -> None:
+    est = estimate_before(callback, before)
+    label = f"cost per 1M keyword replies, previous design ({before['commit']})"
+    keyword = before["keyword"]
     rows = [
+        (f"Lambda {est['architecture']} {est['callback_mb']} MB, {est['callback_billed_ms']} ms",
+         est["lambda"], f"CPU {est['handler_seconds'] * 1e3:.2f} ms (item 3's"
+         f" {callback['handler_seconds'] * 1e3:.2f} ms x {keyword['cpu_seconds'] * 1e3:.2f} /"
+         f" {before['new_cpu_seconds'] * 1e3:.2f} ms, item 6) + {keyword['requests']:.3g} x"
+         f" {DDB_LATENCY_MS:g} ms DynamoDB"),
+        ("DynamoDB writes", est["ddb"], f"{keyword['wru']:.2f} WRU/msg at $0.625/M (item 6)"),
+        ("our layer (Lambda + DynamoDB)", est["our_layer"], "the two rows above"),
+        ("whole bill with its REST API", est["total_rest"], "our layer + $3.50/M + logs"),
+        ("whole bill had it used an HTTP API", est["total_http"], "our layer + $1.00/M + logs"),
+    ]  # fmt: skip
+    for what, value, basis in rows:
+        section.rows.append(Row("8", f"{label}: {what}", f"${value:,.2f}", basis))
+    section.data["before"] = est
+    section.data["figures"].update(
+        before_cost_usd_per_million_ddb=round(est["ddb"], 4),
+        before_cost_usd_per_million_our_layer=round(est["our_layer"], 4),
+        before_cost_usd_per_million_total_rest_api=round(est["total_rest"], 4),
+    )
+
+
+def run(
+    callback: dict[str, Any] | None,
+    batch: dict[str, Any] | None,
+    before: dict[str, Any] | None = None,
+) -> Section:
+    """Item 8's rows; `before` (item 6's run of the previous design, with `new_cpu_seconds`,
+    this design's pipeline CPU measured alike) adds the previous design's bill."""
+    section = Section()
+    if not callback or not batch:
+        missing = " and ".join(n for n, v in (("3", callback), ("6", batch)) if not v)
+        section.rows.append(
+            Row("8", "cost per 1M keyword replies", f"n/a (item {missing} not run)")
+        )
+        return section
+    est = estimate(callback, batch)
+    money = "${:,.2f}".format
+    arch = est["architecture"]
+    parts: list[tuple[str, float, str]] = [
         (
-            f"Lambda x86 {est['memory_mb']} MB, {est['billed_ms']} ms billed/msg",
-            money(est["lambda"]),
-            f"{est['duration_ms']:.1f} ms = CPU at {est['memory_mb']}/{LAMBDA_FULL_VCPU_MB} vCPU"
-            f" + {measured['keyword_writes'] + measured['keyword_reads']:g} x"
-            f" {DDB_LATENCY_MS:g} ms DynamoDB",
+            f"callback Lambda {arch} {est['callback_mb']} MB, {est['callback_billed_ms']} ms",
+            est["callback_lambda"],
+            f"$0.20/M requests + {est['callback_ms']:.1f} ms = CPU"
+            f" {callback['handler_seconds'] * 1e3:.2f} ms at {est['callback_mb']}/"
+            f"{LAMBDA_FULL_VCPU_MB} vCPU + {est['callback_requests']:g} x {DDB_LATENCY_MS:g} ms"
+            " DynamoDB",
         ),
-        ("API Gateway REST API (chalice deploy)", money(est["apigw_rest"]), "$3.50 per million"),
-        ("API Gateway HTTP API (alternative)", money(est["apigw_http"]), "$1.00 per million"),
         (
-            "DynamoDB on-demand writes",
-            money(est["ddb_writes"]),
-            f"{measured['keyword_wru']:g} WRU/msg at $0.625 per million",
+            "callback DynamoDB writes",
+            est["callback_writes"],
+            f"{callback['keyword_wru']:g} WRU/msg at $0.625/M",
         ),
         (
-            "DynamoDB on-demand reads",
-            money(est["ddb_reads"]),
-            f"{measured['keyword_rru']:g} RRU/msg at $0.125 per million",
+            "callback DynamoDB reads",
+            est["callback_reads"],
+            f"{callback['keyword_rru']:g} RRU/msg at $0.125/M",
         ),
         (
-            "CloudWatch Logs ingestion",
-            money(est["logs"]),
-            f"{est['log_bytes']:.0f} B/msg (Lambda's own lines + app lines) at $0.50/GB",
+            f"aggregator Lambda {arch} {est['aggregate_mb']} MB",
+            est["aggregate_lambda"],
+            f"{est['aggregate_ms'] / 1e3:.2f} s per batch of {batch['messages']:,} = CPU"
+            f" {batch['cpu_seconds']:.2f} s at {est['aggregate_mb']}/{LAMBDA_FULL_VCPU_MB} vCPU +"
+            f" {batch['writes']:,} writes x {DDB_LATENCY_MS:g} ms / {batch['workers']} threads",
         ),
-        ("total with REST API", money(est["total_rest"]), "per 1,000,000 keyword replies"),
-        ("total with HTTP API", money(est["total_http"]), "per 1,000,000 keyword replies"),
         (
-            "DynamoDB storage of the 90-day message log",
-            money(est["storage"]),
-            f"{est['stored_gb']:.2f} GB (table + GSIs) for 90 days, once per million",
+            "aggregator DynamoDB writes",
+            est["aggregate_writes"],
+            f"{batch['wru'] / batch['messages']:.3f} WRU/msg ({batch['wru']:,.0f} WRU,"
+            f" {batch['writes']:,} writes per {batch['messages']:,} messages); stream reads free",
         ),
     ]
-    for what, value, basis in rows:
-        section.rows.append(Row("6", f"cost per 1M messages: {what}", value, basis))
-    rss = f"; peak RSS measured {peak_rss_mb:.0f} MB" if peak_rss_mb else ""
+    rows: list[tuple[str, float, str, float | None]] = [(*part, None) for part in parts]
+    rows += [
+        ("our layer (Lambda + DynamoDB, aggregator included)", est["our_layer"],
+         "the five rows above", TARGET_OUR_LAYER),
+        ("HTTP API", est["http_api"], "$1.00/M", None),
+        ("CloudWatch Logs ingestion", est["logs"],
+         f"{PLATFORM_LOG_BYTES} B of Lambda platform lines per invocation + app lines, $0.50/GB",
+         None),
+        ("whole bill with the HTTP API", est["total_http"], "our layer + HTTP API + logs",
+         TARGET_TOTAL_HTTP),
+    ]  # fmt: skip
+    for what, value, basis, target in rows:
+        row = Row("8", f"cost per 1M keyword replies: {what}", money(value), basis)
+        if target is not None:
+            row.target, row.met = f"<= ${target:.2f}", verdict(value <= target)
+        section.rows.append(row)
+    section.data.update(
+        est,
+        figures={
+            "cost_usd_per_million_our_layer": round(est["our_layer"], 4),
+            "cost_usd_per_million_total_http_api": round(est["total_http"], 4),
+        },
+    )
+    if before:
+        _before_rows(section, callback, before)
+    if est["our_layer"] > TARGET_OUR_LAYER:
+        section.notes.append(_where_it_goes(est, batch))
     section.notes.append(
-        f"Item 6: {REGION} on-demand list prices as of {PRICES_AS_OF} (table in bench/cost.py),"
-        f" free tiers ignored. Assumed: {DDB_LATENCY_MS:g} ms per DynamoDB request in-region,"
-        f" Lambda CPU share = memory/{LAMBDA_FULL_VCPU_MB} MB of this machine's core,"
-        f" {PLATFORM_LOG_BYTES} B of Lambda platform log lines per invocation. Lambda memory is"
-        f" the configured {est['memory_mb']} MB{rss}; cold starts are not included."
+        f"Item 8: {REGION} on-demand list prices ({PRICES_AS_OF}; table in bench/cost.py): DynamoDB"
+        " $0.625/M WRU, $0.125/M RRU; Lambda $0.20/M requests + $0.0000133334/GB-s arm64"
+        " ($0.0000166667 x86_64); HTTP API $1.00/M; logs $0.50/GB; free tiers ignored. Memory and"
+        f" architecture from .chalice/config.json ({arch}, callback {est['callback_mb']} MB,"
+        f" aggregator {est['aggregate_mb']} MB). Assumed: {DDB_LATENCY_MS:g} ms per DynamoDB"
+        f" request in-region; Lambda's CPU share = memory/{LAMBDA_FULL_VCPU_MB} MB of a core as"
+        " fast as this machine's; the tumbling window's one empty invocation per shard per 15"
+        " minutes and cold starts are left out."
     )
     return section
