@@ -311,7 +311,8 @@ def main(argv: list[str] | None = None) -> int:
                     "template_id": "tmpl_txn_notice_0001",
                     "data": {"first": "尊敬的客户", "keyword1": "{openid}"},
                 },
-            }
+            },
+            client=wx,
         )
         with meter.span() as plan:
             campaigns.dispatch(wx, budget=600)
