@@ -131,6 +131,15 @@ def _admin(base: str, method: str, path: str, body: dict | None = None):
     return status, json.loads(raw) if raw else None
 
 
+def _saved_rule(snapshot: Path, keyword: str) -> bool:
+    """The rule itself is in the saved rules table (the audit log names it first)."""
+    try:
+        tables = json.loads(snapshot.read_text(encoding="utf-8"))["tables"]
+    except (OSError, ValueError, KeyError):
+        return False
+    return keyword in json.dumps(tables.get("rules", []), ensure_ascii=False)
+
+
 def _rule_names(base: str) -> list[str]:
     status, body = _admin(base, "GET", "/admin/rules")
     assert status == 200
@@ -169,7 +178,7 @@ def test_data_survives_restarts_and_run_fresh_starts_empty(tmp_path):
         _make_rule(second.base, "挂失")
         snapshot = tmp_path / "state" / "snapshot.json"
         deadline = time.monotonic() + 30
-        while "挂失" not in snapshot.read_text(encoding="utf-8"):  # the autosave, every 2 s
+        while not _saved_rule(snapshot, "挂失"):  # the autosave, every 2 s
             assert time.monotonic() < deadline, "no autosave within 30 s"
             time.sleep(0.5)
     finally:
