@@ -16,11 +16,9 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from chalicelib import logsafe
-from chalicelib.engine.faq import looks_like_choice
-from chalicelib.engine.faq_index import FaqIndex
 from chalicelib.engine.flows import FlowState, FlowStep, conflict_fallback
 from chalicelib.engine.geo import PlaceBook
 from chalicelib.engine.replying import Decision, ReplyBook, decide, max_articles
@@ -30,6 +28,9 @@ from chalicelib.wechat.errors import InvalidMessageError, PayloadTooLarge, Signa
 from chalicelib.wechat.messages import Message, parse_message
 from chalicelib.wechat.replies import render_reply
 from chalicelib.wechat.xml import MAX_BODY, parse_xml
+
+if TYPE_CHECKING:
+    from chalicelib.engine.faq_index import FaqIndex
 
 log = logging.getLogger("wxless.callback")
 
@@ -360,6 +361,8 @@ class Pipeline:
         question ("1", "第二个"). None when not read (or unreadable: decide without it)."""
         if message.msg_type != "text" or book is None:
             return None
+        from chalicelib.engine.faq import looks_like_choice  # loaded with the first text
+
         if not book.flows and not (
             self.faq is not None
             and looks_like_choice(message.content)  # type: ignore[attr-defined]

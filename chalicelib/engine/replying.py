@@ -14,14 +14,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from chalicelib.engine import faq as faq_engine
 from chalicelib.engine import flows as flow_engine
-from chalicelib.engine.faq_index import FaqIndex
 from chalicelib.engine.geo import PlaceBook
 from chalicelib.engine.rules import RuleSet, compile_rules
 from chalicelib.wechat.messages import Message
+
+if TYPE_CHECKING:
+    from chalicelib.engine import faq as faq_engine
+    from chalicelib.engine.faq_index import FaqIndex
 
 # WeChat accepts one article when a reply answers a follower's message (since 2018-10-12) and up
 # to eight when it answers an event; more breaks the reply.
@@ -115,6 +117,9 @@ def decide(
     if message.msg_type == "text":
         content = message.content  # type: ignore[attr-defined]
         carried: flow_engine.FlowStep | None = None
+        # The knowledge base's modules load with the first text that reaches it (cold start).
+        from chalicelib.engine import faq as faq_engine
+
         if faq_engine.pending(flow):  # a clarifying question: "1" / "2" answers it
             asked, flow = flow, flow_engine.FlowState(step=flow.step)  # type: ignore[union-attr]
             picked = faq_engine.answer_choice(faq() if faq else None, asked, content, now)

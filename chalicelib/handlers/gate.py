@@ -12,16 +12,21 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Response
 
 from chalicelib import config, wiring
-from chalicelib.access import audit, credentials, network, roles
-from chalicelib.access.credentials import Principal
+from chalicelib.access import roles
 from chalicelib.errors import AppError, InvalidInput, NotFound, Unauthorized, Unavailable
 from chalicelib.handlers.responses import app_error, error
 from chalicelib.store import throttle
+
+if TYPE_CHECKING:
+    from chalicelib.access.credentials import Principal
+
+# access.audit, credentials and network load with the first admin request, not with the
+# callback's cold start (this module is imported by every admin route's decorator).
 
 log = logging.getLogger("wxless.admin")
 
@@ -64,6 +69,8 @@ def network_allows(request: Any) -> bool:
     raw = config.get(config.ADMIN_ALLOWED_CIDRS)
     if not raw.strip():
         return True
+    from chalicelib.access import network
+
     try:
         ranges = network.parse(raw)
     except InvalidInput:
@@ -83,6 +90,8 @@ def authenticate(request: Any) -> Principal | Response:
     scheme, _, credential = header.partition(" ")
     if scheme.lower() != "bearer" or not credential.strip():
         return error(401, UNAUTHORIZED)
+    from chalicelib.access import credentials
+
     try:
         return credentials.resolve(
             credential,
@@ -133,6 +142,8 @@ def _audited(
     params: dict[str, Any],
     run: Callable[[], Response],
 ) -> Response:
+    from chalicelib.access import audit
+
     try:
         before = _before(declared, params)
         entry_id = _entry(request, who, params, before=before)
@@ -174,6 +185,8 @@ def _entry(
     before: Any = None,
     status: int | None = None,
 ) -> str:
+    from chalicelib.access import audit
+
     return audit.begin(
         actor=who.actor,
         role=who.role,
