@@ -58,7 +58,6 @@ def _build_environment() -> tuple[Any, str]:
     env.globals["css"] = css
     share_js = (TEMPLATES / "share.js").read_text(encoding="utf-8")
     env.globals["share_js"] = share_js
-    env.globals["jweixin"] = JWEIXIN
     csp = (
         "default-src 'none'; img-src https: http: data:; "
         f"style-src '{_sha256(css)}'; script-src '{_sha256(share_js)}' {JWEIXIN_ORIGIN}; "
@@ -139,6 +138,7 @@ def article_page(article_id: str) -> Response:
         "article.html",
         share={  # a JSON data block for share.js (tojson escapes <, > and & in it)
             "jssdk": base + "/p/jssdk",
+            "jweixin": JWEIXIN,  # loaded inside WeChat only: elsewhere the page needs nothing
             "title": article.get("title") or "",
             "desc": article.get("digest") or "",
             "link": url,

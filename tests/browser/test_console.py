@@ -273,6 +273,15 @@ def test_every_page_renders(console):
     assert re.search(r"/console#/points$", page.url)
 
 
+WX_SDK_STANDIN = """
+window.__wx = {};
+window.wx = {
+  config: function (c) { window.__wx.config = c; },
+  ready: function (f) { f(); },
+  updateAppMessageShareData: function (d) { window.__wx.share = d; },
+  updateTimelineShareData: function (d) { window.__wx.timeline = d; }
+};
+"""
 WECHAT_UA = (
     "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/126.0 Mobile Safari/537.36 MicroMessenger/8.0.50.2701 NetType/WIFI Language/zh_CN"
@@ -289,12 +298,22 @@ def test_public_pages_on_a_phone(browser, stack):
     context = browser.new_context(
         viewport={"width": 375, "height": 740}, user_agent=WECHAT_UA, is_mobile=True, locale="zh-CN"
     )
+    # WeChat's JS-SDK (res.wx.qq.com: no internet here) as a stand-in that keeps what the page
+    # hands it, so the share card is checked too.
+    context.route(
+        "https://res.wx.qq.com/**",
+        lambda route: route.fulfill(content_type="application/javascript", body=WX_SDK_STANDIN),
+    )
     problems: list[str] = []
     try:
         page = context.new_page()
         page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
         page.goto(article["url"])
         page.wait_for_load_state("networkidle")
+        page.wait_for_function("window.__wx && window.__wx.share", timeout=10_000)
+        shared = page.evaluate("window.__wx")
+        assert shared["config"]["signature"] and shared["share"]["title"] == article["title"]
+        assert shared["share"]["link"] == article["url"]
         assert page.title() == article["title"]
         assert page.locator("h1.title").inner_text() == article["title"]
         assert page.locator(".meta .category").inner_text() == "信用卡"

@@ -19,18 +19,15 @@ client = test_cms.client
 
 
 def without_share_card(html: str) -> str:
-    """The page without the three scripts of WeChat's share card (the JSON data block, the
-    JS-SDK and our share.js): what is left must hold no script at all."""
+    """The page without the two scripts of WeChat's share card (the JSON data block and our
+    share.js, which fetches the JS-SDK inside WeChat only): what is left must hold no script."""
     from chalicelib.handlers.pages import JWEIXIN, TEMPLATES
 
     share_js = (TEMPLATES / "share.js").read_text(encoding="utf-8")
     found = re.findall(r'<script id="wx-share" type="application/json">[^<]*</script>\n', html)
     assert len(found) == 1, html
-    for script in (
-        found[0],
-        f'<script src="{JWEIXIN}"></script>\n',
-        f"<script>{share_js}</script>",
-    ):
+    assert JWEIXIN not in html.replace(found[0], "")  # no script tag for it outside WeChat
+    for script in (found[0], f"<script>{share_js}</script>"):
         assert html.count(script) == 1, script
         html = html.replace(script, "")
     return html
@@ -88,12 +85,15 @@ def test_article_page(client, published):
     assert f'href="http://{HOST}/p/categories/{cat["id"]}">信用卡</a>' in html
     assert "信用卡中心" in html
     assert "<h2>一、自动还款</h2><p>绑定借记卡。</p>" in html
+    from chalicelib.handlers import pages
+
     bare = without_share_card(html)
     assert "<script" not in bare and "onerror" not in html and "alert" not in html
     # The share card's data: the escaped title in JSON, the canonical link and the cover.
     share = json.loads(re.search(r'id="wx-share" type="application/json">([^<]*)<', html).group(1))
     assert share == {
         "jssdk": f"http://{HOST}/p/jssdk",
+        "jweixin": pages.JWEIXIN,
         "title": "信用卡 <还款> 指南 & 说明",
         "desc": "三种还款方式",
         "link": url,
