@@ -9,8 +9,10 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tests import wxsim
 
@@ -100,3 +102,15 @@ def rss_kb(pid: int | None) -> int:
     except OSError:
         pass
     return 0
+
+
+def eventually(check: Callable[[], Any], timeout: float = 10.0) -> Any:
+    """`check()` until it returns something truthy (what the stream aggregator sums shows within
+    seconds: the local pump polls every 0.25 s); fails after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = check()
+        if found:
+            return found
+        assert time.monotonic() < deadline, f"not within {timeout} s"
+        time.sleep(0.2)

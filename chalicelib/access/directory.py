@@ -19,7 +19,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib.access.tokens import INVALID, Pool
+from chalicelib.access.tokens import Pool
+from chalicelib.errors import INVALID_CREDENTIALS as INVALID
 from chalicelib.errors import Conflict, InvalidInput, NotFound, Unauthorized, Unavailable
 from chalicelib.store.aws import client
 

@@ -23,12 +23,12 @@ from typing import Any
 import jwt
 from jwt import PyJWK, PyJWKSet
 
-from chalicelib.errors import INVALID_CREDENTIALS, Unauthorized, Unavailable
+from chalicelib.errors import INVALID_CREDENTIALS as INVALID
+from chalicelib.errors import Unauthorized, Unavailable
 
 log = logging.getLogger("wxless.access")
 
 ALGORITHM = "RS256"
-INVALID = INVALID_CREDENTIALS
 #: A JWKS is kept this long; an unknown `kid` (Cognito rotated its keys) refetches it, at most
 #: once per REFETCH_AFTER seconds (a forged kid must not make us fetch on every request).
 JWKS_MAX_AGE = 3600.0

@@ -9,16 +9,13 @@ import math
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
-from typing import TypeVar
 
 import pytest
 
 from infra.seed_flows import DEMO_POINTS
 from tests import wxsim
+from tests.stack import eventually
 from tests.stack import start as start_stack
-
-T = TypeVar("T")
 
 pytestmark = pytest.mark.e2e
 AUTH = {"Authorization": f"Bearer {wxsim.ADMIN}"}
@@ -29,17 +26,6 @@ def base():
     stack = start_stack()
     yield stack.base
     stack.stop()
-
-
-def _eventually(read: Callable[[], T], done: Callable[[T], bool]) -> T:
-    """What the stream aggregator sums shows within seconds (the pump polls every 0.25 s):
-    the last value read once `done` holds, or after 10 s."""
-    deadline = time.monotonic() + 10
-    while True:
-        value = read()
-        if done(value) or time.monotonic() > deadline:
-            return value
-        time.sleep(0.25)
 
 
 def _get(url: str) -> dict:
@@ -89,10 +75,12 @@ def test_the_seeded_demo_flow(base):
 
     flows = _get(f"{base}/admin/flows")["items"]
     assert [f["name"] for f in flows] == ["办卡指引"]
-    totals = _eventually(
-        lambda: _get(f"{base}/admin/flows/{flows[0]['id']}/stats")["totals"],
-        lambda t: t["entered"] >= 2 and t["completed"] >= 2,
-    )
+
+    def settled_totals() -> dict | None:
+        totals = _get(f"{base}/admin/flows/{flows[0]['id']}/stats")["totals"]
+        return totals if totals["entered"] >= 2 and totals["completed"] >= 2 else None
+
+    totals = eventually(settled_totals)
     assert totals["entered"] == 2 and totals["completed"] == 2
 
 
@@ -133,9 +121,10 @@ def test_the_admin_sees_unanswered_questions(base):
     for text in ("怎么买黄金", "怎么买黄金？", "外汇牌价"):
         assert _say(base, text, "o_demo_q").startswith("抱歉")  # the demo default reply
 
-    def counts() -> dict[str, int]:
+    def counted() -> dict[str, int] | None:
         report = _get(f"{base}/admin/stats/unanswered")
-        return {item["text"]: item["count"] for item in report["items"]}
+        counts = {item["text"]: item["count"] for item in report["items"]}
+        return counts if counts.get("怎么买黄金") == 2 and counts.get("外汇牌价") == 1 else None
 
-    found = _eventually(counts, lambda c: c.get("怎么买黄金") == 2 and c.get("外汇牌价") == 1)
+    found = eventually(counted)
     assert found["怎么买黄金"] == 2 and found["外汇牌价"] == 1

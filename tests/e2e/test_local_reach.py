@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from tests import wxsim
+from tests.stack import eventually
 from tests.stack import start as start_stack
 
 pytestmark = pytest.mark.e2e
@@ -55,17 +56,6 @@ def _wechat(stack, xml: str) -> str:
     return raw.decode()
 
 
-def _eventually(check, timeout: float = WITHIN) -> Any:
-    """`check()` until it returns something truthy; fails after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        found = check()
-        if found:
-            return found
-        assert time.monotonic() < deadline, f"not within {timeout} s"
-        time.sleep(0.2)
-
-
 @pytest.fixture(scope="module")
 def stack():
     running = start_stack()
@@ -105,7 +95,7 @@ def test_qr_code_scans_and_subscribes_are_answered_and_counted_within_10_s(stack
             stack, wxsim.event("SCAN", scene, openid="o_e2e_probe", create_time=at)
         )
 
-    _eventually(answered)
+    eventually(answered, WITHIN)
     started = time.monotonic()
     assert wxsim.parse(_wechat(stack, subscribe))["Content"] == "欢迎扫码"
     assert wxsim.parse(_wechat(stack, scan))["Content"] == "欢迎扫码"
@@ -117,7 +107,7 @@ def test_qr_code_scans_and_subscribes_are_answered_and_counted_within_10_s(stack
         assert status == 200, got
         return got if got["subscribes"] == 1 and got["scans"] == 2 + len(probes) else None
 
-    got = _eventually(counted)
+    got = eventually(counted, WITHIN)
     assert time.monotonic() - started < WITHIN
     time.sleep(1.5)  # a retry never adds later either
     status, again = _admin(stack, "GET", f"/admin/qrcodes/{code['id']}")
@@ -204,7 +194,7 @@ def test_article_views_readers_and_shared_views_within_10_s(stack):
         assert status == 200, stats
         return stats if stats["views"] == 4 else None
 
-    stats = _eventually(counted)
+    stats = eventually(counted, WITHIN)
     assert time.monotonic() - started < WITHIN
     assert (stats["views"], stats["readers"], stats["shared_views"]) == (4, 3, 3)
 
@@ -225,7 +215,7 @@ def test_desk_lists_the_conversation_answers_it_and_holds_the_quota(stack):
         mine = [c for c in found["items"] if c["openid"] == openid]
         return mine[0] if mine else None
 
-    item = _eventually(listed)
+    item = eventually(listed, WITHIN)
     assert item["last_message_at"] == now and item["window_until"] == now + 48 * 3600
     assert item["remaining"] == 5
     status, thread = _admin(stack, "GET", f"/admin/conversations/{openid}")
