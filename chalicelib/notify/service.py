@@ -30,7 +30,7 @@ from typing import Any
 from chalicelib import config
 from chalicelib.campaigns.limits import beijing_day, template_daily_quota
 from chalicelib.campaigns.quota import DAILY_QUOTA, quota_reset_after
-from chalicelib.errors import Conflict, TooManyRequests, Unprocessable
+from chalicelib.errors import Conflict, InvalidInput, TooManyRequests, Unprocessable
 from chalicelib.notify import consent, subscriptions
 from chalicelib.notify.request import SUBSCRIBE, TEMPLATE, NotifyRequest
 from chalicelib.store import campaign_limits, campaign_results, notify_limits
@@ -81,7 +81,15 @@ def notify(req: NotifyRequest, caller: str, api: Any, now: float | None = None) 
     """Send `req` now, or answer what its first request got. Raises AppError for answers that
     are not kept (bad input, limits, retry later)."""
     now = time.time() if now is None else now
-    check(req, api)
+    try:
+        check(req, api)
+    except InvalidInput:
+        # A repeat of a notification already answered gets that answer, even if its template
+        # has since changed or gone at WeChat: the check was made when it was sent.
+        kept = _kept(req, store.get(req.client_msg_id) or {})
+        if kept is None:
+            raise
+        return kept
     if not notify_limits.take_request(caller, now, rate_limit()):
         raise TooManyRequests(
             f"at most {rate_limit()} notify requests a minute per caller",
@@ -106,6 +114,13 @@ def check(req: NotifyRequest, api: Any) -> None:
     templates.check(req.template_id, req.data, api, find=find)
 
 
+def _kept(req: NotifyRequest, record: dict[str, Any]) -> Answer | None:
+    """The answer `record` keeps for this very notification (same fingerprint), if any."""
+    if record.get("fp") != req.fingerprint or record.get("state") != store.DONE:
+        return None
+    return Answer(int(record["answer_status"]), json.loads(record["answer"]), replayed=True)
+
+
 def _repeat(req: NotifyRequest, record: dict[str, Any]) -> Answer:
     deadline = time.monotonic() + WAIT_SECONDS
     while True:
@@ -114,8 +129,9 @@ def _repeat(req: NotifyRequest, record: dict[str, Any]) -> Answer:
                 f"client_msg_id {req.client_msg_id} was already used for another notification "
                 "(recipient, template or data differ); use a new client_msg_id"
             )
-        if record.get("state") == store.DONE:
-            return Answer(int(record["answer_status"]), json.loads(record["answer"]), replayed=True)
+        answered = _kept(req, record)
+        if answered is not None:
+            return answered
         if time.monotonic() >= deadline:
             raise Conflict(
                 f"notification {req.client_msg_id} is being sent by another request; ask again "

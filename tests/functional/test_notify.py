@@ -72,6 +72,23 @@ def test_sends_once_and_a_repeat_gets_the_same_answer(notify, fake_wechat):
     assert fake_wechat.count(SEND) == 1
 
 
+def test_a_repeat_is_answered_after_its_template_is_gone(notify, fake_wechat):
+    first = admin(notify, "POST", NOTIFY, _body())
+    assert first.status_code == 200, first.body
+    gone = admin(notify, "DELETE", f"/admin/templates/{TEMPLATE}")
+    assert gone.status_code == 204, gone.body
+    # The repeat gets the answer it was given, not a 400 about a template that has gone since.
+    again = admin(notify, "POST", NOTIFY, _body())
+    assert again.status_code == 200 and again.body == first.body
+    assert again.headers["Idempotent-Replayed"] == "true"
+    # A new notification, or this id with other data, is checked as before.
+    fresh = admin(notify, "POST", NOTIFY, _body("txn-0002"))
+    assert fresh.status_code == 400 and "template_id" in body_json(fresh)["error"]
+    changed = admin(notify, "POST", NOTIFY, {**_body(), "url": "https://bank.example/txn/2"})
+    assert changed.status_code == 400
+    assert fake_wechat.count(SEND) == 1
+
+
 BAD = [
     ({"client_msg_id": None}, "client_msg_id"),
     ({"client_msg_id": "has space"}, "client_msg_id"),
