@@ -149,12 +149,24 @@ def _where_it_goes(est: dict[str, Any], batch: dict[str, Any]) -> str:
         f"{name.split('-', 1)[-1]} {units / batch['messages']:.3f}"
         for name, units in sorted(tables.items(), key=lambda kv: -kv[1])
     )
+    floor = ""
+    followers = next((u for name, u in tables.items() if name.endswith("followers")), 0.0)
+    if followers:
+        per_msg = followers / batch["messages"]
+        least = PRICES["lambda_request"] * MILLION + est["callback_writes"]
+        least += MILLION * per_msg * PRICES["ddb_wru"]
+        floor = (
+            f" Its floor with follower records kept per batch: ${least:.2f} (Lambda's request fee"
+            f" + the callback's write + {per_msg:.2f} WRU of follower record per message, one per"
+            " follower per batch, and this batch's followers are all different)."
+        )
     return (
         f"Item 8: our layer misses ${TARGET_OUR_LAYER:.2f} by"
         f" ${est['our_layer'] - TARGET_OUR_LAYER:.2f}: "
         + ", ".join(f"{what} ${value:.2f}" for value, what in parts)
         + (f"; the aggregator's WRU per keyword reply by table: {by_table}" if by_table else "")
         + "."
+        + floor
     )
 
 
