@@ -13,7 +13,7 @@ from chalice import Chalice, Cron, Rate
 
 from chalicelib.campaigns import QUEUE as CAMPAIGN_QUEUE
 from chalicelib.handlers import callback, console, health, routing
-from chalicelib.handlers.common import add_admin_preflight
+from chalicelib.handlers.cors import add_admin_preflight
 from chalicelib.jobs.schedules import (
     AGGREGATE_BATCH_SIZE,
     AGGREGATE_WINDOW_SECONDS,
