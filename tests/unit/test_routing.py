@@ -39,12 +39,14 @@ def test_cold_start_imports_no_admin_page_cms_or_job_module():
     )
     cms = [m for m in loaded if m.startswith(content)]
     assert lazy == [] and jobs == [] and cms == []
-    # Loaded on first use too: the admin gate and the store behind it (first admin request), the
-    # `regex` package (first regex rule or flow pattern), the points of service (first location).
+    # Loaded on first use too: the admin gate, the access modules and the throttle behind it
+    # (first admin request), the `regex` package (first regex rule or flow pattern), the points
+    # of service (first location).
     on_first_use = (
         "chalicelib.handlers.gate",
         "chalicelib.handlers.common",
-        "chalicelib.store",
+        "chalicelib.access",
+        "chalicelib.store.throttle",
         "chalicelib.engine.geo",
         "regex",
     )
