@@ -24,6 +24,10 @@ from chalicelib.jobs.schedules import (
     TOKEN_REFRESH_RATE_MINUTES,
 )
 
+# The inbox's table module (botocore and PynamoDB with it) loads at import, not with the first
+# message: every message writes it, and Lambda runs the init phase at full CPU.
+from chalicelib.store import messages as _inbox_tables  # noqa: F401
+
 app = Chalice(app_name="wxless")
 # Chalice sets its logger, the parent of every `wxless.*` logger, to ERROR outside debug mode:
 # the operator's WARNING and INFO lines (admin.bad_token, tokens.*, campaigns.*) would be lost.

@@ -14,10 +14,6 @@ from chalicelib import wiring
 from chalicelib.cms.links import base_url_from_request
 from chalicelib.engine.pipeline import SUCCESS, Answer
 
-# The inbox's table (and with it botocore and PynamoDB) loads with this module, not with the first
-# message: every message writes it, and Lambda runs the init phase at full CPU.
-from chalicelib.store import messages  # noqa: F401
-
 log = logging.getLogger("wxless.callback")
 bp = Blueprint(__name__)
 
