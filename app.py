@@ -13,7 +13,7 @@ from chalice import Chalice, Cron, Rate
 
 from chalicelib.campaigns import QUEUE as CAMPAIGN_QUEUE
 from chalicelib.handlers import callback, console, health, routing
-from chalicelib.handlers.common import add_admin_preflight
+from chalicelib.handlers.cors import add_admin_preflight
 from chalicelib.jobs.schedules import (
     AGGREGATE_BATCH_SIZE,
     AGGREGATE_WINDOW_SECONDS,
@@ -23,6 +23,10 @@ from chalicelib.jobs.schedules import (
     PROFILE_SYNC_RATE_MINUTES,
     TOKEN_REFRESH_RATE_MINUTES,
 )
+
+# The inbox's table module (botocore and PynamoDB with it) loads at import, not with the first
+# message: every message writes it, and Lambda runs the init phase at full CPU.
+from chalicelib.store import messages as _inbox_tables  # noqa: F401
 
 app = Chalice(app_name="wxless")
 # Chalice sets its logger, the parent of every `wxless.*` logger, to ERROR outside debug mode:

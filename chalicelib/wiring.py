@@ -74,7 +74,6 @@ def reset(*, clients: bool = False) -> None:
 def _build_callback() -> Pipeline:
     from chalicelib.engine import faq as faq_engine
     from chalicelib.engine.cache import SnapshotCache
-    from chalicelib.engine.geo import build_place_book
     from chalicelib.engine.pipeline import Pipeline
     from chalicelib.engine.replying import build_book
     from chalicelib.store import faq, flows, points, qrcodes, rules
@@ -94,13 +93,20 @@ def _build_callback() -> Pipeline:
         inbox=DynamoInbox(flows.step_update),
         previous_aes_key=_previous_aes_key,
         book=SnapshotCache(rules.read_version, load_book, build_book),
-        places=SnapshotCache(points.read_version, points.load_snapshot, build_place_book),
+        places=SnapshotCache(points.read_version, points.load_snapshot, _place_book),
         read_flow_state=flows.read_state,
         expand_reply=_expand_reply,
         # The knowledge base: its own snapshot (entries, synonyms, published articles), so a
         # rule change does not rebuild its index, nor an entry change the rules'.
         faq=SnapshotCache(faq.read_version, faq.load_snapshot, faq_engine.build, max_age=300),
     )
+
+
+def _place_book(data: Any) -> Any:
+    # engine.geo loads with the first location message, not with every container's first message.
+    from chalicelib.engine.geo import build_place_book
+
+    return build_place_book(data)
 
 
 def _previous_aes_key() -> str:

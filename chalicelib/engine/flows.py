@@ -48,8 +48,6 @@ import logging
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import regex
-
 from chalicelib.engine.flow_definitions import (
     DEFAULT_MAX_FALLBACKS,
     DEFAULT_TIMEOUT,
@@ -142,6 +140,8 @@ def compile_flow(flow: dict[str, Any]) -> Flow:
             if option.get("number") is not None:
                 node.exact.setdefault(str(option["number"]), compiled)
             if option.get("pattern"):
+                import regex  # loaded with the first flow pattern, not at cold start
+
                 try:
                     node.patterns.append((regex.compile(option["pattern"]), compiled))
                 except Exception:  # stored data we can no longer compile: skip the pattern

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from chalicelib import logsafe
 from chalicelib.engine.flows import FlowState, FlowStep, conflict_fallback
-from chalicelib.engine.geo import PlaceBook
 from chalicelib.engine.replying import Decision, ReplyBook, decide, max_articles
 from chalicelib.wechat import notices, signature
 from chalicelib.wechat.crypto import WeChatCrypto
@@ -31,6 +30,7 @@ from chalicelib.wechat.xml import MAX_BODY, parse_xml
 
 if TYPE_CHECKING:
     from chalicelib.engine.faq_index import FaqIndex
+    from chalicelib.engine.geo import PlaceBook  # geo loads with the first location (cold start)
 
 log = logging.getLogger("wxless.callback")
 

@@ -8,17 +8,16 @@ than guessed at.
 
 from __future__ import annotations
 
+import re
 import warnings
 from re import _constants as sc
 from re import _parser as sp
 from typing import Any
 
-import regex
-
 from chalicelib.errors import InvalidInput
 
 REPEATS = (sc.MAX_REPEAT, sc.MIN_REPEAT)
-_QUANTIFIER_BODY = regex.compile(r"\d*(?:,\d*)?")
+_QUANTIFIER_BODY = re.compile(r"\d*(?:,\d*)?")  # stdlib re: `regex` loads with the first pattern
 
 
 class PatternRefused(InvalidInput):

@@ -18,8 +18,6 @@ from __future__ import annotations
 from re import _constants as _sc
 from typing import Any
 
-import regex
-
 from chalicelib.engine.regex_parse import REPEATS as _REPEATS
 from chalicelib.engine.regex_parse import parse, stdlib_source
 
@@ -97,7 +95,11 @@ def _first_char(parsed: Any) -> Any | None:
     if not items or items[0] not in ((_sc.AT, _sc.AT_BEGINNING), (_sc.AT, _sc.AT_BEGINNING_STRING)):
         return None
     source = _first_class(items[1:])
-    return None if source is None else regex.compile(source)
+    if source is None:
+        return None
+    import regex  # loaded with the first regex rule, not at cold start
+
+    return regex.compile(source)
 
 
 def _first_class(items: list) -> str | None:

@@ -32,8 +32,6 @@ from collections.abc import Callable, Iterable
 from re import _constants as _sc
 from typing import Any
 
-import regex
-
 from chalicelib.engine.regex_parse import REPEATS as _REPEATS
 from chalicelib.engine.regex_parse import PatternRefused, parse, stdlib_source
 
@@ -50,6 +48,8 @@ _INF = math.inf
 def check_regex(pattern: str, deadline: float) -> None:
     """Refuse (:class:`PatternRefused`) a pattern that does not compile or may backtrack
     catastrophically; ``deadline`` (perf_counter) bounds the probing of one request."""
+    import regex  # loaded with the first regex an admin checks, not at cold start
+
     try:
         compiled = regex.compile(pattern)
     except (regex.error, ValueError, OverflowError, RecursionError) as exc:

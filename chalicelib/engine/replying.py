@@ -17,13 +17,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.engine import flows as flow_engine
-from chalicelib.engine.geo import PlaceBook
 from chalicelib.engine.rules import RuleSet, compile_rules
 from chalicelib.wechat.messages import Message
 
 if TYPE_CHECKING:
     from chalicelib.engine import faq as faq_engine
     from chalicelib.engine.faq_index import FaqIndex
+    from chalicelib.engine.geo import PlaceBook  # geo loads with the first location (cold start)
 
 # WeChat accepts one article when a reply answers a follower's message (since 2018-10-12) and up
 # to eight when it answers an event; more breaks the reply.

@@ -63,7 +63,6 @@ from decimal import Decimal
 from typing import Any
 
 import ahocorasick
-import regex
 
 from chalicelib.engine.regex_prefilter import prefilters
 from chalicelib.engine.regex_safety import (
@@ -381,6 +380,8 @@ def compile_rules(rules: Iterable[Rule]) -> RuleSet:
             continue
         match = rule.get("match")
         if match == "regex":
+            import regex  # loaded with the first regex rule, not at cold start
+
             compiled = []
             for index, pattern in enumerate(keywords):
                 try:

@@ -1,10 +1,11 @@
-"""`GET /health`: 200 only once storage answers; `GET /admin/openapi.json`."""
+"""`GET /health`: 200 only once storage answers. (`GET /admin/openapi.json` is in admin_docs,
+loaded on first use like every admin route.)"""
 
 from __future__ import annotations
 
 from chalice import Blueprint, Response
 
-from chalicelib.handlers.common import admin_route, json_response
+from chalicelib.handlers.responses import json_response
 
 bp = Blueprint(__name__)
 
@@ -18,12 +19,3 @@ def health() -> Response:
     except Exception as exc:
         return json_response({"status": "unavailable", "error": type(exc).__name__}, 503)
     return json_response({"status": "ok"})
-
-
-@bp.route("/admin/openapi.json", methods=["GET"])
-@admin_route(bp)("docs:read")
-def openapi() -> dict:
-    from chalicelib.handlers.routing import declared_permissions
-    from chalicelib.openapi import document
-
-    return document(declared_permissions(bp.current_app))

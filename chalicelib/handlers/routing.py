@@ -47,6 +47,7 @@ ADMIN_MODULES: tuple[str, ...] = (
     "admin_channels",
     "admin_reach",
     "admin_desk",
+    "admin_docs",
 )
 # Every module whose routes are registered lazily: the admin API and the public article pages.
 LAZY_MODULES: tuple[str, ...] = (*ADMIN_MODULES, "pages", "pages_auth")

@@ -85,7 +85,19 @@ def de(attr: Raw) -> Any:
 
 def to_raw(item: Mapping[str, Any]) -> Raw:
     """A whole item; attributes whose value is None are left out (DynamoDB has no "unset")."""
-    return {name: ser(value) for name, value in item.items() if value is not None}
+    out: Raw = {}
+    for name, value in item.items():
+        # Strings and integers inline (exact types: bool is an int): nearly every attribute of
+        # the callback's one write per message is one of them, and a call to ser() costs more
+        # than the conversion. Anything else, and subclasses, goes through ser().
+        kind = type(value)
+        if kind is str:
+            out[name] = {"S": value}
+        elif kind is int:
+            out[name] = {"N": str(value)}
+        elif value is not None:
+            out[name] = ser(value)
+    return out
 
 
 def from_raw(raw: Raw | None) -> dict[str, Any] | None:

@@ -1,6 +1,6 @@
 """Typed WeChat messages and events.
 
-``parse_message(parse_xml(body))`` turns a callback body into one of the dataclasses below. Only
+``parse_message(parse_xml(body))`` turns a callback body into one of the message types below. Only
 the four envelope fields are mandatory (CONTRACT.md §2); a known type with a missing optional field
 gets an empty default, but a field that is present and garbage (``Location_X="abc"``, a nested
 element where text belongs) is an InvalidMessageError. Unknown message types and events are never
@@ -12,8 +12,9 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
+
+from chalicelib.records import Record
 
 from .errors import InvalidMessageError
 
@@ -74,10 +75,11 @@ def _fmt(number: float) -> str:
 # -- base ------------------------------------------------------------------------------------------
 
 
-@dataclass(slots=True, kw_only=True)
-class Message:
-    """Fields every WeChat message has. ``raw`` keeps the whole parsed document."""
+class Message(Record):
+    """Fields every WeChat message has. ``raw`` keeps the whole parsed document. A Record, not a
+    dataclass (chalicelib/records.py: 20 types here, on the callback's cold start)."""
 
+    __slots__ = ("create_time", "from_user", "msg_type", "raw", "to_user")
     to_user: str  # our account id (gh_...)
     from_user: str  # the follower's openid
     create_time: int
@@ -127,8 +129,8 @@ class Message:
 # -- ordinary messages -----------------------------------------------------------------------------
 
 
-@dataclass(slots=True, kw_only=True)
 class TextMessage(Message):
+    __slots__ = ("content", "msg_id")
     content: str
     msg_id: str | None
 
@@ -136,8 +138,8 @@ class TextMessage(Message):
         return self.content
 
 
-@dataclass(slots=True, kw_only=True)
 class ImageMessage(Message):
+    __slots__ = ("media_id", "pic_url")
     pic_url: str
     media_id: str
 
@@ -145,8 +147,8 @@ class ImageMessage(Message):
         return f"[image] {self.pic_url}".rstrip()
 
 
-@dataclass(slots=True, kw_only=True)
 class VoiceMessage(Message):
+    __slots__ = ("format", "media_id", "recognition")
     media_id: str
     format: str
     recognition: str  # speech-to-text, only when the account enabled it
@@ -155,8 +157,8 @@ class VoiceMessage(Message):
         return f"[voice] {self.recognition}".rstrip()
 
 
-@dataclass(slots=True, kw_only=True)
 class VideoMessage(Message):
+    __slots__ = ("media_id", "thumb_media_id")
     media_id: str
     thumb_media_id: str
 
@@ -164,8 +166,8 @@ class VideoMessage(Message):
         return f"[video] {self.media_id}".rstrip()
 
 
-@dataclass(slots=True, kw_only=True)
 class ShortVideoMessage(Message):
+    __slots__ = ("media_id", "thumb_media_id")
     media_id: str
     thumb_media_id: str
 
@@ -173,8 +175,8 @@ class ShortVideoMessage(Message):
         return f"[shortvideo] {self.media_id}".rstrip()
 
 
-@dataclass(slots=True, kw_only=True)
 class LocationMessage(Message):
+    __slots__ = ("label", "latitude", "longitude", "scale")
     latitude: float
     longitude: float
     scale: int
@@ -185,8 +187,8 @@ class LocationMessage(Message):
         return f"[location]{label} ({_fmt(self.latitude)},{_fmt(self.longitude)})"
 
 
-@dataclass(slots=True, kw_only=True)
 class LinkMessage(Message):
+    __slots__ = ("description", "title", "url")
     title: str
     description: str
     url: str
@@ -195,16 +197,17 @@ class LinkMessage(Message):
         return f"[link] {self.title} {self.url}".rstrip()
 
 
-@dataclass(slots=True, kw_only=True)
 class UnknownMessage(Message):
     """A MsgType we do not model; kept whole in ``raw``."""
+
+    __slots__ = ()
 
 
 # -- events ----------------------------------------------------------------------------------------
 
 
-@dataclass(slots=True, kw_only=True)
 class SubscribeEvent(Message):
+    __slots__ = ("event_key", "scene", "ticket")
     event_key: str  # "qrscene_<scene>" when followed through a parametric QR code, else ""
     ticket: str
     scene: str | None
@@ -213,16 +216,17 @@ class SubscribeEvent(Message):
         return "[event] subscribe" + (f" qrscene={self.scene}" if self.scene is not None else "")
 
 
-@dataclass(slots=True, kw_only=True)
 class UnsubscribeEvent(Message):
+    __slots__ = ()
+
     def summary(self) -> str:
         return "[event] unsubscribe"
 
 
-@dataclass(slots=True, kw_only=True)
 class ScanEvent(Message):
     """An existing follower scanned a parametric QR code."""
 
+    __slots__ = ("event_key", "ticket")
     event_key: str  # the scene value, without prefix
     ticket: str
 
@@ -230,10 +234,10 @@ class ScanEvent(Message):
         return f"[event] scan {self.event_key}".rstrip()
 
 
-@dataclass(slots=True, kw_only=True)
 class LocationEvent(Message):
     """Periodic location report (every 5 s while the chat is open, if enabled)."""
 
+    __slots__ = ("latitude", "longitude", "precision")
     latitude: float
     longitude: float
     precision: float
@@ -242,16 +246,16 @@ class LocationEvent(Message):
         return f"[event] location ({_fmt(self.latitude)},{_fmt(self.longitude)})"
 
 
-@dataclass(slots=True, kw_only=True)
 class ClickEvent(Message):
+    __slots__ = ("event_key",)
     event_key: str
 
     def summary(self) -> str:
         return f"[event] click {self.event_key}".rstrip()
 
 
-@dataclass(slots=True, kw_only=True)
 class ViewEvent(Message):
+    __slots__ = ("event_key", "menu_id")
     event_key: str  # the URL opened
     menu_id: str
 
@@ -259,8 +263,8 @@ class ViewEvent(Message):
         return f"[event] view {self.event_key}".rstrip()
 
 
-@dataclass(slots=True, kw_only=True)
 class TemplateSendJobFinishEvent(Message):
+    __slots__ = ("msg_id", "status")
     msg_id: str | None  # spelled MsgID in this event
     status: str  # "success", "failed:user block", "failed: system failed"
 
@@ -268,8 +272,8 @@ class TemplateSendJobFinishEvent(Message):
         return f"[event] templatesendjobfinish {self.msg_id or ''} {self.status}".rstrip()
 
 
-@dataclass(slots=True, kw_only=True)
 class MassSendJobFinishEvent(Message):
+    __slots__ = ("error_count", "filter_count", "msg_id", "sent_count", "status", "total_count")
     msg_id: str | None
     status: str
     total_count: int
@@ -284,7 +288,6 @@ class MassSendJobFinishEvent(Message):
         )
 
 
-@dataclass(slots=True, kw_only=True)
 class MenuEvent(Message):
     """scancode_push / scancode_waitmsg / pic_* / location_select menu buttons.
 
@@ -292,6 +295,7 @@ class MenuEvent(Message):
     parsed, or {} when absent.
     """
 
+    __slots__ = ("details", "event_key")
     event_key: str
     details: dict[str, Any]
 
@@ -306,9 +310,10 @@ class MenuEvent(Message):
         return f"[event] {self.event} {self.event_key}{extra}".rstrip()
 
 
-@dataclass(slots=True, kw_only=True)
 class UnknownEvent(Message):
     """An Event we do not model; kept whole in ``raw``."""
+
+    __slots__ = ()
 
     def summary(self) -> str:
         return f"[event] {self.event or 'unknown'} {self.event_key}".rstrip()

@@ -1,9 +1,8 @@
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 
+from chalicelib.records import Record
 from chalicelib.wechat import messages as msgs
 from chalicelib.wechat.errors import InvalidMessageError
 from chalicelib.wechat.messages import (
@@ -518,12 +517,30 @@ def test_lenient_on_missing_optional_fields():
 # -- structure -------------------------------------------------------------------------------------
 
 
-def test_messages_are_slotted_dataclasses():
+def test_messages_are_slotted_records():
     m = parse(wx("text", "<Content>hi</Content><MsgId>5</MsgId>"))
-    assert dataclasses.is_dataclass(m)
+    assert isinstance(m, Record)
+    assert set(m._fields) == {"to_user", "from_user", "create_time", "msg_type", "raw"} | {
+        "content",
+        "msg_id",
+    }
     assert not hasattr(m, "__dict__")
     with pytest.raises(AttributeError):
         m.unexpected = 1  # type: ignore[attr-defined]
+    # Equal by value, like the dataclasses they replace; a copy with one field changed is not.
+    same = TextMessage(**{name: getattr(m, name) for name in m._fields})
+    assert same == m and repr(same) == repr(m) and "content='hi'" in repr(m)
+    assert TextMessage(**{**{n: getattr(m, n) for n in m._fields}, "content": "ho"}) != m
+
+
+def test_constructing_a_message_requires_every_field_once():
+    fields = {"to_user": "gh", "from_user": "o", "create_time": 1, "msg_type": "text", "raw": {}}
+    with pytest.raises(TypeError):
+        TextMessage(**fields, content="x")  # no msg_id
+    with pytest.raises(TypeError):
+        TextMessage(**fields, content="x", msg_id="1", label="y")  # not a field
+    with pytest.raises(TypeError):
+        TextMessage(**fields, content="x", dedup_key="1")  # a property, not a field
 
 
 def test_types_are_registered_in_dicts_not_an_if_chain():

@@ -12,7 +12,7 @@ from tests.conftest import ROOT
 _PROBE = """
 import json, sys
 import app
-print(json.dumps(sorted(m for m in sys.modules if m.startswith("chalicelib"))))
+print(json.dumps(sorted(m for m in sys.modules if m.startswith(("chalicelib", "regex")))))
 """
 
 
@@ -39,6 +39,18 @@ def test_cold_start_imports_no_admin_page_cms_or_job_module():
     )
     cms = [m for m in loaded if m.startswith(content)]
     assert lazy == [] and jobs == [] and cms == []
+    # Loaded on first use too: the admin gate, the access modules and the throttle behind it
+    # (first admin request), the `regex` package (first regex rule or flow pattern), the points
+    # of service (first location).
+    on_first_use = (
+        "chalicelib.handlers.gate",
+        "chalicelib.handlers.common",
+        "chalicelib.access",
+        "chalicelib.store.throttle",
+        "chalicelib.engine.geo",
+        "regex",
+    )
+    assert [m for m in loaded if m.startswith(on_first_use)] == []
 
 
 def test_manifest_matches_the_modules():
