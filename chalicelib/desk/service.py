@@ -8,6 +8,7 @@ reply here and a POST /admin/messages/custom to the same follower share one wind
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from chalicelib.cs import quota
 from chalicelib.desk import conversations as derived
 from chalicelib.errors import InvalidInput, NotFound
 from chalicelib.store import desk as store
+from chalicelib.store.errors import StoreUnavailable
 
 if TYPE_CHECKING:
     from chalicelib.wechat.api import WeChatClient
@@ -26,6 +28,7 @@ MAX_AGENT_CHARS = 64
 ALLOWANCE_WORKERS = 8
 STATUSES = ("open", "closed", "transferred")
 REPLY_TYPES = ("text", "image", "voice", "video", "music", "news")
+log = logging.getLogger("wxless.desk")
 
 
 # -- conversations ------------------------------------------------------------------------------
@@ -197,7 +200,10 @@ def reply(
     _, left = quota.send(openid, send)
     now = time.time()
     store.add_agent_message(openid, message, agent, kf_account, now)
-    store.set_state(openid, now, read_ms=int(now * 1000))  # who answers has read
+    try:
+        store.set_state(openid, now, read_ms=int(now * 1000))  # who answers has read
+    except StoreUnavailable:  # the reply went out: a 503 would have the agent send it again
+        log.warning("desk.read_marker_not_set", exc_info=True)
     return {"sent": True, "remaining": left.remaining, "window_until": left.window_until}
 
 

@@ -224,6 +224,26 @@ def test_unread_counts_what_came_after_the_read_and_a_reply_reads_all(client, fa
     assert _conversations(client)[0]["unread"] == 0
 
 
+def test_a_reply_that_went_out_is_200_even_if_the_read_marker_is_not_kept(
+    client, fake_wechat, monkeypatch
+):
+    from chalicelib.store import desk
+    from chalicelib.store.errors import StoreUnavailable
+
+    def unavailable(*_args, **_kwargs):
+        raise StoreUnavailable("storage error: ProvisionedThroughputExceededException")
+
+    _send(client, wxsim.text("人工", openid="o_f"))
+    with monkeypatch.context() as patched:
+        patched.setattr(desk, "set_state", unavailable)
+        response = _reply(client, "o_f")
+    assert response.status_code == 200 and body_json(response)["remaining"] == 4
+    assert len([m for m in fake_wechat.custom_messages if m["touser"] == "o_f"]) == 1
+    thread = body_json(admin(client, "GET", "/admin/conversations/o_f"))
+    assert thread["conversation"]["unread"] == 1  # not marked read, nothing else lost
+    assert [i["by"] for i in thread["items"] if i["direction"] == "out"] == ["owner"]
+
+
 def test_a_message_after_a_close_or_transfer_reopens(client, fake_wechat):
     now = int(time.time())
     _send(client, wxsim.text("人工", openid="o_c", create_time=now - 10))
