@@ -14,7 +14,7 @@ from typing import Any
 
 from chalicelib.aggregate import faq_quality
 from chalicelib.engine.pipeline import delivery_of_key
-from chalicelib.store import analytics, channel_stats, ddb, desk, followers, listing, messages
+from chalicelib.store import analytics, channel_stats, ddb, followers, listing, messages
 from chalicelib.store import flows as flows_store
 from chalicelib.store.ledger import Part, Target
 from chalicelib.store.stream import StreamRecord
@@ -220,32 +220,6 @@ def channel_targets(records: Sequence[Logged]) -> list[Target[Any]]:
     ]
 
 
-# -- the agent desk's conversations ----------------------------------------------------------------
-
-
-def conversation_targets(records: Sequence[Logged]) -> list[Target[Any]]:
-    """One conversation item per follower who wrote, clicked, subscribed or scanned (or left)
-    in the batch (store.desk): the windows the desk lists, the last text, unread counts."""
-    groups: dict[str, list[Logged]] = {}
-    for r in records:
-        event = r.event
-        if event is None or event in followers.SHORT_WINDOW_EVENTS or event == "unsubscribe":
-            groups.setdefault(r.openid, []).append(r)
-
-    def build(values: Sequence[Logged]) -> Any:
-        messages_ = [(v.at, v.kind, v.content) for v in values if v.event is None]
-        events = [v.at for v in values if v.event in followers.SHORT_WINDOW_EVENTS]
-        left = [v.at for v in values if v.event == "unsubscribe"]
-        return desk.conversation_update(messages_, events, max(left) if left else None)
-
-    table = desk.table_name()
-    return [
-        Target(table, desk.conversation_key(openid), [Part(r.seq, r) for r in group], build,
-               own=True)
-        for openid, group in groups.items()
-    ]  # fmt: skip
-
-
 # -- the cross-follower listing ---------------------------------------------------------------
 
 
@@ -270,5 +244,4 @@ SUMMARIES: tuple[Callable[[Sequence[Logged]], list[Target[Any]]], ...] = (
     flow_targets,
     faq_quality.targets,
     channel_targets,
-    conversation_targets,
 )

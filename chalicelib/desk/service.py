@@ -8,7 +8,7 @@ reply here and a POST /admin/messages/custom to the same follower share one wind
 
 from __future__ import annotations
 
-import contextlib
+import logging
 import re
 import time
 from collections.abc import Callable
@@ -16,8 +16,10 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.cs import quota
+from chalicelib.desk import conversations as derived
 from chalicelib.errors import InvalidInput, NotFound
 from chalicelib.store import desk as store
+from chalicelib.store.errors import StoreUnavailable
 
 if TYPE_CHECKING:
     from chalicelib.wechat.api import WeChatClient
@@ -26,6 +28,7 @@ MAX_AGENT_CHARS = 64
 ALLOWANCE_WORKERS = 8
 STATUSES = ("open", "closed", "transferred")
 REPLY_TYPES = ("text", "image", "voice", "video", "music", "news")
+log = logging.getLogger("wxless.desk")
 
 
 # -- conversations ------------------------------------------------------------------------------
@@ -40,12 +43,9 @@ def conversations(
 ) -> dict[str, Any]:
     """Followers whose window is open, newest first, each with what may still be sent."""
     now = time.time() if now is None else now
-    found = store.open_conversations(now)
-    if status:
-        found = [c for c in found if c["status"] == status]
-    if assigned_to is not None:
-        found = [c for c in found if (c["assigned_to"] or "") == assigned_to]
-    shown = found[:limit]
+    shown, total = derived.open_conversations(
+        now, limit=limit, status=status, assigned_to=assigned_to
+    )
     allowances = _allowances([c["openid"] for c in shown], now)
     items = []
     for conversation in shown:
@@ -54,11 +54,11 @@ def conversations(
             {
                 **conversation,
                 "remaining": left.remaining,
-                # the timeline's word (exact now) over the stream-summed one (seconds behind)
+                # the timeline's word (exact now) over the listing's (seconds behind)
                 "window_until": left.window_until or conversation["window_until"],
             }
         )
-    return {"items": items, "total": len(found)}
+    return {"items": items, "total": total}
 
 
 def _allowances(openids: list[str], now: float) -> dict[str, Any]:
@@ -104,12 +104,15 @@ def auto_reply(reply_xml: str) -> dict[str, Any] | None:
 def thread(openid: str, *, limit: int = 50, mark_read: bool = False) -> dict[str, Any]:
     """The conversation both ways, oldest first: the follower's messages, the automatic
     answers, what agents sent."""
-    conversation = store.get_conversation(openid)
-    timeline = store.follower_timeline(openid, limit)
+    now = time.time()
+    timeline = store.follower_timeline(openid, max(limit, derived.TIMELINE_ENTRIES))
+    trail = derived.trail_of(openid, timeline)
+    state = store.state(openid)
+    conversation = trail.conversation(state) if derived.exists(trail, state, now) else None
     if conversation is None and not timeline:
         raise NotFound(f"no conversation with {openid[:40]}")
     items: list[dict[str, Any]] = []
-    for entry in timeline:
+    for entry in timeline[:limit]:
         received_ms = entry["received_at"] or entry["created_at"] * 1000
         items.append(
             {
@@ -148,8 +151,10 @@ def thread(openid: str, *, limit: int = 50, mark_read: bool = False) -> dict[str
     # in the order they happened, on our clock (a message, then its automatic answer)
     items.sort(key=lambda i: i["at_ms"])
     if mark_read and conversation is not None and conversation["unread"]:
-        conversation = store.change(openid, unread=0)
-    left = quota.allowance(openid)
+        # read up to their newest message: one that comes meanwhile stays unread
+        state = store.set_state(openid, now, read_ms=max(trail.message_ms))
+        conversation = trail.conversation(state)
+    left = quota.allowance(openid, now)
     return {
         "openid": openid,
         "conversation": conversation,
@@ -193,9 +198,12 @@ def reply(
     """Count the send against the quota (409 when closed or spent: WeChat is not called), send
     it, keep it in the thread, mark the conversation read."""
     _, left = quota.send(openid, send)
-    store.add_agent_message(openid, message, agent, kf_account)
-    with contextlib.suppress(NotFound):  # the stream may not have summed their message yet
-        store.change(openid, unread=0)
+    now = time.time()
+    store.add_agent_message(openid, message, agent, kf_account, now)
+    try:
+        store.set_state(openid, now, read_ms=int(now * 1000))  # who answers has read
+    except StoreUnavailable:  # the reply went out: a 503 would have the agent send it again
+        log.warning("desk.read_marker_not_set", exc_info=True)
     return {"sent": True, "remaining": left.remaining, "window_until": left.window_until}
 
 
@@ -204,15 +212,19 @@ def assign(openid: str, agent: Any) -> dict[str, Any]:
         not isinstance(agent, str) or not agent.strip() or len(agent) > MAX_AGENT_CHARS
     ):
         raise InvalidInput(f"agent must be a name of 1..{MAX_AGENT_CHARS} characters, or null")
-    return store.change(openid, assigned_to=agent.strip() if agent else None)
+    return derived.change(openid, assigned_to=agent.strip() if agent else None)
 
 
 def close(openid: str, now: float | None = None) -> dict[str, Any]:
-    return store.change(openid, status="closed", closed_at=int(time.time() if now is None else now))
+    now = time.time() if now is None else now
+    return derived.change(
+        openid, now, status="closed", status_ms=int(now * 1000), closed_at=int(now)
+    )
 
 
-def reopen(openid: str) -> dict[str, Any]:
-    return store.change(openid, status="open", closed_at=None)
+def reopen(openid: str, now: float | None = None) -> dict[str, Any]:
+    now = time.time() if now is None else now
+    return derived.change(openid, now, status="open", status_ms=int(now * 1000), closed_at=None)
 
 
 def transfer(openid: str, kf_account: Any, wechat: WeChatClient) -> dict[str, Any]:
@@ -221,10 +233,10 @@ def transfer(openid: str, kf_account: Any, wechat: WeChatClient) -> dict[str, An
     from chalicelib.wechat.api.kf import check_account
 
     account = check_account(kf_account)
-    store.get_conversation(openid) or _missing(openid)
+    if derived.conversation(openid) is None:
+        raise NotFound(f"no conversation with {openid[:40]}")
     wechat.kf.create_session(account, openid)
-    return store.change(openid, status="transferred", assigned_to=account)
-
-
-def _missing(openid: str) -> None:
-    raise NotFound(f"no conversation with {openid[:40]}")
+    now = time.time()
+    return derived.change(
+        openid, now, status="transferred", status_ms=int(now * 1000), assigned_to=account
+    )

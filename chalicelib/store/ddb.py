@@ -16,12 +16,14 @@ from __future__ import annotations
 import math
 import re
 import string
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from chalicelib.store.aws import client
+from chalicelib.store.errors import StoreUnavailable
 
 Raw = dict[str, Any]  # one attribute value or item in DynamoDB's wire format
 
@@ -348,6 +350,36 @@ def get(
         TableName=table_name, Key=item_key, ConsistentRead=consistent
     )
     return from_raw(resp.get("Item"))
+
+
+BATCH_GET_KEYS = 100  # DynamoDB's limit per BatchGetItem
+
+
+def batch_get(
+    table_name: str,
+    item_keys: Sequence[Raw],
+    *,
+    consistent: bool = False,
+    profile: str = "standard",
+    attempts: int = 8,
+) -> list[dict[str, Any]]:
+    """The items that exist among `item_keys` (any order): one BatchGetItem per 100 keys, the
+    keys DynamoDB leaves unprocessed (throttling) asked again with a short backoff."""
+    found: list[dict[str, Any]] = []
+    dynamodb = client("dynamodb", profile)
+    for start in range(0, len(item_keys), BATCH_GET_KEYS):
+        chunk = list(item_keys[start : start + BATCH_GET_KEYS])
+        request: Raw = {table_name: {"Keys": chunk, "ConsistentRead": consistent}}
+        for attempt in range(attempts):
+            resp = dynamodb.batch_get_item(RequestItems=request)
+            found += [from_raw(raw) or {} for raw in resp.get("Responses", {}).get(table_name, [])]
+            request = resp.get("UnprocessedKeys") or {}
+            if not request:
+                break
+            time.sleep(min(0.05 * 2**attempt, 1.0))
+        else:
+            raise StoreUnavailable(f"batch_get {table_name}: keys left unprocessed (throttled)")
+    return found
 
 
 def query(

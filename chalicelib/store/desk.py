@@ -1,19 +1,18 @@
-"""The agent desk's table (`desk`): one conversation item per follower who wrote (or clicked,
-subscribed, scanned) lately and what agents sent them. (The customer-service send counters
-are chalicelib.cs's, in `outbound`: shared with every other sender.)
+"""The agent desk's table (`desk`): what agents did, never what followers sent. (The
+conversations themselves are derived from the message listing and the follower's timeline, in
+chalicelib.desk.conversations; the customer-service send counters are chalicelib.cs's, in
+`outbound`: shared with every other sender.)
 
-    pk = "<account>#conv#<k>"      sk = "<openid>"        the conversation (k: openid hash % 64)
-        last_message_at, last_event_at, window_until, event_window_until, last_text, last_kind,
-        unread, status (open | closed), assigned_to, closed_at, ttl_at
+    pk = "<account>#conv#<k>"   sk = "<openid>"   a conversation's state (k: openid hash % 64)
+        status (open | closed | transferred), status_ms (when an agent set it), assigned_to,
+        closed_at, read_ms (when an agent last read or answered: the unread baseline), ttl_at
     pk = "<account>#thread#<openid>"   sk = "<ms, 13 digits>#<id>"   one message an agent sent
         reply, by, kf_account, at, ttl_at
 
-Conversation items are kept by the stream aggregator (one UpdateItem per follower per batch,
-exactly once through the ledger's per-item watermark) and changed by agents (assign, close,
-read). The listing reads the 64 partitions in parallel and keeps the open windows: it reads
-every conversation kept (KEEP_SECONDS after its window), never the follower table.
-Conversations lag a message by seconds; whether a reply may go out is decided from the
-follower's timeline (cs.quota).
+Only agent actions write here (assign, close, reopen, read, transfer, reply): nothing per
+follower message. A state item lives KEEP_SECONDS past its window after the last action. Items
+written before the desk stopped taking the aggregator's writes still carry its fields
+(last_message_at, unread, ...): they are ignored.
 """
 
 from __future__ import annotations
@@ -21,28 +20,23 @@ from __future__ import annotations
 import secrets
 import time
 import zlib
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable
 from typing import Any
 
 from pynamodb.attributes import TTLAttribute, UnicodeAttribute
 from pynamodb.models import Model
 
 from chalicelib import config
-from chalicelib.errors import NotFound
 from chalicelib.store import ddb, keys, messages
 from chalicelib.store.guard import guarded
 from chalicelib.store.models import register, table
 
-# Every message's conversation write lands on one of these partitions: at 10,000 messages a
-# second from as many followers, 64 keep each under 160 WCU/s (16 took 625, over the 500 bar).
+# Agent writes are rare; the 64 partitions stay so that items written before keep their keys.
 SHARDS = 64
-LISTING_THREADS = 16
 MESSAGE_WINDOW_SECONDS = 48 * 3600
-EVENT_WINDOW_SECONDS = 60
-KEEP_SECONDS = 30 * 86400  # a conversation (its assignment) outlives its window this long
+KEEP_SECONDS = 30 * 86400  # a conversation's state (its assignment) outlives its window this long
 THREAD_KEEP_SECONDS = 90 * 86400  # as long as the messages table keeps the follower's side
-MAX_TEXT = 100
+STATE_FIELDS = ("status", "status_ms", "assigned_to", "closed_at", "read_ms")
 
 
 @register
@@ -63,7 +57,7 @@ def shard_of(openid: str) -> int:
     return zlib.crc32(openid.encode()) % SHARDS
 
 
-def conversation_key(openid: str) -> dict[str, Any]:
+def state_key(openid: str) -> dict[str, Any]:
     return ddb.key(keys.scoped("conv", str(shard_of(openid))), openid)
 
 
@@ -71,117 +65,48 @@ def thread_pk(openid: str) -> str:
     return keys.scoped("thread", openid)
 
 
-# -- the aggregator's update ---------------------------------------------------------------------
+# -- conversation states ---------------------------------------------------------------------------
 
 
-def conversation_update(
-    messages: Sequence[tuple[int, str, str]],
-    events: Sequence[int],
-    unsubscribed_at: int | None,
-) -> ddb.Update:
-    """One follower's batch: `messages` (at, kind, content) in stream order, opening `events`
-    (at), the last unsubscribe (it closes both windows unless something came after it)."""
-    fields: dict[str, Any] = {}
-    last_at = 0
-    if messages:
-        # the newest; among equal times the last in stream order (so a halved batch agrees)
-        at, kind, content = max(reversed(messages), key=lambda m: m[0])
-        last_at = at
-        fields.update(
-            last_message_at=at,
-            window_until=at + MESSAGE_WINDOW_SECONDS,
-            last_text=content[:MAX_TEXT],
-            last_kind=kind,
-        )
-    if events:
-        at = max(events)
-        last_at = max(last_at, at)
-        fields.update(last_event_at=at, event_window_until=at + EVENT_WINDOW_SECONDS)
-    if unsubscribed_at is not None and unsubscribed_at >= last_at:
-        fields.update(window_until=0, event_window_until=0, unsubscribed_at=unsubscribed_at)
-        last_at = unsubscribed_at
-    fields["ttl_at"] = last_at + MESSAGE_WINDOW_SECONDS + KEEP_SECONDS
-    upd = ddb.Update().set_attrs(fields)
-    if messages:
-        upd.set(status="open")  # a message reopens a closed conversation
-        upd.add(unread=len(messages))
-        upd.remove("closed_at")
-    else:
-        upd.set_if_absent(status="open")
-    return upd
-
-
-# -- reads --------------------------------------------------------------------------------------
-
-
-def _conversation(item: dict[str, Any]) -> dict[str, Any]:
-    window_until = int(item.get("window_until") or 0)
-    event_until = int(item.get("event_window_until") or 0)
-    return {
-        "openid": str(item["sk"]),
-        "last_message_at": _int(item.get("last_message_at")),
-        "last_event_at": _int(item.get("last_event_at")),
-        "window_until": max(window_until, event_until) or None,
-        "last_text": item.get("last_text") or "",
-        "last_kind": item.get("last_kind"),
-        "unread": int(item.get("unread") or 0),
-        "status": item.get("status") or "open",
-        "assigned_to": item.get("assigned_to"),
-        "closed_at": _int(item.get("closed_at")),
-    }
-
-
-def _int(value: Any) -> int | None:
-    return None if value is None else int(value)
+def _state(item: dict[str, Any]) -> dict[str, Any]:
+    return {name: item.get(name) for name in STATE_FIELDS}
 
 
 @guarded
-def open_conversations(now: float | None = None) -> list[dict[str, Any]]:
-    """Every conversation whose window is open, newest first (one Query per shard)."""
-    now = int(time.time() if now is None else now)
-
-    def shard_query(shard: int) -> list[dict[str, Any]]:
-        cond = ddb.Condition().where(
-            "{window_until} > :now OR {event_window_until} > :now", now=now
-        )
-        request = {
-            "TableName": table_name(),
-            "KeyConditionExpression": "pk = :pk",
-            "FilterExpression": cond.condition(),
-            "ExpressionAttributeNames": cond.names,
-            "ExpressionAttributeValues": {
-                **cond.values,
-                ":pk": ddb.ser(keys.scoped("conv", str(shard))),
-            },
-        }
-        return [_conversation(item) for item in ddb.query(request)]
-
-    with ThreadPoolExecutor(max_workers=LISTING_THREADS) as pool:
-        found = [c for part in pool.map(shard_query, range(SHARDS)) for c in part]
-    found.sort(key=lambda c: (-(c["last_message_at"] or c["last_event_at"] or 0), c["openid"]))
-    return found
+def state(openid: str) -> dict[str, Any] | None:
+    """What agents set on the conversation with `openid`; None if they never touched it."""
+    item = ddb.get(table_name(), state_key(openid), consistent=True)
+    return _state(item) if item else None
 
 
 @guarded
-def get_conversation(openid: str) -> dict[str, Any] | None:
-    item = ddb.get(table_name(), conversation_key(openid), consistent=True)
-    return _conversation(item) if item else None
+def states(openids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """The states of those of `openids` that have one (BatchGetItem, strongly consistent: an
+    agent's close shows in the next listing)."""
+    wanted = list(dict.fromkeys(openids))
+    found = ddb.batch_get(table_name(), [state_key(o) for o in wanted], consistent=True)
+    return {str(item["sk"]): _state(item) for item in found}
 
 
 @guarded
-def change(openid: str, **fields: Any) -> dict[str, Any]:
-    """Set agent-side fields (status, assigned_to, unread, closed_at; None removes) on a
-    conversation that exists; NotFound otherwise."""
-    upd = ddb.Update().where("attribute_exists({pk})")
+def set_state(openid: str, now: float | None = None, **fields: Any) -> dict[str, Any]:
+    """Set agent-side fields (STATE_FIELDS; None removes), creating the state if need be; the
+    state after."""
+    unknown = set(fields) - set(STATE_FIELDS)
+    if unknown:
+        raise TypeError(f"not a conversation state field: {', '.join(sorted(unknown))}")
+    now = time.time() if now is None else now
+    upd = ddb.Update().set(ttl_at=int(now) + MESSAGE_WINDOW_SECONDS + KEEP_SECONDS)
     for name, value in fields.items():
         if value is None:
             upd.remove(name)
         else:
             upd.set_attrs({name: value})
-    ok, item = ddb.update(table_name(), conversation_key(openid), upd, returns="ALL_NEW")
-    if not ok:
-        raise NotFound(f"no conversation with {openid[:40]}")
-    return _conversation(item or {})
+    _, item = ddb.update(table_name(), state_key(openid), upd, returns="ALL_NEW")
+    return _state(item or {})
+
+
+# -- what agents sent ------------------------------------------------------------------------------
 
 
 @guarded

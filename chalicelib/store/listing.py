@@ -11,11 +11,14 @@ redelivered batch writes the same pages again (same keys, same content); a batch
 halved or longer can leave a page that overlaps its successor, so readers drop repeated
 messages. Reading merges the buckets' pages newest first: a message is emitted once no unread
 page of any bucket can hold a newer one (each page's sort key starts with its newest time).
+Two readers: `recent` (the newest n, `GET /admin/messages`) and `since` (everything after a
+time, newest first: the agent desk derives its open conversations from the last 48 hours).
 """
 
 from __future__ import annotations
 
 import heapq
+import itertools
 import zlib
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -104,9 +107,9 @@ def to_log(r: Row) -> dict[str, Any]:
     }
 
 
-@guarded
-def recent(limit: int = 50) -> list[dict[str, Any]]:
-    """The newest `limit` messages across followers, newest first."""
+def newest_first() -> Iterator[Row]:
+    """Every row of the listing, newest first (by received ms), each message once: the merge of
+    the buckets' pages, reading a page only when no row already read can come before it."""
     sources = {b: _pages(b) for b in range(BUCKETS)}
     heads: dict[int, dict[str, Any]] = {}
     for bucket, pages in sources.items():
@@ -114,19 +117,24 @@ def recent(limit: int = 50) -> list[dict[str, Any]]:
         if page is not None:
             heads[bucket] = page
     ready: list[tuple[int, int, Row]] = []  # (-received, tiebreak, row)
+    # A repeated row is a copy of the same message item, so it has the same received ms and
+    # comes out right next to it: only the current millisecond's ids need remembering.
     seen: set[str] = set()
-    out: list[dict[str, Any]] = []
+    seen_ms = None
     tiebreak = 0
-    while len(out) < limit:
+    while True:
         bound = max((_newest(p) for p in heads.values()), default=None)
         if ready and (bound is None or -ready[0][0] >= bound):
-            entry = to_log(heapq.heappop(ready)[2])
-            if entry["msg_id"] not in seen:
-                seen.add(entry["msg_id"])
-                out.append(entry)
+            r = heapq.heappop(ready)[2]
+            if r[0] != seen_ms:
+                seen, seen_ms = set(), r[0]
+            msg_id = msg_id_of(r[1], int(r[2]), r[3])
+            if msg_id not in seen:
+                seen.add(msg_id)
+                yield r
             continue
         if bound is None:
-            break
+            return
         bucket = max(heads, key=lambda b: _newest(heads[b]))
         for r in heads[bucket]["m"]:
             tiebreak += 1
@@ -136,4 +144,16 @@ def recent(limit: int = 50) -> list[dict[str, Any]]:
             del heads[bucket]
         else:
             heads[bucket] = following
-    return out
+
+
+@guarded
+def recent(limit: int = 50) -> list[dict[str, Any]]:
+    """The newest `limit` messages across followers, newest first."""
+    return [to_log(r) for r in itertools.islice(newest_first(), limit)]
+
+
+def since(received_ms: int) -> Iterator[Row]:
+    """Every message received at `received_ms` or later, newest first, lazily (the caller
+    guards the reads). The agent desk's walk: it reads every page of that stretch, so its cost
+    grows with the traffic in it."""
+    return itertools.takewhile(lambda r: int(r[0]) >= received_ms, newest_first())

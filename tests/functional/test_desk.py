@@ -206,6 +206,99 @@ def test_assign_close_reopen_and_read(client, fake_wechat):
     assert admin(client, "POST", "/admin/conversations/o_a/assign", {"agent": 5}).status_code == 400
 
 
+def test_unread_counts_what_came_after_the_read_and_a_reply_reads_all(client, fake_wechat):
+    now = int(time.time())
+    _send(client, wxsim.text("你好", openid="o_r", create_time=now - 30))
+    _send(client, wxsim.text("在吗", openid="o_r", create_time=now - 20))
+    thread = body_json(admin(client, "GET", "/admin/conversations/o_r?mark_read=true"))
+    assert thread["conversation"]["unread"] == 0
+    _send(client, wxsim.event("CLICK", "MENU_X", openid="o_r", create_time=now - 15))
+    _send(client, wxsim.text("有人吗", openid="o_r", create_time=now - 10))
+    _send(client, wxsim.text("人工", openid="o_r", create_time=now - 5))
+    (item,) = _conversations(client)
+    assert item["unread"] == 2 and item["last_text"] == "人工"
+    assert (
+        body_json(admin(client, "GET", "/admin/conversations/o_r"))["conversation"]["unread"] == 2
+    )
+    assert _reply(client, "o_r").status_code == 200
+    assert _conversations(client)[0]["unread"] == 0
+
+
+def test_a_reply_that_went_out_is_200_even_if_the_read_marker_is_not_kept(
+    client, fake_wechat, monkeypatch
+):
+    from chalicelib.store import desk
+    from chalicelib.store.errors import StoreUnavailable
+
+    def unavailable(*_args, **_kwargs):
+        raise StoreUnavailable("storage error: ProvisionedThroughputExceededException")
+
+    _send(client, wxsim.text("人工", openid="o_f"))
+    with monkeypatch.context() as patched:
+        patched.setattr(desk, "set_state", unavailable)
+        response = _reply(client, "o_f")
+    assert response.status_code == 200 and body_json(response)["remaining"] == 4
+    assert len([m for m in fake_wechat.custom_messages if m["touser"] == "o_f"]) == 1
+    thread = body_json(admin(client, "GET", "/admin/conversations/o_f"))
+    assert thread["conversation"]["unread"] == 1  # not marked read, nothing else lost
+    assert [i["by"] for i in thread["items"] if i["direction"] == "out"] == ["owner"]
+
+
+def test_a_message_after_a_close_or_transfer_reopens(client, fake_wechat):
+    now = int(time.time())
+    _send(client, wxsim.text("人工", openid="o_c", create_time=now - 10))
+    closed = body_json(admin(client, "POST", "/admin/conversations/o_c/close"))
+    assert closed["status"] == "closed" and closed["closed_at"] >= now
+    _send(client, wxsim.event("CLICK", "MENU_X", openid="o_c", create_time=now))
+    assert _conversations(client)[0]["status"] == "closed"  # a click does not reopen it
+    _send(client, wxsim.text("还在吗", openid="o_c", create_time=now))
+    (item,) = _conversations(client)
+    assert item["status"] == "open" and item["closed_at"] is None
+    one = body_json(admin(client, "GET", "/admin/conversations/o_c"))["conversation"]
+    assert one["status"] == "open" and one["closed_at"] is None
+
+
+def test_an_unsubscribe_closes_the_window_unless_something_came_after(client, fake_wechat):
+    now = int(time.time())
+    _send(client, wxsim.text("再见", openid="o_u", create_time=now - 30))
+    _send(client, wxsim.event("unsubscribe", openid="o_u", create_time=now - 20))
+    assert _conversations(client) == []
+    _send(client, wxsim.event("subscribe", openid="o_u", create_time=now - 10))
+    (item,) = _conversations(client)
+    assert item["window_until"] == now - 10 + 60 and item["remaining"] == 3
+    _send(client, wxsim.text("我又回来了", openid="o_u", create_time=now))
+    (item,) = _conversations(client)
+    assert item["window_until"] == now + 48 * 3600 and item["last_text"] == "我又回来了"
+
+
+def test_a_click_alone_shows_for_a_minute(client, fake_wechat):
+    from chalicelib.desk import service
+
+    now = int(time.time())
+    _send(client, wxsim.event("CLICK", "MENU_OLD", openid="o_old_click", create_time=now - 61))
+    _send(client, wxsim.event("CLICK", "MENU_X", openid="o_click", create_time=now - 30))
+    (item,) = _conversations(client)
+    assert item["openid"] == "o_click" and item["last_message_at"] is None
+    assert item["last_event_at"] == now - 30 and item["window_until"] == now + 30
+    assert item["remaining"] == 3 and item["unread"] == 0
+    assert service.conversations(now=now + 31)["items"] == []
+    thread = body_json(admin(client, "GET", "/admin/conversations/o_click"))
+    assert thread["conversation"]["last_event_at"] == now - 30
+
+
+def test_the_list_is_limited_and_counted(client, fake_wechat):
+    now = int(time.time())
+    for i in range(4):
+        _send(client, wxsim.text("人工", openid=f"o_l{i}", create_time=now - 10 + i))
+    admin(client, "POST", "/admin/conversations/o_l1/assign", {"agent": "wang"})
+    admin(client, "POST", "/admin/conversations/o_l2/assign", {"agent": "wang"})
+    answer = body_json(admin(client, "GET", "/admin/conversations?limit=2"))
+    assert [c["openid"] for c in answer["items"]] == ["o_l3", "o_l2"] and answer["total"] == 4
+    assert answer["items"][1]["assigned_to"] == "wang"
+    mine = body_json(admin(client, "GET", "/admin/conversations?assigned_to=wang&limit=1"))
+    assert [c["openid"] for c in mine["items"]] == ["o_l2"] and mine["total"] == 2
+
+
 # -- WeChat's customer service --------------------------------------------------------------
 
 
