@@ -27,6 +27,7 @@ from chalicelib.openapi import (
     wechat,
     wxaccount,
 )
+from chalicelib.openapi.spec import ref
 
 FRAGMENTS = [
     core,
@@ -97,8 +98,13 @@ def _keyed(operation: dict[str, Any]) -> dict[str, Any]:
     responses = dict(operation["responses"])
     for code, answer in KEYED.items():
         own = responses.setdefault(code, answer)
-        if own is not answer and "description" in own:  # e.g. WeChat's 422: a body {"error"}
+        if own is not answer and "description" in own:  # e.g. notify's own 409 and 422
             responses[code] = {**own, "description": f"{own['description']}; or: {WHY[code]}"}
+            schema = own.get("content", {}).get("application/json", {}).get("schema")
+            if schema is not None and schema != ref("Error"):
+                # The idempotency layer answers before the route, in the shape {"error"}.
+                either = {"anyOf": [schema, ref("Error")]}
+                responses[code]["content"] = {"application/json": {"schema": either}}
     return {**operation, "parameters": parameters, "responses": responses}
 
 

@@ -281,6 +281,7 @@ def test_a_fault_at_any_write_of_a_keyed_create_never_makes_two(client, what, ki
 def test_openapi_documents_the_key_on_every_write(client):
     doc = body_json(admin(client, "GET", "/admin/openapi.json"))
     assert doc["components"]["parameters"]["IdemKey"]["name"] == "Idempotency-Key"
+    error = {"$ref": "#/components/schemas/Error"}
     for path, item in doc["paths"].items():
         for method, operation in item.items():
             if method == "parameters":  # the path's own, not an operation
@@ -291,6 +292,12 @@ def test_openapi_documents_the_key_on_every_write(client):
             assert keyed_op == (method in ("post", "put", "patch", "delete")), (method, path)
             if keyed_op:
                 assert {"409", "422"} <= set(operation["responses"]), (method, path)
+                for code in ("409", "422"):  # the key's own answer is {"error"}, before the route
+                    answer = operation["responses"][code]
+                    if "$ref" in answer:
+                        continue
+                    schema = answer["content"]["application/json"]["schema"]
+                    assert schema == error or error in schema.get("anyOf", []), (method, path)
 
 
 def test_a_wechat_quota_answer_releases_the_key(client, monkeypatch):
