@@ -18,12 +18,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from chalicelib.store import analytics, ddb, keys
-from chalicelib.store.aws import client
 from chalicelib.store.guard import guarded
 
 TOTAL = "total"
 COUNTERS = ("scans", "subscribes")
-_BATCH_GET = 100
 
 
 def scene_pk(scene: str) -> str:
@@ -57,19 +55,8 @@ def totals(scenes: Iterable[str]) -> dict[str, dict[str, int]]:
     """All-time counts of each scene (zeros for a scene never scanned)."""
     wanted = list(dict.fromkeys(scenes))
     found: dict[str, dict[str, int]] = {scene: _counts(None) for scene in wanted}
-    table = analytics.table_name()
-    dynamodb = client("dynamodb")
-    for start in range(0, len(wanted), _BATCH_GET):
-        request: dict[str, Any] = {
-            table: {"Keys": [total_key(s) for s in wanted[start : start + _BATCH_GET]]}
-        }
-        while request:
-            resp = dynamodb.batch_get_item(RequestItems=request)
-            for raw in resp.get("Responses", {}).get(table, []):
-                item = ddb.from_raw(raw) or {}
-                scene = str(item["pk"]).split("#qr#", 1)[1]
-                found[scene] = _counts(item)
-            request = resp.get("UnprocessedKeys") or {}
+    for item in ddb.batch_get(analytics.table_name(), [total_key(s) for s in wanted]):
+        found[str(item["pk"]).split("#qr#", 1)[1]] = _counts(item)
     return found
 
 

@@ -23,7 +23,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from chalicelib.store import ddb, keys, outbound
-from chalicelib.store.aws import client
 from chalicelib.store.guard import guarded
 
 ACCEPT, REJECT = "accept", "reject"
@@ -95,18 +94,8 @@ def get(template_id: str, openid: str) -> dict[str, Any] | None:
 @guarded
 def of_follower(openid: str, template_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
     """The follower's consents, by template (one BatchGetItem per 100 templates)."""
-    ids = list(dict.fromkeys(template_ids))
-    table = outbound.table_name()
-    found: dict[str, dict[str, Any]] = {}
-    for start in range(0, len(ids), 100):
-        request = {table: {"Keys": [consent_key(t, openid) for t in ids[start : start + 100]]}}
-        while request:
-            resp = client("dynamodb").batch_get_item(RequestItems=request)
-            for raw in resp.get("Responses", {}).get(table, []):
-                item = ddb.from_raw(raw) or {}
-                found[keys.last(item["pk"])] = item
-            request = resp.get("UnprocessedKeys") or {}
-    return found
+    wanted = [consent_key(t, openid) for t in dict.fromkeys(template_ids)]
+    return {keys.last(item["pk"]): item for item in ddb.batch_get(outbound.table_name(), wanted)}
 
 
 def consenting(template_id: str, long_term: bool, page: int = 500) -> Iterator[str]:

@@ -360,16 +360,20 @@ def batch_get(
     item_keys: Sequence[Raw],
     *,
     consistent: bool = False,
+    projection: str | None = None,
     profile: str = "standard",
     attempts: int = 8,
 ) -> list[dict[str, Any]]:
-    """The items that exist among `item_keys` (any order): one BatchGetItem per 100 keys, the
-    keys DynamoDB leaves unprocessed (throttling) asked again with a short backoff."""
+    """The items that exist among `item_keys` (any order; only the `projection` attributes when
+    given): one BatchGetItem per 100 keys, the keys DynamoDB leaves unprocessed (throttling)
+    asked again with a short backoff."""
     found: list[dict[str, Any]] = []
     dynamodb = client("dynamodb", profile)
     for start in range(0, len(item_keys), BATCH_GET_KEYS):
         chunk = list(item_keys[start : start + BATCH_GET_KEYS])
         request: Raw = {table_name: {"Keys": chunk, "ConsistentRead": consistent}}
+        if projection:
+            request[table_name]["ProjectionExpression"] = projection
         for attempt in range(attempts):
             resp = dynamodb.batch_get_item(RequestItems=request)
             found += [from_raw(raw) or {} for raw in resp.get("Responses", {}).get(table_name, [])]

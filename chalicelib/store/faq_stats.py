@@ -14,19 +14,16 @@ stream batch is still paired with the answer before it (one BatchGetItem per bat
 from __future__ import annotations
 
 import datetime as dt
-import time
 import zlib
 from collections.abc import Iterable
 from typing import Any
 
 from chalicelib.store import analytics, ddb, followers, keys
-from chalicelib.store.aws import client
 from chalicelib.store.guard import guarded
 
 SHARDS = 16
 FOLLOW_UP = 120  # seconds: a message within this of an answer is a follow-up to it
 COUNTERS = {"a": "answered", "g": "asked_again", "h": "human"}
-_BATCH_GET = 100
 
 
 def shard(entry_id: str) -> int:
@@ -54,31 +51,13 @@ def parse_trail(value: Any) -> tuple[str, int, str] | None:
 def read_trails(openids: Iterable[str]) -> dict[str, tuple[str, int, str]]:
     """The trail of each of these followers that has one (eventually consistent reads: the
     previous batch's follower writes finished before this batch was handed over)."""
-    wanted = list(dict.fromkeys(openids))
+    wanted = [ddb.key(followers.follower_key(o)) for o in dict.fromkeys(openids)]
+    items = ddb.batch_get(followers.table_name(), wanted, projection="pk, fq", profile="bulk")
     found: dict[str, tuple[str, int, str]] = {}
-    dynamodb = client("dynamodb", "bulk")
-    table = followers.table_name()
-    for start in range(0, len(wanted), _BATCH_GET):
-        chunk = wanted[start : start + _BATCH_GET]
-        request = {
-            table: {
-                "Keys": [ddb.key(followers.follower_key(o)) for o in chunk],
-                "ProjectionExpression": "pk, fq",
-            }
-        }
-        for attempt in range(8):
-            answer = dynamodb.batch_get_item(RequestItems=request)
-            for raw in answer.get("Responses", {}).get(table, []):
-                item = ddb.from_raw(raw) or {}
-                parsed = parse_trail(item.get("fq"))
-                if parsed is not None:
-                    found[keys.natural(item["pk"])] = parsed
-            request = answer.get("UnprocessedKeys") or {}
-            if not request:
-                break
-            time.sleep(min(0.05 * 2**attempt, 1.0))
-        else:
-            raise RuntimeError("faq_stats.read_trails: keys left unprocessed")
+    for item in items:
+        parsed = parse_trail(item.get("fq"))
+        if parsed is not None:
+            found[keys.natural(item["pk"])] = parsed
     return found
 
 
