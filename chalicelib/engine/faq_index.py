@@ -14,7 +14,6 @@ walked unless the texts found through the rarer terms could still be beaten.
 
 from __future__ import annotations
 
-import heapq
 import math
 import operator
 from collections.abc import Iterable, Mapping
@@ -156,6 +155,24 @@ class FaqIndex:
         for term, plist in postings.items():
             plist.sort(reverse=True)
             self.postings[term] = ([d for _, d in plist], [v for v, _ in plist])
+        # What a search reads of a term: its idf, then the texts and values a search with a
+        # floor walks, the list's best value, and the value where that walk stops (0.0: it
+        # walks the whole list).
+        self._terms: dict[str, tuple[float, list[int], list[float], float, float]] = {}
+        for term, (docs_, values) in self.postings.items():
+            if len(docs_) > MAX_WALK:
+                head = (docs_[:MAX_WALK], values[:MAX_WALK], values[0], values[MAX_WALK - 1])
+            else:
+                head = (docs_, values, values[0], 0.0)
+            self._terms[term] = (idf[term], *head)
+        # The idf of a term the index has not seen: as rare as the background says.
+        self._unseen_idf = {
+            t: log(1.0 + (docs - n + 0.5) / (n + 0.5)) for t, n in self._background.items()
+        }
+        self._new_idf = log(1.0 + (docs + 0.5) / 0.5)  # in neither
+        # Every term of the index as Candidate.shared names it: "!" first when specific.
+        background = self._background
+        self._marked = {t: "!" + t if specific(t, background) else t for t in df}
 
     def __len__(self) -> int:
         return self.faq_count
@@ -172,24 +189,40 @@ class FaqIndex:
 
     def query_vector(self, text: str) -> tuple[dict[str, float], float]:
         """The sentence's terms, weighted (not normalized), and the vector's norm."""
-        terms = self.lexicon.analyze(text)[1]
-        known, background, docs = self._idf, self._background, self._docs
+        weighted, norm, _known = self._query(text)
+        return weighted, norm
+
+    def _query(
+        self, text: str
+    ) -> tuple[dict[str, float], float, list[tuple[str, float, tuple[Any, ...]]]]:
+        """query_vector, and the terms the index has: (term, weight, its record in _terms)."""
+        records, unseen = self._terms, self._unseen_idf
         weighted: dict[str, float] = {}
-        for term, kind in terms.items():
-            idf = known.get(term)
-            if idf is None:  # not in the index
-                n = background.get(term, 0)
-                idf = math.log(1.0 + (docs - n + 0.5) / (n + 0.5))
-                if not n and kind == BIGRAM and len(term) == 2:
+        known: list[tuple[str, float, tuple[Any, ...]]] = []
+        for term, kind in self.lexicon.analyze(text)[1].items():
+            record = records.get(term)
+            if record is not None:
+                weighted[term] = weight = kind * record[0]
+                known.append((term, weight, record))
+                continue
+            idf = unseen.get(term)
+            if idf is None:  # neither in the index nor in the background
+                idf = self._new_idf
+                if kind == BIGRAM and len(term) == 2:
                     idf *= OOV_FACTOR
             weighted[term] = kind * idf
         norm = math.sqrt(sum(w * w for w in weighted.values()))
-        return weighted, norm
+        return weighted, norm, known
 
     def scores(
-        self, weighted: dict[str, float], norm: float, floor: float = 0.0, keep: int = 3
-    ) -> tuple[dict[int, float], float]:
-        """(cosine by text number, `unseen`) of the sentence with the texts that could be among
+        self,
+        known: list[tuple[str, float, tuple[Any, ...]]],
+        norm: float,
+        floor: float = 0.0,
+        keep: int = 3,
+    ) -> tuple[dict[int, tuple[float, int]], float]:
+        """({entry number: (its best cosine, the text that scored it)}, `unseen`) of the
+        sentence (its `known` terms as _query finds them) with the texts that could be among
         the best `keep` entries scoring `floor` or more; with `floor` 0, every text that shares
         a term. `unseen` bounds the score of any text left out (0.0 when none could matter).
 
@@ -200,81 +233,89 @@ class FaqIndex:
         then `unseen` says how high the rest might reach, and the caller stays careful."""
         if not norm:
             return {}, 0.0
-        postings = self.postings
-        query: list[tuple[str, float]] = []
-        keys: list[tuple[str, float]] = []
-        for term, weight in weighted.items():
-            if term in postings:
-                w = weight / norm
-                query.append((term, w))
-                if len(term) > 1:
-                    keys.append((term, w))
+        terms: list[str] = []
+        weights: list[float] = []
+        # The words that find candidates: (strength: how much they can add, weight, term,
+        # record); a term's strength is its best value times its weight.
+        keys: list[tuple[float, float, str, tuple[Any, ...]]] = []
+        # The single characters' share of a partial sum (see `slack` below), summed as we go.
+        reach = square = 0.0
+        for term, weight, record in known:
+            w = weight / norm
+            terms.append(term)
+            weights.append(w)
+            if len(term) > 1:
+                keys.append((record[3] * w, w, term, record))
+            else:
+                reach += record[3] * w
+                square += w * w
+        if not keys:
+            keys = [(r[3] * w, w, t, r) for (t, _, r), w in zip(known, weights, strict=True)]
+        if floor and len(keys) > MAX_KEYS:  # the strongest words find the candidates
+            keys.sort(key=_FIRST, reverse=True)  # stable: equals keep the sentence's order
+            for strength, w, _term, _record in keys[MAX_KEYS:]:
+                reach += strength
+                square += w * w
+            del keys[MAX_KEYS:]
         acc: dict[int, float] = {}
         get = acc.get
-        walk = MAX_WALK if floor else None
-        walked = keys or query
-        if floor and len(walked) > MAX_KEYS:  # the strongest words find the candidates
-            walked = sorted(walked, key=lambda tw: postings[tw[0]][1][0] * tw[1], reverse=True)
-            walked, unwalked = walked[:MAX_KEYS], walked[MAX_KEYS:]
-        else:
-            unwalked = []
-        for term, w in walked:
-            docs, values = postings[term]
-            for doc, value in zip(docs[:walk], values[:walk], strict=True):
-                acc[doc] = get(doc, 0.0) + value * w
+        if floor:
+            for _strength, w, _term, record in keys:
+                for doc, value in zip(record[1], record[2], strict=True):
+                    acc[doc] = get(doc, 0.0) + value * w
+        else:  # every text of every list
+            postings = self.postings
+            for _strength, w, term, _record in keys:
+                for doc, value in zip(*postings[term], strict=True):
+                    acc[doc] = get(doc, 0.0) + value * w
         vectors = self.doc_vectors
-        terms, weights = [t for t, _ in query], [w for _, w in query]
         zeros = [0.0] * len(terms)
-
-        def exact_score(doc: int) -> float:  # all in C: ~15 dict lookups for ~1 µs
-            return sum(map(operator.mul, map(vectors[doc].get, terms, zeros), weights))
-
+        mul = operator.mul
+        doc_entry = self.doc_entry
+        best: dict[int, tuple[float, int]] = {}  # entry -> (best exact score, its text)
         if not floor:
-            return {d: exact_score(d) for d in acc}, 0.0
+            for doc in acc:  # all in C: a dict lookup per term of the sentence
+                score = sum(map(mul, map(vectors[doc].get, terms, zeros), weights))
+                entry = doc_entry[doc]
+                if entry not in best or score > best[entry][0]:
+                    best[entry] = (score, doc)
+            return best, 0.0
         # A partial sum misses the single characters' and the unwalked words' share: at most
         # their best values, and (Cauchy-Schwarz: a text's vector has length 1) at most the
         # length of that part of the sentence's vector; in a long list, at most the value
         # where the walk stopped.
-        missing = [(t, w) for t, w in query if len(t) == 1] + unwalked
-        slack = min(
-            sum(postings[t][1][0] * w for t, w in missing),
-            math.sqrt(sum(w * w for _, w in missing)),
-        )
-        slack += sum(
-            postings[t][1][MAX_WALK - 1] * w for t, w in walked if len(postings[t][0]) > MAX_WALK
-        )
-        doc_entry = self.doc_entry
-        exact: dict[int, float] = {}
-        top: dict[int, float] = {}  # entry -> best exact score
+        slack = min(reach, math.sqrt(square))
+        slack += sum(record[4] * w for _, w, _, record in keys)
         bar = floor
-        for doc, partial in heapq.nlargest(MAX_EXACT + 1, acc.items(), key=_SECOND):
+        ranked = sorted(acc, key=acc.__getitem__, reverse=True)  # stable: equals keep their order
+        for scored, doc in enumerate(ranked[: MAX_EXACT + 1]):
+            partial = acc[doc]
             if partial + slack < bar:
-                return exact, 0.0
-            if len(exact) == MAX_EXACT:
-                return exact, min(1.0, partial + slack)
-            score = exact[doc] = exact_score(doc)
+                return best, 0.0
+            if scored == MAX_EXACT:
+                return best, min(1.0, partial + slack)
+            score = sum(map(mul, map(vectors[doc].get, terms, zeros), weights))
             entry = doc_entry[doc]
-            if score > top.get(entry, -1.0):
-                top[entry] = score
-                if len(top) >= keep:
-                    bar = max(floor, sorted(top.values())[-keep])
-        return exact, 0.0
+            if entry not in best or score > best[entry][0]:
+                best[entry] = (score, doc)
+                # The keep-th best entry's score moves only when one passes the bar.
+                if score > bar and len(best) >= keep:
+                    bar = max(floor, sorted([b[0] for b in best.values()])[-keep])
+        return best, 0.0
 
     def rank(self, text: str, limit: int = 3, floor: float = 0.0) -> Ranking:
         """The best `limit` entries (and published articles) for `text`, best first; with a
         `floor`, candidates below it may be missing."""
-        weighted, norm = self.query_vector(text)
-        acc, unseen = self.scores(weighted, norm, floor, keep=min(limit, 2))
-        best: dict[int, tuple[float, int]] = {}
-        doc_entry = self.doc_entry
-        for doc, score in acc.items():
-            entry = doc_entry[doc]
-            held = best.get(entry)
-            if held is None or score > held[0]:
-                best[entry] = (score, doc)
+        weighted, norm, known = self._query(text)
+        best, unseen = self.scores(known, norm, floor, keep=min(limit, 2))
         faq: list[Candidate] = []
         articles: list[Candidate] = []
-        for entry_no, (score, doc) in sorted(best.items(), key=_score_of, reverse=True):
+        # Best score first, then the entry listed first (entry numbers are unique).
+        ordered = sorted(
+            [(score, -entry, doc) for entry, (score, doc) in best.items()], reverse=True
+        )
+        for score, entry_no, doc in ordered:
+            entry_no = -entry_no
             out = articles if entry_no >= self.faq_count else faq
             if len(out) < limit:
                 out.append(self._candidate(entry_no, doc, score, weighted))
@@ -285,20 +326,13 @@ class FaqIndex:
     def _candidate(
         self, entry_no: int, doc: int, score: float, query: dict[str, float]
     ) -> Candidate:
-        background = self._background
         shared = tuple(
-            ("!" if specific(term, background) else "") + term
-            for term in self.doc_vectors[doc]
-            if term in query
+            map(self._marked.__getitem__, filter(query.__contains__, self.doc_vectors[doc]))
         )
         return Candidate(self.entries[entry_no], min(score, 1.0), self.doc_text[doc], shared)
 
 
-_SECOND = operator.itemgetter(1)
-
-
-def _score_of(item: tuple[int, tuple[float, int]]) -> tuple[float, int]:
-    return item[1][0], -item[0]
+_FIRST = operator.itemgetter(0)
 
 
 _BACKGROUND_SIZE = len(faq_lexicon.BACKGROUND)
