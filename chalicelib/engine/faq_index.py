@@ -32,6 +32,8 @@ MAX_EXACT = 12  # candidates scored exactly per sentence
 # ("候能" in "什么时候能到"), not a word: it counts this much of a bigram in a question.
 OOV_FACTOR = 0.6
 ARTICLE_PREFIX = "article:"
+#: A term of a sentence the index has: (term, weight, its record in FaqIndex._terms).
+Known = tuple[str, float, tuple[Any, ...]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,44 +189,39 @@ class FaqIndex:
             found = math.log(1.0 + (self._docs - n + 0.5) / (n + 0.5))
         return found
 
-    def query_vector(self, text: str) -> tuple[dict[str, float], float]:
-        """The sentence's terms, weighted (not normalized), and the vector's norm."""
-        weighted, norm, _known = self._query(text)
-        return weighted, norm
-
-    def _query(
-        self, text: str
-    ) -> tuple[dict[str, float], float, list[tuple[str, float, tuple[Any, ...]]]]:
-        """query_vector, and the terms the index has: (term, weight, its record in _terms)."""
-        records, unseen = self._terms, self._unseen_idf
-        weighted: dict[str, float] = {}
-        known: list[tuple[str, float, tuple[Any, ...]]] = []
-        for term, kind in self.lexicon.analyze(text)[1].items():
+    def query(self, text: str) -> tuple[dict[str, float], float, list[Known]]:
+        """The sentence's terms (term -> weight of its kind, faq_text.Lexicon.terms), the
+        norm of its vector (each term weighted by its kind and idf), and the terms the index
+        has: (term, weight, its record in _terms), in the sentence's order."""
+        records, unseen, new_idf = self._terms, self._unseen_idf, self._new_idf
+        terms = self.lexicon.analyze(text)[1]
+        known: list[Known] = []
+        square = 0.0
+        for term, kind in terms.items():
             record = records.get(term)
             if record is not None:
-                weighted[term] = weight = kind * record[0]
+                weight = kind * record[0]
                 known.append((term, weight, record))
-                continue
-            idf = unseen.get(term)
-            if idf is None:  # neither in the index nor in the background
-                idf = self._new_idf
-                if kind == BIGRAM and len(term) == 2:
-                    idf *= OOV_FACTOR
-            weighted[term] = kind * idf
-        norm = math.sqrt(sum(w * w for w in weighted.values()))
-        return weighted, norm, known
+            else:
+                idf = unseen.get(term)
+                if idf is None:  # neither in the index nor in the background
+                    idf = new_idf * OOV_FACTOR if kind == BIGRAM and len(term) == 2 else new_idf
+                weight = kind * idf
+            square += weight * weight
+        return terms, math.sqrt(square), known
 
     def scores(
         self,
-        known: list[tuple[str, float, tuple[Any, ...]]],
+        known: list[Known],
         norm: float,
         floor: float = 0.0,
         keep: int = 3,
-    ) -> tuple[dict[int, tuple[float, int]], float]:
-        """({entry number: (its best cosine, the text that scored it)}, `unseen`) of the
-        sentence (its `known` terms as _query finds them) with the texts that could be among
-        the best `keep` entries scoring `floor` or more; with `floor` 0, every text that shares
-        a term. `unseen` bounds the score of any text left out (0.0 when none could matter).
+    ) -> tuple[dict[int, tuple[float, int, int]], float]:
+        """({entry number n: (its best cosine, -n, the text that scored it)}, `unseen`) of
+        the sentence (its `known` terms and norm, as `query` finds them) with the texts that
+        could be among the best `keep` entries scoring `floor` or more; with `floor` 0, every
+        text that shares a term. `unseen` bounds the score of any text left out (0.0 when none
+        could matter). Sorted, the values rank the entries: best first, then the first listed.
 
         Candidates come from the posting lists of the sentence's words (bigrams, lexicon words,
         Latin words; single characters only when it has nothing else), a long list walked only
@@ -272,13 +269,13 @@ class FaqIndex:
         zeros = [0.0] * len(terms)
         mul = operator.mul
         doc_entry = self.doc_entry
-        best: dict[int, tuple[float, int]] = {}  # entry -> (best exact score, its text)
+        best: dict[int, tuple[float, int, int]] = {}
         if not floor:
             for doc in acc:  # all in C: a dict lookup per term of the sentence
                 score = sum(map(mul, map(vectors[doc].get, terms, zeros), weights))
                 entry = doc_entry[doc]
                 if entry not in best or score > best[entry][0]:
-                    best[entry] = (score, doc)
+                    best[entry] = (score, -entry, doc)
             return best, 0.0
         # A partial sum misses the single characters' and the unwalked words' share: at most
         # their best values, and (Cauchy-Schwarz: a text's vector has length 1) at most the
@@ -297,7 +294,7 @@ class FaqIndex:
             score = sum(map(mul, map(vectors[doc].get, terms, zeros), weights))
             entry = doc_entry[doc]
             if entry not in best or score > best[entry][0]:
-                best[entry] = (score, doc)
+                best[entry] = (score, -entry, doc)
                 # The keep-th best entry's score moves only when one passes the bar.
                 if score > bar and len(best) >= keep:
                     bar = max(floor, sorted([b[0] for b in best.values()])[-keep])
@@ -306,30 +303,25 @@ class FaqIndex:
     def rank(self, text: str, limit: int = 3, floor: float = 0.0) -> Ranking:
         """The best `limit` entries (and published articles) for `text`, best first; with a
         `floor`, candidates below it may be missing."""
-        weighted, norm, known = self._query(text)
+        terms, norm, known = self.query(text)
         best, unseen = self.scores(known, norm, floor, keep=min(limit, 2))
+        ordered = sorted(best.values(), reverse=True)
+        if not self.has_articles:
+            ordered = ordered[:limit]
         faq: list[Candidate] = []
         articles: list[Candidate] = []
-        # Best score first, then the entry listed first (entry numbers are unique).
-        ordered = sorted(
-            [(score, -entry, doc) for entry, (score, doc) in best.items()], reverse=True
-        )
+        entries, texts, vectors = self.entries, self.doc_text, self.doc_vectors
+        marked = self._marked
+        faq_count = self.faq_count
         for score, entry_no, doc in ordered:
-            entry_no = -entry_no
-            out = articles if entry_no >= self.faq_count else faq
+            out = articles if -entry_no >= faq_count else faq
             if len(out) < limit:
-                out.append(self._candidate(entry_no, doc, score, weighted))
-            elif len(faq) >= limit and (len(articles) >= limit or not self.has_articles):
+                # The terms it shares with the sentence, marked "!" when specific.
+                shared = tuple(map(marked.__getitem__, filter(terms.__contains__, vectors[doc])))
+                out.append(Candidate(entries[-entry_no], min(score, 1.0), texts[doc], shared))
+            elif len(faq) >= limit and len(articles) >= limit:
                 break
         return Ranking(faq, articles, unseen)
-
-    def _candidate(
-        self, entry_no: int, doc: int, score: float, query: dict[str, float]
-    ) -> Candidate:
-        shared = tuple(
-            map(self._marked.__getitem__, filter(query.__contains__, self.doc_vectors[doc]))
-        )
-        return Candidate(self.entries[entry_no], min(score, 1.0), self.doc_text[doc], shared)
 
 
 _FIRST = operator.itemgetter(0)
