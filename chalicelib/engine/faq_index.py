@@ -34,6 +34,8 @@ OOV_FACTOR = 0.6
 ARTICLE_PREFIX = "article:"
 #: A term of a sentence the index has: (term, weight, its record in FaqIndex._terms).
 Known = tuple[str, float, tuple[Any, ...]]
+#: An entry as FaqIndex.ranked finds it: (score, -its number, the number of its best text).
+Hit = tuple[float, int, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,7 +218,7 @@ class FaqIndex:
         norm: float,
         floor: float = 0.0,
         keep: int = 3,
-    ) -> tuple[dict[int, tuple[float, int, int]], float]:
+    ) -> tuple[dict[int, Hit], float]:
         """({entry number n: (its best cosine, -n, the text that scored it)}, `unseen`) of
         the sentence (its `known` terms and norm, as `query` finds them) with the texts that
         could be among the best `keep` entries scoring `floor` or more; with `floor` 0, every
@@ -269,7 +271,7 @@ class FaqIndex:
         zeros = [0.0] * len(terms)
         mul = operator.mul
         doc_entry = self.doc_entry
-        best: dict[int, tuple[float, int, int]] = {}
+        best: dict[int, Hit] = {}
         if not floor:
             for doc in acc:  # all in C: a dict lookup per term of the sentence
                 score = sum(map(mul, map(vectors[doc].get, terms, zeros), weights))
@@ -303,25 +305,42 @@ class FaqIndex:
     def rank(self, text: str, limit: int = 3, floor: float = 0.0) -> Ranking:
         """The best `limit` entries (and published articles) for `text`, best first; with a
         `floor`, candidates below it may be missing."""
+        terms, faq, articles, unseen = self.ranked(text, limit, floor)
+        return Ranking(
+            [self.candidate(hit, terms) for hit in faq],
+            [self.candidate(hit, terms) for hit in articles],
+            unseen,
+        )
+
+    def ranked(
+        self, text: str, limit: int = 3, floor: float = 0.0
+    ) -> tuple[dict[str, float], list[Hit], list[Hit], float]:
+        """What `rank` finds before it becomes Candidates (engine.faq.judge makes only those
+        it answers with): the sentence's terms, the best entries and the best articles as
+        hits, and `unseen`."""
         terms, norm, known = self.query(text)
         best, unseen = self.scores(known, norm, floor, keep=min(limit, 2))
         ordered = sorted(best.values(), reverse=True)
         if not self.has_articles:
-            ordered = ordered[:limit]
-        faq: list[Candidate] = []
-        articles: list[Candidate] = []
-        entries, texts, vectors = self.entries, self.doc_text, self.doc_vectors
-        marked = self._marked
+            return terms, ordered[:limit], [], unseen
+        faq: list[Hit] = []
+        articles: list[Hit] = []
         faq_count = self.faq_count
-        for score, entry_no, doc in ordered:
-            out = articles if -entry_no >= faq_count else faq
+        for hit in ordered:
+            out = articles if -hit[1] >= faq_count else faq
             if len(out) < limit:
-                # The terms it shares with the sentence, marked "!" when specific.
-                shared = tuple(map(marked.__getitem__, filter(terms.__contains__, vectors[doc])))
-                out.append(Candidate(entries[-entry_no], min(score, 1.0), texts[doc], shared))
+                out.append(hit)
             elif len(faq) >= limit and len(articles) >= limit:
                 break
-        return Ranking(faq, articles, unseen)
+        return terms, faq, articles, unseen
+
+    def candidate(self, hit: Hit, terms: dict[str, float]) -> Candidate:
+        """A hit of `ranked` as a Candidate; `terms`: the sentence's, as `ranked` gave them."""
+        score, entry_no, doc = hit
+        # The terms it shares with the sentence, marked "!" when specific.
+        marked = self._marked
+        shared = tuple(map(marked.__getitem__, filter(terms.__contains__, self.doc_vectors[doc])))
+        return Candidate(self.entries[-entry_no], min(score, 1.0), self.doc_text[doc], shared)
 
 
 _FIRST = operator.itemgetter(0)
