@@ -18,6 +18,7 @@ import math
 import operator
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any
 
 from chalicelib.engine import faq_lexicon
@@ -256,20 +257,22 @@ class FaqIndex:
                 reach += strength
                 square += w * w
             del keys[MAX_KEYS:]
-        acc: dict[int, float] = {}
-        get = acc.get
+        mul = operator.mul
         if floor:
-            for _strength, w, _term, record in keys:
-                for doc, value in zip(record[1], record[2], strict=True):
-                    acc[doc] = get(doc, 0.0) + value * w
+            walks = [(record[1], record[2], w) for _, w, _, record in keys]
         else:  # every text of every list
-            postings = self.postings
-            for _strength, w, term, _record in keys:
-                for doc, value in zip(*postings[term], strict=True):
-                    acc[doc] = get(doc, 0.0) + value * w
+            walks = [(*self.postings[term], w) for _, w, term, _ in keys]
+        # Partial sums: the first list's made in C (x == 0.0 + x), the others' added to them.
+        acc: dict[int, float] = {}
+        if walks:
+            docs, values, w = walks[0]
+            acc = dict(zip(docs, map(mul, values, repeat(w)), strict=True))
+        get = acc.get
+        for docs, values, w in walks[1:]:
+            for doc, value in zip(docs, values, strict=True):
+                acc[doc] = get(doc, 0.0) + value * w
         vectors = self.doc_vectors
         zeros = [0.0] * len(terms)
-        mul = operator.mul
         doc_entry = self.doc_entry
         best: dict[int, Hit] = {}
         if not floor:
