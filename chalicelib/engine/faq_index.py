@@ -257,20 +257,19 @@ class FaqIndex:
                 reach += strength
                 square += w * w
             del keys[MAX_KEYS:]
-        mul = operator.mul
-        if floor:
-            walks = [(record[1], record[2], w) for _, w, _, record in keys]
-        else:  # every text of every list
-            walks = [(*self.postings[term], w) for _, w, term, _ in keys]
         # Partial sums: the first list's made in C (x == 0.0 + x), the others' added to them.
+        mul = operator.mul
+        postings = self.postings
         acc: dict[int, float] = {}
-        if walks:
-            docs, values, w = walks[0]
-            acc = dict(zip(docs, map(mul, values, repeat(w)), strict=True))
         get = acc.get
-        for docs, values, w in walks[1:]:
-            for doc, value in zip(docs, values, strict=True):
-                acc[doc] = get(doc, 0.0) + value * w
+        for _strength, w, term, record in keys:
+            docs, values = (record[1], record[2]) if floor else postings[term]
+            if acc:
+                for doc, value in zip(docs, values, strict=True):
+                    acc[doc] = get(doc, 0.0) + value * w
+            else:
+                acc = dict(zip(docs, map(mul, values, repeat(w)), strict=True))
+                get = acc.get
         vectors = self.doc_vectors
         zeros = [0.0] * len(terms)
         doc_entry = self.doc_entry
