@@ -257,6 +257,16 @@ class FaqIndex:
                 reach += strength
                 square += w * w
             del keys[MAX_KEYS:]
+        # A partial sum misses the single characters' and the unwalked words' share: at most
+        # their best values, and (Cauchy-Schwarz: a text's vector has length 1) at most the
+        # length of that part of the sentence's vector; in a long list, at most the value
+        # where the walk stopped.
+        slack = min(reach, math.sqrt(square))
+        slack += sum(record[4] * w for _, w, _, record in keys)
+        # No text's partial sum exceeds the sum of the walked lists' best values (rounding is
+        # monotonic): when even that cannot reach the floor, nothing is found (chatter).
+        if floor and sum(strength for strength, _, _, _ in keys) + slack < floor:
+            return {}, 0.0
         # Partial sums: the first list's made in C (x == 0.0 + x), the others' added to them.
         mul = operator.mul
         postings = self.postings
@@ -281,12 +291,6 @@ class FaqIndex:
                 if entry not in best or score > best[entry][0]:
                     best[entry] = (score, -entry, doc)
             return best, 0.0
-        # A partial sum misses the single characters' and the unwalked words' share: at most
-        # their best values, and (Cauchy-Schwarz: a text's vector has length 1) at most the
-        # length of that part of the sentence's vector; in a long list, at most the value
-        # where the walk stopped.
-        slack = min(reach, math.sqrt(square))
-        slack += sum(record[4] * w for _, w, _, record in keys)
         bar = floor
         ranked = sorted(acc, key=acc.__getitem__, reverse=True)  # stable: equals keep their order
         for scored, doc in enumerate(ranked[: MAX_EXACT + 1]):
