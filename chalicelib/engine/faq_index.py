@@ -197,7 +197,7 @@ class FaqIndex:
         norm of its vector (each term weighted by its kind and idf), and the terms the index
         has: (term, weight, its record in _terms), in the sentence's order."""
         records, unseen, new_idf = self._terms, self._unseen_idf, self._new_idf
-        terms = self.lexicon.analyze(text)[1]
+        terms = self.lexicon.terms(text)
         known: list[Known] = []
         square = 0.0
         for term, kind in terms.items():

@@ -119,12 +119,15 @@ class Lexicon:
 
     def terms(self, text: str) -> dict[str, float]:
         """term -> weight of its kind (the largest, when a term comes up twice)."""
-        return self.analyze(text)[1]
+        return self._terms(self.pieces(text))
 
     def analyze(self, text: str) -> tuple[str, dict[str, float]]:
         """(the canonical sentence, its terms)."""
-        terms: dict[str, float] = {}
         pieces = self.pieces(text)
+        return "".join(word for word, _ in pieces), self._terms(pieces)
+
+    def _terms(self, pieces: list[tuple[str, bool]]) -> dict[str, float]:
+        terms: dict[str, float] = {}
         known = self._piece_terms
         for piece in pieces:
             found = known.get(piece)
@@ -136,7 +139,7 @@ class Lexicon:
                 terms.update(found)
             else:
                 _add_terms(terms, *piece)
-        return "".join(word for word, _ in pieces), terms
+        return terms
 
 
 def _add_terms(terms: dict[str, float], word: str, concept: bool) -> None:
