@@ -61,7 +61,7 @@ class Candidate:
     @property
     def specific(self) -> bool:
         """Whether the shared terms include a banking word (not only everyday ones)."""
-        return any(term.startswith("!") for term in self.shared)
+        return any(map(str.startswith, self.shared, repeat("!")))
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,7 +301,8 @@ class FaqIndex:
                 return best, min(1.0, partial + slack)
             score = sum(map(mul, map(vectors[doc].get, terms, zeros), weights))
             entry = doc_entry[doc]
-            if entry not in best or score > best[entry][0]:
+            held = best.get(entry)
+            if held is None or score > held[0]:
                 best[entry] = (score, -entry, doc)
                 # The keep-th best entry's score moves only when one passes the bar.
                 if score > bar and len(best) >= keep:
