@@ -143,10 +143,13 @@ class FaqIndex:
         self._idf = idf
         postings: dict[str, list[tuple[float, int]]] = {}
         vectors: list[dict[str, float]] = []
+        canon = {t: t for t in df}
         for doc, terms in enumerate(doc_terms):
             weighted = {t: k * idf[t] for t, k in terms.items()}
             norm = math.sqrt(sum(w * w for w in weighted.values())) or 1.0
-            vector = {t: w / norm for t, w in weighted.items()}
+            # Keyed by one string object per term (the sentence's terms are looked up by that
+            # object too: a dict then finds a term without comparing strings).
+            vector = {canon[t]: w / norm for t, w in weighted.items()}
             vectors.append(vector)
             for term, value in vector.items():
                 found = postings.get(term)
@@ -161,15 +164,15 @@ class FaqIndex:
             plist.sort(reverse=True)
             self.postings[term] = ([d for _, d in plist], [v for v, _ in plist])
         # What a search reads of a term: its idf, then the texts and values a search with a
-        # floor walks, the list's best value, and the value where that walk stops (0.0: it
-        # walks the whole list).
-        self._terms: dict[str, tuple[float, list[int], list[float], float, float]] = {}
+        # floor walks, the list's best value, the value where that walk stops (0.0: it walks
+        # the whole list), and the term as the vectors hold it.
+        self._terms: dict[str, tuple[float, list[int], list[float], float, float, str]] = {}
         for term, (docs_, values) in self.postings.items():
             if len(docs_) > MAX_WALK:
                 head = (docs_[:MAX_WALK], values[:MAX_WALK], values[0], values[MAX_WALK - 1])
             else:
                 head = (docs_, values, values[0], 0.0)
-            self._terms[term] = (idf[term], *head)
+            self._terms[term] = (idf[term], *head, term)
         # The idf of a term the index has not seen: as rare as the background says.
         self._unseen_idf = {
             t: log(1.0 + (docs - n + 0.5) / (n + 0.5)) for t, n in self._background.items()
@@ -204,7 +207,7 @@ class FaqIndex:
             record = records.get(term)
             if record is not None:
                 weight = kind * record[0]
-                known.append((term, weight, record))
+                known.append((record[5], weight, record))
             else:
                 idf = unseen.get(term)
                 if idf is None:  # neither in the index nor in the background
