@@ -9,7 +9,10 @@ a rare one, so a sentence about something else scores low. An entry scores its b
 
 Speed (the callback's budget is a few microseconds per entry): an inverted index from term to
 (text, weight) and MaxScore pruning: terms found in many texts (long posting lists) are not
-walked unless the texts found through the rarer terms could still be beaten.
+walked unless the texts found through the rarer terms could still be beaten. What a search
+reads of a term is one record made at build (idf, the head of its list, its bounds), and
+engine.faq.judge makes Candidates only for what it answers with. Any change here keeps the
+verdicts bit for bit unless it means to change them (tests/unit/test_faq_same_verdicts.py).
 """
 
 from __future__ import annotations
