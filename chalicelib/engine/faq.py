@@ -77,21 +77,27 @@ def judge(index: FaqIndex | None, text: str) -> Verdict:
 
 
 def _judge(index: FaqIndex, text: str) -> Verdict:
-    ranking = index.rank(text, limit=MAX_OPTIONS, floor=SUGGEST - SPAN)
-    found = ranking.entries
+    # Candidates are made only for what the verdict holds (and the best entry, whose shared
+    # terms say whether it is specific): a hit's score is capped at 1.0 like theirs.
+    terms, found, articles, unseen = index.ranked(text, MAX_OPTIONS, SUGGEST - SPAN)
     if found:
-        best = found[0].score
-        runner_up = max(found[1].score if len(found) > 1 else 0.0, ranking.unseen)
-        if best >= ACCEPT and best - runner_up >= MARGIN and found[0].specific:
-            return Verdict("answer", (found[0],))
-        if best >= SUGGEST and found[0].specific:
-            close = [c for c in found if c.score >= SUGGEST and best - c.score <= SPAN]
+        first = index.candidate(found[0], terms)
+        best = first.score
+        runner_up = max(min(found[1][0], 1.0) if len(found) > 1 else 0.0, unseen)
+        if best >= ACCEPT and best - runner_up >= MARGIN and first.specific:
+            return Verdict("answer", (first,))
+        if best >= SUGGEST and first.specific:
+            close = [first] + [
+                index.candidate(hit, terms)
+                for hit in found[1:]
+                if min(hit[0], 1.0) >= SUGGEST and best - min(hit[0], 1.0) <= SPAN
+            ]
             return Verdict("clarify", tuple(close[:MAX_OPTIONS]))
-    articles = ranking.articles
-    if articles and articles[0].score >= ARTICLE_ACCEPT:
-        runner_up = articles[1].score if len(articles) > 1 else 0.0
-        if articles[0].score - runner_up >= MARGIN:
-            return Verdict("article", (articles[0],))
+    if articles and min(articles[0][0], 1.0) >= ARTICLE_ACCEPT:
+        top = min(articles[0][0], 1.0)
+        runner_up = min(articles[1][0], 1.0) if len(articles) > 1 else 0.0
+        if top - runner_up >= MARGIN:
+            return Verdict("article", (index.candidate(articles[0], terms),))
     return NONE
 
 

@@ -9,16 +9,19 @@ a rare one, so a sentence about something else scores low. An entry scores its b
 
 Speed (the callback's budget is a few microseconds per entry): an inverted index from term to
 (text, weight) and MaxScore pruning: terms found in many texts (long posting lists) are not
-walked unless the texts found through the rarer terms could still be beaten.
+walked unless the texts found through the rarer terms could still be beaten. What a search
+reads of a term is one record made at build (idf, the head of its list, its bounds), and
+engine.faq.judge makes Candidates only for what it answers with. Any change here keeps the
+verdicts bit for bit unless it means to change them (tests/unit/test_faq_same_verdicts.py).
 """
 
 from __future__ import annotations
 
-import heapq
 import math
 import operator
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any
 
 from chalicelib.engine import faq_lexicon
@@ -33,6 +36,10 @@ MAX_EXACT = 12  # candidates scored exactly per sentence
 # ("候能" in "什么时候能到"), not a word: it counts this much of a bigram in a question.
 OOV_FACTOR = 0.6
 ARTICLE_PREFIX = "article:"
+#: A term of a sentence the index has: (term, weight, its record in FaqIndex._terms).
+Known = tuple[str, float, tuple[Any, ...]]
+#: An entry as FaqIndex.ranked finds it: (score, -its number, the number of its best text).
+Hit = tuple[float, int, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +64,7 @@ class Candidate:
     @property
     def specific(self) -> bool:
         """Whether the shared terms include a banking word (not only everyday ones)."""
-        return any(term.startswith("!") for term in self.shared)
+        return any(map(str.startswith, self.shared, repeat("!")))
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,10 +146,13 @@ class FaqIndex:
         self._idf = idf
         postings: dict[str, list[tuple[float, int]]] = {}
         vectors: list[dict[str, float]] = []
+        canon = {t: t for t in df}
         for doc, terms in enumerate(doc_terms):
             weighted = {t: k * idf[t] for t, k in terms.items()}
             norm = math.sqrt(sum(w * w for w in weighted.values())) or 1.0
-            vector = {t: w / norm for t, w in weighted.items()}
+            # Keyed by one string object per term (the sentence's terms are looked up by that
+            # object too: a dict then finds a term without comparing strings).
+            vector = {canon[t]: w / norm for t, w in weighted.items()}
             vectors.append(vector)
             for term, value in vector.items():
                 found = postings.get(term)
@@ -156,6 +166,24 @@ class FaqIndex:
         for term, plist in postings.items():
             plist.sort(reverse=True)
             self.postings[term] = ([d for _, d in plist], [v for v, _ in plist])
+        # What a search reads of a term: its idf, then the texts and values a search with a
+        # floor walks, the list's best value, the value where that walk stops (0.0: it walks
+        # the whole list), and the term as the vectors hold it.
+        self._terms: dict[str, tuple[float, list[int], list[float], float, float, str]] = {}
+        for term, (docs_, values) in self.postings.items():
+            if len(docs_) > MAX_WALK:
+                head = (docs_[:MAX_WALK], values[:MAX_WALK], values[0], values[MAX_WALK - 1])
+            else:
+                head = (docs_, values, values[0], 0.0)
+            self._terms[term] = (idf[term], *head, term)
+        # The idf of a term the index has not seen: as rare as the background says.
+        self._unseen_idf = {
+            t: log(1.0 + (docs - n + 0.5) / (n + 0.5)) for t, n in self._background.items()
+        }
+        self._new_idf = log(1.0 + (docs + 0.5) / 0.5)  # in neither
+        # Every term of the index as Candidate.shared names it: "!" first when specific.
+        background = self._background
+        self._marked = {t: "!" + t if specific(t, background) else t for t in df}
 
     def __len__(self) -> int:
         return self.faq_count
@@ -170,28 +198,39 @@ class FaqIndex:
             found = math.log(1.0 + (self._docs - n + 0.5) / (n + 0.5))
         return found
 
-    def query_vector(self, text: str) -> tuple[dict[str, float], float]:
-        """The sentence's terms, weighted (not normalized), and the vector's norm."""
-        terms = self.lexicon.analyze(text)[1]
-        known, background, docs = self._idf, self._background, self._docs
-        weighted: dict[str, float] = {}
+    def query(self, text: str) -> tuple[dict[str, float], float, list[Known]]:
+        """The sentence's terms (term -> weight of its kind, faq_text.Lexicon.terms), the
+        norm of its vector (each term weighted by its kind and idf), and the terms the index
+        has: (term, weight, its record in _terms), in the sentence's order."""
+        records, unseen, new_idf = self._terms, self._unseen_idf, self._new_idf
+        terms = self.lexicon.terms(text)
+        known: list[Known] = []
+        square = 0.0
         for term, kind in terms.items():
-            idf = known.get(term)
-            if idf is None:  # not in the index
-                n = background.get(term, 0)
-                idf = math.log(1.0 + (docs - n + 0.5) / (n + 0.5))
-                if not n and kind == BIGRAM and len(term) == 2:
-                    idf *= OOV_FACTOR
-            weighted[term] = kind * idf
-        norm = math.sqrt(sum(w * w for w in weighted.values()))
-        return weighted, norm
+            record = records.get(term)
+            if record is not None:
+                weight = kind * record[0]
+                known.append((record[5], weight, record))
+            else:
+                idf = unseen.get(term)
+                if idf is None:  # neither in the index nor in the background
+                    idf = new_idf * OOV_FACTOR if kind == BIGRAM and len(term) == 2 else new_idf
+                weight = kind * idf
+            square += weight * weight
+        return terms, math.sqrt(square), known
 
     def scores(
-        self, weighted: dict[str, float], norm: float, floor: float = 0.0, keep: int = 3
-    ) -> tuple[dict[int, float], float]:
-        """(cosine by text number, `unseen`) of the sentence with the texts that could be among
-        the best `keep` entries scoring `floor` or more; with `floor` 0, every text that shares
-        a term. `unseen` bounds the score of any text left out (0.0 when none could matter).
+        self,
+        known: list[Known],
+        norm: float,
+        floor: float = 0.0,
+        keep: int = 3,
+    ) -> tuple[dict[int, Hit], float]:
+        """({entry number n: (its best cosine, -n, the text that scored it)}, `unseen`) of
+        the sentence (its `known` terms and norm, as `query` finds them) with the texts that
+        could be among the best `keep` entries scoring `floor` or more; with `floor` 0, every
+        text that shares a term. `unseen` bounds the score of any text left out (0.0 when none
+        could matter). Sorted, the values rank the entries: best first, then the first listed.
 
         Candidates come from the posting lists of the sentence's words (bigrams, lexicon words,
         Latin words; single characters only when it has nothing else), a long list walked only
@@ -200,105 +239,124 @@ class FaqIndex:
         then `unseen` says how high the rest might reach, and the caller stays careful."""
         if not norm:
             return {}, 0.0
-        postings = self.postings
-        query: list[tuple[str, float]] = []
-        keys: list[tuple[str, float]] = []
-        for term, weight in weighted.items():
-            if term in postings:
-                w = weight / norm
-                query.append((term, w))
-                if len(term) > 1:
-                    keys.append((term, w))
-        acc: dict[int, float] = {}
-        get = acc.get
-        walk = MAX_WALK if floor else None
-        walked = keys or query
-        if floor and len(walked) > MAX_KEYS:  # the strongest words find the candidates
-            walked = sorted(walked, key=lambda tw: postings[tw[0]][1][0] * tw[1], reverse=True)
-            walked, unwalked = walked[:MAX_KEYS], walked[MAX_KEYS:]
-        else:
-            unwalked = []
-        for term, w in walked:
-            docs, values = postings[term]
-            for doc, value in zip(docs[:walk], values[:walk], strict=True):
-                acc[doc] = get(doc, 0.0) + value * w
-        vectors = self.doc_vectors
-        terms, weights = [t for t, _ in query], [w for _, w in query]
-        zeros = [0.0] * len(terms)
-
-        def exact_score(doc: int) -> float:  # all in C: ~15 dict lookups for ~1 µs
-            return sum(map(operator.mul, map(vectors[doc].get, terms, zeros), weights))
-
-        if not floor:
-            return {d: exact_score(d) for d in acc}, 0.0
+        terms: list[str] = []
+        weights: list[float] = []
+        # The words that find candidates: (strength: how much they can add, weight, term,
+        # record); a term's strength is its best value times its weight.
+        keys: list[tuple[float, float, str, tuple[Any, ...]]] = []
+        # The single characters' share of a partial sum (see `slack` below), summed as we go.
+        reach = square = 0.0
+        for term, weight, record in known:
+            w = weight / norm
+            terms.append(term)
+            weights.append(w)
+            if len(term) > 1:
+                keys.append((record[3] * w, w, term, record))
+            else:
+                reach += record[3] * w
+                square += w * w
+        if not keys:
+            keys = [(r[3] * w, w, t, r) for (t, _, r), w in zip(known, weights, strict=True)]
+        if floor and len(keys) > MAX_KEYS:  # the strongest words find the candidates
+            keys.sort(key=_FIRST, reverse=True)  # stable: equals keep the sentence's order
+            for strength, w, _term, _record in keys[MAX_KEYS:]:
+                reach += strength
+                square += w * w
+            del keys[MAX_KEYS:]
         # A partial sum misses the single characters' and the unwalked words' share: at most
         # their best values, and (Cauchy-Schwarz: a text's vector has length 1) at most the
         # length of that part of the sentence's vector; in a long list, at most the value
         # where the walk stopped.
-        missing = [(t, w) for t, w in query if len(t) == 1] + unwalked
-        slack = min(
-            sum(postings[t][1][0] * w for t, w in missing),
-            math.sqrt(sum(w * w for _, w in missing)),
-        )
-        slack += sum(
-            postings[t][1][MAX_WALK - 1] * w for t, w in walked if len(postings[t][0]) > MAX_WALK
-        )
+        slack = min(reach, math.sqrt(square))
+        slack += sum(record[4] * w for _, w, _, record in keys)
+        # No text's partial sum exceeds the sum of the walked lists' best values (rounding is
+        # monotonic): when even that cannot reach the floor, nothing is found (chatter).
+        if floor and sum(strength for strength, _, _, _ in keys) + slack < floor:
+            return {}, 0.0
+        # Partial sums: the first list's made in C (x == 0.0 + x), the others' added to them.
+        mul = operator.mul
+        postings = self.postings
+        acc: dict[int, float] = {}
+        get = acc.get
+        for _strength, w, term, record in keys:
+            docs, values = (record[1], record[2]) if floor else postings[term]
+            if acc:
+                for doc, value in zip(docs, values, strict=True):
+                    acc[doc] = get(doc, 0.0) + value * w
+            else:
+                acc = dict(zip(docs, map(mul, values, repeat(w)), strict=True))
+                get = acc.get
+        vectors = self.doc_vectors
+        zeros = [0.0] * len(terms)
         doc_entry = self.doc_entry
-        exact: dict[int, float] = {}
-        top: dict[int, float] = {}  # entry -> best exact score
+        best: dict[int, Hit] = {}
+        if not floor:
+            for doc in acc:  # all in C: a dict lookup per term of the sentence
+                score = sum(map(mul, map(vectors[doc].get, terms, zeros), weights))
+                entry = doc_entry[doc]
+                if entry not in best or score > best[entry][0]:
+                    best[entry] = (score, -entry, doc)
+            return best, 0.0
         bar = floor
-        for doc, partial in heapq.nlargest(MAX_EXACT + 1, acc.items(), key=_SECOND):
+        ranked = sorted(acc, key=acc.__getitem__, reverse=True)  # stable: equals keep their order
+        for scored, doc in enumerate(ranked[: MAX_EXACT + 1]):
+            partial = acc[doc]
             if partial + slack < bar:
-                return exact, 0.0
-            if len(exact) == MAX_EXACT:
-                return exact, min(1.0, partial + slack)
-            score = exact[doc] = exact_score(doc)
+                return best, 0.0
+            if scored == MAX_EXACT:
+                return best, min(1.0, partial + slack)
+            score = sum(map(mul, map(vectors[doc].get, terms, zeros), weights))
             entry = doc_entry[doc]
-            if score > top.get(entry, -1.0):
-                top[entry] = score
-                if len(top) >= keep:
-                    bar = max(floor, sorted(top.values())[-keep])
-        return exact, 0.0
+            held = best.get(entry)
+            if held is None or score > held[0]:
+                best[entry] = (score, -entry, doc)
+                # The keep-th best entry's score moves only when one passes the bar.
+                if score > bar and len(best) >= keep:
+                    bar = max(floor, sorted([b[0] for b in best.values()])[-keep])
+        return best, 0.0
 
     def rank(self, text: str, limit: int = 3, floor: float = 0.0) -> Ranking:
         """The best `limit` entries (and published articles) for `text`, best first; with a
         `floor`, candidates below it may be missing."""
-        weighted, norm = self.query_vector(text)
-        acc, unseen = self.scores(weighted, norm, floor, keep=min(limit, 2))
-        best: dict[int, tuple[float, int]] = {}
-        doc_entry = self.doc_entry
-        for doc, score in acc.items():
-            entry = doc_entry[doc]
-            held = best.get(entry)
-            if held is None or score > held[0]:
-                best[entry] = (score, doc)
-        faq: list[Candidate] = []
-        articles: list[Candidate] = []
-        for entry_no, (score, doc) in sorted(best.items(), key=_score_of, reverse=True):
-            out = articles if entry_no >= self.faq_count else faq
-            if len(out) < limit:
-                out.append(self._candidate(entry_no, doc, score, weighted))
-            elif len(faq) >= limit and (len(articles) >= limit or not self.has_articles):
-                break
-        return Ranking(faq, articles, unseen)
-
-    def _candidate(
-        self, entry_no: int, doc: int, score: float, query: dict[str, float]
-    ) -> Candidate:
-        background = self._background
-        shared = tuple(
-            ("!" if specific(term, background) else "") + term
-            for term in self.doc_vectors[doc]
-            if term in query
+        terms, faq, articles, unseen = self.ranked(text, limit, floor)
+        return Ranking(
+            [self.candidate(hit, terms) for hit in faq],
+            [self.candidate(hit, terms) for hit in articles],
+            unseen,
         )
-        return Candidate(self.entries[entry_no], min(score, 1.0), self.doc_text[doc], shared)
+
+    def ranked(
+        self, text: str, limit: int = 3, floor: float = 0.0
+    ) -> tuple[dict[str, float], list[Hit], list[Hit], float]:
+        """What `rank` finds before it becomes Candidates (engine.faq.judge makes only those
+        it answers with): the sentence's terms, the best entries and the best articles as
+        hits, and `unseen`."""
+        terms, norm, known = self.query(text)
+        best, unseen = self.scores(known, norm, floor, keep=min(limit, 2))
+        ordered = sorted(best.values(), reverse=True)
+        if not self.has_articles:
+            return terms, ordered[:limit], [], unseen
+        faq: list[Hit] = []
+        articles: list[Hit] = []
+        faq_count = self.faq_count
+        for hit in ordered:
+            out = articles if -hit[1] >= faq_count else faq
+            if len(out) < limit:
+                out.append(hit)
+            elif len(faq) >= limit and len(articles) >= limit:
+                break
+        return terms, faq, articles, unseen
+
+    def candidate(self, hit: Hit, terms: dict[str, float]) -> Candidate:
+        """A hit of `ranked` as a Candidate; `terms`: the sentence's, as `ranked` gave them."""
+        score, entry_no, doc = hit
+        # The terms it shares with the sentence, marked "!" when specific.
+        marked = self._marked
+        shared = tuple(map(marked.__getitem__, filter(terms.__contains__, self.doc_vectors[doc])))
+        return Candidate(self.entries[-entry_no], min(score, 1.0), self.doc_text[doc], shared)
 
 
-_SECOND = operator.itemgetter(1)
-
-
-def _score_of(item: tuple[int, tuple[float, int]]) -> tuple[float, int]:
-    return item[1][0], -item[0]
+_FIRST = operator.itemgetter(0)
 
 
 _BACKGROUND_SIZE = len(faq_lexicon.BACKGROUND)

@@ -34,6 +34,7 @@ UNIGRAM = 0.35
 STOP_UNIGRAM = 0.08
 LATIN = 1.0
 MAX_CHARS = 200  # of a follower's text: a question is short; the rest is not read
+PIECE_CACHE = 2048  # pieces whose terms a Lexicon remembers (words recur: 挂失, 怎么, 信用卡)
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 # Runs of Chinese characters or of Latin letters; everything else separates pieces.
@@ -58,6 +59,7 @@ class Lexicon:
     def __init__(self, extra: Iterable[Sequence[str]] = (), *, builtin: bool = True) -> None:
         self.automaton = ahocorasick.Automaton()
         self.groups: list[tuple[str, ...]] = []
+        self._piece_terms: dict[tuple[str, bool], dict[str, float]] = {}
         if builtin:
             for word in lex.FILLERS:
                 self._add(word, "")
@@ -117,30 +119,60 @@ class Lexicon:
 
     def terms(self, text: str) -> dict[str, float]:
         """term -> weight of its kind (the largest, when a term comes up twice)."""
-        return self.analyze(text)[1]
+        return self._terms(self.pieces(text))
 
     def analyze(self, text: str) -> tuple[str, dict[str, float]]:
         """(the canonical sentence, its terms)."""
-        terms: dict[str, float] = {}
         pieces = self.pieces(text)
-        for word, concept in pieces:
-            if concept:
-                weight = _CONCEPT_WEIGHTS.get(word, CONCEPT)
-                terms["#" + word] = weight
-                if weight != CONCEPT:  # a question word: its characters say nothing more
-                    continue
-            if word.isascii():
-                terms[word] = LATIN
-                continue
-            for i in range(len(word) - 1):
-                terms[word[i : i + 2]] = BIGRAM
-            for char in word:
-                if terms.get(char, 0.0) < UNIGRAM:
-                    terms[char] = STOP_UNIGRAM if char in _STOP else UNIGRAM
-        return "".join(word for word, _ in pieces), terms
+        return "".join(word for word, _ in pieces), self._terms(pieces)
+
+    def _terms(self, pieces: list[tuple[str, bool]]) -> dict[str, float]:
+        terms: dict[str, float] = {}
+        known = self._piece_terms
+        for piece in pieces:
+            found = known.get(piece)
+            if found is None:
+                if len(known) >= PIECE_CACHE:
+                    known.clear()
+                found = known[piece] = _piece_terms(*piece)
+            if found:
+                terms.update(found)
+            else:
+                _add_terms(terms, *piece)
+        return terms
+
+
+def _add_terms(terms: dict[str, float], word: str, concept: bool) -> None:
+    """Add a piece's terms to a sentence's (a term that comes up twice keeps its largest
+    weight)."""
+    if concept:
+        weight = _CONCEPT_WEIGHTS.get(word, CONCEPT)
+        terms["#" + word] = weight
+        if weight != CONCEPT:  # a question word: its characters say nothing more
+            return
+    if word.isascii():
+        terms[word] = LATIN
+        return
+    for i in range(len(word) - 1):
+        terms[word[i : i + 2]] = BIGRAM
+    for char in word:
+        if terms.get(char, 0.0) < UNIGRAM:
+            terms[char] = STOP_UNIGRAM if char in _STOP else UNIGRAM
+
+
+def _piece_terms(word: str, concept: bool) -> dict[str, float]:
+    """A piece's terms, to add to any sentence's with dict.update; {} when that would not do:
+    a word mixing Chinese and Latin letters, whose letter may be a Latin word's term already
+    (a Chinese character's or a bigram's weight is the same wherever it comes up)."""
+    if not word.isascii() and _LATIN.search(word):
+        return {}
+    terms: dict[str, float] = {}
+    _add_terms(terms, word, concept)
+    return terms
 
 
 _STOP = lex.STOP_CHARS
+_LATIN = re.compile("[a-z]")
 _CONCEPT_WEIGHTS = {w: QWORD for w in lex.QUESTION_WORDS} | {
     w: POINTED for w in lex.POINTED_QUESTION_WORDS
 }
