@@ -19,7 +19,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.engine.faq_index import ARTICLE_PREFIX, Candidate, Entry, FaqIndex
+from chalicelib.engine.faq_index import ARTICLE_PREFIX, Candidate, Entry, FaqIndex, capped
 from chalicelib.engine.faq_text import Lexicon
 from chalicelib.engine.flows import FlowState, FlowStep
 
@@ -78,25 +78,24 @@ def judge(index: FaqIndex | None, text: str) -> Verdict:
 
 def _judge(index: FaqIndex, text: str) -> Verdict:
     # Candidates are made only for what the verdict holds (and the best entry, whose shared
-    # terms say whether it is specific): a hit's score is capped at 1.0 like theirs.
+    # terms say whether it is specific), compared by their Candidates' (capped) scores.
     terms, found, articles, unseen = index.ranked(text, MAX_OPTIONS, SUGGEST - SPAN)
     if found:
         first = index.candidate(found[0], terms)
         best = first.score
-        runner_up = max(min(found[1][0], 1.0) if len(found) > 1 else 0.0, unseen)
+        runner_up = max(capped(found[1]) if len(found) > 1 else 0.0, unseen)
         if best >= ACCEPT and best - runner_up >= MARGIN and first.specific:
             return Verdict("answer", (first,))
         if best >= SUGGEST and first.specific:
             close = [first] + [
                 index.candidate(hit, terms)
                 for hit in found[1:]
-                if min(hit[0], 1.0) >= SUGGEST and best - min(hit[0], 1.0) <= SPAN
+                if capped(hit) >= SUGGEST and best - capped(hit) <= SPAN
             ]
             return Verdict("clarify", tuple(close[:MAX_OPTIONS]))
-    if articles and min(articles[0][0], 1.0) >= ARTICLE_ACCEPT:
-        top = min(articles[0][0], 1.0)
-        runner_up = min(articles[1][0], 1.0) if len(articles) > 1 else 0.0
-        if top - runner_up >= MARGIN:
+    if articles and capped(articles[0]) >= ARTICLE_ACCEPT:
+        runner_up = capped(articles[1]) if len(articles) > 1 else 0.0
+        if capped(articles[0]) - runner_up >= MARGIN:
             return Verdict("article", (index.candidate(articles[0], terms),))
     return NONE
 

@@ -349,11 +349,16 @@ class FaqIndex:
 
     def candidate(self, hit: Hit, terms: dict[str, float]) -> Candidate:
         """A hit of `ranked` as a Candidate; `terms`: the sentence's, as `ranked` gave them."""
-        score, entry_no, doc = hit
+        _score, entry_no, doc = hit
         # The terms it shares with the sentence, marked "!" when specific.
         marked = self._marked
         shared = tuple(map(marked.__getitem__, filter(terms.__contains__, self.doc_vectors[doc])))
-        return Candidate(self.entries[-entry_no], min(score, 1.0), self.doc_text[doc], shared)
+        return Candidate(self.entries[-entry_no], capped(hit), self.doc_text[doc], shared)
+
+
+def capped(hit: Hit) -> float:
+    """A hit's score as its Candidate shows it (at most 1.0): what the verdict compares."""
+    return min(hit[0], 1.0)
 
 
 _FIRST = operator.itemgetter(0)
