@@ -1,0 +1,150 @@
+"""The desk list's walk of the listing, kept per container (chalicelib.wiring.desk_walk builds
+one): the first request reads the listing's last 48 hours once; later ones read only the pages
+that may be new since, and drop what fell out of the window. The trails it gives are those a
+fresh walk at the same `now` would give.
+
+What a GET /admin/conversations reads of the listing (eventually consistent, 8 KB per read unit;
+a listed message is ~200 B):
+- cold (a container's first request, or one asking for a time before what it kept): every page
+  of the window, 16 queries paged by 1 MB: messages in the last 48 h x ~200 B / 8 KB, ~50k read
+  units at a million messages a day;
+- warm: per bucket, the pages whose newest message came at most PAGE_MARGIN_MS before the last
+  read began (16 queries), plus one query of the late markers (listing.py) of the last
+  MARKER_MARGIN_MS and a BatchGetItem of the pages they name, if any: ~(PAGE_MARGIN_MS + the
+  poll interval) of traffic, ~1,100 messages (~30 read units) at a million a day, whatever the
+  window holds.
+Memory: one small entry per message in the window (its receipt, CreateTime and delivery id; the
+kind and first MAX_TEXT characters), plus the sort key of every page read.
+
+Why the margins are enough. A page is keyed by its newest message's receipt time. One the
+aggregator wrote within listing.LATE_MS of that time and that the last read missed (written, or
+visible to an eventually consistent query, after that read began) has a newest time within
+LATE_MS + CLOCK_SLACK_MS of the read's start: PAGE_MARGIN_MS. A later one has a late marker,
+keyed by the writer's clock after the page was in; the marker of a page the last read missed
+was written at most MARKER_MARGIN_MS (clock difference, consistency lag, the marker's own
+retries) before that read began. Pages the walk already holds are known by their sort key (a
+page rewritten under the same key has the same content); messages repeated in overlapping pages
+(a batch retried halved) are one entry, by their identity, as the listing's readers drop them.
+"""
+
+from __future__ import annotations
+
+import heapq
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from chalicelib.desk.conversations import MAX_TEXT, Trail, window_start_ms
+from chalicelib.store import listing
+
+CLOCK_SLACK_MS = 30_000  # readers' and writers' clocks, and an eventually consistent query's lag
+PAGE_MARGIN_MS = listing.LATE_MS + CLOCK_SLACK_MS
+MARKER_MARGIN_MS = 10 * 60_000  # markers are rare: look back generously
+
+Identity = tuple[int, int, str]  # (received ms, CreateTime, delivery): one message
+Entry = tuple[str, str]  # (kind, the first MAX_TEXT characters of a message's content)
+
+
+class ListingWalk:
+    """What this container has read of the listing, folded per follower. Thread-safe."""
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self.warm = False  # the window has been read once
+        self._start(0)
+
+    def _start(self, floor_ms: int) -> None:
+        self.floor_ms = floor_ms  # nothing received before it is kept
+        self.read_ms = 0  # our clock when the last read began
+        self._pages: dict[str, int] = {}  # sort key of every page folded in -> its newest ms
+        self._page_expiry: list[tuple[int, str]] = []  # (newest ms, sort key)
+        self._entries: dict[str, dict[Identity, Entry]] = {}  # per openid, in the window
+        self._oldest: dict[str, int] = {}  # per openid: its oldest entry's receipt
+        self._expiry: list[tuple[int, str]] = []  # (an oldest receipt, openid), lazily current
+        self._trails: dict[str, Trail] = {}  # folded, of the openids whose entries did not change
+
+    @property
+    def held(self) -> int:
+        """How many records the walk holds."""
+        return sum(len(found) for found in self._entries.values())
+
+    def open_trails(self, now: float) -> list[Trail]:
+        """Every follower whose window is open at `now`, from the listing's last 48 hours (and
+        the lookback margin), as a fresh walk would find them."""
+        since_ms = window_start_ms(now)
+        with self._lock:
+            started = int(self._clock() * 1000)
+            if not self.warm or since_ms < self.floor_ms:
+                pages = listing.pages_from(since_ms)
+                self._start(since_ms)
+                self.warm = True
+            else:
+                pages = listing.pages_from(self.read_ms - PAGE_MARGIN_MS)
+                pages += listing.late_pages(self.read_ms - MARKER_MARGIN_MS, self._pages)
+            for page in pages:
+                self._add_page(page)
+            self.read_ms = started
+            self._drop_before(since_ms)
+            trails = (self._trail(openid) for openid in self._entries)
+            return [trail for trail in trails if trail.window_until > now]
+
+    # -- inside the lock -------------------------------------------------------------------------
+
+    def _add_page(self, page: dict[str, Any]) -> None:
+        sk = str(page["sk"])
+        if sk in self._pages:
+            return
+        newest = int(sk.split("#", 1)[0])
+        self._pages[sk] = newest
+        heapq.heappush(self._page_expiry, (newest, sk))
+        for received, openid, created_at, delivery, kind, content, *_ in page["m"]:
+            received, kind = int(received), str(kind)
+            if received < self.floor_ms or not Trail.counts(kind):
+                continue
+            text = "" if kind.startswith("event.") else str(content)[:MAX_TEXT]
+            self._add(str(openid), (received, int(created_at), str(delivery)), kind, text)
+
+    def _add(self, openid: str, identity: Identity, kind: str, text: str) -> None:
+        found = self._entries.setdefault(openid, {})
+        if identity in found:
+            return  # the same message in an overlapping page
+        found[identity] = (sys.intern(kind), text)
+        self._trails.pop(openid, None)
+        received = identity[0]
+        if received < self._oldest.get(openid, received + 1):
+            self._oldest[openid] = received
+            heapq.heappush(self._expiry, (received, openid))
+
+    def _drop_before(self, since_ms: int) -> None:
+        """Forget what was received before `since_ms` (the floor only moves on)."""
+        self.floor_ms = max(self.floor_ms, since_ms)
+        while self._expiry and self._expiry[0][0] < self.floor_ms:
+            _, openid = heapq.heappop(self._expiry)
+            found = self._entries.get(openid)
+            if found is None:
+                continue
+            kept = {identity: e for identity, e in found.items() if identity[0] >= self.floor_ms}
+            if len(kept) == len(found):
+                continue  # an entry made stale by an older one: that one was pushed too
+            self._trails.pop(openid, None)
+            if not kept:
+                del self._entries[openid], self._oldest[openid]
+                continue
+            self._entries[openid] = kept
+            self._oldest[openid] = min(identity[0] for identity in kept)
+            heapq.heappush(self._expiry, (self._oldest[openid], openid))
+        while self._page_expiry and self._page_expiry[0][0] < self.floor_ms:
+            _, sk = heapq.heappop(self._page_expiry)
+            del self._pages[sk]  # a page that old adds nothing if read again
+
+    def _trail(self, openid: str) -> Trail:
+        trail = self._trails.get(openid)
+        if trail is None:
+            trail = Trail(openid)
+            for identity, (kind, text) in sorted(self._entries[openid].items(), reverse=True):
+                trail.add(identity[0], identity[1], kind, text)  # newest first, as a walk
+            self._trails[openid] = trail
+        return trail
