@@ -22,9 +22,10 @@ visible to an eventually consistent query, after that read began) has a newest t
 LATE_MS + CLOCK_SLACK_MS of the read's start: PAGE_MARGIN_MS. A later one has a late marker,
 keyed by the writer's clock after the page was in; the marker of a page the last read missed
 was written at most MARKER_MARGIN_MS (clock difference, consistency lag, the marker's own
-retries) before that read began. Pages the walk already holds are known by their sort key (a
-page rewritten under the same key has the same content); messages repeated in overlapping pages
-(a batch retried halved) are one entry, by their identity, as the listing's readers drop them.
+retries) before that read began. Pages the walk already holds are known by their sort key and
+size (a page rewritten under its key holds the same messages, or more when its batch came back
+longer); messages repeated in overlapping pages (a batch retried halved) are one entry, by their
+identity, as the listing's readers drop them.
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ class ListingWalk:
     def _start(self, floor_ms: int) -> None:
         self.floor_ms = floor_ms  # nothing received before it is kept
         self.read_ms = 0  # our clock when the last read began
-        self._pages: dict[str, int] = {}  # sort key of every page folded in -> its newest ms
+        self._pages: dict[str, int] = {}  # sort key of every page folded in -> its messages
         self._page_expiry: list[tuple[int, str]] = []  # (newest ms, sort key)
         self._entries: dict[str, dict[Identity, Entry]] = {}  # per openid, in the window
         self._oldest: dict[str, int] = {}  # per openid: its oldest entry's receipt
@@ -94,13 +95,13 @@ class ListingWalk:
     # -- inside the lock -------------------------------------------------------------------------
 
     def _add_page(self, page: dict[str, Any]) -> None:
-        sk = str(page["sk"])
-        if sk in self._pages:
-            return
-        newest = int(sk.split("#", 1)[0])
-        self._pages[sk] = newest
-        heapq.heappush(self._page_expiry, (newest, sk))
-        for received, openid, created_at, delivery, kind, content, *_ in page["m"]:
+        sk, rows = str(page["sk"]), page["m"]
+        if self._pages.get(sk) == len(rows):
+            return  # read already (a page rewritten with more messages is read again)
+        if sk not in self._pages:
+            heapq.heappush(self._page_expiry, (int(sk.split("#", 1)[0]), sk))
+        self._pages[sk] = len(rows)
+        for received, openid, created_at, delivery, kind, content, *_ in rows:
             received, kind = int(received), str(kind)
             if received < self.floor_ms or not Trail.counts(kind):
                 continue

@@ -21,7 +21,7 @@ a page written more than LATE_MS after its newest message also gets a marker in 
 keyed by when it was written:
 
     pk = "<account>#loglate"     sk = "<written ms, 13 digits>#<page pk>#<page sk>"
-    page_pk, page_sk             the page's key
+    page_pk, page_sk, rows       the page's key and how many messages it holds
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ import heapq
 import itertools
 import time
 import zlib
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -97,6 +97,7 @@ def put_page(page: dict[str, Any], *, profile: str = "bulk") -> None:
             "sk": f"{written_ms:013d}#{page['pk']}#{page['sk']}",
             "page_pk": page["pk"],
             "page_sk": page["sk"],
+            "rows": len(page["m"]),
             "expires_at": written_ms // 1000 + LATE_MARKER_SECONDS,
         }
         ddb.put({"TableName": table_name(), "Item": ddb.to_raw(marker)}, profile=profile)
@@ -203,10 +204,11 @@ def pages_from(newest_ms: int) -> list[dict[str, Any]]:
 
 
 @guarded
-def late_pages(written_ms: int, known: Collection[str]) -> list[dict[str, Any]]:
-    """The pages marked late at `written_ms` or later (the writer's clock) whose sort keys are
-    not in `known`: one query of the markers, one strongly consistent BatchGetItem per 100
-    pages (none when nothing came late)."""
+def late_pages(written_ms: int, known: Mapping[str, int]) -> list[dict[str, Any]]:
+    """The pages marked late at `written_ms` or later (the writer's clock), but those `known`
+    (sort key -> messages) as they are: one query of the markers, one strongly consistent
+    BatchGetItem per 100 pages (none when nothing came late). A batch retried longer can
+    rewrite a page under its key with more messages: a page is known by its key and size."""
     request = {
         "TableName": table_name(),
         "KeyConditionExpression": "pk = :pk AND sk >= :from",
@@ -218,6 +220,6 @@ def late_pages(written_ms: int, known: Collection[str]) -> list[dict[str, Any]]:
     wanted = {
         str(marker["page_sk"]): ddb.key(str(marker["page_pk"]), str(marker["page_sk"]))
         for marker in ddb.query(request)
-        if str(marker["page_sk"]) not in known
+        if known.get(str(marker["page_sk"])) != int(marker.get("rows", -1))
     }
     return ddb.batch_get(table_name(), list(wanted.values()), consistent=True) if wanted else []
