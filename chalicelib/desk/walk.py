@@ -31,6 +31,8 @@ identity, as the listing's readers drop them.
 from __future__ import annotations
 
 import heapq
+import json
+import logging
 import sys
 import threading
 import time
@@ -43,6 +45,7 @@ from chalicelib.store import listing
 CLOCK_SLACK_MS = 30_000  # readers' and writers' clocks, and an eventually consistent query's lag
 PAGE_MARGIN_MS = listing.LATE_MS + CLOCK_SLACK_MS
 MARKER_MARGIN_MS = 10 * 60_000  # markers are rare: look back generously
+log = logging.getLogger("wxless.desk")
 
 Identity = tuple[int, int, str]  # (received ms, CreateTime, delivery): one message
 Entry = tuple[str, str]  # (kind, the first MAX_TEXT characters of a message's content)
@@ -78,7 +81,8 @@ class ListingWalk:
         since_ms = window_start_ms(now)
         with self._lock:
             started = int(self._clock() * 1000)
-            if not self.warm or since_ms < self.floor_ms:
+            cold = not self.warm or since_ms < self.floor_ms
+            if cold:
                 pages = listing.pages_from(since_ms)
                 self._start(since_ms)
                 self.warm = True
@@ -89,6 +93,10 @@ class ListingWalk:
                 self._add_page(page)
             self.read_ms = started
             self._drop_before(since_ms)
+            if cold:  # what a container's first list costs, in the logs
+                took = int(self._clock() * 1000) - started
+                found = {"pages": len(pages), "messages": self.held, "ms": took}
+                log.info(json.dumps({"event": "desk.walk_cold", **found}))
             trails = (self._trail(openid) for openid in self._entries)
             return [trail for trail in trails if trail.window_until > now]
 
