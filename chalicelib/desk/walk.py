@@ -4,17 +4,18 @@ that may be new since, and drop what fell out of the window. The trails it gives
 fresh walk at the same `now` would give.
 
 What a GET /admin/conversations reads of the listing (eventually consistent, 8 KB per read unit;
-a listed message is ~200 B):
+a listed keyword message is ~120 B; bench/cost.py's note models it):
 - cold (a container's first request, or one asking for a time before what it kept): every page
-  of the window, 16 queries paged by 1 MB: messages in the last 48 h x ~200 B / 8 KB, ~50k read
-  units at a million messages a day;
+  of the window, 16 queries paged by 1 MB: messages in the last 48 h x ~120 B / 8 KB, ~30k read
+  units at a million messages a day (and as many rows to decode: the walk logs what it took);
 - warm: per bucket, the pages whose newest message came at most PAGE_MARGIN_MS before the last
   read began (16 queries), plus one query of the late markers (listing.py) of the last
   MARKER_MARGIN_MS and a BatchGetItem of the pages they name, if any: ~(PAGE_MARGIN_MS + the
-  poll interval) of traffic, ~1,100 messages (~30 read units) at a million a day, whatever the
-  window holds.
-Memory: one small entry per message in the window (its receipt, CreateTime and delivery id; the
-kind and first MAX_TEXT characters), plus the sort key of every page read.
+  poll interval) of traffic, ~1,100 messages in 17 requests (~17 read units) at a million a
+  day, whatever the window holds.
+Memory: one entry per message in the window (its receipt, CreateTime and delivery id; the kind
+and first MAX_TEXT characters: ~320 B with its share of the folded trail), plus the sort key of
+every page read.
 
 Why the margins are enough. A page is keyed by its newest message's receipt time. One the
 aggregator wrote within listing.LATE_MS of that time and that the last read missed (written, or
