@@ -13,9 +13,9 @@ a listed keyword message is ~120 B; bench/cost.py's note models it):
   MARKER_MARGIN_MS and a BatchGetItem of the pages they name, if any: ~(PAGE_MARGIN_MS + the
   poll interval) of traffic, ~1,100 messages in 17 requests (~17 read units) at a million a
   day, whatever the window holds.
-Memory: one entry per message in the window (its receipt, CreateTime and delivery id; the kind
-and first MAX_TEXT characters: ~320 B with its share of the folded trail), plus the sort key of
-every page read.
+Memory: one entry per message in the window (its receipt, CreateTime and delivery id, its kind;
+the first MAX_TEXT characters of those that may yet be a trail's newest message): ~250 B with its
+share of the folded trail, plus the sort key of every page read.
 
 Why the margins are enough. A page is keyed by its newest message's receipt time. One the
 aggregator wrote within listing.LATE_MS of that time and that the last read missed (written, or
@@ -37,19 +37,24 @@ import logging
 import sys
 import threading
 import time
+import zlib
 from collections.abc import Callable
 from typing import Any
 
 from chalicelib.desk.conversations import MAX_TEXT, Trail, window_start_ms
-from chalicelib.store import listing
+from chalicelib.store import analytics, listing
 
 CLOCK_SLACK_MS = 30_000  # readers' and writers' clocks, and an eventually consistent query's lag
 PAGE_MARGIN_MS = listing.LATE_MS + CLOCK_SLACK_MS
 MARKER_MARGIN_MS = 10 * 60_000  # markers are rare: look back generously
 log = logging.getLogger("wxless.desk")
 
-Identity = tuple[int, int, str]  # (received ms, CreateTime, delivery): one message
-Entry = tuple[str, str]  # (kind, the first MAX_TEXT characters of a message's content)
+# One message: its receipt (ms) << 32 | a CRC of its CreateTime and delivery id. Sorted, these
+# give receipt order; two of one follower's messages in one ms with equal CRCs are one (1 in 2^32).
+Identity = int
+# (CreateTime - receipt s, kind, the first MAX_TEXT characters of a message's content or ""):
+# one small int, an interned string and, mostly, a tuple shared by many (_shape)
+Entry = tuple[int, str, str]
 
 
 class ListingWalk:
@@ -70,6 +75,7 @@ class ListingWalk:
         self._oldest: dict[str, int] = {}  # per openid: its oldest entry's receipt
         self._expiry: list[tuple[int, str]] = []  # (an oldest receipt, openid), lazily current
         self._trails: dict[str, Trail] = {}  # folded, of the openids whose entries did not change
+        self._shapes: dict[tuple[int, str], Entry] = {}  # the entries without text, shared
 
     @property
     def held(self) -> int:
@@ -115,15 +121,24 @@ class ListingWalk:
             if received < self.floor_ms or not Trail.counts(kind):
                 continue
             text = "" if kind.startswith("event.") else str(content)[:MAX_TEXT]
-            self._add(str(openid), (received, int(created_at), str(delivery)), kind, text)
+            crc = zlib.crc32(f"{created_at}#{delivery}".encode())
+            delta = int(created_at) - received // 1000
+            self._add(str(openid), received << 32 | crc, received, self._entry(delta, kind, text))
 
-    def _add(self, openid: str, identity: Identity, kind: str, text: str) -> None:
+    def _entry(self, delta: int, kind: str, text: str) -> Entry:
+        if text:
+            return delta, sys.intern(kind), text
+        found = self._shapes.get((delta, kind))
+        if found is None:
+            found = self._shapes[(delta, kind)] = (delta, sys.intern(kind), "")
+        return found
+
+    def _add(self, openid: str, identity: Identity, received: int, entry: Entry) -> None:
         found = self._entries.setdefault(openid, {})
         if identity in found:
             return  # the same message in an overlapping page
-        found[identity] = (sys.intern(kind), text)
+        found[identity] = entry
         self._trails.pop(openid, None)
-        received = identity[0]
         if received < self._oldest.get(openid, received + 1):
             self._oldest[openid] = received
             heapq.heappush(self._expiry, (received, openid))
@@ -131,12 +146,13 @@ class ListingWalk:
     def _drop_before(self, since_ms: int) -> None:
         """Forget what was received before `since_ms` (the floor only moves on)."""
         self.floor_ms = max(self.floor_ms, since_ms)
+        floor = self.floor_ms << 32  # the least identity kept
         while self._expiry and self._expiry[0][0] < self.floor_ms:
             _, openid = heapq.heappop(self._expiry)
             found = self._entries.get(openid)
             if found is None:
                 continue
-            kept = {identity: e for identity, e in found.items() if identity[0] >= self.floor_ms}
+            kept = {identity: e for identity, e in found.items() if identity >= floor}
             if len(kept) == len(found):
                 continue  # an entry made stale by an older one: that one was pushed too
             self._trails.pop(openid, None)
@@ -144,7 +160,7 @@ class ListingWalk:
                 del self._entries[openid], self._oldest[openid]
                 continue
             self._entries[openid] = kept
-            self._oldest[openid] = min(identity[0] for identity in kept)
+            self._oldest[openid] = min(kept) >> 32
             heapq.heappush(self._expiry, (self._oldest[openid], openid))
         while self._page_expiry and self._page_expiry[0][0] < self.floor_ms:
             _, sk = heapq.heappop(self._page_expiry)
@@ -154,7 +170,20 @@ class ListingWalk:
         trail = self._trails.get(openid)
         if trail is None:
             trail = Trail(openid)
-            for identity, (kind, text) in sorted(self._entries[openid].items(), reverse=True):
-                trail.add(identity[0], identity[1], kind, text)  # newest first, as a walk
+            entries = self._entries[openid]
+            newest_at = None  # of the messages received after the one at hand
+            for identity in sorted(entries, reverse=True):
+                delta, kind, text = entries[identity]
+                received = identity >> 32
+                created_at = received // 1000 + delta
+                trail.add(received, created_at, kind, text)  # newest first, as a walk
+                if kind.startswith("event."):
+                    continue
+                at = analytics.event_time(created_at, received / 1000)
+                if newest_at is not None and at <= newest_at and text:
+                    # A message received before one it does not beat can never be the trail's
+                    # newest again (only older ones leave the window): its text goes.
+                    entries[identity] = self._entry(delta, kind, "")
+                newest_at = at if newest_at is None else max(newest_at, at)
             self._trails[openid] = trail
         return trail
