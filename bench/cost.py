@@ -53,6 +53,11 @@ PLATFORM_LOG_BYTES = 330  # Lambda's START/END/REPORT lines per invocation (text
 AGGREGATE_LOG_BYTES = 200  # the aggregator's one `aggregate.batch` line per batch
 MILLION = 1e6
 CONFIG = ROOT / ".chalice" / "config.json"
+# The agent desk's list (GET /admin/conversations), modelled from the listing's row size and the
+# desk walk's margins (chalicelib.desk.walk), not measured by a run
+DESK_MESSAGES_PER_DAY = 1_000_000
+DESK_POLL_SECONDS = 3  # the console polls the list
+EC_READ_BYTES = 4096  # an eventually consistent read unit reads 2 x 4 KB; a request rounds up
 
 
 def lambda_settings(path: Path = CONFIG) -> dict[str, Any]:
@@ -129,6 +134,43 @@ def estimate(
     )
     out["total_http"] = out["our_layer"] + out["http_api"] + out["logs"]
     return out
+
+
+def desk_list_reads(messages_per_day: float = DESK_MESSAGES_PER_DAY) -> dict[str, float]:
+    """Read units of one GET /admin/conversations's walk of the listing at `messages_per_day`
+    (spread evenly), cold (a container's first: the whole window) and warm (the next poll);
+    the agent states and quota reads of the shown conversations come on top of both."""
+    from bench import ddb_model
+    from chalicelib.desk.conversations import LOOKBACK_MARGIN, MESSAGE_WINDOW_SECONDS
+    from chalicelib.desk.walk import PAGE_MARGIN_MS
+    from chalicelib.store import ddb, listing
+
+    typical = listing.row(1_790_000_000_000, "o" * 28, 1_790_000_000, "m:" + "2" * 19, "text",
+                          "信用卡额度怎么提高", "rule-0123456789ab", "keyword")  # fmt: skip
+    row_bytes = ddb_model.value_size(ddb.ser(typical))
+    per_second = messages_per_day / 86400
+
+    def units(seconds: float, requests: int) -> float:
+        per_request = per_second * seconds * row_bytes / requests
+        return requests * 0.5 * max(1, math.ceil(per_request / EC_READ_BYTES))
+
+    buckets = listing.BUCKETS
+    cold = units(MESSAGE_WINDOW_SECONDS + LOOKBACK_MARGIN, buckets)
+    warm = units(PAGE_MARGIN_MS / 1000 + DESK_POLL_SECONDS, buckets) + 0.5  # + late markers
+    return {"row_bytes": row_bytes, "cold_rru": cold, "warm_rru": warm}
+
+
+def _desk_list_note() -> str:
+    reads = desk_list_reads()
+    per_day = 86400 / DESK_POLL_SECONDS * reads["warm_rru"] * PRICES["ddb_rru"]
+    return (
+        f"Desk list (GET /admin/conversations, modelled at {DESK_MESSAGES_PER_DAY:,} messages a"
+        f" day, {reads['row_bytes']} B per listed message): a container's first request walks"
+        f" the 48-hour listing, ~{reads['cold_rru']:,.0f} RRU; each later poll reads the pages"
+        f" of the desk walk's margin and the late markers, ~{reads['warm_rru']:,.0f} RRU"
+        f" (17 requests), whatever the window holds: ${per_day:.2f} a day per console polling"
+        f" every {DESK_POLL_SECONDS} s, plus the shown conversations' state and quota reads."
+    )
 
 
 def _where_it_goes(est: dict[str, Any], batch: dict[str, Any]) -> str:
@@ -299,6 +341,7 @@ def run(
             "cost_usd_per_million_total_http_api": round(est["total_http"], 4),
         },
     )
+    section.notes.append(_desk_list_note())
     if before:
         _before_rows(section, callback, before)
     if est["our_layer"] > TARGET_OUR_LAYER:

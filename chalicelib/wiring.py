@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from chalicelib.campaigns.queue import SendQueue
     from chalicelib.cms.index import AdminIndex
     from chalicelib.cms.replies import PublishedArticles
+    from chalicelib.desk.walk import ListingWalk
     from chalicelib.engine.pipeline import Pipeline
     from chalicelib.store.throttle import Lockouts
     from chalicelib.store.tokens import DynamoTokenProvider
@@ -255,6 +256,17 @@ def presigner() -> Any:
 
     key = settings("AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION")
     return cached("presigner", key, build_presigner)
+
+
+# -- the agent desk ------------------------------------------------------------------------------
+
+
+def desk_walk() -> ListingWalk:
+    """The desk list's walk of the listing: read whole by the container's first request, then
+    only where it grew (chalicelib.desk.walk says what each costs)."""
+    from chalicelib.desk.walk import ListingWalk
+
+    return cached("desk_walk", settings(config.TABLE_PREFIX, config.ACCOUNT_ID), ListingWalk)
 
 
 # -- the campaigns' send queue ---------------------------------------------------------------------

@@ -11,9 +11,9 @@ item: status, assignment, read marker):
 - status: the agent's, except that a message received after the agent closed (or transferred)
   it reopens it, as it always did.
 
-The list walks the listing back 48 hours (and a margin for WeChat's clock), so it lags the
-callback by the aggregator's seconds, as before; a single conversation reads the timeline,
-exact at once.
+The list is the listing of the last 48 hours (and a margin for WeChat's clock), walked once per
+container and then read only where it grew (chalicelib.desk.walk), so it lags the callback by the
+aggregator's seconds, as before; a single conversation reads the timeline, exact at once.
 """
 
 from __future__ import annotations
@@ -24,10 +24,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chalicelib.errors import NotFound
-from chalicelib.store import analytics, listing, messages
+from chalicelib.store import analytics, messages
 from chalicelib.store import desk as store
 from chalicelib.store.followers import SHORT_WINDOW_EVENTS
-from chalicelib.store.guard import guarded
 
 MESSAGE_WINDOW_SECONDS = 48 * 3600
 EVENT_WINDOW_SECONDS = 60
@@ -48,13 +47,21 @@ class Trail:
     left: bool = False  # an unsubscribe was met: what is older opens no window
     message_ms: list[int] = field(default_factory=list)  # received ms of every message
 
+    @staticmethod
+    def counts(kind: str) -> bool:
+        """Whether a record of `kind` changes a trail: messages, the events that open the short
+        window, unsubscribes (system reports, views, locations: no window, nothing to read)."""
+        event = kind[6:] if kind.startswith("event.") else None
+        return event is None or event == "unsubscribe" or event in SHORT_WINDOW_EVENTS
+
     def add(self, received_ms: int, created_at: int, kind: str, content: str) -> None:
+        """Fold in one record; records come newest first (by receipt)."""
+        if not self.counts(kind):
+            return
         event = kind[6:] if kind.startswith("event.") else None
         if event == "unsubscribe":
             self.left = True
             return
-        if event is not None and event not in SHORT_WINDOW_EVENTS:
-            return  # system reports, views, locations: no window, nothing to read
         at = analytics.event_time(created_at, received_ms / 1000)
         if event is None:
             self.message_ms.append(received_ms)
@@ -104,29 +111,22 @@ class Trail:
 # -- the list ------------------------------------------------------------------------------------
 
 
-@guarded
-def open_trails(now: float) -> list[Trail]:
-    """Every follower whose window is open at `now`, from the listing's last 48 hours."""
-    trails: dict[str, Trail] = {}
-    since_ms = (int(now) - MESSAGE_WINDOW_SECONDS - LOOKBACK_MARGIN) * 1000
-    for received, openid, created_at, _delivery, kind, content, *_ in listing.since(since_ms):
-        trail = trails.get(openid)
-        if trail is None:
-            trail = trails[openid] = Trail(openid)
-        trail.add(int(received), int(created_at), str(kind), str(content))
-    return [t for t in trails.values() if t.window_until > now]
+def window_start_ms(now: float) -> int:
+    """The oldest receipt time the list looks at, at `now`."""
+    return (int(now) - MESSAGE_WINDOW_SECONDS - LOOKBACK_MARGIN) * 1000
 
 
 def open_conversations(
-    now: float,
+    trails: list[Trail],
     *,
     limit: int,
     status: str | None = None,
     assigned_to: str | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
-    """(the first `limit` open conversations, newest first, that pass the filters; how many
-    pass them). Agent states are read for the shown ones, or for all when filtering."""
-    trails = sorted(open_trails(now), key=lambda t: t.order)
+    """(the first `limit` of the open conversations `trails` (chalicelib.desk.walk), newest
+    first, that pass the filters; how many pass them). Agent states are read for the shown
+    ones, or for all when filtering."""
+    trails = sorted(trails, key=lambda t: t.order)
     filtering = bool(status) or assigned_to is not None
     wanted = trails if filtering else trails[:limit]
     states = store.states(t.openid for t in wanted)

@@ -22,6 +22,7 @@ from chalicelib.store import desk as store
 from chalicelib.store.errors import StoreUnavailable
 
 if TYPE_CHECKING:
+    from chalicelib.desk.walk import ListingWalk
     from chalicelib.wechat.api import WeChatClient
 
 MAX_AGENT_CHARS = 64
@@ -35,16 +36,18 @@ log = logging.getLogger("wxless.desk")
 
 
 def conversations(
+    walk: ListingWalk,
     *,
     limit: int = 50,
     status: str | None = None,
     assigned_to: str | None = None,
     now: float | None = None,
 ) -> dict[str, Any]:
-    """Followers whose window is open, newest first, each with what may still be sent."""
+    """Followers whose window is open, newest first, each with what may still be sent (`walk`:
+    the container's walk of the listing)."""
     now = time.time() if now is None else now
     shown, total = derived.open_conversations(
-        now, limit=limit, status=status, assigned_to=assigned_to
+        walk.open_trails(now), limit=limit, status=status, assigned_to=assigned_to
     )
     allowances = _allowances([c["openid"] for c in shown], now)
     items = []

@@ -53,6 +53,7 @@ def list_conversations() -> dict:
     if status is not None and status not in service.STATUSES:
         raise InvalidInput(f"status must be one of {', '.join(service.STATUSES)}")
     return service.conversations(
+        wiring.desk_walk(),
         limit=query_int(request, "limit", 50, 1, 200),
         status=status,
         assigned_to=params.get("assigned_to"),

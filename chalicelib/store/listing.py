@@ -11,16 +11,27 @@ redelivered batch writes the same pages again (same keys, same content); a batch
 halved or longer can leave a page that overlaps its successor, so readers drop repeated
 messages. Reading merges the buckets' pages newest first: a message is emitted once no unread
 page of any bucket can hold a newer one (each page's sort key starts with its newest time).
-Two readers: `recent` (the newest n, `GET /admin/messages`) and `since` (everything after a
-time, newest first: the agent desk derives its open conversations from the last 48 hours).
+Two readers: `recent` (the newest n, `GET /admin/messages`) and the agent desk's walk
+(chalicelib.desk.walk), which keeps what it read per container and then reads only new pages.
+
+A page can appear behind the newest one a reader has seen: the aggregator writes it seconds after
+its newest message, later when its shard lags or its batch is retried (whole or halved, for up to
+the stream's record age: hours). So that a reader need not re-read hours of pages to find those,
+a page written more than LATE_MS after its newest message also gets a marker in one partition,
+keyed by when it was written:
+
+    pk = "<account>#loglate"     sk = "<written ms, 13 digits>#<page pk>#<page sk>"
+    page_pk, page_sk, rows       the page's key and how many messages it holds
 """
 
 from __future__ import annotations
 
 import heapq
 import itertools
+import time
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from chalicelib import config
@@ -32,6 +43,8 @@ BUCKETS = 16
 PAGE_SIZE = 100
 CONTENT_CHARS = 200  # of a message's content, in the listing (the timeline keeps more)
 RETENTION_DAYS = 90
+LATE_MS = 60_000  # a page written this long after its newest message gets a late marker
+LATE_MARKER_SECONDS = 86400  # a marker's life: readers look back minutes
 
 Row = list[Any]  # [received ms, openid, created_at, delivery, kind, content, rule id, outcome]
 
@@ -74,7 +87,25 @@ def page_items(shard_tag: str, rows: Sequence[tuple[str, Row]]) -> list[dict[str
 
 
 def put_page(page: dict[str, Any], *, profile: str = "bulk") -> None:
+    """Write a page, then its late marker if it came late (after the page: a reader who sees the
+    marker finds the page; if the marker fails, the batch fails and its retry writes both)."""
     ddb.put({"TableName": table_name(), "Item": ddb.to_raw(page)}, profile=profile)
+    written_ms = now_ms()  # once the page is in: its marker is newer than its visibility
+    if written_ms - _newest(page) > LATE_MS:
+        marker = {
+            "pk": keys.scoped("loglate"),
+            "sk": f"{written_ms:013d}#{page['pk']}#{page['sk']}",
+            "page_pk": page["pk"],
+            "page_sk": page["sk"],
+            "rows": len(page["m"]),
+            "expires_at": written_ms // 1000 + LATE_MARKER_SECONDS,
+        }
+        ddb.put({"TableName": table_name(), "Item": ddb.to_raw(marker)}, profile=profile)
+
+
+def now_ms() -> int:
+    """The writer's clock, as late markers are keyed by it (readers compare theirs to it)."""
+    return int(time.time() * 1000)
 
 
 def _pages(bucket: int) -> Iterator[dict[str, Any]]:
@@ -152,8 +183,43 @@ def recent(limit: int = 50) -> list[dict[str, Any]]:
     return [to_log(r) for r in itertools.islice(newest_first(), limit)]
 
 
-def since(received_ms: int) -> Iterator[Row]:
-    """Every message received at `received_ms` or later, newest first, lazily (the caller
-    guards the reads). The agent desk's walk: it reads every page of that stretch, so its cost
-    grows with the traffic in it."""
-    return itertools.takewhile(lambda r: int(r[0]) >= received_ms, newest_first())
+@guarded
+def pages_from(newest_ms: int) -> list[dict[str, Any]]:
+    """Every page whose newest message was received at `newest_ms` or later, any order: one
+    query per bucket, run side by side."""
+
+    def bucket_pages(bucket: int) -> list[dict[str, Any]]:
+        request = {
+            "TableName": table_name(),
+            "KeyConditionExpression": "pk = :pk AND sk >= :from",
+            "ExpressionAttributeValues": {
+                ":pk": ddb.ser(keys.scoped("log", str(bucket))),
+                ":from": ddb.ser(f"{max(newest_ms, 0):013d}"),
+            },
+        }
+        return list(ddb.query(request))
+
+    with ThreadPoolExecutor(max_workers=BUCKETS) as pool:
+        return [page for found in pool.map(bucket_pages, range(BUCKETS)) for page in found]
+
+
+@guarded
+def late_pages(written_ms: int, known: Mapping[str, int]) -> list[dict[str, Any]]:
+    """The pages marked late at `written_ms` or later (the writer's clock), but those `known`
+    (sort key -> messages) as they are: one query of the markers, one strongly consistent
+    BatchGetItem per 100 pages (none when nothing came late). A batch retried longer can
+    rewrite a page under its key with more messages: a page is known by its key and size."""
+    request = {
+        "TableName": table_name(),
+        "KeyConditionExpression": "pk = :pk AND sk >= :from",
+        "ExpressionAttributeValues": {
+            ":pk": ddb.ser(keys.scoped("loglate")),
+            ":from": ddb.ser(f"{max(written_ms, 0):013d}"),
+        },
+    }
+    wanted = {
+        str(marker["page_sk"]): ddb.key(str(marker["page_pk"]), str(marker["page_sk"]))
+        for marker in ddb.query(request)
+        if known.get(str(marker["page_sk"])) != int(marker.get("rows", -1))
+    }
+    return ddb.batch_get(table_name(), list(wanted.values()), consistent=True) if wanted else []

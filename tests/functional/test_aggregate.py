@@ -72,6 +72,7 @@ def _forget_aggregates() -> None:
 
 def _snapshot(flow_id: str) -> dict[str, Any]:
     from chalicelib.desk import conversations
+    from chalicelib.desk.walk import ListingWalk
     from chalicelib.store import analytics, channel_stats, followers, listing
     from chalicelib.store import flows as flows_store
 
@@ -96,7 +97,9 @@ def _snapshot(flow_id: str) -> dict[str, Any]:
         # the desk's list, derived from the listing (an hour on: only the 48-hour windows)
         "conversations": {
             c["openid"]: c
-            for c in conversations.open_conversations(time.time() + 3600, limit=200)[0]
+            for c in conversations.open_conversations(
+                ListingWalk().open_trails(time.time() + 3600), limit=200
+            )[0]
         },
     }
 

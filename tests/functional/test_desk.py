@@ -272,6 +272,7 @@ def test_an_unsubscribe_closes_the_window_unless_something_came_after(client, fa
 
 
 def test_a_click_alone_shows_for_a_minute(client, fake_wechat):
+    from chalicelib import wiring
     from chalicelib.desk import service
 
     now = int(time.time())
@@ -281,7 +282,7 @@ def test_a_click_alone_shows_for_a_minute(client, fake_wechat):
     assert item["openid"] == "o_click" and item["last_message_at"] is None
     assert item["last_event_at"] == now - 30 and item["window_until"] == now + 30
     assert item["remaining"] == 3 and item["unread"] == 0
-    assert service.conversations(now=now + 31)["items"] == []
+    assert service.conversations(wiring.desk_walk(), now=now + 31)["items"] == []
     thread = body_json(admin(client, "GET", "/admin/conversations/o_click"))
     assert thread["conversation"]["last_event_at"] == now - 30
 
