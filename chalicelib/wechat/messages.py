@@ -1,10 +1,9 @@
 """Typed WeChat messages and events.
 
-``parse_message(parse_xml(body))`` turns a callback body into one of the message types below. Only
-the four envelope fields are mandatory (CONTRACT.md §2); a known type with a missing optional field
-gets an empty default, but a field that is present and garbage (``Location_X="abc"``, a nested
-element where text belongs) is an InvalidMessageError. Unknown message types and events are never
-an error: they become UnknownMessage / UnknownEvent carrying ``raw``.
+``parse_message(parse_xml(body))`` turns a callback body into one of the types below. Only the four
+envelope fields are mandatory (CONTRACT.md §2); a known type missing an optional field gets an empty
+default, but a present, garbage field (``Location_X="abc"``, an element where text belongs) is an
+InvalidMessageError. Unknown types and events become UnknownMessage / UnknownEvent with ``raw``.
 """
 
 from __future__ import annotations
