@@ -72,8 +72,11 @@ def check_limits(spec: Mapping[str, Any], openids: list[str], now: float) -> tup
     - subscription accounts: no template messages, mass sends only to all or a tag (sending by
       openid list is for verified service accounts), one mass send per (Beijing) day;
     - service accounts: one send to all followers per (Beijing) day, and at most 4 mass
-      messages per follower per (Beijing) month. Audiences we cannot expand here (all, a tag, a
-      query) count against every follower; openid lists are compared exactly;
+      messages per follower per (Beijing) month among openid lists, which are compared exactly.
+      Sends to all, a tag or a query are neither refused by nor counted in the monthly quota:
+      whom they reach is known only when WeChat sends them, and WeChat does not refuse such a
+      send either: it skips the followers who already had their 4 (its finish report counts
+      them as filtered). Refusing them here would refuse what WeChat carries out;
     - template campaigns with a known audience size: the daily template quota
       (WXLESS_TEMPLATE_DAILY_QUOTA, WeChat's default 100,000)."""
     kind, audience = spec["type"], spec["audience"]
@@ -111,19 +114,19 @@ def check_limits(spec: Mapping[str, Any], openids: list[str], now: float) -> tup
     version = limits.quota_version(period)  # also guards the day rule: the day is in the month
     if audience["type"] == "all":
         _check_one_send_to_all_a_day(others, beijing_day(send_at))
-    same_month = [c for c in others if beijing_month(float(c["send_at"])) == month]
-    broad = [c for c in same_month if c.get("audience_type") != "openids"]
-    lists = [c for c in same_month if c.get("audience_type") == "openids"]
+    if audience["type"] != "openids":
+        return period, version
+    lists = [
+        c
+        for c in others
+        if c.get("audience_type") == "openids" and beijing_month(float(c["send_at"])) == month
+    ]
     multiplicity: Counter[str] = Counter()
     for campaign in lists:
         multiplicity.update(_campaign_openids(campaign["id"]))
-    if audience["type"] == "openids":
-        worst = max((multiplicity.get(o, 0) for o in openids), default=0)
-    else:
-        worst = max(multiplicity.values(), default=0)
-    would_be = len(broad) + worst + 1
+    would_be = max((multiplicity.get(o, 0) for o in openids), default=0) + 1
     if would_be > MASS_PER_FOLLOWER_MONTH:
-        names = ", ".join(c["id"] for c in broad + lists)
+        names = ", ".join(c["id"] for c in lists)
         raise Conflict(
             f"this would be mass message number {would_be} in {month} (Beijing time) for some "
             f"followers; WeChat allows a service account {MASS_PER_FOLLOWER_MONTH} per follower "
