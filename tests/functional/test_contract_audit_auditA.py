@@ -35,3 +35,20 @@ def test_a_limited_timeline_is_the_newest_messages_whatever_their_msg_ids(client
         time.sleep(0.002)  # distinct arrival milliseconds
     newest = messages(client, "o_ids", limit=2)
     assert [e["content"] for e in newest] == ["third", "second"]
+
+
+def test_an_analyst_reads_everything_but_users_keys_and_the_audit_log(team):
+    """§4: every GET outside users, keys and the audit log is open to an analyst (the notify
+    API's status read included), and none of those three is."""
+    from app import app
+    from chalicelib.access import roles
+    from chalicelib.handlers.routing import declared_permissions
+
+    private = ("/admin/users", "/admin/api-keys", "/admin/audit")
+    for (path, method), permission in declared_permissions(app).items():
+        if method == "GET" and permission != roles.PUBLIC:
+            readable = roles.allows("analyst", str(permission))
+            assert readable != path.startswith(private), (path, permission)
+    analyst = team.token("analyst")
+    assert team.call("GET", "/admin/notify/card-txn-1", analyst).status_code == 404
+    assert team.call("GET", "/admin/notify/card-txn-1", team.key("notifier")).status_code == 404
