@@ -48,7 +48,7 @@ AREAS: dict[str, tuple[str, ...]] = {
     "blacklist": ("read", "write"),
     "qrcodes": ("read", "write"),
     "templates": ("read", "write"),
-    "notify": ("send",),
+    "notify": ("send", "read"),  # read: a notification's status (an analyst's too)
     # customer service: the agent's
     "messages": ("read",),
     "conversations": ("read", "reply"),
@@ -120,7 +120,7 @@ def allows(role: str, permission: str) -> bool:
     if role == AGENT:
         return permission in AGENT_PERMISSIONS
     if role == NOTIFIER:
-        return permission == "notify:send"
+        return area == "notify"
     return False
 
 

@@ -42,7 +42,7 @@ def post_notify() -> Response:
 
 
 @bp.route("/admin/notify/{client_msg_id}", methods=["GET"])
-@admin("notify:send")
+@admin("notify:read")
 def get_notify(client_msg_id: str) -> dict:
     from chalicelib.notify import service
     from chalicelib.store import notify as store

@@ -42,6 +42,9 @@ from chalicelib.store.guard import guarded
 from chalicelib.store.models import register, table
 
 RETENTION_DAYS = 90
+#: Entries read per kind at least: keys order messages by MsgId and one second's events by name,
+#: not by arrival, so a short `limit` is cut from this many merged by arrival (the default listing).
+TIMELINE_READ_AT_LEAST = 50
 RETRY_WINDOW = 0.25  # s: retry only a fast failure; a slow one has used the answer's budget
 MAX_CONTENT_CHARS = 1000
 _RETRYABLE = {
@@ -187,6 +190,7 @@ def timeline(openid: str, limit: int = 50, *, replies: bool = False) -> list[dic
     WeChat issues in time order) and events (by CreateTime), merged by arrival. `replies`: each
     entry also carries `reply_xml`, what the account answered (the agent desk's thread)."""
     entries = []
+    read = max(limit, TIMELINE_READ_AT_LEAST)
     for kind in ("m:", "e:"):
         request = {
             "TableName": table_name(),
@@ -197,9 +201,9 @@ def timeline(openid: str, limit: int = 50, *, replies: bool = False) -> list[dic
             },
             "ScanIndexForward": False,
             "ConsistentRead": True,
-            "Limit": limit,
+            "Limit": read,
         }
-        for item in ddb.query(request, max_items=limit):
+        for item in ddb.query(request, max_items=read):
             entry = to_log(item)
             if replies:
                 entry["reply_xml"] = item.get("y") or ""
