@@ -352,14 +352,18 @@ def post_custom_message() -> dict:
     from chalicelib.cs import quota
 
     body = read_object(bp.current_request)
-    unknown = sorted(set(body) - {"openid", "message", "kf_account"})
+    unknown = sorted(set(body) - {"openid", "message", "reply", "kf_account"})
     if unknown:
         raise InvalidInput(f"unknown field(s): {', '.join(unknown)}")
+    if "message" in body and "reply" in body:
+        raise InvalidInput("give the Reply as message or as reply, not both")
     openid = _openid(body.get("openid"))
     kf_account = body.get("kf_account")
     if kf_account is not None and (not isinstance(kf_account, str) or not kf_account):
         raise InvalidInput("kf_account must be a non-empty string")
-    mtype, send = prepare_custom_message(openid, body.get("message"), kf_account)
+    # `reply` as the desk's POST /admin/conversations/{openid}/reply takes it (CONTRACT §7).
+    message = body["reply"] if "reply" in body else body.get("message")
+    mtype, send = prepare_custom_message(openid, message, kf_account)
     _, left = quota.send(openid, send)
     return {
         "sent": True,
