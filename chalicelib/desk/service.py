@@ -210,6 +210,16 @@ def reply(
     return {"sent": True, "remaining": left.remaining, "window_until": left.window_until}
 
 
+def keep_sent(openid: str, message: dict[str, Any], by: str, kf_account: str | None) -> None:
+    """Keep a customer-service message sent elsewhere (POST /admin/messages/custom) in the
+    thread beside the desk's replies. It went out already: a store fault costs the thread its
+    line, never an error that would have the caller send it again."""
+    try:
+        store.add_agent_message(openid, message, by, kf_account)
+    except StoreUnavailable:
+        log.warning("desk.sent_message_not_kept", exc_info=True)
+
+
 def assign(openid: str, agent: Any) -> dict[str, Any]:
     if agent is not None and (
         not isinstance(agent, str) or not agent.strip() or len(agent) > MAX_AGENT_CHARS

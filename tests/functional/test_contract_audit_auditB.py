@@ -64,3 +64,18 @@ def test_jssdk_refuses_a_page_that_leaves_p_by_dot_segments(client, fake_wechat,
     response = client.http.get(f"/p/jssdk?url={quote(url, safe='')}", headers={"Host": HOST})
     assert response.status_code == 400, response.body
     assert fake_wechat.count("/cgi-bin/ticket/getticket") == 0
+
+
+def test_a_custom_message_is_in_the_thread_both_ways(client, fake_wechat):
+    """§7: `GET /admin/conversations/{openid}` is the thread both ways; what went out through
+    §6's `POST /admin/messages/custom` went to the follower too, as a desk reply does."""
+    assert post_xml(client, wxsim.text("卡丢了", openid="o_audit_thread")).status_code == 200
+    body = {"openid": "o_audit_thread", "message": {"type": "text", "content": "已为您挂失"}}
+    assert admin(client, "POST", "/admin/messages/custom", body).status_code == 200
+    desk = {"reply": {"type": "text", "content": "还需要帮助吗"}}
+    sent = admin(client, "POST", "/admin/conversations/o_audit_thread/reply", desk)
+    assert sent.status_code == 200, sent.body
+    thread = body_json(admin(client, "GET", "/admin/conversations/o_audit_thread"))
+    out = [i["reply"] for i in thread["items"] if i["direction"] == "out" and i["by"] != "auto"]
+    assert out == [body["message"], desk["reply"]], thread["items"]
+    assert [i for i in thread["items"] if i["direction"] == "out"][-2]["by"] == "owner"
