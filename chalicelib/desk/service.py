@@ -202,7 +202,7 @@ def reply(
     it, keep it in the thread, mark the conversation read."""
     _, left = quota.send(openid, send)
     now = time.time()
-    store.add_agent_message(openid, message, agent, kf_account, now)
+    keep_sent(openid, message, agent, kf_account, now)
     try:
         store.set_state(openid, now, read_ms=int(now * 1000))  # who answers has read
     except StoreUnavailable:  # the reply went out: a 503 would have the agent send it again
@@ -210,12 +210,18 @@ def reply(
     return {"sent": True, "remaining": left.remaining, "window_until": left.window_until}
 
 
-def keep_sent(openid: str, message: dict[str, Any], by: str, kf_account: str | None) -> None:
-    """Keep a customer-service message sent elsewhere (POST /admin/messages/custom) in the
-    thread beside the desk's replies. It went out already: a store fault costs the thread its
-    line, never an error that would have the caller send it again."""
+def keep_sent(
+    openid: str,
+    message: dict[str, Any],
+    by: str,
+    kf_account: str | None,
+    now: float | None = None,
+) -> None:
+    """Keep a customer-service message that went out (a desk reply, POST /admin/messages/custom)
+    in the thread: a store fault costs the thread its line, never an error that would have the
+    caller send it again."""
     try:
-        store.add_agent_message(openid, message, by, kf_account)
+        store.add_agent_message(openid, message, by, kf_account, now)
     except StoreUnavailable:
         log.warning("desk.sent_message_not_kept", exc_info=True)
 

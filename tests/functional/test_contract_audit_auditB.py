@@ -79,3 +79,29 @@ def test_a_custom_message_is_in_the_thread_both_ways(client, fake_wechat):
     out = [i["reply"] for i in thread["items"] if i["direction"] == "out" and i["by"] != "auto"]
     assert out == [body["message"], desk["reply"]], thread["items"]
     assert [i for i in thread["items"] if i["direction"] == "out"][-2]["by"] == "owner"
+
+
+@pytest.mark.parametrize("route", ["desk", "custom"])
+def test_a_message_that_went_out_is_200_even_if_its_thread_line_is_not_kept(
+    client, fake_wechat, monkeypatch, route
+):
+    """§2/§7: a send WeChat carried out answers 200 with what remains; a 5xx would have the
+    caller send it a second time, spending the follower's quota twice."""
+    from chalicelib.store import desk
+    from chalicelib.store.errors import StoreUnavailable
+
+    def unavailable(*_args, **_kwargs):
+        raise StoreUnavailable("storage error: ProvisionedThroughputExceededException")
+
+    assert post_xml(client, wxsim.text("人工", openid="o_audit_lost")).status_code == 200
+    reply = {"type": "text", "content": "您好"}
+    with monkeypatch.context() as patched:
+        patched.setattr(desk, "add_agent_message", unavailable)
+        if route == "desk":
+            path, body = "/admin/conversations/o_audit_lost/reply", {"reply": reply}
+        else:
+            path, body = "/admin/messages/custom", {"openid": "o_audit_lost", "message": reply}
+        response = admin(client, "POST", path, body)
+    assert response.status_code == 200, response.body
+    assert body_json(response)["remaining"] == 4
+    assert fake_wechat.count(SEND) == 1
