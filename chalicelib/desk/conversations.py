@@ -5,8 +5,9 @@ list, their timeline for one conversation) joined with what agents set (store.de
 item: status, assignment, read marker):
 
 - the 48-hour window after their newest message, the one-minute window after their newest
-  click, subscribe or scan (event times as the aggregator's: analytics.event_time); an
-  unsubscribe closes every window opened before it;
+  click, subscribe or scan, opened when the quota opens it (chalicelib.cs.window.opened_at), so
+  the list shows open exactly the windows a send is allowed in; an unsubscribe closes every
+  window opened before it;
 - unread: their messages received after the read marker;
 - status: the agent's, except that a message received after the agent closed (or transferred)
   it reopens it, as it always did.
@@ -23,9 +24,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from chalicelib.cs.window import opened_at
 from chalicelib.errors import NotFound
-from chalicelib.store import analytics, messages
 from chalicelib.store import desk as store
+from chalicelib.store import messages
 from chalicelib.store.followers import SHORT_WINDOW_EVENTS
 
 MESSAGE_WINDOW_SECONDS = 48 * 3600
@@ -62,7 +64,7 @@ class Trail:
         if event == "unsubscribe":
             self.left = True
             return
-        at = analytics.event_time(created_at, received_ms / 1000)
+        at = opened_at(created_at, received_ms)
         if event is None:
             self.message_ms.append(received_ms)
             if self.message is None or at > self.message[0]:  # a tie: the later received

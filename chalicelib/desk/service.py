@@ -202,12 +202,28 @@ def reply(
     it, keep it in the thread, mark the conversation read."""
     _, left = quota.send(openid, send)
     now = time.time()
-    store.add_agent_message(openid, message, agent, kf_account, now)
+    keep_sent(openid, message, agent, kf_account, now)
     try:
         store.set_state(openid, now, read_ms=int(now * 1000))  # who answers has read
     except StoreUnavailable:  # the reply went out: a 503 would have the agent send it again
         log.warning("desk.read_marker_not_set", exc_info=True)
     return {"sent": True, "remaining": left.remaining, "window_until": left.window_until}
+
+
+def keep_sent(
+    openid: str,
+    message: dict[str, Any],
+    by: str,
+    kf_account: str | None,
+    now: float | None = None,
+) -> None:
+    """Keep a customer-service message that went out (a desk reply, POST /admin/messages/custom)
+    in the thread: a store fault costs the thread its line, never an error that would have the
+    caller send it again."""
+    try:
+        store.add_agent_message(openid, message, by, kf_account, now)
+    except StoreUnavailable:
+        log.warning("desk.sent_message_not_kept", exc_info=True)
 
 
 def assign(openid: str, agent: Any) -> dict[str, Any]:

@@ -41,8 +41,9 @@ import zlib
 from collections.abc import Callable
 from typing import Any
 
+from chalicelib.cs.window import opened_at
 from chalicelib.desk.conversations import MAX_TEXT, Trail, window_start_ms
-from chalicelib.store import analytics, listing
+from chalicelib.store import listing
 
 CLOCK_SLACK_MS = 30_000  # readers' and writers' clocks, and an eventually consistent query's lag
 PAGE_MARGIN_MS = listing.LATE_MS + CLOCK_SLACK_MS
@@ -179,7 +180,7 @@ class ListingWalk:
                 trail.add(received, created_at, kind, text)  # newest first, as a walk
                 if kind.startswith("event."):
                     continue
-                at = analytics.event_time(created_at, received / 1000)
+                at = opened_at(created_at, received)
                 if newest_at is not None and at <= newest_at and text:
                     # A message received before one it does not beat can never be the trail's
                     # newest again (only older ones leave the window): its text goes.

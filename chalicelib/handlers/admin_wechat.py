@@ -19,6 +19,7 @@ from chalice import Blueprint, Response
 from chalicelib import wiring
 from chalicelib.errors import InvalidInput
 from chalicelib.handlers.common import admin_route, json_response, read_object
+from chalicelib.handlers.gate import principal
 
 bp = Blueprint(__name__)
 admin = admin_route(bp)
@@ -350,17 +351,24 @@ def post_custom_message() -> dict:
     """Sends only inside the follower's customer-service window and quota (chalicelib.cs):
     otherwise 409 {error, retryable: false, remaining: 0, window_until}, WeChat not called."""
     from chalicelib.cs import quota
+    from chalicelib.desk import service as desk
 
     body = read_object(bp.current_request)
-    unknown = sorted(set(body) - {"openid", "message", "kf_account"})
+    unknown = sorted(set(body) - {"openid", "message", "reply", "kf_account"})
     if unknown:
         raise InvalidInput(f"unknown field(s): {', '.join(unknown)}")
+    if "message" in body and "reply" in body:
+        raise InvalidInput("give the Reply as message or as reply, not both")
     openid = _openid(body.get("openid"))
     kf_account = body.get("kf_account")
     if kf_account is not None and (not isinstance(kf_account, str) or not kf_account):
         raise InvalidInput("kf_account must be a non-empty string")
-    mtype, send = prepare_custom_message(openid, body.get("message"), kf_account)
+    # `reply` as the desk's POST /admin/conversations/{openid}/reply takes it (CONTRACT §7).
+    message = body["reply"] if "reply" in body else body.get("message")
+    mtype, send = prepare_custom_message(openid, message, kf_account)
     _, left = quota.send(openid, send)
+    # The desk's thread is both ways (CONTRACT §7), whichever route sent the message.
+    desk.keep_sent(openid, message, principal(bp.current_request).actor, kf_account)
     return {
         "sent": True,
         "openid": openid,

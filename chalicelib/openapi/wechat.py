@@ -252,7 +252,7 @@ SCHEMAS: dict[str, Any] = {
     },
     "CustomMessage": {
         "type": "object",
-        "required": ["openid", "message"],
+        "required": ["openid"],
         "properties": {
             "openid": _str,
             "message": {
@@ -275,6 +275,11 @@ SCHEMAS: dict[str, Any] = {
                     },
                     "media": {"type": "string", "description": "a media item id"},
                 },
+            },
+            "reply": {
+                "type": "object",
+                "description": "the same as `message`, named as the desk's reply names it; "
+                "give one of the two",
             },
             "kf_account": {"type": "string", "description": "send as this CS account"},
         },

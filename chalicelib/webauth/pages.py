@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from chalicelib.errors import InvalidInput
 from chalicelib.wechat import jssdk
@@ -27,6 +27,9 @@ def check_page_url(url: str | None, base: str) -> str:
         raise InvalidInput("url is not a page of this app")
     if not page.path.startswith(own.path.rstrip("/") + "/p/"):
         raise InvalidInput("url is not a page of this app (pages live under /p/)")
+    # Browsers resolve "/p/../admin" (and %2e%2e) to /admin: not a page.
+    if any(unquote(segment) in (".", "..") for segment in page.path.split("/")):
+        raise InvalidInput("url must not contain dot segments")
     return url
 
 
