@@ -52,7 +52,19 @@ _SECRET_VALUE = re.compile(r"^(wxk_\S+|eyJ[\w-]+\.[\w-]+\.[\w-]*)$")
 #: Longest JSON text an entry keeps of one request, before or after (a rule, a campaign: a few
 #: KB; an article body is cut, its id and the rest of the entry stay).
 MAX_PART = 6000
-CSV_FIELDS = ("at_iso", "actor", "role", "method", "path", "target", "status", "event", "ip", "id")
+CSV_FIELDS = (
+    "at_iso",
+    "actor",
+    "key_id",
+    "role",
+    "method",
+    "path",
+    "target",
+    "status",
+    "event",
+    "ip",
+    "id",
+)
 
 
 def redact(value: Any) -> Any:
@@ -111,6 +123,7 @@ def begin(
     before: Any = None,
     status: int | None = None,
     event: str | None = None,
+    key_id: str | None = None,
 ) -> str:
     """Write an entry (before the change; with `status` when it is already known, e.g. a
     refusal or a sign-in). Its id, for `finish`. StoreUnavailable when it cannot be written."""
@@ -121,6 +134,7 @@ def begin(
         "at_iso": _iso(ms),
         "actor": actor,
         "role": role,
+        "key_id": key_id,
         "method": method,
         "path": path,
         "ip": ip,

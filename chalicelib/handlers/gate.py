@@ -190,6 +190,7 @@ def _entry(
     return audit.begin(
         actor=who.actor,
         role=who.role,
+        key_id=who.name if who.kind == "key" else None,  # key names need not be unique
         method=request.method,
         path=concrete_path(request),
         ip=source_ip(request),

@@ -129,6 +129,7 @@ SCHEMAS = {
             "at_iso": {**_str, "description": "the same in UTC, ISO 8601"},
             "actor": {**_str, "description": "a username, `owner` or `key:<name>`"},
             "role": _str,
+            "key_id": {**_str, "description": "the API key's id, when `actor` is a key"},
             "method": _str,
             "path": _str,
             "target": _nullable_str,

@@ -158,7 +158,10 @@ def test_forged_and_tampered_keys_are_401(team):
     [
         {"name": "x"},
         {"role": "editor"},
-        {"name": "has space", "role": "editor"},
+        {"name": "line\nbreak", "role": "editor"},
+        {"name": "   ", "role": "editor"},
+        {"name": "k" * 65, "role": "editor"},
+        {"name": 7, "role": "editor"},
         {"name": "k", "role": "owner"},
     ],
 )
@@ -166,10 +169,20 @@ def test_bad_keys_are_400(team, body):
     assert team.call("POST", "/admin/api-keys", wxsim.ADMIN, body).status_code == 400
 
 
-def test_two_live_keys_may_not_share_a_name(team):
-    team.key("notifier", "alerts")
-    again = team.call("POST", "/admin/api-keys", wxsim.ADMIN, {"name": "alerts", "role": "editor"})
-    assert again.status_code == 409
+def test_key_names_are_labels_and_the_audit_tells_same_named_keys_apart(team):
+    made = [
+        team.call("POST", "/admin/api-keys", wxsim.ADMIN, {"name": "报表 job 1", "role": role})
+        for role in ("analyst", "editor")
+    ]
+    assert [r.status_code for r in made] == [201, 201]
+    analyst, editor = (body_json(r) for r in made)
+    assert analyst["id"] != editor["id"] and analyst["name"] == editor["name"] == "报表 job 1"
+    rule = text_rule("labels", "ok")
+    assert team.call("POST", "/admin/rules", analyst["key"], rule).status_code == 403
+    assert team.call("POST", "/admin/rules", editor["key"], rule).status_code == 201
+    entries = body_json(team.call("GET", "/admin/audit?limit=5", wxsim.ADMIN))["items"]
+    by_key = [(e["key_id"], e["status"]) for e in entries if e["actor"] == "key:报表 job 1"]
+    assert by_key == [(editor["id"], 201), (analyst["id"], 403)]  # newest first
 
 
 # -- four eyes on campaigns ---------------------------------------------------------------------
