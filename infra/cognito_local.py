@@ -15,7 +15,7 @@ from chalicelib.access.roles import ASSIGNABLE
 
 POOL_NAME = "wxless-local"
 #: Looser than the deployed default (12, infra/cfn/cognito.py) so demo passwords are short.
-LOCAL_MIN_LENGTH = 8
+LOCAL_MIN_LENGTH = 6  # the lowest Cognito takes
 ACCESS_TOKEN_HOURS = 1
 
 
