@@ -148,6 +148,9 @@ def document(permissions: dict[tuple[str, str], str | None] | None = None) -> di
                 key: _operation(key, value) if key in METHODS else value
                 for key, value in item.items()
             }
+        clash = schemas.keys() & fragment.SCHEMAS.keys()
+        if clash:  # a later fragment would silently replace an earlier one's schema
+            raise ValueError(f"{fragment.__name__} redefines schema(s) {sorted(clash)}")
         schemas.update(fragment.SCHEMAS)
     for (path, method), permission in (permissions or {}).items():
         operation = paths.get(path, {}).get(method.lower())

@@ -52,7 +52,8 @@ SCHEMAS = {
             "retry_after": {"type": "integer", "description": "seconds; also Retry-After"},
         },
     },
-    "Article": {
+    "NewsArticle": {
+        "description": "One article of a news reply (not a CMS article: see Article).",
         "type": "object",
         "required": ["title"],
         "additionalProperties": False,
@@ -108,7 +109,7 @@ SCHEMAS = {
                         "type": "array",
                         "minItems": 1,
                         "maxItems": 8,
-                        "items": ref("Article"),
+                        "items": ref("NewsArticle"),
                     },
                 },
             },
