@@ -66,6 +66,23 @@ def _die_with_parent() -> None:
         pass
 
 
+def _interrupted_make() -> bool:
+    """Whether our parent is GNU make handling a SIGINT sent to it alone (`kill -INT <make>`,
+    a harness's `proc.send_signal(SIGINT)`): make then waits for its children inside its handler
+    and never passes the signal on (it forwards only SIGTERM; Ctrl-C in a terminal reaches the
+    whole process group, us included). While it waits there SIGINT is blocked in its mask."""
+    parent = Path(f"/proc/{os.getppid()}")
+    try:
+        if (parent / "comm").read_text().strip() not in ("make", "gmake"):
+            return False
+        for line in (parent / "status").read_text().splitlines():
+            if line.startswith("SigBlk:"):
+                return bool(int(line.split()[1], 16) >> (signal.SIGINT - 1) & 1)
+    except (OSError, ValueError, IndexError):
+        pass
+    return False
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -277,6 +294,8 @@ class LocalStack:
             if self.chalice.poll() is not None:
                 return self.chalice.returncode or 1
             if os.getppid() == 1:  # orphaned: make is gone
+                return 0
+            if _interrupted_make():  # Ctrl-C sent to make alone: ours too
                 return 0
             self.stopping.wait(0.5)
         return 0
