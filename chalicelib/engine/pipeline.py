@@ -11,6 +11,7 @@ flow and campaign statistics) is summed later from the messages table's stream
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -105,11 +106,16 @@ def msg_id_of(openid: str, created_at: int, delivery: str) -> str:
 def delivery_of(message: Message) -> str:
     """Identity of one delivery (NOTES.md "Dedup keys"): MsgId for messages, event + EventKey
     for events (with the openid and CreateTime, which the timeline key already holds). Events
-    carry a job id as MsgID (completion events), so they never use it."""
+    carry a job id as MsgID (completion events), so they never use it. A message without MsgId
+    (WeChat always sends one; a hand-made document may not) is told apart by a digest of the
+    document: a retry repeats it, a second message of the same second does not."""
     if not message.is_event:
         msg_id = message.msg_id
         if msg_id:
             return f"m:{msg_id}"
+        document = json.dumps(message.raw, sort_keys=True, ensure_ascii=False)
+        digest = hashlib.sha1(document.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+        return f"e:{message.msg_type}:#{digest}"
     return f"e:{message.event or message.msg_type}:{message.event_key[:MAX_EVENT_KEY]}"
 
 

@@ -3,10 +3,21 @@ or with our own OpenAPI document (chalice.test.Client on moto, the fake WeChat A
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from openapi_schema_validator import OAS30Validator
 
-from tests.functional.helpers import admin, body_json
+from tests import wxsim
+from tests.functional.helpers import (
+    admin,
+    body_json,
+    make_rule,
+    messages,
+    post_xml,
+    refresh_rules,
+    text_rule,
+)
 
 # The contract's Reply objects (section 3), one of each type.
 CONTRACT_REPLIES = [
@@ -80,3 +91,33 @@ def test_schema_names_are_unique_across_the_documents_fragments():
                 clashes.append((name, seen[name], fragment.__name__))
             seen[name] = fragment.__name__
     assert clashes == []
+
+
+def _text_without_msg_id(content: str, create_time: int) -> str:
+    fields = {
+        "ToUserName": wxsim.ACCOUNT,
+        "FromUserName": "o_audit_no_msgid",
+        "CreateTime": create_time,
+        "MsgType": "text",
+        "Content": content,
+    }
+    return wxsim.message_xml(fields)
+
+
+def test_two_texts_without_msg_id_in_one_second_are_two_messages(client):
+    """§2: a retry is the same MsgId. A hand-made text without MsgId has none: two different
+    texts of one follower in the same second were taken for a retry, and the second got the
+    first's answer and was never logged. An identical document is still one delivery."""
+    make_rule(client, text_rule("余额", "余额是 100"))
+    make_rule(client, text_rule("账单", "账单已发送"))
+    refresh_rules()
+    now = int(time.time())
+    first = post_xml(client, _text_without_msg_id("余额", now))
+    second = post_xml(client, _text_without_msg_id("账单", now))
+    assert "余额是 100" in first.body.decode()
+    assert "账单已发送" in second.body.decode()
+    again = post_xml(client, _text_without_msg_id("账单", now))
+    assert again.body == second.body
+    logged = messages(client, "o_audit_no_msgid")
+    assert [m["content"] for m in logged] == ["账单", "余额"]
+    assert len({m["msg_id"] for m in logged}) == 2
