@@ -34,10 +34,11 @@ def _children(pid: int) -> list[int]:
         return []
 
 
-def test_sigint_to_make_alone_stops_everything():
-    """§1: "Ctrl-C (SIGINT) or SIGTERM stops everything it started". GNU make, sent SIGINT alone
-    (`proc.send_signal(SIGINT)`), waits for its children without passing the signal on: the
-    stack kept serving and make waited forever."""
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_to_make_alone_stops_everything(signum):
+    """§1: "Ctrl-C (SIGINT) or SIGTERM stops everything it started", sent to `make run` itself
+    (`proc.send_signal`). GNU make passes SIGTERM on to its children, but on SIGINT it waits
+    for them without passing it on: the stack kept serving and make waited forever."""
     port = wxsim.free_port()
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("WECHAT_", "ADMIN_", "WXLESS_"))
@@ -68,8 +69,8 @@ def test_sigint_to_make_alone_stops_everything():
         assert runner, "make started no runner"
         started = runner + [c for pid in runner for c in _children(pid)]
 
-        proc.send_signal(signal.SIGINT)
-        assert proc.wait(20) != 0  # make dies of the interrupt once its children are gone
+        proc.send_signal(signum)
+        assert proc.wait(20) != 0  # make dies of the signal once its children are gone
         with pytest.raises(OSError):
             urllib.request.urlopen(f"{base}/health", timeout=2)
         assert [pid for pid in started if Path(f"/proc/{pid}").exists()] == []
