@@ -121,3 +121,24 @@ def test_two_texts_without_msg_id_in_one_second_are_two_messages(client):
     logged = messages(client, "o_audit_no_msgid")
     assert [m["content"] for m in logged] == ["账单", "余额"]
     assert len({m["msg_id"] for m in logged}) == 2
+
+
+@pytest.mark.parametrize(
+    "pattern, text",
+    [
+        (r"\s+(yes|no)$", "say yes"),
+        (r"a.*b.*c", "a to b to c"),
+        (r"(\d+)\s*(元|块)", "转 100 元"),
+        (r"[0-9]+\s*(yuan|rmb)", "200 rmb"),
+    ],
+)
+def test_a_valid_quadratic_regex_is_a_rule(client, pattern, text):
+    """§3: an invalid regex is a 400, a valid one is a rule. These are quadratic at worst (tens
+    of ms on a 1,000-character adversarial text, more on a loaded machine), not catastrophic,
+    yet the save-time probe, as strict as one match-time search (20 ms), refused them: whether
+    `(\\d+)\\s*(元|块)` was a 201 or a 400 depended on the machine's load."""
+    created = admin(client, "POST", "/admin/rules", text_rule(pattern, "regex ok", match="regex"))
+    assert created.status_code == 201, created.body
+    refresh_rules()
+    answer = post_xml(client, wxsim.text(text, openid="o_audit_regex"))
+    assert "regex ok" in answer.body.decode()
