@@ -9,7 +9,7 @@ from chalice import Blueprint, Response
 
 from chalicelib.access import audit
 from chalicelib.errors import InvalidInput
-from chalicelib.handlers.common import admin_route, query_int
+from chalicelib.handlers.common import admin_route, query_limit
 
 bp = Blueprint(__name__)
 admin = admin_route(bp)
@@ -23,7 +23,7 @@ def list_audit() -> Any:
     fmt = query.get("format") or "json"
     if fmt not in ("json", "csv"):
         raise InvalidInput("format: json or csv")
-    limit = query_int(request, "limit", 100, 1, 5000 if fmt == "csv" else 1000)
+    limit = query_limit(request, 100, 5000 if fmt == "csv" else 1000)
     items = audit.listing(
         limit=limit,
         actor=query.get("actor"),

@@ -10,7 +10,12 @@ from chalicelib import wiring
 from chalicelib.access.settings import campaigns_need_approval
 from chalicelib.campaigns import admin as campaigns
 from chalicelib.campaigns import approval
-from chalicelib.handlers.common import admin_route, json_response, query_int, read_object
+from chalicelib.handlers.common import (
+    admin_route,
+    json_response,
+    query_limit,
+    read_object,
+)
 from chalicelib.handlers.gate import principal
 
 bp = Blueprint(__name__)
@@ -40,7 +45,7 @@ def create_campaign() -> Response:
 def list_campaigns() -> dict[str, Any]:
     request = bp.current_request
     status = (request.query_params or {}).get("status") or None
-    limit = query_int(request, "limit", 50, 1, 500)
+    limit = query_limit(request, 50, 500)
     return {"items": campaigns.listing(status, limit)}
 
 

@@ -22,7 +22,13 @@ from chalicelib.cms.validate import (
     validate_cover,
 )
 from chalicelib.errors import InvalidInput
-from chalicelib.handlers.common import admin_route, error, json_response, query_int, read_object
+from chalicelib.handlers.common import (
+    admin_route,
+    error,
+    json_response,
+    query_limit,
+    read_object,
+)
 from chalicelib.store import article_writes, covers
 from chalicelib.store import articles as store
 from chalicelib.store import categories as category_store
@@ -71,7 +77,7 @@ def list_articles() -> dict:
         published_from=parse_time(low, "published_from") if low else None,
         published_to=parse_time(high, "published_to", end_of_day=True) if high else None,
         sort=sort,
-        limit=query_int(request, "limit", 20, 1, index.MAX_PAGE),
+        limit=query_limit(request, 20, index.MAX_PAGE),
         cursor=_query("cursor"),
     )
     result = index.list_articles(wiring.article_index(), query)

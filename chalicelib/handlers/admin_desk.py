@@ -15,7 +15,12 @@ from chalicelib import wiring
 from chalicelib.desk import service
 from chalicelib.errors import InvalidInput
 from chalicelib.handlers.admin_wechat import send_custom_message
-from chalicelib.handlers.common import admin_route, json_response, query_int, read_object
+from chalicelib.handlers.common import (
+    admin_route,
+    json_response,
+    query_limit,
+    read_object,
+)
 from chalicelib.media.replies import resolve_reply
 from chalicelib.wechat.api.kf import check_account, check_nickname
 from chalicelib.wechat.replies import validate_reply
@@ -54,7 +59,7 @@ def list_conversations() -> dict:
         raise InvalidInput(f"status must be one of {', '.join(service.STATUSES)}")
     return service.conversations(
         wiring.desk_walk(),
-        limit=query_int(request, "limit", 50, 1, 200),
+        limit=query_limit(request, 50, 200),
         status=status,
         assigned_to=params.get("assigned_to"),
     )
@@ -63,7 +68,7 @@ def list_conversations() -> dict:
 @bp.route("/admin/conversations/{openid}", methods=["GET"])
 @admin("conversations:read")
 def get_conversation(openid: str) -> dict:
-    limit = query_int(bp.current_request, "limit", 50, 1, 200)
+    limit = query_limit(bp.current_request, 50, 200)
     return service.thread(_openid(openid), limit=limit, mark_read=_flag("mark_read"))
 
 

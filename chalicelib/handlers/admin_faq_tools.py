@@ -14,7 +14,7 @@ from chalicelib import wiring
 from chalicelib.engine import faq as faq_engine
 from chalicelib.errors import InvalidInput
 from chalicelib.faq import clusters, tables
-from chalicelib.handlers.common import admin_route, query_int, read_object
+from chalicelib.handlers.common import admin_route, query_limit, read_object
 from chalicelib.store import analytics, faq_stats, progress
 from chalicelib.store import faq as store
 
@@ -67,7 +67,7 @@ def unanswered() -> dict:
     """Texts that got the default reply in the range (default: the last 7 days), grouped when
     they mean the same, biggest group first; each group with the entries it comes closest to."""
     first, last = _range()
-    limit = query_int(bp.current_request, "limit", 20, 1, 100)
+    limit = query_limit(bp.current_request, 20, 100)
     index = wiring.callback().faq_index()
     known = {
         analytics.normalize_text(text)

@@ -13,6 +13,7 @@ from chalicelib.handlers.common import (
     error,
     json_response,
     query_int,
+    query_limit,
     read_json,
     read_object,
 )
@@ -55,7 +56,7 @@ def _filters(params: dict[str, str]) -> store.Filters:
 def list_followers() -> dict:
     request = bp.current_request
     params = dict(request.query_params or {})
-    limit = query_int(request, "limit", 50, 1, 200)
+    limit = query_limit(request, 50, 200)
     items, cursor = store.search(_filters(params), limit, params.get("cursor") or None)
     return {"items": items, "cursor": cursor}
 

@@ -22,6 +22,7 @@ from chalicelib.handlers.common import (
     admin_route,
     json_response,
     query_int,
+    query_limit,
     read_json,
     read_object,
 )
@@ -37,7 +38,7 @@ admin = admin_route(bp)
 def list_points() -> dict:
     request = bp.current_request
     query = request.query_params or {}
-    limit = query_int(request, "limit", 100, 1, 1000)
+    limit = query_limit(request, 100, 1000)
     items, cursor = store.list_points(limit, query.get("cursor") or None, query.get("tag") or None)
     return {"items": items, "next": cursor}
 

@@ -14,7 +14,13 @@ from chalice import Blueprint, Response
 
 from chalicelib import wiring
 from chalicelib.errors import InvalidInput
-from chalicelib.handlers.common import admin_route, json_response, query_int, read_object
+from chalicelib.handlers.common import (
+    admin_route,
+    json_response,
+    query_int,
+    query_limit,
+    read_object,
+)
 
 bp = Blueprint(__name__)
 admin = admin_route(bp)
@@ -66,7 +72,7 @@ def create_publication() -> Response:
 def list_publications() -> dict:
     from chalicelib.store import publications
 
-    limit = query_int(bp.current_request, "limit", 50, 1, 200)
+    limit = query_limit(bp.current_request, 50, 200)
     return {"items": publications.list_recent(limit)}
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from chalicelib.handlers.common import admin_route, query_int
+from chalicelib.handlers.common import admin_route, query_limit
 from chalicelib.store import analytics, article_stats, progress
 from chalicelib.store import articles as articles_store
 
@@ -32,7 +32,7 @@ def article_stats_view(article_id: str) -> dict:
 @admin("articles:read")
 def article_readers(article_id: str) -> dict:
     """The followers who read the article (known through the pages' web authorization)."""
-    limit = query_int(bp.current_request, "limit", 1000, 1, 100_000)
+    limit = query_limit(bp.current_request, 1000, 100_000)
     articles_store.get_article(article_id)
     openids = article_stats.follower_readers(article_id, limit)
     return {"id": article_id, "items": [{"openid": o} for o in openids], **progress.as_of()}

@@ -9,7 +9,13 @@ from chalice import Blueprint, Response
 from chalicelib import wiring
 from chalicelib.cms.replies import check_reply_refs
 from chalicelib.engine.validate import validate_rule
-from chalicelib.handlers.common import admin_route, json_response, query_int, read_json, read_object
+from chalicelib.handlers.common import (
+    admin_route,
+    json_response,
+    query_limit,
+    read_json,
+    read_object,
+)
 from chalicelib.media.replies import validated
 from chalicelib.store import listing, messages, progress
 from chalicelib.store import rules as store
@@ -111,7 +117,7 @@ def delete_special(kind: str) -> Response:
 def list_messages() -> dict:
     request = bp.current_request
     openid = (request.query_params or {}).get("openid") or None
-    limit = query_int(request, "limit", 50, 1, 500)
+    limit = query_limit(request, 50, 500)
     if openid:  # the follower's own timeline: current by the time their reply was sent
         return {"items": messages.timeline(openid, limit)}
     # Across followers: summed from the stream, seconds behind (`as_of`, ms).

@@ -11,7 +11,7 @@ from typing import Any
 
 from chalice import Blueprint
 
-from chalicelib.handlers.common import admin_route, query_int
+from chalicelib.handlers.common import admin_route, query_limit
 from chalicelib.store import analytics, progress
 from chalicelib.store import rules as rules_store
 
@@ -74,7 +74,7 @@ def rule_stats() -> dict:
 
 
 def _texts(limit_default: int) -> tuple[list[dict[str, Any]], int, dict[str, Any]]:
-    limit = query_int(bp.current_request, "limit", limit_default, 1, 500)
+    limit = query_limit(bp.current_request, limit_default, 500)
     first, last, head = _range()
     return analytics.text_stats(first, last), limit, head
 

@@ -17,7 +17,13 @@ from chalice import Blueprint, Response
 
 from chalicelib import wiring
 from chalicelib.errors import InvalidInput
-from chalicelib.handlers.common import admin_route, json_response, query_int, read_object
+from chalicelib.handlers.common import (
+    admin_route,
+    json_response,
+    query_int,
+    query_limit,
+    read_object,
+)
 
 bp = Blueprint(__name__)
 admin = admin_route(bp)
@@ -103,7 +109,7 @@ def titles() -> dict:
     if not ids:
         raise InvalidInput("category_ids: at least one (GET /admin/subscribe/categories)")
     start = query_int(request, "start", 0, 0, 100_000)
-    limit = query_int(request, "limit", 30, 1, 30)
+    limit = query_limit(request, 30, 30)
     page = wiring.wechat().subscribe.titles(ids, start, limit)
     return {"count": page["count"], "items": page["data"]}
 

@@ -153,6 +153,12 @@ def answered(request: Any, call: Callable[[], Any]) -> Response:
         return internal_error(request)
 
 
+def query_limit(request: Any, default: int, most: int) -> int:
+    """`?limit=`: a page size. Above `most` it is `most` (a client asking for "everything" gets
+    the largest page, and the cursor for the rest), not a 400; below 1 or not an integer: 400."""
+    return min(query_int(request, "limit", default, 1, 2**31), most)
+
+
 def query_int(request: Any, name: str, default: int, lo: int, hi: int) -> int:
     raw = (request.query_params or {}).get(name)
     if raw is None or raw == "":

@@ -187,6 +187,15 @@ def test_messages_limit_is_validated(client):
     assert admin(client, "GET", "/admin/messages?limit=abc").status_code == 400
 
 
+def test_a_limit_over_the_largest_page_is_the_largest_page(client):
+    for n in range(3):
+        post_xml(client, wxsim.text(f"hello {n}", openid="o_many"))
+    many = admin(client, "GET", "/admin/messages?openid=o_many&limit=100000")
+    assert many.status_code == 200 and len(body_json(many)["items"]) == 3
+    rules = admin(client, "GET", "/admin/rules?limit=100000")
+    assert rules.status_code == 200 and isinstance(body_json(rules)["items"], list)
+
+
 def test_health(client):
     response = client.http.get("/health")
     assert response.status_code == 200
