@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chalicelib.aggregate import faq_quality
+from chalicelib.cs.window import opened_at
 from chalicelib.engine.pipeline import delivery_of_key
 from chalicelib.store import analytics, channel_stats, ddb, followers, listing, messages
 from chalicelib.store import flows as flows_store
@@ -135,11 +136,14 @@ def fold_follower(group: Sequence[Logged]) -> followers.FollowerChange:
             change.scene = r.facts.get("scene") or None
             if change.first_channel is None:  # "" when they came without a code
                 change.first_channel = change.scene or ""
+        # Windows open when the quota opens them (cs.window), so the record shows the window a
+        # send is allowed in, also for a CreateTime days off its arrival.
+        opened = opened_at(r.created_at, r.received_ms)
         if event is None:
             change.messages += 1
-            change.cs_until = max(change.cs_until or 0, r.at + followers.CS_WINDOW_SECONDS)
+            change.cs_until = max(change.cs_until or 0, opened + followers.CS_WINDOW_SECONDS)
         elif event in followers.SHORT_WINDOW_EVENTS:
-            until = r.at + followers.CS_EVENT_WINDOW_SECONDS
+            until = opened + followers.CS_EVENT_WINDOW_SECONDS
             change.cse_until = max(change.cse_until or 0, until)
     change.faq_trail, change.faq_trail_clear = faq_quality.trail(group)
     return change

@@ -509,3 +509,19 @@ def test_follower_routes_need_the_admin_token(client):
         ("POST", "/admin/followers/sync"),
     ):
         assert admin(client, method, path, {"tags": []}, token=None).status_code == 401
+
+
+def test_the_record_shows_the_window_the_quota_allows_for_an_old_create_time(client):
+    # A CreateTime three days before its arrival (a delayed delivery, a wrong clock): the
+    # quota's window opened then and is closed; the record must not show it open.
+    now = int(time.time())
+    old = now - 3 * 86400
+    _send(client, wxsim.text("还在吗", openid="o_late", create_time=old))
+    record = _follower(client, "o_late")["follower"]
+    assert record["cs_window_until"] == old + 48 * 3600
+    assert record["cs_window_open"] is False
+    # a CreateTime ahead of its arrival opens the window at the arrival, as the quota does
+    _send(client, wxsim.text("在的", openid="o_ahead", create_time=now + 3 * 86400))
+    record = _follower(client, "o_ahead")["follower"]
+    assert now <= record["cs_window_until"] - 48 * 3600 <= int(time.time())
+    assert record["cs_window_open"] is True
