@@ -77,13 +77,21 @@ def page_items(shard_tag: str, rows: Sequence[tuple[str, Row]]) -> list[dict[str
         bucket = zlib.crc32(f"{shard_tag}#{first_seq}".encode()) % BUCKETS
         pages.append(
             {
-                "pk": keys.scoped("log", str(bucket)),
+                "pk": bucket_pk(bucket),
                 "sk": f"{newest:013d}#{shard_tag}#{first_seq}",
                 "m": [r for _, r in chunk],
                 "expires_at": newest // 1000 + RETENTION_DAYS * 86400,
             }
         )
     return pages
+
+
+def bucket_pk(bucket: int) -> str:
+    return keys.scoped("log", str(bucket))
+
+
+def late_pk() -> str:
+    return keys.scoped("loglate")
 
 
 def put_page(page: dict[str, Any], *, profile: str = "bulk") -> None:
@@ -93,7 +101,7 @@ def put_page(page: dict[str, Any], *, profile: str = "bulk") -> None:
     written_ms = now_ms()  # once the page is in: its marker is newer than its visibility
     if written_ms - _newest(page) > LATE_MS:
         marker = {
-            "pk": keys.scoped("loglate"),
+            "pk": late_pk(),
             "sk": f"{written_ms:013d}#{page['pk']}#{page['sk']}",
             "page_pk": page["pk"],
             "page_sk": page["sk"],
@@ -113,7 +121,7 @@ def _pages(bucket: int) -> Iterator[dict[str, Any]]:
         {
             "TableName": table_name(),
             "KeyConditionExpression": "pk = :pk",
-            "ExpressionAttributeValues": {":pk": ddb.ser(keys.scoped("log", str(bucket)))},
+            "ExpressionAttributeValues": {":pk": ddb.ser(bucket_pk(bucket))},
             "ScanIndexForward": False,
             "Limit": 4,  # pages per request: a listing usually needs one or two per bucket
         }
@@ -183,21 +191,25 @@ def recent(limit: int = 50) -> list[dict[str, Any]]:
     return [to_log(r) for r in itertools.islice(newest_first(), limit)]
 
 
+def _from_ms(pk: str, ms: int) -> dict[str, Any]:
+    """A Query of the items of `pk` whose sort key (a 13-digit ms time first) is `ms` or later."""
+    return {
+        "TableName": table_name(),
+        "KeyConditionExpression": "pk = :pk AND sk >= :from",
+        "ExpressionAttributeValues": {
+            ":pk": ddb.ser(pk),
+            ":from": ddb.ser(f"{max(ms, 0):013d}"),
+        },
+    }
+
+
 @guarded
 def pages_from(newest_ms: int) -> list[dict[str, Any]]:
     """Every page whose newest message was received at `newest_ms` or later, any order: one
     query per bucket, run side by side."""
 
     def bucket_pages(bucket: int) -> list[dict[str, Any]]:
-        request = {
-            "TableName": table_name(),
-            "KeyConditionExpression": "pk = :pk AND sk >= :from",
-            "ExpressionAttributeValues": {
-                ":pk": ddb.ser(keys.scoped("log", str(bucket))),
-                ":from": ddb.ser(f"{max(newest_ms, 0):013d}"),
-            },
-        }
-        return list(ddb.query(request))
+        return list(ddb.query(_from_ms(bucket_pk(bucket), newest_ms)))
 
     with ThreadPoolExecutor(max_workers=BUCKETS) as pool:
         return [page for found in pool.map(bucket_pages, range(BUCKETS)) for page in found]
@@ -209,17 +221,9 @@ def late_pages(written_ms: int, known: Mapping[str, int]) -> list[dict[str, Any]
     (sort key -> messages) as they are: one query of the markers, one strongly consistent
     BatchGetItem per 100 pages (none when nothing came late). A batch retried longer can
     rewrite a page under its key with more messages: a page is known by its key and size."""
-    request = {
-        "TableName": table_name(),
-        "KeyConditionExpression": "pk = :pk AND sk >= :from",
-        "ExpressionAttributeValues": {
-            ":pk": ddb.ser(keys.scoped("loglate")),
-            ":from": ddb.ser(f"{max(written_ms, 0):013d}"),
-        },
-    }
     wanted = {
         str(marker["page_sk"]): ddb.key(str(marker["page_pk"]), str(marker["page_sk"]))
-        for marker in ddb.query(request)
+        for marker in ddb.query(_from_ms(late_pk(), written_ms))
         if known.get(str(marker["page_sk"])) != int(marker.get("rows", -1))
     }
     return ddb.batch_get(table_name(), list(wanted.values()), consistent=True) if wanted else []

@@ -22,10 +22,11 @@ import secrets
 import string
 import time
 from dataclasses import dataclass
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 
 from chalicelib.errors import InvalidInput
 from chalicelib.webauth import signing
+from chalicelib.webauth.pages import is_dot_segment
 
 STATE_SECONDS = 600
 COOKIE_SECONDS = 30 * 86400
@@ -51,8 +52,7 @@ def check_next(value: str | None) -> str:
         raise InvalidInput("next must be a path under /p/ of this app")
     path = value.split("?", 1)[0].split("#", 1)[0]
     for segment in path.split("/"):
-        # Browsers read %2e as a dot: "/p/%2e%2e/admin" would leave /p/.
-        if unquote(segment).strip() in (".", ".."):
+        if is_dot_segment(segment):
             raise InvalidInput("next must not contain dot segments")
         if "%2f" in segment.lower() or "%5c" in segment.lower():
             raise InvalidInput("next must not contain encoded slashes")

@@ -27,10 +27,14 @@ def check_page_url(url: str | None, base: str) -> str:
         raise InvalidInput("url is not a page of this app")
     if not page.path.startswith(own.path.rstrip("/") + "/p/"):
         raise InvalidInput("url is not a page of this app (pages live under /p/)")
-    # Browsers resolve "/p/../admin" (and %2e%2e) to /admin: not a page.
-    if any(unquote(segment) in (".", "..") for segment in page.path.split("/")):
+    if any(is_dot_segment(segment) for segment in page.path.split("/")):
         raise InvalidInput("url must not contain dot segments")
     return url
+
+
+def is_dot_segment(segment: str) -> bool:
+    """Browsers resolve "/p/../admin" (and %2e%2e) to /admin: a path with one leaves /p/."""
+    return unquote(segment).strip() in (".", "..")
 
 
 def config(app_id: str, ticket: str, url: str, now: float | None = None) -> dict[str, object]:
