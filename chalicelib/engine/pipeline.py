@@ -367,14 +367,13 @@ class Pipeline:
         question ("1", "第二个"). None when not read (or unreadable: decide without it)."""
         if message.msg_type != "text" or book is None:
             return None
-        from chalicelib.engine.faq import looks_like_choice  # loaded with the first text
+        if not book.flows:
+            if self.faq is None:
+                return None
+            from chalicelib.engine.faq import looks_like_choice  # loaded with the first text
 
-        if not book.flows and not (
-            self.faq is not None
-            and looks_like_choice(message.content)  # type: ignore[attr-defined]
-            and self.faq_index()
-        ):
-            return None
+            if not (looks_like_choice(message.content) and self.faq_index()):  # type: ignore[attr-defined]
+                return None
         if self.read_flow_state is None:
             return None
         try:

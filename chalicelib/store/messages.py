@@ -85,26 +85,34 @@ def openid_of(pk: str) -> str:
     return keys.natural(pk)
 
 
-def to_item(entry: LogEntry, now: float) -> dict[str, Any]:
+def raw_item(entry: LogEntry, now: float, pk: str) -> dict[str, Any]:
+    """The message item in DynamoDB's wire format, built directly (this runs once per message:
+    a Python item converted by ddb.to_raw costs a second dict and a call per attribute)."""
+    seconds = int(now)
     item: dict[str, Any] = {
-        "pk": follower_pk(entry.openid),
-        "sk": entry.key,
-        "ct": int(entry.created_at),
-        "t": entry.kind,
-        "c": entry.content[:MAX_CONTENT_CHARS],
-        "o": entry.outcome,
-        "y": entry.reply,
-        "at": int(now * 1000),
-        "exp": int(now) + RETENTION_DAYS * 86400,
+        "pk": {"S": pk},
+        "sk": {"S": entry.key},
+        "ct": {"N": str(int(entry.created_at))},
+        "t": {"S": entry.kind},
+        "c": {"S": entry.content[:MAX_CONTENT_CHARS]},
+        "o": {"S": entry.outcome},
+        "y": {"S": entry.reply},
+        "at": {"N": str(int(now * 1000))},
+        "exp": {"N": str(seconds + RETENTION_DAYS * 86400)},
     }
     if entry.rule_id:
-        item["r"] = entry.rule_id
+        item["r"] = {"S": entry.rule_id}
     facts = entry.facts
     if facts:
         for attr, fact in FACT_ATTRS:
             if fact in facts:
-                item[attr] = facts[fact]
+                item[attr] = ddb.ser(facts[fact])
     return item
+
+
+def to_item(entry: LogEntry, now: float) -> dict[str, Any]:
+    """The message item as Python values (what the stream's NEW_IMAGE decodes to)."""
+    return ddb.from_raw(raw_item(entry, now, follower_pk(entry.openid))) or {}
 
 
 def is_message_key(sk: str) -> bool:
@@ -129,27 +137,36 @@ def to_log(item: dict[str, Any]) -> dict[str, Any]:
 
 
 class DynamoInbox:
-    """The callback's Inbox port (engine.pipeline.Inbox) on DynamoDB."""
+    """The callback's Inbox port (engine.pipeline.Inbox) on DynamoDB.
+
+    Built once per container by the composition root (wiring.callback(), which rebuilds it when
+    the table prefix or the account changes): the table, the account's key prefix and, from the
+    first message on, the client are resolved once, not per message."""
 
     def __init__(self, step_update: Any = None) -> None:
         # store.flows.step_update(openid, step, now) -> an Update request: the flow step that
         # may ride along. Passed in, so this module knows nothing of flows' tables.
         self.step_update = step_update
+        self.table = table_name()
+        self.pk_prefix = keys.prefix()  # "<account>#": follower_pk without a call per message
+        self._client: Any = None
 
     def record(self, entry: LogEntry, flow: FlowStep | None = None) -> str | None:
         now = time.time()
         put = {
-            "TableName": table_name(),
-            "Item": ddb.to_raw(to_item(entry, now)),
+            "TableName": self.table,
+            "Item": raw_item(entry, now, self.pk_prefix + entry.openid),
             "ConditionExpression": _CONDITION,
             "ExpressionAttributeNames": _CONDITION_NAMES,
-            "ExpressionAttributeValues": {":now": ddb.ser(int(now))},
+            "ExpressionAttributeValues": {":now": {"N": str(int(now))}},
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }
         extra = None
         if flow is not None and self.step_update is not None:
             extra = self.step_update(entry.openid, flow, now)
-        ddb_client = client("dynamodb", "fast")
+        ddb_client = self._client
+        if ddb_client is None:
+            ddb_client = self._client = client("dynamodb", "fast")
         started = time.monotonic()
         for attempt in (0, 1):
             try:

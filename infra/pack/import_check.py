@@ -59,6 +59,12 @@ def smoke() -> dict:
         box = AES.new(b"k" * 32, AES.MODE_CBC, b"i" * 16)
         plain = AES.new(b"k" * 32, AES.MODE_CBC, b"i" * 16).decrypt(box.encrypt(b"x" * 16))
         passed["aes"] = plain == b"x" * 16
+        # The callback's AES (chalicelib/wechat/crypto.py) is OpenSSL's, through cryptography.
+        from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+        cipher = Cipher(algorithms.AES(b"k" * 32), modes.CBC(b"i" * 16))
+        sealed = cipher.encryptor().update(b"x" * 16)
+        passed["openssl_aes"] = cipher.decryptor().update(sealed) == b"x" * 16
         import nh3
 
         passed["nh3"] = nh3.clean("<b>x</b><script>y</script>") == "<b>x</b>"

@@ -145,13 +145,22 @@ def test_round_trip_property(msg):
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.lists(st.integers(min_value=1, max_value=60), min_size=1, max_size=8))
-def test_decryption_equals_a_fresh_cbc(sizes):
-    # decrypt() chains CBC by hand over a cached ECB object; it must equal the library's CBC.
+@given(st.lists(st.integers(min_value=2, max_value=60), min_size=1, max_size=8))
+def test_decryption_equals_a_fresh_cbc_after_the_prefix(sizes):
+    # decrypt() uses ONE long-lived CBC context: after the first block (the random prefix,
+    # never read) every message, in any sequence, equals a fresh CBC with the fixed IV.
     c = WeChatCrypto(TOKEN, KAT_KEY, KAT_APPID)
     for blocks in sizes:
         data = os.urandom(16 * blocks)
-        assert c._decrypt_blocks(data) == _fresh_cbc().decrypt(data)
+        assert c._decrypt_blocks(data)[16:] == _fresh_cbc().decrypt(data)[16:]
+
+
+@pytest.mark.parametrize("size", [0, 1, 15, 16, 17, 31, 33, 47])
+def test_ciphertexts_that_are_not_whole_blocks_or_too_short_are_refused(crypto, size):
+    # A partial block would stay in the long-lived context; one block has no length field.
+    with pytest.raises(InvalidMessageError):
+        crypto.decrypt(base64.b64encode(os.urandom(size)).decode())
+    assert crypto.decrypt(crypto.encrypt("still in step")) == b"still in step"
 
 
 @settings(max_examples=100, deadline=None)
