@@ -112,12 +112,10 @@ def read_units(
         return _units(model.item_size(found), bool(params.get("ConsistentRead")))
     if operation == "TransactGetItems":  # twice a strongly consistent read, per item
         gets = [entry["Get"] for entry in params["TransactItems"]]
-        answers = [(r or {}).get("Item") for r in response.get("Responses") or []]
-        answers += [None] * (len(gets) - len(answers))
-        return sum(
-            _units(model.item_size(stored(g["TableName"], g["Key"]) or answer), True, 2.0)
-            for g, answer in zip(gets, answers, strict=True)
-        )
+        answers = response.get("Responses") or [{}] * len(gets)  # {} for a missing item
+        pairs = zip(gets, answers, strict=True)
+        found = [stored(g["TableName"], g["Key"]) or a.get("Item") for g, a in pairs]
+        return sum(_units(model.item_size(item), True, 2.0) for item in found)
     if operation == "BatchGetItem":
         total, unprocessed = 0.0, response.get("UnprocessedKeys") or {}
         for table, asked in params["RequestItems"].items():
@@ -174,8 +172,7 @@ class Capture:
             self.rru[self.phase] = self.rru.get(self.phase, 0.0) + units
 
     def stored(self, table: str, key: dict[str, Any]) -> dict[str, Any] | None:
-        """The in-memory copy of an item (None: not a table or item the store holds, or a
-        projected item without its key)."""
+        """The in-memory copy of an item; None when the store has none (or `key` lacks one)."""
         if table not in self.store.tables:
             return None
         try:
