@@ -16,7 +16,8 @@ the callback's writes do, and the aggregator's land within its one-second batchi
 its run, so counting them all in one second overstates it, never understates it.
 
 A second, smaller run of this design (KEYWORD_BATCH keyword replies, one shard, one batch) gives
-cost.py the aggregator's writes, write units and CPU for a batch of keyword replies.
+cost.py the aggregator's writes, write units, reads, read units and CPU for a batch of keyword
+replies.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import ROOT, Row, Section, quick, verdict
+from bench.ddb_model import READS
 
 OLD_COMMIT = "9ab1bca"  # the write plan before issue #14: one 4-item transaction per message
 BURST = 10_000
@@ -149,8 +151,9 @@ def _rows(section: Section, label: str, result: dict[str, Any], *, judged: bool)
         row.target = f"<= {TARGET_ITEM_WRITES} writes/s"
         row.met = verdict(writes <= TARGET_ITEM_WRITES)
     section.rows.append(row)
+    phases = [phase for phase in ("callback", "aggregator") if phase in result]
     parts = [f"{phase} {result[phase]['requests']:,} requests, {result[phase]['wru']:,.0f} WRU"
-             for phase in ("callback", "aggregator") if phase in result]  # fmt: skip
+             for phase in phases]  # fmt: skip
     total = result["all"]["wru"]
     section.rows.append(
         Row(
@@ -162,6 +165,22 @@ def _rows(section: Section, label: str, result: dict[str, Any], *, judged: bool)
             + ", ".join(f"{_short(t)} {u:,.0f}" for t, u in result["all"]["wru_by_table"].items()),
         )
     )
+    parts = [f"{phase} {result[phase]['reads']:,} requests ({_reads(result[phase])}),"
+             f" {result[phase]['rru']:,.1f} RRU" for phase in phases]  # fmt: skip
+    section.rows.append(
+        Row(
+            "6",
+            f"burst {messages:,} msg/s, {label}: read units",
+            f"{result['all']['rru'] / messages:.2f} RRU/msg",
+            "; ".join(parts) + "; the whole item per key or page, priced by burst_drive.read_units",
+        )
+    )
+
+
+def _reads(phase: dict[str, Any]) -> str:
+    """A phase's read requests by operation, e.g. "BatchGetItem 10"."""
+    ops = [f"{op} {n:,}" for op, n in phase["operations"].items() if op in READS]
+    return ", ".join(ops) or "none"
 
 
 def keyword_figures(batch: dict[str, Any]) -> dict[str, float]:
@@ -250,6 +269,11 @@ def run() -> Section:
             "cpu_seconds": cpu["cpu_seconds"],
             "writes": batch["aggregator"]["requests"],
             "wru": batch["aggregator"]["wru"],
+            "reads": batch["aggregator"]["reads"],
+            "read_operations": {
+                op: n for op, n in batch["aggregator"]["operations"].items() if op in READS
+            },
+            "rru": batch["aggregator"]["rru"],
             "wru_by_table": batch["aggregator"]["wru_by_table"],
             "workers": aggregate_workers(),
         },

@@ -9,16 +9,19 @@ On moto (tables from the checkout's own `create_all()`, its demo rules and artic
 plaintext (encryption writes nothing). Every DynamoDB write any botocore client makes is caught
 before it is sent, applied to an in-memory copy of the tables (ddb_model.ItemStore, which also
 prices it: moto's UpdateItem is too slow for 10,000 messages) and answered with an empty success;
-reads still go to moto (rules, articles). Existing followers' records are in the in-memory copy
-before the burst, with a synced profile.
+reads still go to moto (rules, articles) and are priced in read units from what they asked and
+got (`read_units`: the whole item, from the in-memory copy when it has it, since moto never sees
+the caught writes). Existing followers' records are in the in-memory copy before the burst, with
+a synced profile.
 
 This design only: the messages' stream records (NEW_IMAGE, built from the captured puts, in
 order) are split over N shards by a hash of their partition key, N = one shard per 1,000 write
 units of the messages table in the burst's second, and fed to the real aggregator
-(`chalicelib.aggregate.run.handle`) in batches of up to 1,000 per shard, as the event source
-mapping delivers them (every record of a one-second burst falls in one batching window). Then the
-largest batch is run again with every write answered by an empty success at botocore's send hook
-(botocore still validates, serialises and signs each request): the aggregator's CPU per batch.
+(`chalicelib.aggregate.run.handle`, then the channel codes' tags, as its Lambda does) in batches
+of up to 1,000 per shard, as the event source mapping delivers them (every record of a one-second
+burst falls in one batching window). Then the largest batch is run again with every write
+answered by an empty success at botocore's send hook (botocore still validates, serialises and
+signs each request): the aggregator's CPU per batch.
 
 With --cpu N (both designs): N more messages of the mix through the callback, writes answered the
 same way, timed one by one (CPU): what one message costs each design's callback, measured alike.
@@ -79,17 +82,70 @@ def _load_model() -> Any:
 model = _load_model()
 
 
-# -- catching the writes -----------------------------------------------------------------------
+# -- catching the writes, pricing the reads -----------------------------------------------------
+
+READ_BYTES = 4096  # a read unit reads 4 KB, strongly consistent; eventually consistent, 8 KB
+
+
+def _units(nbytes: int, consistent: bool, factor: float = 1.0) -> float:
+    """Read units of `nbytes` read at once: 0.5 per started 4 KB eventually consistent, 1
+    strongly consistent, `factor` times that (2 in a transaction); 0 bytes pays the minimum."""
+    return factor * (1.0 if consistent else 0.5) * max(1, math.ceil(nbytes / READ_BYTES))
+
+
+def read_units(
+    operation: str,
+    params: dict[str, Any],
+    response: dict[str, Any],
+    stored: Callable[[str, dict[str, Any]], dict[str, Any] | None] = lambda _t, _k: None,
+) -> float:
+    """Read units of one read request, from what it asked and what it got back.
+
+    DynamoDB bills a read on the whole item, not the ProjectionExpression's part, so an item is
+    sized from `stored(table, key)` (the burst's in-memory copy: on moto the harness caught the
+    writes, so it is the item a real table would hold) when that has it, else from the
+    response, which under a projection understates it. GetItem / BatchGetItem / TransactGetItems
+    pay per key, a missing key the minimum; Query / Scan pay on the bytes of the page, rounded up
+    per request (items a FilterExpression dropped are not in the response: not counted)."""
+    if operation == "GetItem":
+        found = stored(params["TableName"], params["Key"]) or response.get("Item")
+        return _units(model.item_size(found), bool(params.get("ConsistentRead")))
+    if operation == "TransactGetItems":  # twice a strongly consistent read, per item
+        gets = [entry["Get"] for entry in params["TransactItems"]]
+        answers = response.get("Responses") or [{}] * len(gets)  # {} for a missing item
+        pairs = zip(gets, answers, strict=True)
+        found = [stored(g["TableName"], g["Key"]) or a.get("Item") for g, a in pairs]
+        return sum(_units(model.item_size(item), True, 2.0) for item in found)
+    if operation == "BatchGetItem":
+        total, unprocessed = 0.0, response.get("UnprocessedKeys") or {}
+        for table, asked in params["RequestItems"].items():
+            left = unprocessed.get(table, {}).get("Keys") or []
+            returned = response.get("Responses", {}).get(table, [])
+            for key in asked["Keys"]:
+                if key in left:
+                    continue  # not read: asked again in the next request
+                match = [i for i in returned if all(i.get(n) == v for n, v in key.items())]
+                found = stored(table, key) or (match[0] if match else None)
+                total += _units(model.item_size(found), bool(asked.get("ConsistentRead")))
+        return total
+    if operation in ("Query", "Scan"):  # an index's entries are what it reads: as returned
+        index, items = params.get("IndexName"), response.get("Items") or []
+        found = [None if index else stored(params["TableName"], item) for item in items]
+        nbytes = sum(model.item_size(f or item) for f, item in zip(found, items, strict=True))
+        return _units(nbytes, bool(params.get("ConsistentRead")))
+    return 0.0
 
 
 class Capture:
-    """Every DynamoDB call, by phase: writes applied to the store and priced, reads counted."""
+    """Every DynamoDB call, by phase: writes applied to the store and priced, reads counted and
+    priced (read_units)."""
 
     def __init__(self, store: Any) -> None:
         self.store = store
         self.phase = "setup"
         self.tallies: dict[str, Any] = {}
         self.reads: dict[str, int] = {}
+        self.rru: dict[str, float] = {}
         self.operations: dict[str, dict[str, int]] = {}
 
     def tally(self, phase: str) -> Any:
@@ -109,6 +165,21 @@ class Capture:
             return {"Attributes": self.store.items[writes[0].table].get(writes[0].item) or {}}
         return {}
 
+    def answered(self, operation: str, params: dict[str, Any], response: dict[str, Any]) -> None:
+        """Price a read moto answered."""
+        if operation in model.READS:
+            units = read_units(operation, params, response, self.stored)
+            self.rru[self.phase] = self.rru.get(self.phase, 0.0) + units
+
+    def stored(self, table: str, key: dict[str, Any]) -> dict[str, Any] | None:
+        """The in-memory copy of an item; None when the store has none (or `key` lacks one)."""
+        if table not in self.store.tables:
+            return None
+        try:
+            return self.store.get(table, key)
+        except KeyError:
+            return None
+
 
 @contextlib.contextmanager
 def intercept(capture: Capture) -> Iterator[None]:
@@ -121,6 +192,9 @@ def intercept(capture: Capture) -> Iterator[None]:
             answer = capture.handle(operation, params)
             if answer is not None:
                 return answer
+            response = original(self, operation, params)
+            capture.answered(operation, params, response)
+            return response
         return original(self, operation, params)
 
     BaseClient._make_api_call = make_api_call
@@ -278,10 +352,22 @@ def batches(records: list[dict[str, Any]], shards: int) -> list[tuple[str, list[
     return out
 
 
+def consume(event: dict[str, Any], dead_letter: Callable[[list[dict]], None]) -> dict[str, Any]:
+    """What the aggregator's Lambda does with one batch (chalicelib.jobs.aggregate.handle), on
+    one write thread and with our own dead-letter list: the batch, then its channel codes' tags
+    (one GetItem per QR code scene of the batch)."""
+    from chalicelib import wiring
+    from chalicelib.aggregate import run
+    from chalicelib.channels import tagging
+
+    answer = run.handle(event, dead_letter=dead_letter, workers=1)
+    if not answer["batchItemFailures"]:
+        tagging.after_event(event, wiring.wechat)
+    return answer
+
+
 def aggregate(capture: Capture, messages_table: str) -> tuple[dict[str, Any], list[dict], str]:
     """Feed the burst's stream to the aggregator; (figures, the largest batch, stream ARN)."""
-    from chalicelib.aggregate import run
-
     # the store keeps insertion order: the order the callback put them, the stream's order
     puts = list(capture.store.items[messages_table].values())
     callback_tally = capture.tallies["callback"]
@@ -293,7 +379,7 @@ def aggregate(capture: Capture, messages_table: str) -> tuple[dict[str, Any], li
     capture.phase = "aggregator"
     for shard_id, records in work:
         event = {"Records": records, "shardId": shard_id, "eventSourceARN": arn, "window": {}}
-        answer = run.handle(event, dead_letter=poison.extend, workers=1)
+        answer = consume(event, poison.extend)
         if answer.get("batchItemFailures") or poison:
             raise RuntimeError(f"the aggregator failed a batch of {shard_id}: {answer}")
     capture.phase = "done"
@@ -305,14 +391,12 @@ def aggregate(capture: Capture, messages_table: str) -> tuple[dict[str, Any], li
 
 def batch_cpu(records: list[dict[str, Any]], arn: str, repeat: int = 3) -> dict[str, Any]:
     """CPU seconds of one batch through the aggregator with canned writes (median of runs)."""
-    from chalicelib.aggregate import run
-
     samples, writes = [], 0
     for rep in range(repeat):
         event = {"Records": records, "shardId": f"shardId-cpu-{rep}", "eventSourceARN": arn}
         with canned_writes() as sent:
             start = time.thread_time()
-            run.handle(event, dead_letter=lambda _: None, workers=1)
+            consume(event, lambda _: None)
             samples.append(time.thread_time() - start)
         writes = len(sent)
     return {"records": len(records), "cpu_seconds": statistics.median(samples), "writes": writes}
@@ -341,11 +425,12 @@ def callback_cpu(
 # -- the run -----------------------------------------------------------------------------------
 
 
-def summary(tally: Any, reads: int, operations: dict[str, int]) -> dict[str, Any]:
+def summary(tally: Any, reads: int, rru: float, operations: dict[str, int]) -> dict[str, Any]:
     busiest = tally.busiest(8)
     return {
         "requests": tally.requests,
         "reads": reads,
+        "rru": rru,
         "operations": operations,
         "wru": tally.units,
         "wru_by_table": dict(tally.by_table),
@@ -411,9 +496,11 @@ def main() -> None:
             out["callback_cpu"] = callback_cpu(receive, again, first_id + len(mix), now)
         for phase, tally in capture.tallies.items():
             ops = capture.operations.get(phase, {})
-            out[phase] = summary(tally, capture.reads.get(phase, 0), ops)
+            out[phase] = summary(
+                tally, capture.reads.get(phase, 0), capture.rru.get(phase, 0.0), ops
+            )
         whole = model.merge(capture.tallies.values())
-        out["all"] = summary(whole, sum(capture.reads.values()), {})
+        out["all"] = summary(whole, sum(capture.reads.values()), sum(capture.rru.values()), {})
         out["seconds"] = time.perf_counter() - started
     Path(args.out).write_text(json.dumps(out, ensure_ascii=False), encoding="utf-8")
 

@@ -10,7 +10,8 @@ CloudWatch Logs ingestion.
   round trip per request it makes; its write units (item 3, on moto).
 - Aggregator: one batch of KEYWORD_BATCH keyword replies from as many followers (item 6's second
   run): its CPU with canned writes, stretched the same way, plus its writes' round trips spread
-  over its worker threads; its write units, divided by the batch's messages.
+  over its worker threads and its reads' round trips (made one after another while it sums the
+  batch); its write units and read units, divided by the batch's messages.
 
 Prices: us-east-1 list prices (NOTES.md "DynamoDB at scale", the AWS pricing pages as of
 PRICES_AS_OF), free tiers ignored. They change: check them before quoting these figures. Memory
@@ -91,7 +92,7 @@ def estimate(
 
     `callback` (item 3): handler_seconds, keyword_writes, keyword_reads, keyword_wru,
     keyword_rru, keyword_log_bytes. `batch` (item 6's keyword batch): messages, cpu_seconds,
-    writes, wru, workers.
+    writes, wru, reads, rru, workers.
     """
     settings = settings or lambda_settings()
     gb_second = PRICES[f"lambda_gb_second_{settings['architecture']}"]
@@ -102,6 +103,7 @@ def estimate(
     cb_billed = max(1, math.ceil(cb_ms))
     messages = batch["messages"]
     waits = batch["writes"] * DDB_LATENCY_MS / max(1, batch["workers"])
+    waits += batch["reads"] * DDB_LATENCY_MS
     agg_ms = batch["cpu_seconds"] * 1e3 / share_agg + waits
     batches = MILLION / messages
     out = {
@@ -117,6 +119,7 @@ def estimate(
             math.ceil(agg_ms), settings["aggregate_mb"], gb_second, batches
         ),
         "aggregate_writes": MILLION * batch["wru"] / messages * PRICES["ddb_wru"],
+        "aggregate_reads": MILLION * batch["rru"] / messages * PRICES["ddb_rru"],
         "http_api": MILLION * PRICES["apigw_http_request"],
     }
     log_bytes = MILLION * (PLATFORM_LOG_BYTES + callback.get("keyword_log_bytes", 0.0))
@@ -130,6 +133,7 @@ def estimate(
             "callback_reads",
             "aggregate_lambda",
             "aggregate_writes",
+            "aggregate_reads",
         )
     )
     out["total_http"] = out["our_layer"] + out["http_api"] + out["logs"]
@@ -173,6 +177,14 @@ def _desk_list_note() -> str:
     )
 
 
+def _read_requests(batch: dict[str, Any]) -> str:
+    """The batch's read requests, by operation when known ("10 BatchGetItem")."""
+    ops = batch.get("read_operations") or {}
+    if not ops:
+        return f"{batch['reads']:,} read requests"
+    return ", ".join(f"{n:,} {op}" for op, n in ops.items())
+
+
 def _where_it_goes(est: dict[str, Any], batch: dict[str, Any]) -> str:
     """Why our layer misses its target: its parts, largest first, and the aggregator's write
     units by table."""
@@ -183,6 +195,7 @@ def _where_it_goes(est: dict[str, Any], batch: dict[str, Any]) -> str:
             (est["callback_lambda"], "callback Lambda"),
             (est["aggregate_lambda"], "aggregator Lambda"),
             (est["callback_reads"], "callback DynamoDB reads"),
+            (est["aggregate_reads"], "aggregator DynamoDB reads"),
         ),
         reverse=True,
     )
@@ -309,7 +322,8 @@ def run(
             est["aggregate_lambda"],
             f"{est['aggregate_ms'] / 1e3:.2f} s per batch of {batch['messages']:,} = CPU"
             f" {batch['cpu_seconds']:.2f} s at {est['aggregate_mb']}/{LAMBDA_FULL_VCPU_MB} vCPU +"
-            f" {batch['writes']:,} writes x {DDB_LATENCY_MS:g} ms / {batch['workers']} threads",
+            f" {batch['writes']:,} writes x {DDB_LATENCY_MS:g} ms / {batch['workers']} threads +"
+            f" {batch['reads']:,} reads x {DDB_LATENCY_MS:g} ms",
         ),
         (
             "aggregator DynamoDB writes",
@@ -317,11 +331,17 @@ def run(
             f"{batch['wru'] / batch['messages']:.3f} WRU/msg ({batch['wru']:,.0f} WRU,"
             f" {batch['writes']:,} writes per {batch['messages']:,} messages); stream reads free",
         ),
+        (
+            "aggregator DynamoDB reads",
+            est["aggregate_reads"],
+            f"{batch['rru'] / batch['messages']:.3f} RRU/msg at $0.125/M ({batch['rru']:,.1f} RRU,"
+            f" {_read_requests(batch)} per {batch['messages']:,} messages)",
+        ),
     ]
     rows: list[tuple[str, float, str, float | None]] = [(*part, None) for part in parts]
     rows += [
         ("our layer (Lambda + DynamoDB, aggregator included)", est["our_layer"],
-         "the five rows above", TARGET_OUR_LAYER),
+         "the six rows above", TARGET_OUR_LAYER),
         ("HTTP API", est["http_api"], "$1.00/M", None),
         ("CloudWatch Logs ingestion", est["logs"],
          f"{PLATFORM_LOG_BYTES} B of Lambda platform lines per invocation + app lines, $0.50/GB",

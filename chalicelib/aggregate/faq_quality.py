@@ -65,6 +65,13 @@ def _follow_up(answer: tuple[str, int], record: Any) -> str | None:
     return None
 
 
+def may_follow_up(record: Any) -> bool:
+    """Whether `record` is a follow-up of some answer: of one to the entry it was itself given,
+    just before it (the most `_follow_up` can say yes to). When not, no answer before it counts
+    it, and the trail before a follower's first text need not be read."""
+    return _follow_up((record.rule_id or "", record.at), record) is not None
+
+
 def targets(records: Sequence[Any]) -> list[Target[Any]]:
     tallies: dict[tuple[str, str], list[Part[dict[str, int]]]] = {}
 
@@ -77,9 +84,10 @@ def targets(records: Sequence[Any]) -> list[Target[Any]]:
         by_follower.setdefault(record.openid, []).append(record)
     if not by_follower:
         return []
-    # The answer before each follower's first text of the batch, if an earlier batch holds it.
+    # The answer before each follower's first text of the batch, if an earlier batch holds it:
+    # only for a first text that can follow one up (a keyword reply cannot: no read for it).
     firsts = {openid: texts[0] for openid, texts in by_follower.items()}
-    trails = faq_stats.read_trails(firsts)
+    trails = faq_stats.read_trails(o for o, first in firsts.items() if may_follow_up(first))
     for openid, texts in by_follower.items():
         previous: tuple[str, int] | None = None
         found = trails.get(openid)

@@ -222,3 +222,45 @@ def test_items_that_are_not_messages_are_ignored_and_unreadable_ones_raise():
     broken = StreamRecord(pad("3"), "INSERT", {"pk": "default#o", "sk": "m:011", "ct": 1}, 0, {})
     with pytest.raises(KeyError):
         summaries.logged(broken)
+
+
+# -- the knowledge base's follow-ups -----------------------------------------------------------
+
+
+def test_the_faq_trail_is_read_only_for_a_first_text_that_can_follow_up_an_answer(monkeypatch):
+    """A follower's trail (the answer an earlier batch gave them) only pairs with their first
+    text of the batch, and only when that text can be a follow-up: a keyword reply or a thanks
+    cannot, so their records are not read (a batch of keyword replies reads nothing)."""
+    from chalicelib.aggregate import faq_quality
+    from chalicelib.store import faq_stats
+
+    asked: list[str] = []
+    trail = ("e1", T0 - 30, pad("1"))  # every follower was just answered by entry e1
+
+    def read_trails(openids: Any) -> dict[str, tuple[str, int, str]]:
+        asked.extend(openids)
+        return dict.fromkeys(asked, trail)
+
+    monkeypatch.setattr(faq_stats, "read_trails", read_trails)
+
+    def text(outcome: str, rule_id: str | None, content: str, openid: str) -> summaries.Logged:
+        return logged(outcome, rule_id, MsgType="text", Content=content, MsgId=str(len(batch)),
+                      FromUserName=openid)  # fmt: skip
+
+    batch: list[summaries.Logged] = []
+    for args in [
+        ("rule", "r1", "余额", "o_rule"),  # a keyword reply first: no read
+        ("default", None, "还是不行", "o_rule"),  # its follow-up, but of the keyword reply
+        ("default", None, "还是不行", "o_again"),  # asks again after e1: "g"
+        ("rule", "r1", "转人工", "o_human"),  # wants a person after e1: "h"
+        ("default", None, "谢谢", "o_thanks"),  # thanks: no read
+        ("faq", "e1", "再问一下", "o_same"),  # e1 again: "g", and answered
+    ]:
+        batch.append(text(*args))
+    got = {t.key["sk"]["S"]: build(t) for t in faq_quality.targets(batch)}
+    assert asked == ["o_again", "o_human", "o_same"]
+    day, _hour = analytics.local_day_hour(T0)
+    assert got == {day: {"g:e1": ("ADD", 2), "h:e1": ("ADD", 1), "a:e1": ("ADD", 1)}}
+    asked.clear()
+    keyword_replies = [text("rule", "r1", "余额", f"o_{i}") for i in range(3)]
+    assert faq_quality.targets(keyword_replies) == [] and asked == []

@@ -265,6 +265,7 @@ def test_burst_drives_both_designs():
     assert figures["burst_max_item_writes_per_s"] >= 1
     batch = section.data["aggregator_batch"]
     assert batch["batches"] == 1 and batch["cpu_seconds"] > 0 and batch["wru"] >= batch["writes"]
+    assert batch["rru"] >= 0.5 * batch["reads"]  # every read request pays at least 0.5
     assert section.data["callback_cpu_seconds"] > 0
     assert section.data["keyword_batch"]["callback_cpu"]["writes"] > 0  # the put was sent
     old = section.data["old"]
@@ -293,13 +294,18 @@ def test_cost_from_measured_figures():
         "keyword_log_bytes": 0.0,
     }
     batch = {"messages": 1000, "cpu_seconds": 1.0, "writes": 1010, "wru": 1100.0, "workers": 16}
+    batch |= {"reads": 10, "rru": 500.0}
     settings = {"callback_mb": 512, "aggregate_mb": 512, "architecture": "arm64"}
     est = cost.estimate(callback, batch, settings)
     assert est["callback_writes"] == pytest.approx(0.625)
     assert est["aggregate_writes"] == pytest.approx(1.1 * 0.625)
+    assert est["aggregate_reads"] == pytest.approx(0.5 * 0.125)  # 0.5 RRU a message
     assert est["http_api"] == pytest.approx(1.00)
     parts = ("callback_lambda", "callback_writes", "callback_reads", "aggregate_lambda")
-    assert est["our_layer"] == pytest.approx(sum(est[k] for k in parts) + est["aggregate_writes"])
+    parts += ("aggregate_writes", "aggregate_reads")
+    assert est["our_layer"] == pytest.approx(sum(est[k] for k in parts))
+    # 1 s of CPU at 512/1769 of a core + 1,010 writes over 16 threads + 10 reads in a row
+    assert est["aggregate_ms"] == pytest.approx(1e3 * 1769 / 512 + 1010 * 5 / 16 + 10 * 5)
     assert est["total_http"] == pytest.approx(est["our_layer"] + 1.00 + est["logs"])
     # 1.5 ms CPU at 512/1769 of a core + one 5 ms round trip
     assert est["callback_billed_ms"] == 11
@@ -307,6 +313,7 @@ def test_cost_from_measured_figures():
     section = cost.run(callback, batch)
     rows = _check_rows(section, "8")
     assert all(row.value.startswith("$") for row in rows)
+    assert any(row.what.endswith(": aggregator DynamoDB reads") for row in rows)
     # 0.625 + 0.6875 of writes: over $1.00, and the note says where the money goes
     assert any(note.startswith("Item 8: our layer misses $1.00 by") for note in section.notes)
     assert set(section.data["figures"]) == {
@@ -332,6 +339,7 @@ def test_cost_of_the_previous_design(tmp_path):
     assert est["ddb"] == pytest.approx(6.25)
     assert est["total_rest"] == pytest.approx(est["lambda"] + 6.25 + 3.50 + est["logs"])
     batch = {"messages": 1000, "cpu_seconds": 1.0, "writes": 1010, "wru": 1100.0, "workers": 16}
+    batch |= {"reads": 0, "rru": 0.0}
     section = cost.run(callback, batch, before)
     rows = _check_rows(section, "8")
     assert sum("previous design (abc)" in row.what for row in rows) == 5
