@@ -117,6 +117,8 @@ def _previous_aes_key() -> str:
 
 def _expand_reply(reply: dict[str, Any], base_url: Callable[[], str]) -> dict[str, Any] | None:
     """News by CMS article id -> today's titles and links (CMS code loads only when needed)."""
+    if not isinstance(reply, dict) or reply.get("type") != "news":  # no import per message
+        return reply
     from chalicelib.cms.links import is_article_reply
 
     if not is_article_reply(reply):
