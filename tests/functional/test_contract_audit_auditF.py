@@ -1,7 +1,9 @@
 """Contract audit (sections 5 and 7), round F: what a careful outside tester found over HTTP.
 
 Section 5: off-topic chatter that shares an everyday word with a banking entry ("我忘了带伞",
-"快递什么时候到") must get the default reply, not the entry's answer."""
+"快递什么时候到") must get the default reply, not the entry's answer.
+Section 7: OAuth's callback redirects to a `next` holding Chinese (a page's own address,
+percent-decoded on the way in) with a Location a browser and an HTTP server can carry."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import pytest
 
 from tests.functional.helpers import messages
 from tests.functional.test_faq import DEFAULT, say, setup_faq
+from tests.functional.test_pages_auth import HOST, _callback, _start
 
 PASSWORD = {
     "question": "银行卡密码忘了怎么办",
@@ -37,3 +40,25 @@ def test_the_same_entries_still_answer_their_own_questions(client):
     assert say(client, "取款密码忘记了咋整") == PASSWORD["answer"]["content"]
     assert say(client, "汇款多久能到账", openid="o_2") == TRANSFER_TIME["answer"]["content"]
     assert messages(client, "o_2")[0]["rule_id"] == transfer["id"]
+
+
+@pytest.mark.parametrize(
+    ("next_path", "location"),
+    [
+        ("/p/文章?from=微信", "/p/%E6%96%87%E7%AB%A0?from=%E5%BE%AE%E4%BF%A1"),
+        ("/p/articles/42?q=%E4%BD%A0#分享", "/p/articles/42?q=%E4%BD%A0#%E5%88%86%E4%BA%AB"),
+    ],
+)
+def test_oauth_sends_the_browser_back_to_a_next_with_chinese(
+    client, fake_wechat, next_path, location
+):
+    _location, query = _start(client, next_path)
+    code = fake_wechat.oauth_code("oREADER_CN")
+    response = _callback(client, query["redirect_uri"], code=code, state=query["state"])
+    assert response.status_code == 302, response.body
+    assert response.headers["Location"] == f"http://{HOST}{location}"
+    assert response.headers["Set-Cookie"].startswith("wxf=oREADER_CN.")
+    # A follower who declines reaches the same page.
+    _location, query = _start(client, next_path, scope="snsapi_userinfo")
+    declined = _callback(client, query["redirect_uri"], state=query["state"])
+    assert declined.headers["Location"] == f"http://{HOST}{location}"
