@@ -248,7 +248,7 @@ class LocalStack:
         """Put the last run's data back (WXLESS_LOCAL_STATE); what the banner says about it."""
         directory = os.environ.get("WXLESS_LOCAL_STATE", "")
         if not directory:
-            return "not kept (WXLESS_LOCAL_STATE unset)"
+            return "not kept (WXLESS_LOCAL_STATE is empty or unset)"
         if self.moto is None:
             return "not kept (AWS_ENDPOINT_URL is not the embedded emulator)"
         from infra.local_state import LocalState

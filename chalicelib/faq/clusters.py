@@ -22,7 +22,7 @@ def group(
     known: set[str] | None = None,
 ) -> list[dict[str, Any]]:
     """`rows`: analytics.text_stats rows. Returns groups {"count", "texts": [{"text", "sample",
-    "count"}]} biggest first; a group's first text is its most asked. `known`: texts (as
+    "count"}]} biggest first; a group's texts most asked first. `known`: texts (as
     analytics normalizes them) already in the knowledge base, left out."""
     asked = [r for r in rows if r.get("unanswered") and r["text"] not in (known or set())]
     asked.sort(key=lambda r: (-r["unanswered"], -(r.get("last_unanswered_at") or 0), r["text"]))
@@ -57,6 +57,9 @@ def group(
             }
             for m in members
         ]
+        # The most asked first, also after the first (an entry made from the group lists its
+        # wordings in that order); equally asked ones as close to the first as they come.
+        texts[1:] = sorted(texts[1:], key=lambda t: -t["count"])
         groups.append({"count": sum(t["count"] for t in texts), "texts": texts[:MAX_EXAMPLES]})
     groups.sort(key=lambda g: -g["count"])
     return groups

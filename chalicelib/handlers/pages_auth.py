@@ -88,7 +88,7 @@ def oauth_callback() -> Response:
         oauth.check_state(params.get("state"), next_path, scope)
     except AppError as exc:
         return _refuse(exc)
-    target = _base() + next_path
+    target = _base() + oauth.location(next_path)
     code = params.get("code")
     if not code:  # the follower declined snsapi_userinfo: the page, without knowing them
         return Response("", status_code=302, headers={"Location": target, **NO_STORE})

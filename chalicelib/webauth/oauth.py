@@ -38,6 +38,7 @@ _SCOPE_LETTERS = {"snsapi_base": "b", "snsapi_userinfo": "u"}
 _LETTER_SCOPES = {v: k for k, v in _SCOPE_LETTERS.items()}
 _STATE = re.compile(r"(\d{10})([A-Za-z0-9]{10})([0-9a-f]{32})")
 _OPENID = re.compile(r"[A-Za-z0-9_-]{1,128}")
+_PRINTABLE_ASCII = "".join(chr(c) for c in range(33, 127))
 
 
 def check_next(value: str | None) -> str:
@@ -83,6 +84,12 @@ def check_state(state: str | None, next_path: str, scope: str, now: float | None
     age = (time.time() if now is None else now) - int(issued)
     if not -60 <= age <= STATE_SECONDS:
         raise InvalidInput("state has expired: start again from the page")
+
+
+def location(next_path: str) -> str:
+    """`next` as a Location header carries it: characters outside ASCII (a Chinese page name,
+    decoded on the way in) percent-encoded as UTF-8, the rest (and its own escapes) as given."""
+    return quote(next_path, safe=_PRINTABLE_ASCII)
 
 
 def callback_uri(base: str, next_path: str, scope: str) -> str:
