@@ -4,7 +4,7 @@ bench/burst.py extracts from git) as a subprocess, and prints what a burst wrote
     python bench/burst_drive.py --tree <checkout> --design new|old --mix <mix.json> --out <out.json>
         [--cpu N]
 
-On moto (tables from the checkout's own `create_all()`, its demo rules and articles from
+On moto (tables from the checkout's own `create_all()`, its bank rules and articles from
 `infra/seed.py`), every message of the mix goes through the checkout's real callback pipeline,
 plaintext (encryption writes nothing). Every DynamoDB write any botocore client makes is caught
 before it is sent, applied to an in-memory copy of the tables (ddb_model.ItemStore, which also
@@ -465,10 +465,13 @@ def main() -> None:
     with mock_aws():
         from chalicelib.store.aws import client
         from chalicelib.store.tables import create_all
-        from infra.seed import seed_if_empty
+        from infra import seed
 
         create_all()
-        seed_if_empty()
+        # The bank rules (contains, prefix) this design's demo narrows; the previous design's
+        # checkout has no BANK_RULES: its demo rules were these.
+        bank_rules = getattr(seed, "BANK_RULES", None)
+        seed.seed_if_empty(bank_rules) if bank_rules else seed.seed_if_empty()
         store = model.ItemStore(model.describe_all(client("dynamodb")))
         now = int(time.time())
         for kind, openid, _text in mix:

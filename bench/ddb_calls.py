@@ -3,7 +3,7 @@ and what the stream aggregator writes for them.
 
 The real app (Chalice's Lambda entry point through `chalice.test.Client`: the callback pipeline
 with the ports chalicelib/wiring.py builds) runs on moto (`mock_aws`, tables from
-`chalicelib.store.tables.create_all()`, the demo rules and articles of infra/seed.py). Every
+`chalicelib.store.tables.create_all()`, the bank rules and demo articles of infra/seed.py). Every
 DynamoDB call of every client passes `BaseClient._make_api_call`, which is wrapped to record the
 operation, its outcome, its CPU and what it wrote: each item's image before and after the call is
 read from moto's own tables and priced by bench/ddb_model.py (the larger of the two per started
@@ -417,10 +417,10 @@ def run() -> Section:
         try:
             from chalicelib.store.aws import client as aws_client
             from chalicelib.store.tables import create_all
-            from infra.seed import seed_if_empty
+            from infra.seed import BANK_RULES, seed_if_empty
 
             create_all()
-            seed_if_empty()
+            seed_if_empty(BANK_RULES)
             tables = ddb_model.describe_all(aws_client("dynamodb"))
             from app import app
 

@@ -1,6 +1,6 @@
 """What item 1's contenders all answer: freshly signed WeChat callback requests (plaintext or
-safe mode) for the demo bank rules of infra/seed.py, and the check that every contender answered
-each of them with the same reply.
+safe mode) for the bank rules of infra/seed.py (BANK_RULES), and the check that every contender
+answered each of them with the same reply.
 
 The mix cycles through five messages: an exact hit (text reply), a contains hit (news reply), a
 prefix hit, a regex hit and a miss (default reply).
@@ -67,11 +67,11 @@ def make_batch(count: int, aes: bool, first_id: int) -> list[tuple[dict[str, str
 
 
 def demo_rules() -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    from infra.seed import DEMO_DEFAULT, DEMO_RULES, DEMO_SUBSCRIBE
+    from infra.seed import BANK_RULES, DEMO_DEFAULT, DEMO_SUBSCRIBE
 
     rules = [
         {"id": f"r{seq}", "enabled": True, "priority": 0, **rule, "seq": seq}
-        for seq, rule in enumerate(DEMO_RULES, start=1)
+        for seq, rule in enumerate(BANK_RULES, start=1)
     ]
     return rules, {"subscribe": DEMO_SUBSCRIBE, "default": DEMO_DEFAULT}
 

@@ -1,12 +1,22 @@
-"""Demo data for `make run`: a small bank's rule set, written only into an empty store."""
+"""Demo data for `make run`: a small bank's rule set, written only into an empty store.
+
+BANK_RULES is the rule book the bench measures (bench/workload.py, item 3's and item 6's
+stores): keywords matched as exact words, inside sentences (contains) and at their start
+(prefix). `make run` seeds DEMO_RULES, the same rules answering their keywords only: a contains
+rule over 信用卡 or a prefix rule over 转账 would take every question about cards or transfers
+from the knowledge base (rules come first), the demo's own entries and whatever an admin adds.
+The demo rules also sit below the default priority, so a rule an admin adds wins over them.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 from chalicelib.engine.validate import validate_rule
 from chalicelib.store import rules as store
 from infra.seed_cms import seed_cms_if_empty
 
-DEMO_RULES = [
+BANK_RULES = [
     {
         "name": "余额查询",
         "match": "exact",
@@ -67,6 +77,23 @@ DEMO_RULES = [
     },
 ]
 
+DEMO_PRIORITY = -100  # below any rule added with the default priority (0); their order kept
+# How the demo narrows the bank rules (by name): 信用卡 and 转账 answer their keywords only;
+# 人工客服 keeps "contains" for 人工 but not for 客服 ("客服电话是多少" is a question).
+_DEMO_NARROWED: dict[str, dict[str, Any]] = {
+    "信用卡": {"match": "exact"},
+    "转账": {"match": "exact"},
+    "人工客服": {"keywords": ["人工"]},
+}
+
+
+def _as_demo(rule: dict[str, Any]) -> dict[str, Any]:
+    narrowed = _DEMO_NARROWED.get(rule["name"], {})
+    return {**rule, **narrowed, "priority": DEMO_PRIORITY + rule.get("priority", 0)}
+
+
+DEMO_RULES = [_as_demo(rule) for rule in BANK_RULES]
+
 DEMO_SUBSCRIBE = {
     "type": "text",
     "content": "欢迎关注！回复「余额」查询余额，回复「信用卡」了解办卡，发送位置查找最近网点。",
@@ -77,11 +104,13 @@ DEMO_DEFAULT = {
 }
 
 
-def seed_if_empty() -> bool:
+def seed_if_empty(rules: list[dict[str, Any]] = DEMO_RULES) -> bool:
+    """Demo content and `rules` (the bench passes BANK_RULES) with the special replies, into a
+    store that has none of them; False when it has."""
     if store.list_rules() or store.get_special("subscribe") or store.get_special("default"):
         return False
     articles = seed_cms_if_empty()  # demo categories and articles (CMS)
-    for rule in DEMO_RULES:
+    for rule in rules:
         if rule["name"] == "信用卡" and "card" in articles:  # news by article id: stays current
             rule = {**rule, "reply": {"type": "news", "article_ids": [articles["card"]]}}
         store.create_rule(validate_rule(rule))

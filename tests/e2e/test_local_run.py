@@ -62,7 +62,7 @@ def test_plaintext_and_aes_messages_over_http(server):
     assert reply["ToUserName"] == "o_e2e" and "余额" in reply["Content"]
 
     sim = wxsim.Crypto()
-    aes_query, aes_body = sim.envelope(wxsim.text("信用卡申请", openid="o_e2e_aes"))
+    aes_query, aes_body = sim.envelope(wxsim.text("信用卡", openid="o_e2e_aes"))
     status, _h, body = _request(
         f"{base}/wechat?{wxsim.qs(aes_query)}",
         method="POST",
