@@ -88,3 +88,17 @@ def test_the_audit_log_keeps_no_presigned_upload_url(team):
     assert url not in text and "X-Amz-Signature" not in text
     assert "X-Amz-Security-Token" not in text
     assert entry["after"]["s3_key"] == body_json(response)["s3_key"]  # the rest stays
+
+
+def test_no_user_may_be_named_owner(team):
+    """§4: the audit's `actor` is "the username, `owner`, or `key:<name>`", and four eyes compare
+    actors: a user named `owner` passed for ADMIN_TOKEN's holder in the log, and was refused
+    as the creator of the owner's campaigns. The name is taken by the owner: 409."""
+    body = {"username": "owner", "role": "admin", "password": "correct-horse-battery"}
+    refused = team.call("POST", "/admin/users", wxsim.ADMIN, body)
+    assert refused.status_code == 409, refused.body
+    assert isinstance(body_json(refused)["error"], str)
+    assert body_json(team.call("GET", "/admin/users", wxsim.ADMIN))["items"] == []
+    assert team.sign_in("owner", "correct-horse-battery").status_code == 401
+    body["username"] = "owner.li"  # a name that merely starts with it is a name
+    assert team.call("POST", "/admin/users", wxsim.ADMIN, body).status_code == 201
