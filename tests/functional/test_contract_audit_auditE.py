@@ -8,6 +8,7 @@ import json
 import time
 
 import pytest
+from openapi_schema_validator import OAS30Validator
 
 from tests import wxsim
 from tests.functional.helpers import admin, body_json, post_xml
@@ -102,3 +103,38 @@ def test_no_user_may_be_named_owner(team):
     assert team.sign_in("owner", "correct-horse-battery").status_code == 401
     body["username"] = "owner.li"  # a name that merely starts with it is a name
     assert team.call("POST", "/admin/users", wxsim.ADMIN, body).status_code == 201
+
+
+def _documented(team, name: str) -> OAS30Validator:
+    doc = body_json(team.call("GET", "/admin/openapi.json", wxsim.ADMIN))
+    return OAS30Validator({"$ref": f"#/components/schemas/{name}", "components": doc["components"]})
+
+
+def test_a_campaign_under_four_eyes_validates_against_the_documented_campaign(team):
+    """§3/§4: the admin API is the one its OpenAPI document describes; the Campaign schema's
+    status enum lacked the two statuses four eyes add (`pending_approval`, `rejected`)."""
+    team.call("PUT", "/admin/settings/approvals", wxsim.ADMIN, {"campaigns": True})
+    operator = team.key("operator")
+    body = {
+        "name": "audit",
+        "type": "mass",
+        "send_at": time.time() + 3600,
+        "audience": {"type": "tag", "tag_id": 2},
+        "content": {"type": "text", "content": "您好"},
+    }
+    created = team.call("POST", "/admin/campaigns", operator, body)
+    assert created.status_code == 201 and body_json(created)["status"] == "pending_approval"
+    path = f"/admin/campaigns/{body_json(created)['id']}/reject"
+    rejected = team.call("POST", path, wxsim.ADMIN, {"comment": "wrong tag"})
+    assert rejected.status_code == 200 and body_json(rejected)["status"] == "rejected"
+    campaign = _documented(team, "Campaign")
+    for shown in (body_json(created), body_json(rejected)):
+        assert [e.message for e in campaign.iter_errors(shown)] == []
+    doc = body_json(team.call("GET", "/admin/openapi.json", wxsim.ADMIN))
+    (status,) = [
+        p for p in doc["paths"]["/admin/campaigns"]["get"]["parameters"] if p["name"] == "status"
+    ]
+    for value, count in (("pending_approval", 0), ("rejected", 1)):
+        assert value in status["schema"]["enum"]
+        listed = team.call("GET", f"/admin/campaigns?status={value}", wxsim.ADMIN)
+        assert listed.status_code == 200 and len(body_json(listed)["items"]) == count
