@@ -12,7 +12,7 @@ answered) and the entry keeps `status: null`, which the log shows as "outcome no
 the log never lacks a change, it may at worst lack an outcome. Refusals (403, 415) are one write.
 
 Never a secret in it: values under secret-looking names (password, token, secret, ...) and
-anything that looks like an API key or a JWT are replaced by "[redacted]".
+anything that looks like an API key, a JWT or a presigned URL are replaced by "[redacted]".
 """
 
 from __future__ import annotations
@@ -49,6 +49,9 @@ SECRET_NAMES = frozenset(
     }
 )
 _SECRET_VALUE = re.compile(r"^(wxk_\S+|eyJ[\w-]+\.[\w-]+\.[\w-]*)$")
+#: A presigned URL (a media upload's): whoever holds it may use it until it expires, and it
+#: carries the function's session token.
+_SIGNED_URL = re.compile(r"[?&](X-Amz-Signature|X-Amz-Security-Token|X-Amz-Credential)=", re.I)
 #: Longest JSON text an entry keeps of one request, before or after (a rule, a campaign: a few
 #: KB; an article body is cut, its id and the rest of the entry stay).
 MAX_PART = 6000
@@ -74,7 +77,7 @@ def redact(value: Any) -> Any:
         }
     if isinstance(value, list):
         return [redact(v) for v in value]
-    if isinstance(value, str) and _SECRET_VALUE.match(value):
+    if isinstance(value, str) and (_SECRET_VALUE.match(value) or _SIGNED_URL.search(value)):
         return REDACTED
     return value
 

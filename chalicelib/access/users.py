@@ -22,7 +22,7 @@ from typing import Any
 from chalicelib.access import roles
 from chalicelib.access.credentials import StateCache
 from chalicelib.access.directory import Directory
-from chalicelib.errors import InvalidInput, NotFound, Unauthorized
+from chalicelib.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from chalicelib.store import team
 
 log = logging.getLogger("wxless.access")
@@ -38,6 +38,10 @@ SHOWN = ("username", "role", "disabled", "created_at", "created_by", "updated_at
 def check_username(value: Any) -> str:
     if not isinstance(value, str) or not USERNAME.fullmatch(value):
         raise InvalidInput("username: 3..64 characters of a-z 0-9 . _ -")
+    if value == roles.OWNER:
+        # The audit log's and a campaign's `owner` is ADMIN_TOKEN's holder: a user of that name
+        # would pass for them (and be taken for the creator of the owner's campaigns).
+        raise Conflict("username: 'owner' is taken (it names ADMIN_TOKEN's holder)")
     return value
 
 

@@ -120,7 +120,7 @@ def validate_audience(body: Any) -> tuple[dict[str, Any], list[str]]:
                 f"audience.openids: at most {MAX_OPENIDS:,} openids; use a tag or a query"
             )
         for openid in raw:
-            if not isinstance(openid, str) or not _OPENID.match(openid):
+            if not isinstance(openid, str) or not _OPENID.fullmatch(openid):
                 raise InvalidInput(f"audience.openids: {str(openid)[:40]!r} is not an openid")
         openids = list(dict.fromkeys(raw))  # a follower listed twice gets one message
         return {"type": "openids", "count": len(openids)}, openids
@@ -228,7 +228,7 @@ def validate_template(body: Any) -> dict[str, Any]:
         raise InvalidInput("template.data: an object of field -> text or {value}")
     clean: dict[str, Any] = {}
     for key, value in data.items():
-        if not _TEMPLATE_KEY.match(str(key)):
+        if not _TEMPLATE_KEY.fullmatch(str(key)):
             raise InvalidInput(f"template.data: {key!r} is not a template keyword")
         if isinstance(value, Mapping):
             if "color" in value:

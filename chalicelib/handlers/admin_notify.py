@@ -2,8 +2,9 @@
 (or subscribe) notification to one follower now, at most once per `client_msg_id`; `GET
 /admin/notify/{client_msg_id}` reads what happened to it (chalicelib.notify).
 
-Roles (team access): `notifier` keys may call `POST /admin/notify` and nothing else; reading a
-notification's status is for analyst, operator, admin and owner.
+Roles (team access): `notifier` keys may call these two routes and nothing else (the status read
+is part of the notify API: a sender checks what became of a send); sending is also for
+operator, admin and owner, reading the status also for analyst, editor, operator, admin, owner.
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ BASE = "/admin/publications"
 
 
 def _pid(value: str) -> str:
-    if not _ID.match(value):
+    if not _ID.fullmatch(value):
         raise InvalidInput("publication id: as POST /admin/publications answered")
     return value
 

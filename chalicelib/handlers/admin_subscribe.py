@@ -33,7 +33,7 @@ _ID = re.compile(r"^[A-Za-z0-9_\-]{1,128}$")
 
 
 def _id(value: Any, what: str) -> str:
-    if not isinstance(value, str) or not _ID.match(value):
+    if not isinstance(value, str) or not _ID.fullmatch(value):
         raise InvalidInput(f"{what}: letters, digits, _ or - (1..128)")
     return value
 
@@ -126,6 +126,6 @@ def follower_consents() -> dict:
     from chalicelib.notify import subscriptions
 
     openid = (bp.current_request.query_params or {}).get("openid")
-    if not isinstance(openid, str) or not _OPENID.match(openid):
+    if not isinstance(openid, str) or not _OPENID.fullmatch(openid):
         raise InvalidInput("openid: a WeChat openid (1..64 letters, digits, _ or -)")
     return {"openid": openid, "items": subscriptions.follower_consents(openid)}

@@ -35,7 +35,7 @@ def wechat() -> Any:
 
 
 def _openid(value: Any, field: str = "openid") -> str:
-    if not isinstance(value, str) or not _OPENID_RE.match(value):
+    if not isinstance(value, str) or not _OPENID_RE.fullmatch(value):
         raise InvalidInput(f"{field} must be a WeChat openid (1..64 letters, digits, _ or -)")
     return value
 

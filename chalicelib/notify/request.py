@@ -53,7 +53,7 @@ class NotifyRequest:
 
 def _text(body: Mapping[str, Any], key: str, pattern: re.Pattern[str], what: str) -> str:
     value = body.get(key)
-    if not isinstance(value, str) or not pattern.match(value):
+    if not isinstance(value, str) or not pattern.fullmatch(value):
         raise InvalidInput(f"{key}: {what}")
     return value
 

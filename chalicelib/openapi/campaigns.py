@@ -8,6 +8,16 @@ _str = {"type": "string"}
 _int = {"type": "integer"}
 _nullable_int = {"type": "integer", "nullable": True}
 _counts = {"type": "object", "additionalProperties": {"type": "integer"}}
+#: Every status a campaign may show (store.campaigns.STATUSES): four eyes add two.
+_STATUSES = (
+    "pending_approval",
+    "scheduled",
+    "running",
+    "completed",
+    "failed",
+    "cancelled",
+    "rejected",
+)
 
 _audience = {
     "description": "Who receives it. `all` and `tag` mass sends are one `sendall`; `openids` "
@@ -195,7 +205,7 @@ SCHEMAS = {
             "id": _str,
             "name": _str,
             "type": {"enum": ["mass", "template"]},
-            "status": {"enum": ["scheduled", "running", "completed", "failed", "cancelled"]},
+            "status": {"enum": list(_STATUSES)},
             "send_at": _int,
             "created_at": _int,
             "started_at": _nullable_int,
@@ -298,10 +308,7 @@ PATHS = {
             "List campaigns, newest first, with their counts",
             tag="campaigns",
             params=[
-                query_param(
-                    "status",
-                    {"enum": ["scheduled", "running", "completed", "failed", "cancelled"]},
-                ),
+                query_param("status", {"enum": list(_STATUSES)}),
                 query_param("limit", {"type": "integer", "minimum": 1, "maximum": 500}),
             ],
             returns=items_of(ref("Campaign")),

@@ -58,7 +58,7 @@ def validate(body: Mapping[str, Any]) -> dict[str, Any]:
     ids = body.get("article_ids")
     if not isinstance(ids, list) or not 1 <= len(ids) <= MAX_ARTICLES:
         raise InvalidInput(f"article_ids: 1..{MAX_ARTICLES} CMS article ids")
-    if not all(isinstance(i, str) and _ID.match(i) for i in ids) or len(set(ids)) != len(ids):
+    if not all(isinstance(i, str) and _ID.fullmatch(i) for i in ids) or len(set(ids)) != len(ids):
         raise InvalidInput("article_ids: distinct article ids")
     if ("thumb_media_id" in body) == ("thumb_media" in body):
         raise InvalidInput(

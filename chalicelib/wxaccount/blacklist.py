@@ -29,7 +29,7 @@ def _openids(body: Mapping[str, Any]) -> list[str]:
     if len(openids) > MAX_PER_REQUEST:
         raise InvalidInput(f"openids: at most {MAX_PER_REQUEST} per request", field="openids")
     for openid in openids:
-        if not isinstance(openid, str) or not _OPENID.match(openid):
+        if not isinstance(openid, str) or not _OPENID.fullmatch(openid):
             raise InvalidInput(f"openids: {str(openid)[:40]!r} is not an openid", field="openids")
     return list(dict.fromkeys(openids))
 
