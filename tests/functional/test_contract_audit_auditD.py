@@ -1,0 +1,46 @@
+"""Contract sections 1-3 seen from a test suite built from WeChat's own documentation, where we
+disagreed with the contract (chalice.test.Client on moto, the independent simulator)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests import wxsim
+from tests.functional.helpers import admin, post_xml, refresh_rules, text_rule
+
+
+@pytest.mark.parametrize(
+    "pattern, text",
+    [
+        (r"^[\w.+-]+@[\w-]+(\.[\w-]+)+$", "zhang.san@example.com.cn"),
+        (r"^\d+(\.\d+)+$", "1.2.3"),
+        (r"^(\d{1,3}\.)+\d{1,3}$", "192.168.1.1"),
+        (r"(/[\w-]+)+/?$", "打开 /pages/index"),
+        (r"([\u4e00-\u9fa5]+，)+", "你好，世界，"),
+    ],
+)
+def test_a_valid_regex_whose_repeats_are_delimited_is_a_rule(client, pattern, text):
+    """§3: an invalid regex is a 400, a valid one is a rule. A repeated group that starts or
+    ends with a separator its inner repeats cannot match (`(\\.[\\w-]+)+` in the usual email
+    pattern) splits the text one way only: it cannot backtrack catastrophically, yet the
+    static check refused it as a nested quantifier."""
+    created = admin(client, "POST", "/admin/rules", text_rule(pattern, "delimited", match="regex"))
+    assert created.status_code == 201, created.body
+    refresh_rules()
+    answer = post_xml(client, wxsim.text(text, openid="o_audit_delimited"))
+    assert wxsim.parse(answer.body.decode())["Content"] == "delimited"
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        r"(\.\w+|\.\d+)+$",  # the alternatives overlap
+        r"(\.[\w.]+)+$",  # the inner repeat eats the separator
+        r"(\..+)+$",
+        r"((\.a+)+)+$",  # nested twice
+        r"(\.(a+)+)+$",
+    ],
+)
+def test_a_separator_does_not_excuse_a_catastrophic_regex(client, pattern):
+    created = admin(client, "POST", "/admin/rules", text_rule(pattern, "x", match="regex"))
+    assert created.status_code == 400, created.body
