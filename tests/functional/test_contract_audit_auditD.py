@@ -6,7 +6,14 @@ from __future__ import annotations
 import pytest
 
 from tests import wxsim
-from tests.functional.helpers import admin, post_xml, refresh_rules, text_rule
+from tests.functional.helpers import (
+    admin,
+    make_rule,
+    messages,
+    post_xml,
+    refresh_rules,
+    text_rule,
+)
 
 
 @pytest.mark.parametrize(
@@ -44,3 +51,18 @@ def test_a_valid_regex_whose_repeats_are_delimited_is_a_rule(client, pattern, te
 def test_a_separator_does_not_excuse_a_catastrophic_regex(client, pattern):
     created = admin(client, "POST", "/admin/rules", text_rule(pattern, "x", match="regex"))
     assert created.status_code == 400, created.body
+
+
+@pytest.mark.parametrize("headers", [{}, {"Content-Type": "text/plain; charset=utf-8"}])
+def test_a_signed_message_without_an_xml_content_type_is_still_answered(client, headers):
+    """§2: a valid message always gets 200. A script posting the XML with no Content-Type
+    (`requests.post(url, data=xml)` sends none) or a plain-text one got Chalice's 415: the
+    signature, not the header, says the message is WeChat's."""
+    make_rule(client, text_rule("余额", "您的余额是 100 元"))
+    refresh_rules()
+    query = wxsim.qs(wxsim.signed_query())
+    body = wxsim.text("余额", openid="o_audit_no_type").encode()
+    response = client.http.post(f"/wechat?{query}", headers=headers, body=body)
+    assert response.status_code == 200, response.body
+    assert wxsim.parse(response.body.decode())["Content"] == "您的余额是 100 元"
+    assert [m["content"] for m in messages(client, "o_audit_no_type")] == ["余额"]
