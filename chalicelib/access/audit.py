@@ -85,6 +85,10 @@ def _part(value: Any) -> Any:
         return None
     clean = redact(value)
     text = json.dumps(clean, ensure_ascii=False, separators=(",", ":"), default=str)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # an unpaired surrogate, as a refused body may hold: escape it
+        text = json.dumps(clean, separators=(",", ":"), default=str)
     if len(text) <= MAX_PART:
         return text
     return json.dumps({"truncated": text[:MAX_PART]}, ensure_ascii=False)

@@ -8,6 +8,7 @@ import pytest
 from tests import wxsim
 from tests.functional.helpers import (
     admin,
+    body_json,
     make_rule,
     messages,
     post_xml,
@@ -66,3 +67,32 @@ def test_a_signed_message_without_an_xml_content_type_is_still_answered(client, 
     assert response.status_code == 200, response.body
     assert wxsim.parse(response.body.decode())["Content"] == "您的余额是 100 元"
     assert [m["content"] for m in messages(client, "o_audit_no_type")] == ["余额"]
+
+
+LONE_SURROGATE_BODIES = [
+    ("POST", "/admin/rules", '{"name": "\\ud800", "match": "exact", "keywords": ["k"], '),
+    ("POST", "/admin/rules", '{"name": "n", "match": "exact", "keywords": ["\\udfff"], '),
+    ("PUT", "/admin/replies/default", '{"type": "text", "content": "\\ud83d"}'),
+]
+
+
+@pytest.mark.parametrize("method, path, text", LONE_SURROGATE_BODIES)
+def test_a_body_with_an_unpaired_surrogate_is_a_400_not_a_503(client, method, path, text):
+    """§3: a bad body is `400 {"error"}` and changes nothing. JSON may spell a lone UTF-16
+    surrogate (`"\\ud800"`), which is no character: the audit entry could not be stored, and
+    the write answered `503 retryable` (the audit log "unavailable"), which no retry cures."""
+    if path == "/admin/rules":
+        text += '"reply": {"type": "text", "content": "x"}}'
+    before = admin(client, "GET", "/admin/rules")
+    response = admin(client, method, path, text.encode())
+    assert response.status_code == 400, response.body
+    assert set(body_json(response)) == {"error"}
+    assert admin(client, "GET", "/admin/rules").body == before.body
+    default = admin(client, "GET", "/admin/replies/default")
+    assert default.status_code == 404, default.body
+    # a pair spells one character: that body is fine
+    paired = b'{"type": "text", "content": "\\ud83d\\ude00"}'
+    assert body_json(admin(client, "PUT", "/admin/replies/default", paired)) == {
+        "type": "text",
+        "content": "😀",
+    }
