@@ -90,6 +90,11 @@ def test_a_body_with_an_unpaired_surrogate_is_a_400_not_a_503(client, method, pa
     assert admin(client, "GET", "/admin/rules").body == before.body
     default = admin(client, "GET", "/admin/replies/default")
     assert default.status_code == 404, default.body
+    # the refusal is in the audit log, which still reads
+    audit = admin(client, "GET", "/admin/audit?limit=5")
+    assert audit.status_code == 200, audit.body
+    newest = body_json(audit)["items"][0]
+    assert (newest["method"], newest["status"]) == (method, 400)
     # a pair spells one character: that body is fine
     paired = b'{"type": "text", "content": "\\ud83d\\ude00"}'
     assert body_json(admin(client, "PUT", "/admin/replies/default", paired)) == {
