@@ -25,13 +25,14 @@ from tests.functional.helpers import (
         (r"^(\d{1,3}\.)+\d{1,3}$", "192.168.1.1"),
         (r"(/[\w-]+)+/?$", "打开 /pages/index"),
         (r"([\u4e00-\u9fa5]+，)+", "你好，世界，"),
+        (r"^\w+(\s+\w+)*$", "hello  wechat world"),
     ],
 )
 def test_a_valid_regex_whose_repeats_are_delimited_is_a_rule(client, pattern, text):
     """§3: an invalid regex is a 400, a valid one is a rule. A repeated group that starts or
     ends with a separator its inner repeats cannot match (`(\\.[\\w-]+)+` in the usual email
     pattern) splits the text one way only: it cannot backtrack catastrophically, yet the
-    static check refused it as a nested quantifier."""
+    static check refused it as a nested quantifier (and `(\\s+\\w+)*`, words apart)."""
     created = admin(client, "POST", "/admin/rules", text_rule(pattern, "delimited", match="regex"))
     assert created.status_code == 201, created.body
     refresh_rules()
@@ -47,6 +48,8 @@ def test_a_valid_regex_whose_repeats_are_delimited_is_a_rule(client, pattern, te
         r"(\..+)+$",
         r"((\.a+)+)+$",  # nested twice
         r"(\.(a+)+)+$",
+        r"(\s+(?:))+$",  # a run of spaces shared out among iterations: (\s+)+
+        r"(\w*\s+)+$",
     ],
 )
 def test_a_separator_does_not_excuse_a_catastrophic_regex(client, pattern):
