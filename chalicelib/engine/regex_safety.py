@@ -184,8 +184,8 @@ _WHITESPACE = (
 def _separators(node: tuple[Any, Any]) -> list[str]:
     """The characters of a separator: a literal, a class of literals or ``\\s``, once or
     repeated at least once (``\\s+``: an iteration then starts, or ends, with a whole run of
-    them). [] for anything else, and for letters, digits and anything with a case (case
-    folding and Unicode classes make those hard to tell apart)."""
+    them). [] for anything else, and for letters, digits, anything with a case and anything
+    ``\\w`` takes (case folding and Unicode classes make those hard to tell apart)."""
     op, av = node
     if op in _REPEATS or op is _sc.POSSESSIVE_REPEAT:
         lo, _hi, body = av
@@ -205,8 +205,13 @@ def _separators(node: tuple[Any, Any]) -> list[str]:
                 return []
     else:
         return []
-    caseless = all(ch.lower() == ch == ch.upper() and not ch.isalnum() for ch in chars)
-    return chars if caseless else []
+    import regex  # the module the pattern runs in: its \w also takes marks and joiners (U+203F)
+
+    word = regex.compile(r"\w")
+    plain = all(
+        ch.lower() == ch == ch.upper() and not ch.isalnum() and not word.match(ch) for ch in chars
+    )
+    return chars if plain else []
 
 
 def _atoms(seq: list) -> list[tuple[Any, Any]] | None:
