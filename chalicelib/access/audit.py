@@ -82,12 +82,19 @@ def redact(value: Any) -> Any:
     return value
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _part(value: Any) -> Any:
     """A redacted value, cut to MAX_PART characters of JSON (then kept as that text)."""
     if value is None:
         return None
     clean = redact(value)
     text = json.dumps(clean, ensure_ascii=False, separators=(",", ":"), default=str)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # an unpaired surrogate, as a refused body may hold: no character
+        text = _SURROGATE.sub("\ufffd", text)
     if len(text) <= MAX_PART:
         return text
     return json.dumps({"truncated": text[:MAX_PART]}, ensure_ascii=False)

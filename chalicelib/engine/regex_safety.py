@@ -9,8 +9,11 @@ catastrophically would hold every reply hostage. :func:`check_regex` refuses it 
   matching);
 - the static check (:func:`static_check`) walks the stdlib parse tree for nested quantifiers and
   ambiguous alternations inside repeats. It is deliberately conservative: it also refuses some
-  nested quantifiers that are merely slow (``(\\w+\\.)+com`` is quadratic, not exponential); the
-  error message suggests the possessive/atomic rewrite (``(\\w++\\.)+com``) that passes.
+  nested quantifiers that are merely slow (``(\\d+x)+y`` is quadratic, not exponential); the
+  error message suggests the possessive/atomic rewrite (``(\\d++x)+y``) that passes. A
+  repeated group that starts or ends with a separator nothing else in it can match
+  (``(\\.[\\w-]+)+`` in the usual email pattern, ``(\\d{1,3}\\.)+``, ``(\\s+\\w+)*``) is not a
+  nesting: a text splits into its iterations one way only (:func:`_delimited`).
   Known gaps, covered by the probe: the stdlib parser merges single-character alternatives into a
   class (``(\\d|\\w)+`` looks like ``[\\d\\w]+``), and polynomial blow-ups without nesting
   (``\\w+\\w+$``) are not shapes it looks for;
@@ -129,7 +132,8 @@ def _scan(seq: list, outer: float) -> None:
                 continue
             if hi > 1:
                 _check_branches(list(body))
-            _scan(list(body), outer * hi if hi > 1 else outer)
+            repeated = hi > 1 and not _delimited(list(body))
+            _scan(list(body), outer * hi if repeated else outer)
         elif op is _sc.POSSESSIVE_REPEAT:
             _scan(list(av[2]), 1)  # never gives back what it matched: a fresh start
         elif op is _sc.ATOMIC_GROUP:
@@ -145,6 +149,99 @@ def _scan(seq: list, outer: float) -> None:
             for part in av[1:]:
                 if part is not None:
                     _scan(list(part), outer)
+
+
+def _delimited(body: list) -> bool:
+    """Does every iteration of a repeated ``body`` start, or end, with a separator (see
+    :func:`_separators`) that nothing else in the body can match? Then a text splits into
+    iterations one way only: the repeats inside cannot trade characters across iterations,
+    which is what makes nesting catastrophic. What remains is each iteration's own work,
+    checked as if it ran once (and probed). A repeated separator (``\\s+``) also needs the rest
+    of the body to take a character, or one run could be shared out among iterations
+    (``(\\s+(?:))+`` is ``(\\s+)+``)."""
+    while len(body) == 1 and body[0][0] is _sc.SUBPATTERN:
+        body = list(body[0][1][3])
+    if len(body) < 2:
+        return False
+    for edge, rest in ((body[0], body[1:]), (body[-1], body[:-1])):
+        separators = _separators(edge)
+        atoms = _atoms(rest) if separators else None
+        if atoms is None or any(_atom_matches(atom, ch) for atom in atoms for ch in separators):
+            continue
+        if edge[0] in (_sc.LITERAL, _sc.IN) or not _first(rest)[1]:
+            return True
+    return False
+
+
+# Every character Python's str.isspace() or the regex module's \s takes: \s as a separator.
+_WHITESPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680"
+    + "".join(map(chr, range(0x2000, 0x200B)))
+    + "\u2028\u2029\u202f\u205f\u3000"
+)
+
+
+def _separators(node: tuple[Any, Any]) -> list[str]:
+    """The characters of a separator: a literal, a class of literals or ``\\s``, once or
+    repeated at least once (``\\s+``: an iteration then starts, or ends, with a whole run of
+    them). [] for anything else, and for letters, digits, anything with a case and anything
+    ``\\w`` takes (case folding and Unicode classes make those hard to tell apart)."""
+    op, av = node
+    if op in _REPEATS or op is _sc.POSSESSIVE_REPEAT:
+        lo, _hi, body = av
+        if lo < 1 or len(body) != 1:
+            return []
+        op, av = body[0]
+    if op is _sc.LITERAL:
+        chars = [chr(av)]
+    elif op is _sc.IN:
+        chars = []
+        for item_op, item_av in av:
+            if item_op is _sc.LITERAL:
+                chars.append(chr(item_av))
+            elif item_op is _sc.CATEGORY and item_av is _sc.CATEGORY_SPACE:
+                chars += _WHITESPACE
+            else:
+                return []
+    else:
+        return []
+    import regex  # the module the pattern runs in: its \w also takes marks and joiners (U+203F)
+
+    word = regex.compile(r"\w")
+    plain = all(
+        ch.lower() == ch == ch.upper() and not ch.isalnum() and not word.match(ch) for ch in chars
+    )
+    return chars if plain else []
+
+
+def _atoms(seq: list) -> list[tuple[Any, Any]] | None:
+    """Every character atom ``seq`` may match anywhere (lookarounds included, to be safe); None
+    when it holds something whose characters are unknown (a back-reference, a conditional)."""
+    out: list[tuple[Any, Any]] = []
+    for op, av in seq:
+        if op in (_sc.LITERAL, _sc.NOT_LITERAL, _sc.ANY, _sc.IN):
+            out.append((op, av))
+            continue
+        if op is _sc.AT:
+            continue
+        if op in _REPEATS or op is _sc.POSSESSIVE_REPEAT:
+            parts = [av[2]]
+        elif op is _sc.SUBPATTERN:
+            parts = [av[3]]
+        elif op is _sc.ATOMIC_GROUP:
+            parts = [av]
+        elif op is _sc.BRANCH:
+            parts = list(av[1])
+        elif op in (_sc.ASSERT, _sc.ASSERT_NOT):
+            parts = [av[1]]
+        else:
+            return None
+        for part in parts:
+            found = _atoms(list(part))
+            if found is None:
+                return None
+            out += found
+    return out
 
 
 def _check_branches(seq: list) -> None:

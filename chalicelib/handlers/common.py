@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -48,7 +49,21 @@ def read_json(request: Any) -> Any:
         raise InvalidInput(f"body is not valid JSON: {exc}") from None
     if _deeper_than(body, MAX_JSON_DEPTH):
         raise InvalidInput(too_deep)
+    # JSON may spell half of a UTF-16 pair ("\\ud800"): no character, nothing can store it.
+    if _SURROGATE_ESCAPE.search(raw) and not _encodable(body):
+        raise InvalidInput("body is not valid JSON: a \\u escape spells an unpaired surrogate")
     return body
+
+
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _encodable(body: Any) -> bool:
+    try:
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _deeper_than(value: Any, limit: int) -> bool:
