@@ -132,7 +132,7 @@ async function detail(view, openid) {
     h("h2", {}, "最近消息"),
     table(
       ["时间", "类型", "内容", "处理"],
-      data.recent_messages.map((m) => h("tr", {}, h("td", { class: "nowrap" }, fmtTime(m.created_at)), h("td", {}, m.msg_type), h("td", { class: "clip" }, m.content), h("td", {}, m.outcome || "—"))),
+      data.recent_messages.map((m) => h("tr", {}, h("td", { class: "nowrap" }, fmtTime(m.created_at)), h("td", {}, m.event ? `event · ${m.event}` : m.msg_type), h("td", { class: "clip" }, m.content), h("td", {}, m.outcome || "—"))),
       "没有消息",
     ),
   );

@@ -30,7 +30,7 @@ export async function render(view, params) {
             {},
             h("td", { class: "nowrap" }, fmtTime(m.created_at)),
             h("td", { class: "mono" }, h("a", { href: `#/followers/${encodeURIComponent(m.openid)}` }, m.openid)),
-            h("td", {}, m.msg_type),
+            h("td", {}, m.event ? `event · ${m.event}` : m.msg_type),
             h("td", { class: "clip" }, m.content),
             h("td", {}, badge(OUTCOMES[m.outcome] || m.outcome || "—", m.outcome === "unanswered" ? "warn" : "")),
           ),

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chalicelib.cs.window import opened_at
+from chalicelib.engine.pipeline import kind_of
 from chalicelib.errors import NotFound
 from chalicelib.store import desk as store
 from chalicelib.store import messages
@@ -148,7 +149,7 @@ def trail_of(openid: str, timeline: Iterable[dict[str, Any]]) -> Trail:
     trail = Trail(openid)
     for entry in timeline:
         received = int(entry["received_at"] or entry["created_at"] * 1000)
-        trail.add(received, int(entry["created_at"]), entry["msg_type"], entry["content"])
+        trail.add(received, int(entry["created_at"]), kind_of(entry), entry["content"])
     return trail
 
 

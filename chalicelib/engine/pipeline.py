@@ -98,6 +98,20 @@ def delivery_of_key(key: str) -> str:
     return f"e:{rest[11:]}"
 
 
+def log_type(kind: str) -> dict[str, str]:
+    """An entry's kind as the admin log shows it: `msg_type` is WeChat's MsgType (`event` for
+    every event) and an event also has its name (kind `event.subscribe` -> event `subscribe`)."""
+    if kind.startswith("event."):
+        return {"msg_type": "event", "event": kind[6:]}
+    return {"msg_type": kind}
+
+
+def kind_of(entry: dict[str, Any]) -> str:
+    """log_type's inverse: the kind of an entry as the admin log shows it."""
+    event = entry.get("event")
+    return f"event.{event}" if event and entry["msg_type"] == "event" else entry["msg_type"]
+
+
 def msg_id_of(openid: str, created_at: int, delivery: str) -> str:
     kind, _, rest = delivery.partition(":")
     return rest if kind == "m" else f"{openid}:{created_at}:{rest}"

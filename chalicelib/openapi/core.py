@@ -158,7 +158,8 @@ SCHEMAS = {
         "properties": {
             "msg_id": _str,
             "openid": _str,
-            "msg_type": _str,
+            "msg_type": {**_str, "description": "WeChat's MsgType: text, image, ..., event"},
+            "event": {**_str, "description": "an event's name, lower case (subscribe, click, ...)"},
             "content": _str,
             "created_at": {"type": "integer", "description": "WeChat CreateTime (epoch s)"},
             "received_at": {"type": "integer", "description": "epoch ms"},

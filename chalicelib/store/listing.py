@@ -35,7 +35,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from chalicelib import config
-from chalicelib.engine.pipeline import msg_id_of
+from chalicelib.engine.pipeline import log_type, msg_id_of
 from chalicelib.store import ddb, keys
 from chalicelib.store.guard import guarded
 
@@ -137,7 +137,7 @@ def to_log(r: Row) -> dict[str, Any]:
     return {
         "msg_id": msg_id_of(openid, int(created_at), delivery),
         "openid": openid,
-        "msg_type": kind,
+        **log_type(kind),
         "content": content,
         "created_at": int(created_at),
         "received_at": int(received),

@@ -34,7 +34,13 @@ from pynamodb.models import Model
 
 from chalicelib import config
 from chalicelib.engine.flows import FlowStep
-from chalicelib.engine.pipeline import LogEntry, WriteConflict, delivery_of_key, msg_id_of
+from chalicelib.engine.pipeline import (
+    LogEntry,
+    WriteConflict,
+    delivery_of_key,
+    log_type,
+    msg_id_of,
+)
 from chalicelib.store import ddb, keys
 from chalicelib.store.aws import client
 from chalicelib.store.errors import StoreUnavailable
@@ -127,7 +133,7 @@ def to_log(item: dict[str, Any]) -> dict[str, Any]:
     return {
         "msg_id": msg_id_of(openid, created_at, delivery),
         "openid": openid,
-        "msg_type": item.get("t", ""),
+        **log_type(str(item.get("t", ""))),
         "content": item.get("c", ""),
         "created_at": created_at,
         "received_at": int(item.get("at", 0)),
