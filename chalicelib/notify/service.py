@@ -115,23 +115,28 @@ def check(req: NotifyRequest, api: Any) -> None:
 
 
 def _kept(req: NotifyRequest, record: dict[str, Any]) -> Answer | None:
-    """The answer `record` keeps for this very notification (same fingerprint), if any."""
-    if record.get("fp") != req.fingerprint or record.get("state") != store.DONE:
+    """The answer `record` keeps for its client_msg_id, if answered: a repeat gets it whatever
+    it carries (CONTRACT section 6, and WeChat's own client_msg_id: one message per id)."""
+    if record.get("state") != store.DONE:
         return None
+    if record.get("fp") != req.fingerprint:  # the caller's bug, most likely: say so in the logs
+        log.warning("notify.id_reused client_msg_id=%s: another body", req.client_msg_id)
     return Answer(int(record["answer_status"]), json.loads(record["answer"]), replayed=True)
 
 
 def _repeat(req: NotifyRequest, record: dict[str, Any]) -> Answer:
     deadline = time.monotonic() + WAIT_SECONDS
     while True:
-        if record.get("fp") != req.fingerprint:
-            raise Unprocessable(
-                f"client_msg_id {req.client_msg_id} was already used for another notification "
-                "(recipient, template or data differ); use a new client_msg_id"
-            )
         answered = _kept(req, record)
         if answered is not None:
             return answered
+        if record.get("fp") != req.fingerprint and record.get("state") != store.SENDING:
+            # Its own notification was not sent (a retryable failure): only a repeat of that
+            # one may take it over.
+            raise Unprocessable(
+                f"client_msg_id {req.client_msg_id} is held by another notification (recipient, "
+                "template or data differ) that was not sent; repeat that one or use a new id"
+            )
         if time.monotonic() >= deadline:
             raise Conflict(
                 f"notification {req.client_msg_id} is being sent by another request; ask again "
