@@ -85,8 +85,10 @@ def notify(req: NotifyRequest, caller: str, api: Any, now: float | None = None) 
         check(req, api)
     except InvalidInput:
         # A repeat of a notification already answered gets that answer, even if its template
-        # has since changed or gone at WeChat: the check was made when it was sent.
-        kept = _kept(req, store.get(req.client_msg_id) or {})
+        # has since changed or gone at WeChat: the check was made when it was sent. Another
+        # body that breaks its template is a 400 like any, repeat or not.
+        record = store.get(req.client_msg_id) or {}
+        kept = _kept(req, record) if record.get("fp") == req.fingerprint else None
         if kept is None:
             raise
         return kept
