@@ -4,17 +4,27 @@ who did not create it approves it (-> scheduled; it then starts at its `send_at`
 that has passed) or rejects it (-> rejected, with a comment). Each decision is one conditional
 write, so two deciders racing cannot both win; the audit log records who decided
 (chalicelib/access/audit.py, through the admin route).
+
+Approving news made of CMS articles freezes them: the WeChat draft the send uses is made then,
+from the articles as the approver sees them (replacing one a preview made), so an article edited
+after the approval does not go out unreviewed.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from chalicelib.campaigns.admin import detail
+from chalicelib.campaigns import mass
+from chalicelib.campaigns.admin import PREVIEW_BUDGET, detail
+from chalicelib.campaigns.run import Run
+from chalicelib.campaigns.spec import MASS, stored_spec
 from chalicelib.errors import Conflict, Forbidden, InvalidInput, NotFound
 from chalicelib.store import campaigns as table
+
+if TYPE_CHECKING:
+    from chalicelib.wechat.api import WeChatClient
 
 log = logging.getLogger("wxless.campaigns")
 
@@ -34,8 +44,28 @@ def _comment(body: Any, *, required: bool) -> str | None:
     return comment.strip()
 
 
-def decide(campaign_id: str, body: Any, *, by: str, approve: bool) -> dict[str, Any]:
-    """Approve (comment optional) or reject (comment required) a pending campaign."""
+def frozen_news(campaign: dict[str, Any], client: WeChatClient | None) -> str | None:
+    """The draft of a news campaign made of CMS articles, made now (None for other content)."""
+    if campaign.get("type") != MASS:
+        return None
+    content = stored_spec(campaign)["content"]
+    if content["type"] != "news" or not content.get("article_ids"):
+        return None
+    if client is None:
+        raise ValueError("approving news made of articles needs the WeChat client")
+    return mass.news_draft(content, Run(client, budget=PREVIEW_BUDGET))
+
+
+def decide(
+    campaign_id: str,
+    body: Any,
+    *,
+    by: str,
+    approve: bool,
+    client: WeChatClient | None = None,
+) -> dict[str, Any]:
+    """Approve (comment optional) or reject (comment required) a pending campaign. `client`:
+    WeChat's, for the draft an approval freezes news made of articles in."""
     comment = _comment(body, required=not approve)
     campaign = table.get_campaign(campaign_id)  # NotFound: 404
     if campaign.get("status") != table.PENDING_APPROVAL:
@@ -47,6 +77,9 @@ def decide(campaign_id: str, body: Any, *, by: str, approve: bool) -> dict[str, 
         raise Forbidden("the creator of a campaign may not approve or reject it: ask another admin")
     fields: dict[str, Any] = {"decided_at": int(time.time())}
     fields["approved_by" if approve else "rejected_by"] = by
+    media_id = frozen_news(campaign, client) if approve else None
+    if media_id:
+        fields["media_id"] = media_id
     if comment:
         fields["decision_comment"] = comment
     to = table.SCHEDULED if approve else table.REJECTED

@@ -301,7 +301,7 @@ def prepared_media_id(campaign: dict[str, Any], spec: Mapping[str, Any], run: Ru
             content.get("description") or "",
         )
     else:
-        media_id = _news_draft(content, run)
+        media_id = news_draft(content, run)
     if table.set_campaign_fields(
         campaign["id"], status=None, if_absent="media_id", media_id=media_id
     ):
@@ -309,9 +309,9 @@ def prepared_media_id(campaign: dict[str, Any], spec: Mapping[str, Any], run: Ru
     return table.get_campaign(campaign["id"]).get("media_id")
 
 
-def _news_draft(content: Mapping[str, Any], run: Run) -> str:
-    """News by article ids: the articles become one draft (draft/add), whose media_id the mass
-    send uses."""
+def news_draft(content: Mapping[str, Any], run: Run) -> str:
+    """News by article ids: the articles, as they are now, become one draft (draft/add), whose
+    media_id the mass send uses."""
     from chalicelib.cms.links import base_url_from_request
     from chalicelib.publishing.drafts import draft_articles
 

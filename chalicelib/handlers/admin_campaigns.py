@@ -83,4 +83,10 @@ def _decide(campaign_id: str, *, approve: bool) -> dict[str, Any]:
     """Four eyes: the caller approves or rejects (an empty body: no comment)."""
     request = bp.current_request
     body = read_object(request) if (request.raw_body or b"").strip() else None
-    return approval.decide(campaign_id, body, by=principal(request).actor, approve=approve)
+    return approval.decide(
+        campaign_id,
+        body,
+        by=principal(request).actor,
+        approve=approve,
+        client=wiring.wechat() if approve else None,
+    )
