@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.campaigns import mass
 from chalicelib.campaigns.admin import PREVIEW_BUDGET, detail
+from chalicelib.campaigns.limits import check_late_start
 from chalicelib.campaigns.run import Run
 from chalicelib.campaigns.spec import MASS, stored_spec
 from chalicelib.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -63,9 +64,13 @@ def decide(
     by: str,
     approve: bool,
     client: WeChatClient | None = None,
+    now: float | None = None,
 ) -> dict[str, Any]:
     """Approve (comment optional) or reject (comment required) a pending campaign. `client`:
-    WeChat's, for the draft an approval freezes news made of articles in."""
+    WeChat's, for the draft an approval freezes news made of articles in. Approved after its
+    send time, it starts at once: WeChat's day rules are checked again for today, and its
+    `send_at` becomes now (later campaigns count it on the day it sends)."""
+    now = time.time() if now is None else now
     comment = _comment(body, required=not approve)
     campaign = table.get_campaign(campaign_id)  # NotFound: 404
     if campaign.get("status") != table.PENDING_APPROVAL:
@@ -75,8 +80,11 @@ def decide(
         )
     if campaign.get("created_by") == by:
         raise Forbidden("the creator of a campaign may not approve or reject it: ask another admin")
-    fields: dict[str, Any] = {"decided_at": int(time.time())}
+    fields: dict[str, Any] = {"decided_at": int(now)}
     fields["approved_by" if approve else "rejected_by"] = by
+    if approve and float(campaign["send_at"]) < now:
+        check_late_start(campaign, now)
+        fields["send_at"] = now
     media_id = frozen_news(campaign, client) if approve else None
     if media_id:
         fields["media_id"] = media_id

@@ -135,6 +135,30 @@ def check_limits(spec: Mapping[str, Any], openids: list[str], now: float) -> tup
     return period, version
 
 
+def check_late_start(campaign: Mapping[str, Any], now: float) -> None:
+    """A pending campaign approved after its send time starts at once: on `now`'s Beijing day,
+    not its own. The day rules are checked again for that day (Conflict): one send to all a day
+    (service accounts), one mass send a day (subscription accounts)."""
+    day = beijing_day(now)
+    if campaign.get("type") != MASS or beijing_day(float(campaign["send_at"])) == day:
+        return  # template campaigns have no day rule of this kind; the same day counted it
+    others = [
+        c
+        for c in table.list_campaigns()
+        if c.get("type") == MASS and c.get("id") != campaign.get("id") and _counts_against_quota(c)
+    ]
+    if account_type() == "subscription":
+        same_day = [c for c in others if beijing_day(float(c["send_at"])) == day]
+        if len(same_day) >= MASS_PER_DAY_SUBSCRIPTION:
+            raise Conflict(
+                f"approved now, it would send today ({day}, Beijing time), when campaign "
+                f"{same_day[0]['id']} already mass-sends: a subscription account may mass-send "
+                "once per day. Cancel it and schedule it again for another day"
+            )
+    elif campaign.get("audience_type") == "all":
+        _check_one_send_to_all_a_day(others, day)
+
+
 def _check_one_send_to_all_a_day(others: list[dict[str, Any]], day: str) -> None:
     """A service account gets one successful send to all followers (`is_to_all`) a day: a
     second one for the same Beijing day is refused now, not by WeChat at send time. A send to
