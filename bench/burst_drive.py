@@ -471,7 +471,10 @@ def main() -> None:
         # The bank rules (contains, prefix) this design's demo narrows; the previous design's
         # checkout has no BANK_RULES: its demo rules were these.
         bank_rules = getattr(seed, "BANK_RULES", None)
-        seed.seed_if_empty(bank_rules) if bank_rules else seed.seed_if_empty()
+        if bank_rules:
+            seed.seed_if_empty(bank_rules)
+        else:
+            seed.seed_if_empty()
         store = model.ItemStore(model.describe_all(client("dynamodb")))
         now = int(time.time())
         for kind, openid, _text in mix:

@@ -89,9 +89,7 @@ def check_limits(spec: Mapping[str, Any], openids: list[str], now: float) -> tup
                 "(WECHAT_ACCOUNT_TYPE=subscription)"
             )
         return _check_template_quota(len(openids) if openids else None, send_at)
-    others = [
-        c for c in table.list_campaigns() if c.get("type") == MASS and _counts_against_quota(c)
-    ]
+    others = _counted_mass_sends()
     if subscription:
         if audience["type"] not in ("all", "tag"):
             raise InvalidInput(
@@ -101,13 +99,7 @@ def check_limits(spec: Mapping[str, Any], openids: list[str], now: float) -> tup
         day = beijing_day(send_at)
         period = f"day#{day}"
         version = limits.quota_version(period)
-        same_day = [c for c in others if beijing_day(float(c["send_at"])) == day]
-        if len(same_day) >= MASS_PER_DAY_SUBSCRIPTION:
-            raise Conflict(
-                f"a subscription account may mass-send once per day; campaign "
-                f"{same_day[0]['id']} ({same_day[0].get('name', '')}) is already scheduled "
-                f"for {day} (Beijing time)"
-            )
+        _check_one_mass_send_a_day(others, day)
         return period, version
     month = beijing_month(send_at)
     period = f"month#{month}"
@@ -142,21 +134,31 @@ def check_late_start(campaign: Mapping[str, Any], now: float) -> None:
     day = beijing_day(now)
     if campaign.get("type") != MASS or beijing_day(float(campaign["send_at"])) == day:
         return  # template campaigns have no day rule of this kind; the same day counted it
-    others = [
-        c
-        for c in table.list_campaigns()
-        if c.get("type") == MASS and c.get("id") != campaign.get("id") and _counts_against_quota(c)
-    ]
+    others = _counted_mass_sends(but=campaign.get("id"))
     if account_type() == "subscription":
-        same_day = [c for c in others if beijing_day(float(c["send_at"])) == day]
-        if len(same_day) >= MASS_PER_DAY_SUBSCRIPTION:
-            raise Conflict(
-                f"approved now, it would send today ({day}, Beijing time), when campaign "
-                f"{same_day[0]['id']} already mass-sends: a subscription account may mass-send "
-                "once per day. Cancel it and schedule it again for another day"
-            )
+        _check_one_mass_send_a_day(others, day)
     elif campaign.get("audience_type") == "all":
         _check_one_send_to_all_a_day(others, day)
+
+
+def _counted_mass_sends(but: str | None = None) -> list[dict[str, Any]]:
+    """The mass campaigns that hold a place in WeChat's limits (all of them but `but`)."""
+    return [
+        c
+        for c in table.list_campaigns()
+        if c.get("type") == MASS and c.get("id") != but and _counts_against_quota(c)
+    ]
+
+
+def _check_one_mass_send_a_day(others: list[dict[str, Any]], day: str) -> None:
+    """A subscription account gets one mass send a (Beijing) day."""
+    same_day = [c for c in others if beijing_day(float(c["send_at"])) == day]
+    if len(same_day) >= MASS_PER_DAY_SUBSCRIPTION:
+        raise Conflict(
+            f"a subscription account may mass-send once per day; campaign "
+            f"{same_day[0]['id']} ({same_day[0].get('name', '')}) is already scheduled "
+            f"for {day} (Beijing time)"
+        )
 
 
 def _check_one_send_to_all_a_day(others: list[dict[str, Any]], day: str) -> None:

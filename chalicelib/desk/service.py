@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.cs import quota
 from chalicelib.desk import conversations as derived
-from chalicelib.engine.pipeline import kind_of, log_type
 from chalicelib.errors import InvalidInput, NotFound
 from chalicelib.store import desk as store
 from chalicelib.store.errors import StoreUnavailable
@@ -124,7 +123,7 @@ def thread(openid: str, *, limit: int = 50, mark_read: bool = False) -> dict[str
                 "at": entry["created_at"],
                 "at_ms": received_ms,
                 "msg_id": entry["msg_id"],
-                **log_type(kind_of(entry)),
+                **{name: entry[name] for name in ("msg_type", "event") if name in entry},
                 "content": entry["content"],
             }
         )

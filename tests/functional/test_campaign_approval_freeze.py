@@ -21,18 +21,16 @@ def _wechat(fake_wechat) -> WeChatClient:
     )
 
 
-def test_an_article_edited_after_approval_does_not_go_out(team, fake_wechat):
-    fake_wechat.add_follower("o_reader")
-    wx = _wechat(fake_wechat)
+def _pending_news(team, wx: WeChatClient, send_at: float) -> tuple[str, str]:
+    """A news campaign of one CMS article, created by an operator while approvals are on:
+    (its path, the article's id)."""
     team.call("PUT", "/admin/settings/approvals", wxsim.ADMIN, {"campaigns": True})
-    operator, boss = team.token("operator", "planner"), team.token("admin", "boss")
     article = article_writes.create_article({"title": "理财讲堂", "body_html": "<p>稳健理财</p>"})
     thumb = wx.material.add("thumb", "c.jpg", b"\xff\xd8\xff" + b"0" * 100, "image/jpeg")
-    now = time.time()
     body = {
         "name": "理财讲堂",
         "type": "mass",
-        "send_at": now + 60,
+        "send_at": send_at,
         "audience": {"type": "all"},
         "content": {
             "type": "news",
@@ -40,16 +38,24 @@ def test_an_article_edited_after_approval_does_not_go_out(team, fake_wechat):
             "thumb_media_id": thumb["media_id"],
         },
     }
-    created = team.call("POST", "/admin/campaigns", operator, body)
+    created = team.call("POST", "/admin/campaigns", team.token("operator", "planner"), body)
     assert created.status_code == 201, created.body
-    path = f"/admin/campaigns/{body_json(created)['id']}"
+    return f"/admin/campaigns/{body_json(created)['id']}", article["id"]
+
+
+def test_an_article_edited_after_approval_does_not_go_out(team, fake_wechat):
+    fake_wechat.add_follower("o_reader")
+    wx = _wechat(fake_wechat)
+    now = time.time()
+    path, article_id = _pending_news(team, wx, now + 60)
+    boss = team.token("admin", "boss")
 
     approved = team.call("POST", f"{path}/approve", boss, {})
     assert approved.status_code == 200, approved.body
     (draft,) = fake_wechat.calls_to(DRAFT_ADD)  # made when approved, from what the boss saw
     assert draft.body["articles"][0]["title"] == "理财讲堂"
 
-    article_writes.update_article(article["id"], {"title": "改过的标题"})  # after the approval
+    article_writes.update_article(article_id, {"title": "改过的标题"})  # after the approval
     campaign_jobs.dispatch(wx, clock=lambda: now + 120, sleep=lambda s: None, budget=30)
     (sent,) = fake_wechat.calls_to(SENDALL)
     assert sent.body["mpnews"] == {"media_id": body_json(approved)["content"]["media_id"]}
@@ -57,24 +63,8 @@ def test_an_article_edited_after_approval_does_not_go_out(team, fake_wechat):
 
 
 def test_approval_fails_cleanly_when_wechat_refuses_the_draft(team, fake_wechat):
-    wx = _wechat(fake_wechat)
-    team.call("PUT", "/admin/settings/approvals", wxsim.ADMIN, {"campaigns": True})
-    operator, boss = team.token("operator", "planner"), team.token("admin", "boss")
-    article = article_writes.create_article({"title": "理财讲堂", "body_html": "<p>稳健理财</p>"})
-    thumb = wx.material.add("thumb", "c.jpg", b"\xff\xd8\xff" + b"0" * 100, "image/jpeg")
-    body = {
-        "name": "理财讲堂",
-        "type": "mass",
-        "send_at": time.time() + 600,
-        "audience": {"type": "all"},
-        "content": {
-            "type": "news",
-            "article_ids": [article["id"]],
-            "thumb_media_id": thumb["media_id"],
-        },
-    }
-    created = team.call("POST", "/admin/campaigns", operator, body)
-    path = f"/admin/campaigns/{body_json(created)['id']}"
+    path, _article_id = _pending_news(team, _wechat(fake_wechat), time.time() + 600)
+    boss = team.token("admin", "boss")
     fake_wechat.inject_error(DRAFT_ADD, 40007, "invalid media_id")
     refused = team.call("POST", f"{path}/approve", boss, {})
     assert refused.status_code >= 400 and "error" in body_json(refused)
