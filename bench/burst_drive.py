@@ -241,8 +241,6 @@ def follower_profile(openid: str, now: int) -> dict[str, Any]:
         "first_subscribed_at": now - 200 * 86400 - n % 86400,
         "last_subscribed_at": now - 200 * 86400 - n % 86400,
         "subscribe_count": 1,
-        "last_interaction_at": now - 3 * 86400 - n % 3600,
-        "cs_window_until": now - 86400 - n % 3600,
         "nickname": f"用户{n % 100000:05d}",
         "language": "zh_CN",
         "country": "中国",
@@ -267,9 +265,12 @@ class Design:
         from chalicelib.store import followers
 
         attrs = follower_profile(openid, now)
-        if self.name == "new":
+        if self.name == "new":  # activity is read from the timeline, not kept on the record
             item = followers.item(openid, profile_sync=followers.done_flag(), **attrs)
             return followers.table_name(), item.serialize()
+        n = int(hashlib.md5(openid.encode()).hexdigest()[:6], 16)
+        attrs["last_interaction_at"] = now - 3 * 86400 - n % 3600
+        attrs["cs_window_until"] = now - 86400 - n % 3600
         item = followers.FollowerItem(openid, profile_sync="done", **attrs)
         return f"{PREFIX}-followers", item.serialize()
 

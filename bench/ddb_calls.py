@@ -503,6 +503,6 @@ def _report(
         f"Item 3: the snapshot caches read their version items {version_checks} time(s) in"
         f" {elapsed:.2f} s of traffic (at most once per 2 s per container, whatever the traffic);"
         " those reads are not counted per message. The aggregator's figure is amortized over one"
-        " batch of every message of this run (many distinct followers, so one follower record"
-        " write each); item 6 measures it on batches of 1,000."
+        " batch of every message of this run (many distinct followers; only their subscribes and"
+        " unsubscribes write a follower record); item 6 measures it on batches of 1,000."
     )

@@ -3,9 +3,10 @@ local day, how often it answered, and how often the follower's next text (within
 seconds) asked again or asked for a human: signs of a bad answer (store/faq_stats.py).
 
 A follower's texts come in order, one shard each. The answer a batch's first text follows may
-sit in an earlier batch: the follower record's trail (`fq`, written by the follower summary
-from `trail()` below) says which entry answered their last text, and when. A trail written by
-this very batch (a redelivery) is not used, so a redelivered batch counts nothing twice.
+sit in an earlier batch: it is read from the follower's own timeline (the text just before it,
+by MsgId), only for a first text that can follow an answer up at all. The timeline holds what
+WeChat sent, not what an aggregator wrote, so a redelivered batch reads the same and counts
+nothing twice.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from chalicelib.engine.faq import looks_like_choice
-from chalicelib.store import analytics, faq_stats
+from chalicelib.engine.pipeline import timeline_key
+from chalicelib.store import analytics, faq_stats, messages
 from chalicelib.store.ledger import Part, Target
 
 # A follow-up asking for a person.
@@ -40,17 +43,6 @@ def _texts(records: Sequence[Any]) -> list[Any]:
     return [r for r in records if r.kind == "text"]
 
 
-def trail(group: Sequence[Any]) -> tuple[str | None, bool]:
-    """(the trail to keep on the follower's record, whether to clear it) after their batch."""
-    texts = _texts(group)
-    if not texts:
-        return None, False
-    last = texts[-1]
-    if last.outcome == FAQ and last.rule_id:
-        return faq_stats.trail(last.rule_id, last.at, last.seq), False
-    return None, True
-
-
 def _follow_up(answer: tuple[str, int], record: Any) -> str | None:
     """ "g" (asked again) or "h" (asked for a human) when `record` follows the answer."""
     entry_id, at = answer
@@ -62,6 +54,18 @@ def _follow_up(answer: tuple[str, int], record: Any) -> str | None:
         return None
     if record.outcome in ASKED_AGAIN or (record.outcome == FAQ and record.rule_id == entry_id):
         return "g"
+    return None
+
+
+def _answer_before(record: Any) -> tuple[str, int] | None:
+    """(entry, time) when the follower's text just before `record` was answered from the
+    knowledge base."""
+    key = timeline_key(record.created_at, record.delivery)
+    for text in messages.texts_before(record.openid, key):
+        if text["outcome"] != FAQ or not text["rule_id"]:
+            return None
+        received = text["received_ms"] / 1000 or text["created_at"]
+        return str(text["rule_id"]), analytics.event_time(text["created_at"], received)
     return None
 
 
@@ -86,13 +90,12 @@ def targets(records: Sequence[Any]) -> list[Target[Any]]:
         return []
     # The answer before each follower's first text of the batch, if an earlier batch holds it:
     # only for a first text that can follow one up (a keyword reply cannot: no read for it).
-    firsts = {openid: texts[0] for openid, texts in by_follower.items()}
-    trails = faq_stats.read_trails(o for o, first in firsts.items() if may_follow_up(first))
+    firsts = [texts[0] for texts in by_follower.values() if may_follow_up(texts[0])]
+    with ThreadPoolExecutor(max_workers=min(8, len(firsts) or 1)) as pool:
+        found = pool.map(_answer_before, firsts)
+        answers = dict(zip((r.openid for r in firsts), found, strict=True))
     for openid, texts in by_follower.items():
-        previous: tuple[str, int] | None = None
-        found = trails.get(openid)
-        if found is not None and found[2] < firsts[openid].seq:
-            previous = (found[0], found[1])
+        previous = answers.get(openid)
         for record in texts:
             if previous is not None:
                 kind = _follow_up(previous, record)

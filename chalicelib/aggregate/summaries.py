@@ -1,9 +1,10 @@
 """What a batch of logged messages adds up to: one write per target item.
 
 Each summary turns the batch's message records into targets (store.ledger.Target): the hour
-counter of every local hour the batch touched, the counter of every text, one follower record
-per follower, the day counters of every flow, the listing's pages. A target carries its records'
-parts in stream order, so the ledger can drop the ones its item already holds.
+counter of every local hour the batch touched, the counter of every text, the record of every
+follower who subscribed or unsubscribed, the day counters of every flow, the listing's pages.
+A target carries its records' parts in stream order, so the ledger can drop the ones its item
+already holds.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chalicelib.aggregate import faq_quality
-from chalicelib.cs.window import opened_at
 from chalicelib.engine.pipeline import delivery_of_key
 from chalicelib.store import analytics, channel_stats, ddb, followers, listing, messages
 from chalicelib.store import flows as flows_store
@@ -115,43 +115,35 @@ def text_targets(records: Sequence[Logged]) -> list[Target[Any]]:
 # -- follower records --------------------------------------------------------------------------
 
 
+STATE_EVENTS = frozenset({"subscribe", "unsubscribe"})
+
+
 def fold_follower(group: Sequence[Logged]) -> followers.FollowerChange:
-    """A follower's records of one batch (in stream order) as one change."""
+    """A follower's subscribes and unsubscribes of one batch (in stream order) as one change."""
     change = followers.FollowerChange(
         first_at=min(r.at for r in group), last_at=max(r.at for r in group)
     )
     for r in group:
-        event = r.event
-        if event == "unsubscribe":
-            change.state, change.state_ms = "unsubscribe", r.received_ms
-            change.cs_until = change.cse_until = change.scene = None
+        if r.event == "unsubscribe":
+            change.state, change.state_ms, change.scene = "unsubscribe", r.received_ms, None
             continue
-        change.last_interaction_at = max(change.last_interaction_at or 0, r.at)
-        if event == "subscribe":
-            change.state, change.state_ms = "subscribe", r.received_ms
-            change.subscribes += 1
-            if change.first_subscribed_at is None:
-                change.first_subscribed_at = r.at
-            change.last_subscribed_at = r.at
-            change.scene = r.facts.get("scene") or None
-            if change.first_channel is None:  # "" when they came without a code
-                change.first_channel = change.scene or ""
-        # Windows open when the quota opens them (cs.window), so the record shows the window a
-        # send is allowed in, also for a CreateTime days off its arrival.
-        opened = opened_at(r.created_at, r.received_ms)
-        if event is None:
-            change.messages += 1
-            change.cs_until = max(change.cs_until or 0, opened + followers.CS_WINDOW_SECONDS)
-        elif event in followers.SHORT_WINDOW_EVENTS:
-            until = opened + followers.CS_EVENT_WINDOW_SECONDS
-            change.cse_until = max(change.cse_until or 0, until)
-    change.faq_trail, change.faq_trail_clear = faq_quality.trail(group)
+        change.state, change.state_ms = "subscribe", r.received_ms
+        change.subscribes += 1
+        if change.first_subscribed_at is None:
+            change.first_subscribed_at = r.at
+        change.last_subscribed_at = r.at
+        change.scene = r.facts.get("scene") or None
+        if change.first_channel is None:  # "" when they came without a code
+            change.first_channel = change.scene or ""
     return change
 
 
 def follower_targets(records: Sequence[Logged]) -> list[Target[Any]]:
+    """One write per follower who subscribed or unsubscribed in the batch; messages and other
+    events write no follower record (their activity is read from the timeline)."""
+
     def follower(r: Logged) -> str | None:
-        return None if r.event in followers.SYSTEM_EVENTS else r.openid
+        return r.openid if r.event in STATE_EVENTS else None
 
     table = followers.table_name()
     out: list[Target[Any]] = []

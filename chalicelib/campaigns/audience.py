@@ -77,6 +77,7 @@ def _wechat_page(data: Mapping[str, Any]) -> Page:
 
 
 def _query_page(query: Mapping[str, Any], cursor: str | None, size: int) -> Page:
+    from chalicelib.followers import activity
     from chalicelib.store import followers
 
     filters = followers.Filters(
@@ -88,7 +89,9 @@ def _query_page(query: Mapping[str, Any], cursor: str | None, size: int) -> Page
     )
     found: list[str] = []
     while len(found) < size:
-        items, cursor = followers.search(filters, limit=size - len(found), cursor=cursor)
+        items, cursor = activity.search(
+            filters, limit=size - len(found), cursor=cursor, with_activity=False
+        )
         found.extend(item["openid"] for item in items)
         if not cursor:
             return Page(found, None)

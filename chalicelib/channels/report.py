@@ -2,11 +2,12 @@
 are still subscribed, and how many stayed 7 and 30 days, with the messages they sent.
 
 Read from follower records (`first_channel`, `first_subscribed_at`, `subscribed`,
-`unsubscribed_at`, `message_count`, all kept by the stream aggregator) with one parallel Scan
-that reads only those attributes: a report is asked for rarely, and keeping these figures per
-message would cost a write per message for a screen opened a few times a day. At ~1 KB per
-record a Scan page holds ~1,000 followers; the budget below (REPORT_SECONDS) covers a few
-hundred thousand; past it the report says `complete: false`.
+`unsubscribed_at`, kept by the stream aggregator from subscribes and unsubscribes) with one
+parallel Scan that reads only those attributes, and each such follower's messages counted in
+their timeline (the messages table keeps RETENTION_DAYS of them): a report is asked for rarely,
+and keeping these figures per message would cost a write per message for a screen opened a few
+times a day. The budget below (REPORT_SECONDS) covers tens of thousands of channel followers;
+past it the report says `complete: false`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from chalicelib.store import channel_stats, ddb, followers, keys, qrcodes
+from chalicelib.store import channel_stats, ddb, followers, keys, messages, qrcodes
 from chalicelib.store.aws import client
 from chalicelib.store.guard import guarded
 
@@ -23,12 +24,13 @@ DAY = 86400
 SEGMENTS = 4
 REPORT_SECONDS = 20.0
 _ATTRS = (
+    "pk",
     "first_channel",
     "first_subscribed_at",
     "subscribed",
     "unsubscribed_at",
-    "message_count",
 )
+COUNTERS = 8  # timelines counted at once
 
 
 def _empty() -> dict[str, Any]:
@@ -95,10 +97,11 @@ def build(now: float | None = None) -> dict[str, Any]:
     deadline = time.monotonic() + REPORT_SECONDS
     with ThreadPoolExecutor(max_workers=SEGMENTS) as pool:
         parts = list(pool.map(lambda s: _segment(s, deadline), range(SEGMENTS)))
+    records = [record for found, _ in parts for record in found]
+    counted = _count_messages(records, deadline)
     rows: dict[str, dict[str, Any]] = {}
-    for records, _ in parts:
-        for record in records:
-            fold(rows.setdefault(str(record["first_channel"]), _empty()), record, now)
+    for record in records:
+        fold(rows.setdefault(str(record["first_channel"]), _empty()), record, now)
     codes = {code["scene"]: code for code in qrcodes.list_codes()}
     counts = channel_stats.totals([*codes, *rows])
     items = []
@@ -114,4 +117,21 @@ def build(now: float | None = None) -> dict[str, Any]:
             }
         )
     items.sort(key=lambda row: (-row["followers"], -row["scans"], row["scene"]))
-    return {"items": items, "complete": all(done for _, done in parts), "generated_at": int(now)}
+    complete = counted and all(done for _, done in parts)
+    return {"items": items, "complete": complete, "generated_at": int(now)}
+
+
+def _count_messages(records: list[dict[str, Any]], deadline: float) -> bool:
+    """Set each record's `message_count` from its timeline; False when the budget ran out
+    first (the records not counted show none)."""
+
+    def count(record: dict[str, Any]) -> bool:
+        if time.monotonic() > deadline:
+            return False
+        record["message_count"] = messages.count_messages(keys.natural(str(record["pk"])))
+        return True
+
+    if not records:
+        return True
+    with ThreadPoolExecutor(max_workers=min(COUNTERS, len(records))) as pool:
+        return all(list(pool.map(count, records)))

@@ -8,6 +8,7 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib.errors import InvalidInput
+from chalicelib.followers import activity
 from chalicelib.handlers.common import (
     admin_route,
     error,
@@ -57,7 +58,7 @@ def list_followers() -> dict:
     request = bp.current_request
     params = dict(request.query_params or {})
     limit = query_limit(request, 50, 200)
-    items, cursor = store.search(_filters(params), limit, params.get("cursor") or None)
+    items, cursor = activity.search(_filters(params), limit, params.get("cursor") or None)
     return {"items": items, "cursor": cursor}
 
 
@@ -82,7 +83,7 @@ def sync_followers() -> Response:
 @admin("followers:read")
 def get_follower(openid: str) -> dict:
     limit = query_int(bp.current_request, "messages", 20, 0, 200)
-    follower = store.get_follower(openid)
+    follower = activity.get(openid)
     recent = messages.timeline(openid, limit) if limit else []
     return {"follower": follower, "recent_messages": recent}
 
@@ -91,7 +92,8 @@ def get_follower(openid: str) -> dict:
 @admin("followers:write")
 def update_follower(openid: str) -> Any:
     fields = store.check_local_fields(read_object(bp.current_request))
-    current = store.get_follower(openid)  # 404 before bothering WeChat
+    activity.ensure_record(openid)  # 404 before bothering WeChat
+    current = store.get_follower(openid)
     if "remark" in fields and fields["remark"] != current["remark"]:
         # WeChat owns the remark (the next profile sync copies it back), so it is set there
         # first; only what WeChat accepted is stored.
@@ -99,4 +101,4 @@ def update_follower(openid: str) -> Any:
             profile_sync.default_client().users.update_remark(openid, fields["remark"])
         except WeChatAPIError as exc:
             return error(502, f"WeChat refused the remark: {exc}")
-    return store.update_local(openid, fields)
+    return activity.enrich([store.update_local(openid, fields)])[0]

@@ -26,8 +26,15 @@ SCHEMAS = {
                 **_nstr,
                 "description": "qrscene of the first subscribe seen (null: came without a code)",
             },
-            "message_count": {**_int, "description": "messages sent (events not counted)"},
-            "last_interaction_at": _nint,
+            "message_count": {
+                **_int,
+                "description": "messages sent in the last 90 days (the timeline's; events not "
+                "counted)",
+            },
+            "last_interaction_at": {
+                **_nint,
+                "description": "the newest message or event of theirs (not an unsubscribe)",
+            },
             "cs_window_until": {
                 **_nint,
                 "description": "customer-service messages allowed until (48 h after a message)",

@@ -1,24 +1,19 @@
 """The knowledge base's quality counters, summed from the messages stream (chalicelib/aggregate
-/faq_quality.py), and the follower trail they are paired with.
+/faq_quality.py).
 
 Counter items live in the analytics table: `pk = <account>#q#<k>` (k: a hash of the entry id
 over SHARDS, so a busy day's counters spread over a few items), `sk = <local date>`, with
 numeric attributes `a:<entry>` (answers), `g:<entry>` (the follower asked again within
 FOLLOW_UP seconds) and `h:<entry>` (the follower asked for a human). A range is SHARDS Queries.
-
-The trail: a follower's record (store/followers.py) carries `fq = "<entry>|<at>|<seq>"` while
-their last text was answered by the knowledge base, so a follow-up that arrives in a later
-stream batch is still paired with the answer before it (one BatchGetItem per batch).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import zlib
-from collections.abc import Iterable
 from typing import Any
 
-from chalicelib.store import analytics, ddb, followers, keys
+from chalicelib.store import analytics, ddb, keys
 from chalicelib.store.guard import guarded
 
 SHARDS = 16
@@ -32,33 +27,6 @@ def shard(entry_id: str) -> int:
 
 def item_key(entry_id: str, day: str) -> dict[str, Any]:
     return ddb.key(keys.scoped("q", str(shard(entry_id))), day)
-
-
-def trail(entry_id: str, at: int, seq: str) -> str:
-    return f"{entry_id}|{at}|{seq}"
-
-
-def parse_trail(value: Any) -> tuple[str, int, str] | None:
-    if not isinstance(value, str) or value.count("|") < 2:
-        return None
-    entry_id, at, seq = value.rsplit("|", 2)
-    try:
-        return entry_id, int(at), seq
-    except ValueError:
-        return None
-
-
-def read_trails(openids: Iterable[str]) -> dict[str, tuple[str, int, str]]:
-    """The trail of each of these followers that has one (eventually consistent reads: the
-    previous batch's follower writes finished before this batch was handed over)."""
-    wanted = [ddb.key(followers.follower_key(o)) for o in dict.fromkeys(openids)]
-    items = ddb.batch_get(followers.table_name(), wanted, projection="pk, fq", profile="bulk")
-    found: dict[str, tuple[str, int, str]] = {}
-    for item in items:
-        parsed = parse_trail(item.get("fq"))
-        if parsed is not None:
-            found[keys.natural(item["pk"])] = parsed
-    return found
 
 
 @guarded

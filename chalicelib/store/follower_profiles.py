@@ -89,11 +89,6 @@ def apply_profile(openid: str, info: dict[str, Any], fetched_at: float) -> str:
                     FollowerItem.first_subscribed_at | subscribe_time
                 ),
             ]
-    else:
-        actions += [
-            FollowerItem.cs_window_until.remove(),
-            FollowerItem.cs_event_window_until.remove(),
-        ]
     no_newer_event = FollowerItem.state_changed_ms.does_not_exist() | (
         FollowerItem.state_changed_ms < int(fetched_at * 1000)
     )

@@ -1,23 +1,21 @@
-"""Follower records: one item per follower (`pk = <account>#<openid>`), kept current from the
-messages table's stream.
+"""Follower records: one item per follower (`pk = <account>#<openid>`), what changes rarely:
+subscription state, profile, tags. Their activity (last interaction, customer-service windows,
+messages sent) is not kept here: it is read from the follower's own timeline
+(chalicelib/followers/activity.py), so a message costs no write to this table.
 
-The stream aggregator (chalicelib/aggregate) folds a batch's messages of one follower into one
-`FollowerChange` and writes it with ONE UpdateItem, exactly once (store.ledger, `own`
-watermark: every record of one follower comes through one shard, in order):
+The stream aggregator (chalicelib/aggregate) folds a batch's subscribes and unsubscribes of one
+follower into one `FollowerChange` and writes it with ONE UpdateItem, exactly once
+(store.ledger, `own` watermark: every record of one follower comes through one shard, in
+order); a batch with neither writes nothing here:
 
-- any message or follower event: `last_interaction_at`, `first_seen_at` (if new),
-  `subscribed = true` and `profile_sync` pending when the record is new (only subscribed
-  followers can write to an Official Account);
-- a message (not an event): `cs_window_until = at + 48 h` (customer-service messages allowed);
-  a click, scan or subscribe: `cs_event_window_until = at + 60 s` (NOTES.md);
 - subscribe: `subscribed`, `last_subscribed_at`, `first_subscribed_at` (if new),
   `subscribe_count + 1`, `scene` (the qrscene, removed when none), `first_channel` (the
-  qrscene of the first subscribe seen, "" without one; never changed after), `profile_sync`
-  pending;
-- a message: `message_count + 1` (the channel report sums it per first channel);
-- unsubscribe: `subscribed = false`, `unsubscribed_at`; the windows are removed.
+  qrscene of the first subscribe seen, "" without one; never changed after), `first_seen_at`
+  (if new), `profile_sync` pending;
+- unsubscribe: `subscribed = false`, `unsubscribed_at`.
 
-System events (template / mass-send job reports) do not touch follower records.
+Followers who subscribed before the account used wxless get their record from the full profile
+sync (WeChat's follower list), not from their first message.
 
 Profiles (nickname when WeChat still gives one, language, region, WeChat tags, remark,
 subscribe time and scene) come from the user-info API via chalicelib.jobs.profile_sync, which
@@ -35,6 +33,7 @@ import base64
 import binascii
 import time
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,8 +56,6 @@ from chalicelib.store.errors import NotFound
 from chalicelib.store.guard import guarded, is_condition_failure
 from chalicelib.store.models import register, table
 
-CS_WINDOW_SECONDS = 48 * 3600
-CS_EVENT_WINDOW_SECONDS = 60
 PENDING_SHARDS = 16
 
 
@@ -78,10 +75,6 @@ def follower_key(openid: str) -> str:
     return keys.scoped(openid)
 
 
-# Events that are reports about jobs, not something the follower did.
-SYSTEM_EVENTS = frozenset(
-    {"templatesendjobfinish", "masssendjobfinish", "publishjobfinish", "subscribe_msg_sent_event"}
-)
 # Events after which WeChat allows a few customer-service messages for one minute.
 SHORT_WINDOW_EVENTS = frozenset({"subscribe", "scan", "click", "scancode_push", "scancode_waitmsg"})
 
@@ -112,10 +105,6 @@ class FollowerItem(Model):
     state_changed_ms = NumberAttribute(null=True)  # server clock (ms) of the last (un)subscribe
     scene = UnicodeAttribute(null=True)
     first_channel = UnicodeAttribute(null=True)  # "" when the first subscribe had no scene
-    message_count = NumberAttribute(null=True)
-    last_interaction_at = NumberAttribute(null=True)
-    cs_window_until = NumberAttribute(null=True)
-    cs_event_window_until = NumberAttribute(null=True)
     # from the user-info API
     nickname = UnicodeAttribute(null=True)
     language = UnicodeAttribute(null=True)
@@ -146,8 +135,7 @@ def _int(value: Any) -> int | None:
     return int(value) if value is not None else None
 
 
-def to_dict(item: FollowerItem, now: float | None = None) -> dict[str, Any]:
-    now = time.time() if now is None else now
+def to_dict(item: FollowerItem) -> dict[str, Any]:
     return {
         "openid": keys.natural(item.pk),
         "subscribed": bool(item.subscribed),
@@ -158,12 +146,6 @@ def to_dict(item: FollowerItem, now: float | None = None) -> dict[str, Any]:
         "subscribe_count": int(item.subscribe_count or 0),
         "scene": item.scene,
         "first_channel": item.first_channel or None,
-        "message_count": int(item.message_count or 0),
-        "last_interaction_at": _int(item.last_interaction_at),
-        "cs_window_until": _int(item.cs_window_until),
-        "cs_event_window_until": _int(item.cs_event_window_until),
-        "cs_window_open": bool(item.subscribed)
-        and max(item.cs_window_until or 0, item.cs_event_window_until or 0) > now,
         "nickname": item.nickname or None,
         "language": item.language or None,
         "country": item.country or None,
@@ -188,12 +170,12 @@ def to_dict(item: FollowerItem, now: float | None = None) -> dict[str, Any]:
 
 @dataclass(slots=True)
 class FollowerChange:
-    """A batch's messages of one follower, folded (chalicelib/aggregate builds it). Times are
-    event times (epoch s); `state_ms` is when the last (un)subscribe was received (ms)."""
+    """A batch's subscribes and unsubscribes of one follower, folded (chalicelib/aggregate
+    builds it). Times are event times (epoch s); `state_ms` is when the last (un)subscribe was
+    received (ms)."""
 
     first_at: int
     last_at: int
-    last_interaction_at: int | None = None  # any record but an unsubscribe
     subscribes: int = 0
     first_subscribed_at: int | None = None
     last_subscribed_at: int | None = None
@@ -201,24 +183,11 @@ class FollowerChange:
     state_ms: int = 0
     scene: str | None = None  # of the last subscribe, when `state` is subscribe
     first_channel: str | None = None  # scene of the batch's first subscribe ("" without one)
-    messages: int = 0  # messages (not events) the follower sent
-    cs_until: int | None = None  # message window, opened after the last state change
-    cse_until: int | None = None  # click/scan/subscribe window
-    faq_trail: str | None = None  # the knowledge base answered their last text (store.faq_stats)
-    faq_trail_clear: bool = False  # their last text was answered otherwise
 
 
 def change_update(openid: str, change: FollowerChange) -> ddb.Update:
     upd = ddb.Update()
     upd.set(updated_at=change.last_at).set_if_absent(first_seen_at=change.first_at)
-    if change.faq_trail:
-        upd.set(fq=change.faq_trail)
-    elif change.faq_trail_clear:
-        upd.remove("fq")
-    if change.last_interaction_at is not None:
-        upd.set(last_interaction_at=change.last_interaction_at)
-    if change.messages:
-        upd.add(message_count=change.messages)
     if change.first_channel is not None:  # kept from the first subscribe ever seen
         upd.set_if_absent(first_channel=change.first_channel)
     if change.subscribes:
@@ -227,22 +196,14 @@ def change_update(openid: str, change: FollowerChange) -> ddb.Update:
         upd.set(last_subscribed_at=change.last_subscribed_at)
     if change.state == "unsubscribe":
         upd.set(subscribed=False, unsubscribed_at=change.last_at, state_changed_ms=change.state_ms)
-        upd.remove("cs_window_until", "cs_event_window_until")
         return upd
-    if change.state == "subscribe":
-        # re-subscribers get a fresh profile too
-        upd.set(subscribed=True, state_changed_ms=change.state_ms)
-        upd.set(profile_sync=pending_flag(openid))
-        if change.scene:
-            upd.set(scene=change.scene)
-        else:
-            upd.remove("scene")
+    # re-subscribers get a fresh profile too
+    upd.set(subscribed=True, state_changed_ms=change.state_ms)
+    upd.set(profile_sync=pending_flag(openid))
+    if change.scene:
+        upd.set(scene=change.scene)
     else:
-        upd.set_if_absent(subscribed=True, profile_sync=pending_flag(openid))
-    if change.cs_until is not None:
-        upd.set(cs_window_until=change.cs_until)
-    if change.cse_until is not None:
-        upd.set(cs_event_window_until=change.cse_until)
+        upd.remove("scene")
     return upd
 
 
@@ -267,12 +228,22 @@ def get_follower(openid: str) -> dict[str, Any]:
         raise NotFound(f"follower {openid} not found") from None
 
 
+@guarded
+def create_if_absent(openid: str, first_seen_at: int) -> None:
+    """A record for a follower known only from their timeline (they subscribed before the
+    account used wxless): subscribed, profile sync pending. Changes nothing when one exists."""
+    upd = ddb.Update().set_if_absent(
+        subscribed=True, first_seen_at=first_seen_at, profile_sync=pending_flag(openid)
+    )
+    ddb.update(table_name(), ddb.key(follower_key(_known_shape(openid))), upd)
+
+
 @dataclass(slots=True)
 class Filters:
     tag: str | None = None  # a local tag, or a WeChat tag id
     region: str | None = None  # contained in "country province city"
     subscribed: bool | None = None
-    active_since: int | None = None  # epoch s: last_interaction_at >= this
+    active_since: int | None = None  # epoch s: last interaction at or after (the caller's `keep`)
     q: str | None = None  # in remark or nickname, or an openid prefix
 
 
@@ -292,8 +263,6 @@ def _filter_expression(filters: Filters) -> ddb.Condition:
         cond.where("contains({region}, :region)", region=filters.region)
     if filters.subscribed is not None:
         cond.where("{subscribed} = :sub", sub=filters.subscribed)
-    if filters.active_since is not None:
-        cond.where("{last_interaction_at} >= :since", since=int(filters.active_since))
     if filters.q:
         cond.where(
             "contains({remark}, :q) OR contains({nickname}, :q) OR begins_with({pk}, :oid)",
@@ -323,13 +292,17 @@ SCAN_PAGE = 500
 SCAN_PAGES = 6
 
 
+Keep = Callable[[list[dict[str, Any]]], list[bool]]
+
+
 @guarded
 def search(
-    filters: Filters, limit: int = 50, cursor: str | None = None
+    filters: Filters, limit: int = 50, cursor: str | None = None, keep: Keep | None = None
 ) -> tuple[list[dict[str, Any]], str | None]:
     """A filtered Scan with a cursor, in table order (not sorted). Fine for an admin screen at a
     bank's scale (10^5..10^6 followers: a full pass is a few hundred thousand read units); a GSI
-    per filter would cost a write on every message for a rarely used screen."""
+    per filter would cost a write on every message for a rarely used screen. `keep` narrows each
+    page's matches further (what the record cannot say: `active_since`, read from timelines)."""
     cond = _filter_expression(filters)
     kwargs: dict[str, Any] = {"TableName": table_name(), "Limit": SCAN_PAGE}
     kwargs["FilterExpression"] = cond.condition()
@@ -339,12 +312,15 @@ def search(
         kwargs["ExclusiveStartKey"] = ddb.key(follower_key(decode_cursor(cursor)))
     scan = client("dynamodb").scan
     found: list[dict[str, Any]] = []
-    now = time.time()
     for _ in range(SCAN_PAGES):
         page = scan(**kwargs)
         items = page.get("Items", [])
+        records = [to_dict(FollowerItem.from_raw_data(raw)) for raw in items]
+        kept = keep(records) if keep is not None and records else [True] * len(records)
         for index, raw in enumerate(items):
-            found.append(to_dict(FollowerItem.from_raw_data(raw), now))
+            if not kept[index]:
+                continue
+            found.append(records[index])
             if len(found) == limit:
                 more = index < len(items) - 1 or "LastEvaluatedKey" in page
                 return found, _cursor_of(raw) if more else None

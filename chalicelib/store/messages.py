@@ -233,3 +233,111 @@ def timeline(openid: str, limit: int = 50, *, replies: bool = False) -> list[dic
             entries.append(entry)
     entries.sort(key=lambda e: (e["received_at"], e["created_at"]), reverse=True)
     return entries[:limit]
+
+
+# -- what a follower's own partition says about them (chalicelib/followers/activity.py) --------
+
+# Reports about the account's own sends: in the follower's partition, but nothing they did.
+_REPORTS = (
+    "event.templatesendjobfinish",
+    "event.masssendjobfinish",
+    "event.publishjobfinish",
+    "event.subscribe_msg_sent_event",
+)
+_ACTIVITY_PROJECTION = {
+    "ProjectionExpression": "sk, #ct, #t, #at",
+    "ExpressionAttributeNames": {"#ct": "ct", "#t": "t", "#at": "at"},
+}
+
+
+def _brief(item: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": item["sk"],
+        "created_at": int(item.get("ct") or 0),
+        "kind": str(item.get("t") or ""),
+        "received_ms": int(item.get("at") or 0),
+    }
+
+
+@guarded
+def newest_interactions(openid: str, events: int = 20) -> list[dict[str, Any]]:
+    """The follower's newest message and up to `events` newest events (not reports about our
+    own sends), as {id, created_at, kind, received_ms}: what their last interaction and their
+    customer-service windows are read from. Two Queries of a page each (the event one filters
+    reports out, so a follower who only receives template messages may take a few pages)."""
+    pk = ddb.ser(follower_pk(openid))
+    found: list[dict[str, Any]] = []
+    message = {
+        "TableName": table_name(),
+        "KeyConditionExpression": "pk = :pk AND begins_with(sk, :m)",
+        "ExpressionAttributeValues": {":pk": pk, ":m": ddb.ser("m:")},
+        "ScanIndexForward": False,
+        "Limit": 1,
+        **_ACTIVITY_PROJECTION,
+    }
+    found.extend(_brief(item) for item in ddb.query(message, max_items=1))
+    skip = {f":x{i}": ddb.ser(kind) for i, kind in enumerate(_REPORTS)}
+    event = {
+        "TableName": table_name(),
+        "KeyConditionExpression": "pk = :pk AND begins_with(sk, :e)",
+        "FilterExpression": f"NOT #t IN ({', '.join(skip)})",
+        "ExpressionAttributeValues": {":pk": pk, ":e": ddb.ser("e:"), **skip},
+        "ScanIndexForward": False,
+        "Limit": events,
+        **_ACTIVITY_PROJECTION,
+    }
+    found.extend(_brief(item) for item in ddb.query(event, max_items=events))
+    return found
+
+
+@guarded
+def count_messages(openid: str) -> int:
+    """How many messages (not events) the follower's timeline holds: RETENTION_DAYS of them.
+    A Query that counts (it reads the items, ~0.5 read unit per 8 KB, and returns none)."""
+    request: dict[str, Any] = {
+        "TableName": table_name(),
+        "KeyConditionExpression": "pk = :pk AND begins_with(sk, :m)",
+        "ExpressionAttributeValues": {":pk": ddb.ser(follower_pk(openid)), ":m": ddb.ser("m:")},
+        "Select": "COUNT",
+    }
+    query = client("dynamodb").query
+    total = 0
+    while True:
+        page = query(**request)
+        total += int(page.get("Count") or 0)
+        last = page.get("LastEvaluatedKey")
+        if not last:
+            return total
+        request["ExclusiveStartKey"] = last
+
+
+@guarded
+def texts_before(openid: str, key: str, n: int = 5) -> list[dict[str, Any]]:
+    """Of the follower's `n` messages just before the one keyed `key` (a message's key: by
+    MsgId, which WeChat issues in time order), the texts, newest first, as {created_at,
+    received_ms, outcome, rule_id}. None before an event's key."""
+    if not key.startswith("m:"):
+        return []
+    request = {
+        "TableName": table_name(),
+        "KeyConditionExpression": "pk = :pk AND sk BETWEEN :lo AND :hi",
+        "ExpressionAttributeValues": {
+            ":pk": ddb.ser(follower_pk(openid)),
+            ":lo": ddb.ser("m:"),
+            ":hi": ddb.ser(key),
+        },
+        "ProjectionExpression": "sk, #ct, #t, #at, #o, #r",
+        "ExpressionAttributeNames": {"#ct": "ct", "#t": "t", "#at": "at", "#o": "o", "#r": "r"},
+        "ScanIndexForward": False,
+        "Limit": n + 1,
+    }
+    return [
+        {
+            "created_at": int(item.get("ct") or 0),
+            "received_ms": int(item.get("at") or 0),
+            "outcome": str(item.get("o") or ""),
+            "rule_id": item.get("r"),
+        }
+        for item in ddb.query(request, max_items=n + 1)
+        if item["sk"] != key and item.get("t") == "text"
+    ]

@@ -112,12 +112,50 @@ def test_follower_lifecycle_subscribe_message_unsubscribe_resubscribe(client):
     assert len(_follower(client, "o_life", messages=50)["recent_messages"]) == 4
 
 
-def test_a_message_from_an_unknown_follower_creates_a_pending_record(client):
-    _send(client, wxsim.text("在吗", openid="o_old_friend"))
+def test_a_follower_known_only_from_their_timeline_is_shown_from_it_and_a_put_records_them(
+    client,
+):
+    """Someone who subscribed before the account used wxless: their messages write no record
+    (only the full sync or an admin's PUT makes one), but GET shows them from their timeline."""
+    now = int(time.time())
+    _send(client, wxsim.text("在吗", openid="o_old_friend", create_time=now - 20))
+    _send(client, wxsim.text("还在吗", openid="o_old_friend", create_time=now - 10))
     record = _follower(client, "o_old_friend")["follower"]
     assert record["subscribed"] is True
     assert record["first_subscribed_at"] is None
     assert record["profile_synced"] is False
+    assert record["message_count"] == 2
+    assert record["last_interaction_at"] == now - 10
+    assert record["cs_window_until"] == now - 10 + 48 * 3600 and record["cs_window_open"]
+    assert _ids(_search(client)) == []  # no record yet
+
+    updated = body_json(admin(client, "PUT", "/admin/followers/o_old_friend", {"tags": ["vip"]}))
+    assert updated["tags"] == ["vip"] and updated["message_count"] == 2
+    (listed,) = _search(client)["items"]
+    assert listed["openid"] == "o_old_friend" and listed["first_seen_at"] == now - 10
+    assert listed["last_interaction_at"] == now - 10 and listed["profile_synced"] is False
+
+
+def test_messages_write_nothing_to_the_follower_record(client):
+    """The record changes with subscribes and unsubscribes only; activity is read at GET."""
+    from chalicelib.store import followers
+
+    def raw() -> dict:
+        stream.drain()
+        return followers.FollowerItem.get(followers.follower_key("o_quiet")).attribute_values
+
+    now = int(time.time())
+    _send(client, wxsim.event("subscribe", openid="o_quiet", create_time=now - 100))
+    before = raw()
+    for i in range(3):
+        _send(client, wxsim.text(f"问题{i}", openid="o_quiet", create_time=now - 50 + i))
+    _send(client, wxsim.event("CLICK", "menu", openid="o_quiet", create_time=now - 5))
+    after = raw()
+    assert after == before
+    record = _follower(client, "o_quiet")["follower"]
+    assert record["message_count"] == 3 and record["last_interaction_at"] == now - 5
+    assert record["cs_window_until"] == now - 48 + 48 * 3600
+    assert record["cs_event_window_until"] == now - 5 + 60
 
 
 def test_job_reports_do_not_create_followers(client):
@@ -152,7 +190,8 @@ def test_profile_sync_fills_records_from_user_info(client, fake, wechat):
     wechat.tags.tag_users(tag, ["o_zhang"])
     for openid in ("o_zhang", "o_li"):
         _send(client, wxsim.event("subscribe", openid=openid, create_time=int(time.time()) - 5))
-    _send(client, wxsim.text("hi", openid="o_ghost"))  # WeChat does not know this one (40003)
+    # WeChat does not know this one (40003)
+    _send(client, wxsim.event("subscribe", openid="o_ghost", create_time=int(time.time()) - 5))
 
     response = admin(client, "POST", "/admin/followers/sync")
     assert response.status_code == 200, response.body

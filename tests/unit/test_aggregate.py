@@ -145,7 +145,6 @@ def test_subscribe_with_qrscene():
     assert got["last_subscribed_at"] == ("SET", T0)
     assert got["scene"] == ("SET", "b42")
     assert got["profile_sync"] == ("SET", followers.pending_flag("o_1"))
-    assert got["cs_event_window_until"] == ("SET", T0 + 60)
     assert got["subscribe_count"] == ("ADD", 1)
     assert got["state_changed_ms"] == ("SET", T0 * 1000 + 500)
 
@@ -154,20 +153,22 @@ def test_subscribe_without_scene_removes_the_old_one():
     assert follower_effect(logged(MsgType="event", Event="subscribe"))["scene"] == ("REMOVE", None)
 
 
-def test_a_message_opens_the_48_hour_window_and_creates_unknown_followers_as_pending():
-    got = follower_effect(logged(MsgType="text", Content="hi", MsgId="1"))
-    assert got["cs_window_until"] == ("SET", T0 + 48 * 3600)
-    assert got["subscribed"] == ("SET_IF_ABSENT", True)
-    assert got["profile_sync"] == ("SET_IF_ABSENT", followers.pending_flag("o_1"))
-    assert got["first_seen_at"] == ("SET_IF_ABSENT", T0)
+def test_messages_and_other_events_write_no_follower_record():
+    """Activity (last interaction, windows, message count) is read from the timeline: a batch
+    of messages, clicks and views writes no follower record at all."""
+    records = [
+        logged(MsgType="text", Content="hi", MsgId="1"),
+        logged(MsgType="event", Event="CLICK", EventKey="menu_1"),
+        logged(MsgType="event", Event="VIEW", EventKey="https://example.com"),
+        logged(MsgType="image", PicUrl="http://x", MediaId="m", MsgId="2"),
+    ]
+    assert summaries.follower_targets(records) == []
 
 
-def test_unsubscribe_closes_the_windows():
+def test_unsubscribe():
     got = follower_effect(logged(MsgType="event", Event="unsubscribe"))
     assert got["subscribed"] == ("SET", False) and got["unsubscribed_at"] == ("SET", T0)
-    assert got["cs_window_until"] == ("REMOVE", None)
-    assert got["cs_event_window_until"] == ("REMOVE", None)
-    assert "last_interaction_at" not in got and "profile_sync" not in got
+    assert "profile_sync" not in got and "scene" not in got
 
 
 def test_a_batch_of_one_follower_folds_into_one_write_in_stream_order():
@@ -177,14 +178,14 @@ def test_a_batch_of_one_follower_folds_into_one_write_in_stream_order():
         logged(MsgType="event", Event="unsubscribe"),
     )
     assert got["subscribe_count"] == ("ADD", 1) and got["subscribed"] == ("SET", False)
-    assert got["last_interaction_at"] == ("SET", T0)
-    assert got["cs_window_until"] == ("REMOVE", None) and "scene" not in got
+    assert got["first_channel"] == ("SET_IF_ABSENT", "a") and "scene" not in got
     again = follower_effect(
         logged(MsgType="event", Event="unsubscribe"),
         logged(MsgType="event", Event="subscribe"),
         logged(MsgType="text", Content="hi", MsgId="3"),
     )
-    assert again["subscribed"] == ("SET", True) and again["cs_window_until"][0] == "SET"
+    assert again["subscribed"] == ("SET", True) and again["scene"] == ("REMOVE", None)
+    assert again["profile_sync"] == ("SET", followers.pending_flag("o_1"))
 
 
 def test_job_reports_do_not_touch_followers():
@@ -227,21 +228,25 @@ def test_items_that_are_not_messages_are_ignored_and_unreadable_ones_raise():
 # -- the knowledge base's follow-ups -----------------------------------------------------------
 
 
-def test_the_faq_trail_is_read_only_for_a_first_text_that_can_follow_up_an_answer(monkeypatch):
-    """A follower's trail (the answer an earlier batch gave them) only pairs with their first
-    text of the batch, and only when that text can be a follow-up: a keyword reply or a thanks
-    cannot, so their records are not read (a batch of keyword replies reads nothing)."""
+def test_the_answer_before_is_read_only_for_a_first_text_that_can_follow_up_one(monkeypatch):
+    """The answer an earlier batch gave a follower (their text just before, in their timeline)
+    only pairs with their first text of the batch, and only when that text can be a follow-up:
+    a keyword reply or a thanks cannot, so their timelines are not read (a batch of keyword
+    replies reads nothing)."""
     from chalicelib.aggregate import faq_quality
-    from chalicelib.store import faq_stats
+    from chalicelib.store import messages
 
     asked: list[str] = []
-    trail = ("e1", T0 - 30, pad("1"))  # every follower was just answered by entry e1
+    # every follower was just answered by entry e1
+    answered = {"created_at": T0 - 30, "received_ms": (T0 - 30) * 1000, "outcome": "faq",
+                "rule_id": "e1"}  # fmt: skip
 
-    def read_trails(openids: Any) -> dict[str, tuple[str, int, str]]:
-        asked.extend(openids)
-        return dict.fromkeys(asked, trail)
+    def texts_before(openid: str, key: str) -> list[dict[str, Any]]:
+        assert key.startswith("m:")
+        asked.append(openid)
+        return [answered]
 
-    monkeypatch.setattr(faq_stats, "read_trails", read_trails)
+    monkeypatch.setattr(messages, "texts_before", texts_before)
 
     def text(outcome: str, rule_id: str | None, content: str, openid: str) -> summaries.Logged:
         return logged(outcome, rule_id, MsgType="text", Content=content, MsgId=str(len(batch)),
@@ -258,9 +263,12 @@ def test_the_faq_trail_is_read_only_for_a_first_text_that_can_follow_up_an_answe
     ]:
         batch.append(text(*args))
     got = {t.key["sk"]["S"]: build(t) for t in faq_quality.targets(batch)}
-    assert asked == ["o_again", "o_human", "o_same"]
+    assert sorted(asked) == ["o_again", "o_human", "o_same"]
     day, _hour = analytics.local_day_hour(T0)
     assert got == {day: {"g:e1": ("ADD", 2), "h:e1": ("ADD", 1), "a:e1": ("ADD", 1)}}
     asked.clear()
     keyword_replies = [text("rule", "r1", "余额", f"o_{i}") for i in range(3)]
     assert faq_quality.targets(keyword_replies) == [] and asked == []
+    # A text answered otherwise just before: no follow-up of anything.
+    answered.update(outcome="rule", rule_id="r9")
+    assert faq_quality.targets([text("default", None, "还是不行", "o_x")]) == []
