@@ -12,7 +12,7 @@ import logging
 from chalice import Chalice, Cron, Rate
 
 from chalicelib.campaigns import QUEUE as CAMPAIGN_QUEUE
-from chalicelib.handlers import callback, console, health, routing
+from chalicelib.handlers import callback, chalice_errors, console, health, routing
 from chalicelib.handlers.cors import add_admin_preflight
 from chalicelib.jobs.schedules import (
     AGGREGATE_BATCH_SIZE,
@@ -36,6 +36,8 @@ app.register_blueprint(callback.bp)
 app.register_blueprint(health.bp)
 app.register_blueprint(console.bp)
 routing.register(app)
+# Chalice's own error bodies (405, 415, ...) answer in the project's {"error": ...} shape.
+chalice_errors.register(app)
 
 
 # Keeps the access_token and jsapi_ticket fresh in DynamoDB (~13 token calls per 24 h).

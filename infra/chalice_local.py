@@ -7,11 +7,16 @@ Routing them through LocalGateway gives the same answer the deployed API gives.
 http.server also reads the request line as Latin-1, so a URL sent with raw UTF-8 (curl
 "$B/admin/faq?q=挂失") reached the app as mojibake, where API Gateway reads UTF-8: such bytes are
 percent-encoded before routing, as if the client had encoded them.
+
+A path no route matches is Chalice's emulation of a REST API's `403 {"message": "Missing
+Authentication Token"}`; it answers the project's `404 {"error": "not found"}` instead (in AWS
+the HTTP API answers unknown paths itself, with its own 404, before the function runs).
 """
 
 from __future__ import annotations
 
 import sys
+from typing import Any
 from urllib.parse import quote
 
 from chalice import local
@@ -29,6 +34,24 @@ def _parse_request_utf8(self: local.ChaliceRequestHandler) -> bool:
 
 
 local.ChaliceRequestHandler.parse_request = _parse_request_utf8
+_handle_request = local.LocalGateway.handle_request
+
+
+def _handle_request_404(
+    self: local.LocalGateway, method: str, path: str, headers: dict[str, Any], body: bytes | None
+) -> dict[str, Any]:
+    try:
+        return _handle_request(self, method, path, headers, body)
+    except local.ForbiddenError:
+        # Imported here: `chalice local` puts the project on sys.path when it loads the app.
+        from chalicelib.handlers.responses import NOT_FOUND, error
+
+        # Raised only when no route matches: the app declares no Chalice authorizers (the admin
+        # gate is ours, chalicelib/handlers/gate.py), whose refusals are the other source.
+        return error(404, NOT_FOUND).to_dict()
+
+
+local.LocalGateway.handle_request = _handle_request_404
 
 for _method in ("TRACE", "QUERY", "CONNECT"):
     setattr(

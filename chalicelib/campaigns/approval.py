@@ -68,8 +68,8 @@ def decide(
 ) -> dict[str, Any]:
     """Approve (comment optional) or reject (comment required) a pending campaign. `client`:
     WeChat's, for the draft an approval freezes news made of articles in. Approved after its
-    send time, it starts at once: WeChat's day rules are checked again for today, and its
-    `send_at` becomes now (later campaigns count it on the day it sends)."""
+    send time, it starts at once: WeChat's day and month rules are checked again for today, and
+    its `send_at` becomes now (later campaigns count it on the day it sends)."""
     now = time.time() if now is None else now
     comment = _comment(body, required=not approve)
     campaign = table.get_campaign(campaign_id)  # NotFound: 404

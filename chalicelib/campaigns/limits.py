@@ -7,7 +7,7 @@ the create transaction moves on, so two concurrent creates cannot both squeeze i
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -106,8 +106,49 @@ def check_limits(spec: Mapping[str, Any], openids: list[str], now: float) -> tup
     version = limits.quota_version(period)  # also guards the day rule: the day is in the month
     if audience["type"] == "all":
         _check_one_send_to_all_a_day(others, beijing_day(send_at))
-    if audience["type"] != "openids":
-        return period, version
+    if audience["type"] == "openids":
+        _check_mass_per_follower_month(others, openids, month)
+    return period, version
+
+
+def check_late_start(campaign: Mapping[str, Any], now: float) -> None:
+    """A pending campaign approved after its send time starts at once: on `now`'s Beijing day
+    (and month), not its own. What creation checked for its send day or month is checked again
+    for the new ones (Conflict): one send to all a day (service accounts), one mass send a day
+    (subscription accounts), 4 mass messages per follower a month among openid lists (service
+    accounts), the daily template quota. The same day (month) needs nothing new: the campaign
+    held its place there while pending."""
+    if beijing_day(float(campaign["send_at"])) == beijing_day(now):
+        return
+    if campaign.get("type") == TEMPLATE:
+        size = campaign.get("audience_size")
+        _check_template_quota(None if size is None else int(size), now)
+        return
+    others = _counted_mass_sends(but=campaign.get("id"))
+    if account_type() == "subscription":
+        _check_one_mass_send_a_day(others, beijing_day(now))
+    elif campaign.get("audience_type") == "all":
+        _check_one_send_to_all_a_day(others, beijing_day(now))
+    elif campaign.get("audience_type") == "openids":
+        month = beijing_month(now)
+        if beijing_month(float(campaign["send_at"])) != month:
+            _check_mass_per_follower_month(others, _campaign_openids(campaign["id"]), month)
+
+
+def _counted_mass_sends(but: str | None = None) -> list[dict[str, Any]]:
+    """The mass campaigns that hold a place in WeChat's limits (all of them but `but`)."""
+    return [
+        c
+        for c in table.list_campaigns()
+        if c.get("type") == MASS and c.get("id") != but and _counts_against_quota(c)
+    ]
+
+
+def _check_mass_per_follower_month(
+    others: list[dict[str, Any]], openids: Iterable[str], month: str
+) -> None:
+    """A service account gets 4 mass messages per follower a (Beijing) month: openid lists are
+    compared exactly with the other lists sent that month."""
     lists = [
         c
         for c in others
@@ -124,30 +165,6 @@ def check_limits(spec: Mapping[str, Any], openids: list[str], now: float) -> tup
             f"followers; WeChat allows a service account {MASS_PER_FOLLOWER_MONTH} per follower "
             f"per month (already counted: {names})"
         )
-    return period, version
-
-
-def check_late_start(campaign: Mapping[str, Any], now: float) -> None:
-    """A pending campaign approved after its send time starts at once: on `now`'s Beijing day,
-    not its own. The day rules are checked again for that day (Conflict): one send to all a day
-    (service accounts), one mass send a day (subscription accounts)."""
-    day = beijing_day(now)
-    if campaign.get("type") != MASS or beijing_day(float(campaign["send_at"])) == day:
-        return  # template campaigns have no day rule of this kind; the same day counted it
-    others = _counted_mass_sends(but=campaign.get("id"))
-    if account_type() == "subscription":
-        _check_one_mass_send_a_day(others, day)
-    elif campaign.get("audience_type") == "all":
-        _check_one_send_to_all_a_day(others, day)
-
-
-def _counted_mass_sends(but: str | None = None) -> list[dict[str, Any]]:
-    """The mass campaigns that hold a place in WeChat's limits (all of them but `but`)."""
-    return [
-        c
-        for c in table.list_campaigns()
-        if c.get("type") == MASS and c.get("id") != but and _counts_against_quota(c)
-    ]
 
 
 def _check_one_mass_send_a_day(others: list[dict[str, Any]], day: str) -> None:
@@ -203,7 +220,8 @@ def _check_template_quota(size: int | None, send_at: float) -> tuple[str, int]:
     for campaign in table.list_campaigns():
         if (
             campaign.get("type") == TEMPLATE
-            and campaign.get("status") in (table.SCHEDULED, table.RUNNING)
+            # A pending campaign holds its place (four eyes): approving it must not break it.
+            and campaign.get("status") in (table.PENDING_APPROVAL, table.SCHEDULED, table.RUNNING)
             and beijing_day(float(campaign["send_at"])) == day
         ):
             planned += int(campaign.get("audience_size") or 0)

@@ -18,6 +18,7 @@ from chalicelib.handlers import gate
 from chalicelib.handlers.cors import CROSS_ORIGIN_REFUSED, check_origin, cors_headers
 from chalicelib.handlers.gate import Declaration
 from chalicelib.handlers.responses import (
+    SEND_JSON,
     app_error,
     error,
     internal_error,
@@ -33,7 +34,6 @@ IDEMPOTENT_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 #: Deepest nesting of arrays and objects a body may have: what the admin API takes nests a few
 #: levels, and code that walks a body recursively must never meet a thousand.
 MAX_JSON_DEPTH = 64
-SEND_JSON = "send JSON with Content-Type: application/json"
 
 
 def read_json(request: Any) -> Any:

@@ -21,6 +21,9 @@ JSON_TYPE = "application/json; charset=utf-8"
 #: throttling and brief outages clear within seconds).
 STORE_RETRY_AFTER = 2
 INTERNAL_ERROR = "internal error"
+NOT_FOUND = "not found"
+#: What a write whose body is not declared JSON is told (415).
+SEND_JSON = "send JSON with Content-Type: application/json"
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:

@@ -116,6 +116,23 @@ def test_admin_bodies_not_sent_as_json_or_nested_too_deep_get_our_answers(server
     assert _request(f"{base}/admin/rules/{rule_id}", method="DELETE", headers=auth)[0] == 204
 
 
+def test_gateway_and_chalice_errors_answer_in_our_shape_over_http(server):
+    """What the local gateway and Chalice answer before our views: `{"error": ...}`."""
+    _proc, base, _text = server
+    auth = {"Authorization": f"Bearer {wxsim.ADMIN}"}
+    # An unknown path: not the REST API emulation's 403 "Missing Authentication Token".
+    for headers in ({}, auth):
+        status, h, body = _request(f"{base}/admin/nowhere", headers=headers)
+        assert (status, json.loads(body)) == (404, {"error": "not found"})
+        assert h["Content-Type"].startswith("application/json")
+    # A method the path lacks: 405 with Allow.
+    status, h, body = _request(f"{base}/admin/rules/r1", method="POST", body=b"{}", headers=auth)
+    assert status == 405 and "PUT" in h["Allow"] and set(json.loads(body)) == {"error"}
+    # A Content-Type a route does not take: Chalice's 415, before the view.
+    status, _h, body = _request(f"{base}/health", headers={"Content-Type": "text/plain"})
+    assert status == 415 and set(json.loads(body)) == {"error"}
+
+
 def test_sigterm_stops_everything(server):
     proc, base, _text = server
     proc.send_signal(signal.SIGTERM)

@@ -13,6 +13,7 @@ from tests.functional.helpers import body_json
 
 SENDALL = "/cgi-bin/message/mass/sendall"
 DRAFT_ADD = "/cgi-bin/draft/add"
+PREVIEW = "/cgi-bin/message/mass/preview"
 
 
 def _wechat(fake_wechat) -> WeChatClient:
@@ -70,3 +71,24 @@ def test_approval_fails_cleanly_when_wechat_refuses_the_draft(team, fake_wechat)
     assert refused.status_code >= 400 and "error" in body_json(refused)
     still = body_json(team.call("GET", path, boss))
     assert still["status"] == "pending_approval"  # nothing decided: approve again later
+
+
+def test_a_pending_campaign_may_be_previewed_which_decides_nothing(team, fake_wechat):
+    """A preview is how an approver checks a pending campaign: allowed (there is no setting
+    limiting previews to a team list of openids), to a few chosen openids, and it neither
+    decides nor starts the campaign."""
+    fake_wechat.add_follower("o_boss")
+    path, _article_id = _pending_news(team, _wechat(fake_wechat), time.time() + 600)
+    boss = team.token("admin", "boss")
+    before = body_json(team.call("GET", path, boss))
+
+    previewed = team.call("POST", f"{path}/preview", boss, {"openids": ["o_boss"]})
+    assert previewed.status_code == 200, previewed.body
+    (sent,) = fake_wechat.calls_to(PREVIEW)
+    assert sent.body["touser"] == "o_boss" and "mpnews" in sent.body
+    after = body_json(team.call("GET", path, boss))
+    assert after["status"] == "pending_approval" and after["send_at"] == before["send_at"]
+    assert "approved_by" not in after and not fake_wechat.calls_to(SENDALL)
+
+    approved = team.call("POST", f"{path}/approve", boss, {})  # the preview's draft is replaced
+    assert approved.status_code == 200 and body_json(approved)["status"] == "scheduled"

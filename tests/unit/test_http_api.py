@@ -183,3 +183,92 @@ def test_wechat_callback(aws, routes, base64_body):
     forged = f"signature={'0' * 40}&timestamp={int(time.time())}&nonce=n&echostr=e"
     status, _h, _b = call(http_api_event(routes, "GET", "/wechat", query=forged))
     assert status == 403
+
+
+def test_chalices_own_errors_answer_in_the_projects_shape(aws, routes):
+    """What Chalice answers before (or around) our views: `{"error": ...}`, same status."""
+    item = "/admin/rules/{rule_id}"
+    params = {"rule_id": "r1"}
+    status, headers, body = call(
+        admin_event(routes, "POST", item, {}, path="/admin/rules/r1", path_parameters=params)
+    )
+    assert status == 405 and "PUT" in headers["allow"] and "GET" in headers["allow"]
+    assert headers["content-type"].startswith("application/json")
+    assert set(json.loads(body)) == {"error"} and "POST" in json.loads(body)["error"]
+
+    # A route that lists no content types takes JSON only: Chalice's 415, before the view.
+    status, _h, body = call(
+        http_api_event(routes, "GET", "/health", headers={"content-type": "text/plain"})
+    )
+    assert status == 415 and set(json.loads(body)) == {"error"}
+    assert "text/plain" in json.loads(body)["error"]
+
+    status, headers, body = call(http_api_event(routes, "DELETE", "/wechat"))
+    assert status == 405 and set(json.loads(body)) == {"error"}
+    assert headers["allow"] == "GET, POST"
+
+
+def test_an_event_without_a_route_of_ours_is_404(aws, routes):
+    unknown = http_api_event(routes, "GET", "/health", path="/nowhere")
+    unknown["resource"] = unknown["requestContext"]["resourcePath"] = "/nowhere"
+    status, _h, body = call(unknown)
+    assert (status, json.loads(body)) == (404, {"error": "not found"})
+
+    # No resourcePath at all (e.g. a `$default` catch-all route): Chalice's 500 "Unknown request."
+    bare = http_api_event(routes, "GET", "/health")
+    del bare["requestContext"]["resourcePath"]
+    status, _h, body = call(bare)
+    assert (status, json.loads(body)) == (404, {"error": "not found"})
+
+
+def test_view_errors_chalice_answers_are_reshaped(capsys):
+    """ChaliceViewErrors (a bad JSON body Chalice parses itself) and bugs outside the admin gate,
+    on a scratch app with the same middleware."""
+    from chalice import Chalice, NotFoundError
+
+    from chalicelib.handlers import chalice_errors
+
+    scratch = Chalice(app_name="scratch")
+    chalice_errors.register(scratch)
+
+    @scratch.route("/parsed", methods=["POST"])
+    def parsed():
+        return scratch.current_request.json_body
+
+    @scratch.route("/missing", methods=["GET"])
+    def missing():
+        raise NotFoundError("No such thing")
+
+    @scratch.route("/bug", methods=["GET"])
+    def bug():
+        raise KeyError("oops")
+
+    def event(method: str, route: str, body: str | None = None) -> dict[str, Any]:
+        headers = {"content-type": "application/json"}
+        return {
+            "resource": route,
+            "path": route,
+            "httpMethod": method,
+            "headers": headers,
+            "multiValueHeaders": {k: [v] for k, v in headers.items()},
+            "queryStringParameters": None,
+            "multiValueQueryStringParameters": None,
+            "requestContext": {"resourcePath": route, "httpMethod": method, "path": route},
+            "pathParameters": None,
+            "stageVariables": None,
+            "body": body,
+            "isBase64Encoded": False,
+        }
+
+    def answer(ev: dict[str, Any]) -> tuple[int, Any]:
+        out = scratch(ev, LambdaContext())
+        return out["statusCode"], json.loads(out["body"])
+
+    assert answer(event("POST", "/parsed", '{"a": 1}')) == (200, {"a": 1})
+    assert answer(event("POST", "/parsed", "{not json")) == (
+        400,
+        {"error": "body is not valid JSON"},
+    )
+    assert answer(event("GET", "/missing")) == (404, {"error": "no such thing"})
+    assert answer(event("GET", "/bug")) == (500, {"error": "internal error"})
+    assert "KeyError: 'oops'" in capsys.readouterr().out  # Chalice's log line keeps the traceback
