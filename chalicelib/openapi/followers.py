@@ -150,7 +150,9 @@ _update["responses"]["502"] = {
 PATHS = {
     "/admin/followers": {
         "get": op(
-            "Search followers (filters combine with AND; table order, paged with a cursor)",
+            "Search followers (filters combine with AND; table order, paged with a cursor). "
+            "Records come from subscribes, the profile sync and PUT; a follower who only wrote "
+            "(subscribed before the account used wxless) is listed after the full sync",
             tag="followers",
             params=[
                 query_param("tag", _str, "a local tag, or a WeChat tag id"),

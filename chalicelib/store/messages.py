@@ -237,6 +237,7 @@ def timeline(openid: str, limit: int = 50, *, replies: bool = False) -> list[dic
 
 # -- what a follower's own partition says about them (chalicelib/followers/activity.py) --------
 
+EVENT_PAGE, EVENT_PAGES = 100, 3  # a follower's events read for their activity, at most
 # Reports about the account's own sends: in the follower's partition, but nothing they did.
 _REPORTS = (
     "event.templatesendjobfinish",
@@ -263,8 +264,9 @@ def _brief(item: dict[str, Any]) -> dict[str, Any]:
 def newest_interactions(openid: str, events: int = 20) -> list[dict[str, Any]]:
     """The follower's newest message and up to `events` newest events (not reports about our
     own sends), as {id, created_at, kind, received_ms}: what their last interaction and their
-    customer-service windows are read from. Two Queries of a page each (the event one filters
-    reports out, so a follower who only receives template messages may take a few pages)."""
+    customer-service windows are read from. A Query of one item, and one of the events that
+    filters reports out and stops after EVENT_PAGES pages (a follower sent many template
+    messages since they last did something shows that something only if it is in them)."""
     pk = ddb.ser(follower_pk(openid))
     found: list[dict[str, Any]] = []
     message = {
@@ -283,10 +285,18 @@ def newest_interactions(openid: str, events: int = 20) -> list[dict[str, Any]]:
         "FilterExpression": f"NOT #t IN ({', '.join(skip)})",
         "ExpressionAttributeValues": {":pk": pk, ":e": ddb.ser("e:"), **skip},
         "ScanIndexForward": False,
-        "Limit": events,
+        "Limit": EVENT_PAGE,
         **_ACTIVITY_PROJECTION,
     }
-    found.extend(_brief(item) for item in ddb.query(event, max_items=events))
+    query = client("dynamodb").query
+    for _ in range(EVENT_PAGES):
+        page = query(**event)
+        found.extend(_brief(ddb.from_raw(raw) or {}) for raw in page.get("Items", [])[:events])
+        events -= min(events, len(page.get("Items", [])))
+        last = page.get("LastEvaluatedKey")
+        if not last or not events:
+            break
+        event["ExclusiveStartKey"] = last
     return found
 
 

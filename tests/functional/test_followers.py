@@ -150,6 +150,10 @@ def test_messages_write_nothing_to_the_follower_record(client):
     for i in range(3):
         _send(client, wxsim.text(f"问题{i}", openid="o_quiet", create_time=now - 50 + i))
     _send(client, wxsim.event("CLICK", "menu", openid="o_quiet", create_time=now - 5))
+    report = wxsim.event(
+        "TEMPLATESENDJOBFINISH", openid="o_quiet", MsgID="7001", Status="success", create_time=now
+    )
+    _send(client, report)  # about our own send: no interaction of theirs
     after = raw()
     assert after == before
     record = _follower(client, "o_quiet")["follower"]
