@@ -80,13 +80,13 @@ def _judge(index: FaqIndex, text: str) -> Verdict:
     # Candidates are made only for what the verdict holds (and the best entry, whose shared
     # terms say whether it is specific), compared by their Candidates' (capped) scores.
     terms, found, articles, unseen = index.ranked(text, MAX_OPTIONS, SUGGEST - SPAN)
-    if found:
+    if found and capped(found[0]) >= SUGGEST:  # else no entry is answered nor offered
         first = index.candidate(found[0], terms)
         best = first.score
         runner_up = max(capped(found[1]) if len(found) > 1 else 0.0, unseen)
         if best >= ACCEPT and best - runner_up >= MARGIN and first.specific:
             return Verdict("answer", (first,))
-        if best >= SUGGEST and first.specific:
+        if first.specific:
             close = [first] + [
                 index.candidate(hit, terms)
                 for hit in found[1:]

@@ -268,10 +268,14 @@ class FaqIndex:
         # length of that part of the sentence's vector; in a long list, at most the value
         # where the walk stopped.
         slack = min(reach, math.sqrt(square))
-        slack += sum(record[4] * w for _, w, _, record in keys)
+        stops = peaks = 0.0
+        for strength, w, _term, record in keys:
+            stops += record[4] * w
+            peaks += strength
+        slack += stops
         # No text's partial sum exceeds the sum of the walked lists' best values (rounding is
         # monotonic): when even that cannot reach the floor, nothing is found (chatter).
-        if floor and sum(strength for strength, _, _, _ in keys) + slack < floor:
+        if floor and peaks + slack < floor:
             return {}, 0.0
         # Partial sums: the first list's made in C (x == 0.0 + x), the others' added to them.
         mul = operator.mul
@@ -298,21 +302,34 @@ class FaqIndex:
                     best[entry] = (score, -entry, doc)
             return best, 0.0
         bar = floor
+        # The best entry's score and number, and the runner-up's score: the bar (the keep-th
+        # best entry's score, once past the floor) without sorting what is held.
+        top, top_entry, second = -1.0, -1, -1.0
         ranked = sorted(acc, key=acc.__getitem__, reverse=True)  # stable: equals keep their order
-        for scored, doc in enumerate(ranked[: MAX_EXACT + 1]):
-            partial = acc[doc]
-            if partial + slack < bar:
+        for doc in ranked[:MAX_EXACT]:
+            if acc[doc] + slack < bar:
                 return best, 0.0
-            if scored == MAX_EXACT:
-                return best, min(1.0, partial + slack)
             score = sum(map(mul, map(vectors[doc].get, terms, zeros), weights))
             entry = doc_entry[doc]
             held = best.get(entry)
             if held is None or score > held[0]:
                 best[entry] = (score, -entry, doc)
+                if entry == top_entry:
+                    top = score
+                elif score > top:
+                    top, top_entry, second = score, entry, top
+                elif score > second:
+                    second = score
                 # The keep-th best entry's score moves only when one passes the bar.
                 if score > bar and len(best) >= keep:
-                    bar = max(floor, sorted([b[0] for b in best.values()])[-keep])
+                    if keep <= 2:
+                        bar = max(floor, top if keep == 1 else second)
+                    else:
+                        bar = max(floor, sorted([b[0] for b in best.values()])[-keep])
+        if len(ranked) > MAX_EXACT:  # MAX_EXACT were scored: how high might the rest reach?
+            partial = acc[ranked[MAX_EXACT]]
+            if partial + slack >= bar:
+                return best, min(1.0, partial + slack)
         return best, 0.0
 
     def rank(self, text: str, limit: int = 3, floor: float = 0.0) -> Ranking:
@@ -353,7 +370,23 @@ class FaqIndex:
         # The terms it shares with the sentence, marked "!" when specific.
         marked = self._marked
         shared = tuple(map(marked.__getitem__, filter(terms.__contains__, self.doc_vectors[doc])))
-        return Candidate(self.entries[-entry_no], capped(hit), self.doc_text[doc], shared)
+        return _new_candidate(self.entries[-entry_no], capped(hit), self.doc_text[doc], shared)
+
+
+_SET_ENTRY, _SET_SCORE, _SET_TEXT, _SET_SHARED = (
+    getattr(Candidate, name).__set__ for name in ("entry", "score", "text", "shared")
+)
+
+
+def _new_candidate(entry: Entry, score: float, text: str, shared: tuple[str, ...]) -> Candidate:
+    """Candidate(entry, score, text, shared), made without the frozen dataclass's __init__ (an
+    object.__setattr__ per field, slow next to the rest of a candidate)."""
+    made = object.__new__(Candidate)
+    _SET_ENTRY(made, entry)
+    _SET_SCORE(made, score)
+    _SET_TEXT(made, text)
+    _SET_SHARED(made, shared)
+    return made
 
 
 def capped(hit: Hit) -> float:
