@@ -102,9 +102,3 @@ def test_follow_ups_after_an_answer():
     assert faq_quality._follow_up(answer, Rec("2", "o", 1030, "再问", "faq", "e1")) == "g"
     assert faq_quality._follow_up(answer, Rec("2", "o", 1030, "别的", "faq", "e2")) is None
     assert faq_quality._follow_up(answer, Rec("2", "o", 1200, "还是不行", "default")) is None
-    assert faq_quality.trail([Rec("1", "o", 5, "x", "faq", "e1")]) == ("e1|5|1", False)
-    assert faq_quality.trail([Rec("1", "o", 5, "x", "default")]) == (None, True)
-    assert faq_quality.trail([Rec("1", "o", 5, "", "none", kind="event.subscribe")]) == (
-        None,
-        False,
-    )
