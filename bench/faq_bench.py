@@ -8,8 +8,9 @@ and question templates, each with one or two alternatives; the 34 entries of the
 are among them. Messages: paraphrases from the evaluation set, entries' questions reworded, and
 chatter, in equal parts.
 
-Figures go to bench/results/latest.json (`faq_match_us_5000` and the `faq_*` ones), merged into
-what is there.
+Figures go to bench/results/latest.json (`faq_match_us_5000` and the `faq_*` ones) through
+`python -m bench`, which writes them where its --output says; run alone (`python
+bench/faq_bench.py`), this module merges them into bench/results/latest.json.
 """
 
 from __future__ import annotations
@@ -175,8 +176,6 @@ def run() -> Section:
     for half, rates in scores.items():
         for name in ("right", "right_or_clarified", "wrong", "not_answered", "off_topic_answered"):
             figures[f"faq_eval_{half}_{name}_pct"] = round(rates[name] * 100, 1)
-    if not quick():
-        save_figures(figures)
     met = "yes" if us < TARGET_US else "NO"
     rows = [
         Row("7", f"FAQ match CPU per message, {size:,} entries", f"{us:.1f} µs",
@@ -222,5 +221,7 @@ def save_figures(figures: dict[str, float]) -> None:
 if __name__ == "__main__":
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     section = run()
+    if not quick():  # run alone: merge its figures; `python -m bench` saves them itself
+        save_figures(section.data["figures"])
     for row in section.rows:
         print(row.what, "|", row.value, "|", row.baseline, "|", row.met)
