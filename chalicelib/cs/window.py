@@ -22,6 +22,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib.wechat.notices import REPORTS
+
 MESSAGE, EVENT = "m", "e"
 MESSAGE_WINDOW_SECONDS = 48 * 3600
 MESSAGE_QUOTA = 5
@@ -30,9 +32,7 @@ EVENT_QUOTA = 3
 # Events after which WeChat allows a few messages for a minute (a click, subscribe or scan).
 OPENING_EVENTS = frozenset({"subscribe", "scan", "click", "scancode_push", "scancode_waitmsg"})
 # Events that are reports about the account's own jobs, not something the follower did.
-SYSTEM_EVENTS = frozenset(
-    {"templatesendjobfinish", "masssendjobfinish", "publishjobfinish", "subscribe_msg_sent_event"}
-)
+SYSTEM_EVENTS = REPORTS
 LIMITS = {MESSAGE: MESSAGE_QUOTA, EVENT: EVENT_QUOTA}
 LENGTHS = {MESSAGE: MESSAGE_WINDOW_SECONDS, EVENT: EVENT_WINDOW_SECONDS}
 

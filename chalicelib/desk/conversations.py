@@ -24,12 +24,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalicelib.cs.window import opened_at
+from chalicelib.cs.window import OPENING_EVENTS, opened_at
 from chalicelib.engine.pipeline import kind_of
 from chalicelib.errors import NotFound
 from chalicelib.store import desk as store
 from chalicelib.store import messages
-from chalicelib.store.followers import SHORT_WINDOW_EVENTS
 
 MESSAGE_WINDOW_SECONDS = 48 * 3600
 EVENT_WINDOW_SECONDS = 60
@@ -55,7 +54,7 @@ class Trail:
         """Whether a record of `kind` changes a trail: messages, the events that open the short
         window, unsubscribes (system reports, views, locations: no window, nothing to read)."""
         event = kind[6:] if kind.startswith("event.") else None
-        return event is None or event == "unsubscribe" or event in SHORT_WINDOW_EVENTS
+        return event is None or event == "unsubscribe" or event in OPENING_EVENTS
 
     def add(self, received_ms: int, created_at: int, kind: str, content: str) -> None:
         """Fold in one record; records come newest first (by receipt)."""

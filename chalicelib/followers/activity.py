@@ -50,9 +50,10 @@ def last_interaction(items: Iterable[dict[str, Any]]) -> int | None:
     return max((_at(i) for i in items if i["kind"] != "event.unsubscribe"), default=None)
 
 
-def of(openid: str, now: float) -> dict[str, Any]:
-    """The activity fields of one follower (`cs_window_open` without the record's state)."""
-    newest = _newest(openid)
+def of(openid: str, now: float, newest: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The activity fields of one follower (`cs_window_open` without the record's state);
+    `newest`: their newest items, when the caller has read them already."""
+    newest = _newest(openid) if newest is None else newest
     found = windows(newest, now)
     message, event = found.get(MESSAGE), found.get(EVENT)
     return {
@@ -87,30 +88,33 @@ def get(openid: str) -> dict[str, Any]:
     before the account used wxless and the full sync has not run yet) is shown from it."""
     now = time.time()
     try:
-        record = store.get_follower(openid)
+        record: dict[str, Any] | None = store.get_follower(openid)
     except NotFound:
-        record = _from_timeline(openid)
-    return _with(record, of(openid, now), now)
-
-
-def _from_timeline(openid: str) -> dict[str, Any]:
+        if len(openid) > store.MAX_OPENID_CHARS:  # could have no timeline either
+            raise
+        record = None
     newest = _newest(openid)
-    if last_interaction(newest) is None:
-        raise NotFound(f"follower {openid} not found")
-    left = bool(newest) and newest[0]["kind"] == "event.unsubscribe"
-    return {**store.to_dict(store.item(openid)), "subscribed": not left}
+    if record is None:
+        if last_interaction(newest) is None:
+            raise NotFound(f"follower {openid} not found")
+        left = bool(newest) and newest[0]["kind"] == "event.unsubscribe"
+        record = {**store.to_dict(store.item(openid)), "subscribed": not left}
+    return _with(record, of(openid, now, newest), now)
 
 
-def ensure_record(openid: str) -> None:
-    """Make the record of a follower known only from their timeline (before a PUT)."""
+def ensure_record(openid: str) -> dict[str, Any]:
+    """The follower's record, made first for a follower known only from their timeline (a PUT
+    needs one). NotFound when there is neither."""
     try:
-        store.get_follower(openid)
+        return store.get_follower(openid)
     except NotFound:
-        newest = _newest(openid)
-        seen = last_interaction(newest)
+        if len(openid) > store.MAX_OPENID_CHARS:
+            raise
+        seen = last_interaction(_newest(openid))
         if seen is None:
             raise
         store.create_if_absent(openid, seen)
+        return store.get_follower(openid)
 
 
 def _keep(filters: store.Filters) -> store.Keep | None:

@@ -92,8 +92,7 @@ def get_follower(openid: str) -> dict:
 @admin("followers:write")
 def update_follower(openid: str) -> Any:
     fields = store.check_local_fields(read_object(bp.current_request))
-    activity.ensure_record(openid)  # 404 before bothering WeChat
-    current = store.get_follower(openid)
+    current = activity.ensure_record(openid)  # 404 before bothering WeChat
     if "remark" in fields and fields["remark"] != current["remark"]:
         # WeChat owns the remark (the next profile sync copies it back), so it is set there
         # first; only what WeChat accepted is stored.

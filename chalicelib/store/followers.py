@@ -75,9 +75,6 @@ def follower_key(openid: str) -> str:
     return keys.scoped(openid)
 
 
-# Events after which WeChat allows a few customer-service messages for one minute.
-SHORT_WINDOW_EVENTS = frozenset({"subscribe", "scan", "click", "scancode_push", "scancode_waitmsg"})
-
 MAX_OPENID_CHARS = 128  # WeChat's are 28; DynamoDB keys stop at 2048 bytes
 MAX_LOCAL_TAGS = 20
 MAX_TAG_CHARS = 30

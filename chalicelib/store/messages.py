@@ -46,6 +46,7 @@ from chalicelib.store.aws import client
 from chalicelib.store.errors import StoreUnavailable
 from chalicelib.store.guard import guarded
 from chalicelib.store.models import register, table
+from chalicelib.wechat.notices import REPORTS
 
 RETENTION_DAYS = 90
 #: Entries read per kind at least: keys order messages by MsgId and one second's events by name,
@@ -239,12 +240,7 @@ def timeline(openid: str, limit: int = 50, *, replies: bool = False) -> list[dic
 
 EVENT_PAGE, EVENT_PAGES = 100, 3  # a follower's events read for their activity, at most
 # Reports about the account's own sends: in the follower's partition, but nothing they did.
-_REPORTS = (
-    "event.templatesendjobfinish",
-    "event.masssendjobfinish",
-    "event.publishjobfinish",
-    "event.subscribe_msg_sent_event",
-)
+_REPORTS = tuple(sorted(f"event.{name}" for name in REPORTS))
 _ACTIVITY_PROJECTION = {
     "ProjectionExpression": "sk, #ct, #t, #at",
     "ExpressionAttributeNames": {"#ct": "ct", "#t": "t", "#at": "at"},

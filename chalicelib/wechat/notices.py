@@ -20,6 +20,9 @@ POPUP, CHANGE, SENT = (
 )
 PUBLISH_FINISH = "publishjobfinish"
 EVENTS = frozenset({POPUP, CHANGE, SENT, PUBLISH_FINISH})
+# Events that report on the account's own sends (a job finished, a notification delivered):
+# in the follower's timeline, but nothing the follower did.
+REPORTS = frozenset({"templatesendjobfinish", "masssendjobfinish", PUBLISH_FINISH, SENT})
 _CONTAINERS = {
     POPUP: "SubscribeMsgPopupEvent",
     CHANGE: "SubscribeMsgChangeEvent",

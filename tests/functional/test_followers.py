@@ -168,9 +168,19 @@ def test_job_reports_do_not_create_followers(client):
     assert admin(client, "GET", "/admin/followers/o_tmpl").status_code == 404
 
 
-def test_unknown_follower_is_404(client):
+def test_unknown_follower_is_404(client, monkeypatch):
     assert admin(client, "GET", "/admin/followers/o_nobody").status_code == 404
     assert admin(client, "PUT", "/admin/followers/o_nobody", {"tags": ["x"]}).status_code == 404
+    # An id no record could have is not looked for in a timeline either (DynamoDB refuses keys
+    # over 2,048 bytes with an error; moto does not).
+    from chalicelib.store import messages
+
+    read: list[str] = []
+    monkeypatch.setattr(messages, "newest_interactions", lambda openid: read.append(openid) or [])
+    too_long = "o" * 3000
+    assert admin(client, "GET", f"/admin/followers/{too_long}").status_code == 404
+    assert admin(client, "PUT", f"/admin/followers/{too_long}", {"tags": ["x"]}).status_code == 404
+    assert read == []
 
 
 # -- profile sync ------------------------------------------------------------------------------
